@@ -1,0 +1,122 @@
+/* outcome.c: the results record and the dead-letter headers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "outcome.h"
+#include "sync.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct outcome_source src = {
+	.topic = "erp.customers",
+	.partition = 2,
+	.offset = 12,
+	.event_id = "e-1",
+	.key = "ERP-1",
+	.op = "create",
+	.finished_at_ms = 1795860001123LL,
+	.duration_ms = 12,
+};
+
+static void test_applied(void **state)
+{
+	struct sync_job j;
+	cJSON *o, *s;
+	char *text;
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	j.status = SYNC_APPLIED;
+	j.action = SYNC_ACTION_UPDATE;
+	j.target_id = "c-1";
+	j.etag = "\"e1\"";
+	j.http_status = 200;
+	j.attempts = 3;
+	j.n_conflicts = 1;
+	j.conflicts[0].status = 409;
+	j.conflicts[0].field = "CompanyNumber";
+	j.conflicts[0].target_id = "c-1";
+	text = outcome_json(&j, &src);
+	o = cJSON_Parse(text);
+	assert_non_null(o);
+	assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring,
+			    "applied");
+	assert_string_equal(cJSON_GetObjectItem(o, "action")->valuestring,
+			    "update");
+	assert_string_equal(cJSON_GetObjectItem(o, "etag")->valuestring,
+			    "\"e1\"");
+	assert_int_equal(cJSON_GetObjectItem(o, "http_status")->valueint, 200);
+	assert_int_equal(cJSON_GetObjectItem(o, "attempts")->valueint, 3);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
+	assert_string_equal(
+		cJSON_GetObjectItem(
+			cJSON_GetArrayItem(cJSON_GetObjectItem(o, "conflicts"),
+					   0),
+			"field")
+			->valuestring,
+		"CompanyNumber");
+	s = cJSON_GetObjectItem(o, "source");
+	assert_int_equal(cJSON_GetObjectItem(s, "partition")->valueint, 2);
+	assert_int_equal(cJSON_GetObjectItem(s, "offset")->valueint, 12);
+	assert_string_equal(cJSON_GetObjectItem(o, "finished_at")->valuestring,
+			    "2026-11-28T10:00:01.123Z");
+	cJSON_Delete(o);
+	free(text);
+}
+
+static void test_failed_local(void **state)
+{
+	struct sync_job j;
+	struct outcome_source s2 = src;
+	struct outcome_header h[OUTCOME_DLQ_HEADERS];
+	cJSON *o, *e;
+	char *text;
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	sync_fail(&j, "invalid_json", "value is not JSON");
+	s2.event_id = NULL;
+	s2.op = NULL;
+	text = outcome_json(&j, &s2);
+	o = cJSON_Parse(text);
+	assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring,
+			    "failed");
+	assert_string_equal(cJSON_GetObjectItem(o, "action")->valuestring,
+			    "none");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "op")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "http_status")));
+	e = cJSON_GetObjectItem(o, "error");
+	assert_string_equal(cJSON_GetObjectItem(e, "code")->valuestring,
+			    "invalid_json");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "http_status")));
+	cJSON_Delete(o);
+	free(text);
+
+	outcome_dlq_headers(&j, &s2, h);
+	assert_string_equal(h[0].name, "custsync.error.code");
+	assert_string_equal(h[0].value, "invalid_json");
+	assert_string_equal(h[1].value, "value is not JSON");
+	assert_string_equal(h[2].name, "custsync.error.http_status");
+	assert_string_equal(h[2].value, ""); /* present, empty */
+	assert_string_equal(h[3].value, "erp.customers");
+	assert_string_equal(h[4].value, "2");
+	assert_string_equal(h[5].value, "12");
+	assert_string_equal(h[6].name, "custsync.attempts");
+	assert_string_equal(h[6].value, "0");
+	sync_done(&j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_applied),
+		cmocka_unit_test(test_failed_local),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,223 @@
+/* pipeline.c: per-key order, the in-flight cap, and offsets that only
+ * ever cover completed events. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pipeline.h"
+
+#include <stdlib.h>
+
+static struct pl_event *push(struct pipeline *pl, struct pl_partition *p,
+			     int64_t off, const char *key)
+{
+	struct pl_event *ev = pipeline_push(pl, p, off, key, NULL);
+
+	assert_non_null(ev);
+	return ev;
+}
+
+static void finish(struct pipeline *pl, struct pl_event *ev)
+{
+	pipeline_output(pl, ev);
+	pipeline_done(pl, ev);
+}
+
+static void test_same_key_waits_other_keys_run(void **state)
+{
+	struct pipeline *pl = pipeline_new(10);
+	struct pl_partition *p = pipeline_partition(pl, "t", 0, 1);
+	struct pl_event *a0 = push(pl, p, 0, "A");
+	struct pl_event *a1 = push(pl, p, 1, "A");
+	struct pl_event *b2 = push(pl, p, 2, "B");
+
+	(void)state;
+	assert_ptr_equal(pipeline_next_ready(pl), a0);
+	assert_ptr_equal(pipeline_next_ready(pl), b2);
+	assert_null(pipeline_next_ready(pl)); /* A's second waits */
+	pipeline_output(pl, a0);
+	assert_ptr_equal(pipeline_next_ready(pl), a1);
+	assert_int_equal(a1->state, PL_ACTIVE);
+	pipeline_free(pl);
+}
+
+static void test_cap(void **state)
+{
+	struct pipeline *pl = pipeline_new(2);
+	struct pl_partition *p = pipeline_partition(pl, "t", 0, 1);
+	struct pl_event *e[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		char k[2] = {(char)('a' + i), 0};
+
+		e[i] = push(pl, p, i, k);
+	}
+	assert_ptr_equal(pipeline_next_ready(pl), e[0]);
+	assert_ptr_equal(pipeline_next_ready(pl), e[1]);
+	assert_null(pipeline_next_ready(pl));
+	assert_int_equal(pipeline_active(pl), 2);
+	pipeline_output(pl, e[1]);
+	assert_ptr_equal(pipeline_next_ready(pl), e[2]);
+	pipeline_free(pl);
+}
+
+static void test_offsets_contiguous_prefix(void **state)
+{
+	struct pipeline *pl = pipeline_new(10);
+	struct pl_partition *p = pipeline_partition(pl, "t", 3, 1);
+	struct pl_event *e0 = push(pl, p, 10, "a");
+	struct pl_event *e1 = push(pl, p, 11, "b");
+	struct pl_event *e2 = push(pl, p, 13, "c"); /* gap: compaction */
+
+	(void)state;
+	while (pipeline_next_ready(pl))
+		;
+	finish(pl, e1);
+	finish(pl, e2);
+	assert_int_equal(pipeline_advance(pl, p), -1);
+	/* OUTPUT is not enough: the outcome is not acknowledged yet */
+	pipeline_output(pl, e0);
+	assert_int_equal(pipeline_advance(pl, p), -1);
+	pipeline_done(pl, e0);
+	assert_int_equal(pipeline_advance(pl, p), 14);
+	assert_int_equal(pipeline_buffered(pl), 0);
+	assert_int_equal(pipeline_advance(pl, p), -1);
+	pipeline_free(pl);
+}
+
+static int released;
+
+static void release(void *user, void *arg)
+{
+	(void)user;
+	(void)arg;
+	released++;
+}
+
+static void test_revoke(void **state)
+{
+	struct pipeline *pl = pipeline_new(10);
+	struct pl_partition *p0 = pipeline_partition(pl, "t", 0, 1);
+	struct pl_partition *p1 = pipeline_partition(pl, "t", 1, 1);
+	struct pl_event *a = push(pl, p0, 0, "K");
+	struct pl_event *b = push(pl, p0, 1, "L");
+	struct pl_event *c = push(pl, p1, 0, "K"); /* same key, other part */
+	int dummy;
+
+	(void)state;
+	a->user = &dummy;
+	b->user = &dummy;
+	assert_ptr_equal(pipeline_next_ready(pl), a);
+	assert_ptr_equal(pipeline_next_ready(pl), b);
+	assert_null(pipeline_next_ready(pl));
+	pipeline_output(pl, b); /* b awaits its acknowledgement */
+	released = 0;
+	assert_int_equal(pipeline_revoke(pl, p0, release, NULL), -1);
+	assert_int_equal(released, 1); /* a was active */
+	assert_null(b->part);            /* orphaned */
+	assert_int_equal(pipeline_active(pl), 0);
+	/* K's queue moves on to the other partition's event */
+	assert_ptr_equal(pipeline_next_ready(pl), c);
+	assert_int_equal(pipeline_done(pl, b), 1);
+	assert_null(pipeline_partition(pl, "t", 0, 0));
+	finish(pl, c);
+	assert_int_equal(pipeline_advance(pl, p1), 1);
+	pipeline_free(pl);
+}
+
+static void test_shutdown_barriers(void **state)
+{
+	struct pipeline *pl = pipeline_new(1);
+	struct pl_partition *p = pipeline_partition(pl, "t", 0, 1);
+	struct pl_event *a = push(pl, p, 0, "a");
+	struct pl_event *b = push(pl, p, 1, "b");
+	struct pl_event *c = push(pl, p, 2, "c");
+
+	(void)state;
+	(void)b;
+	(void)c;
+	assert_ptr_equal(pipeline_next_ready(pl), a);
+	released = 0;
+	b->user = c->user = &released;
+	pipeline_drop_queued(pl, release, NULL);
+	assert_int_equal(released, 2);
+	assert_null(pipeline_next_ready(pl));
+	finish(pl, a);
+	/* b and c never ran: the offset stops after a */
+	assert_int_equal(pipeline_advance(pl, p), 1);
+	assert_int_equal(pipeline_advance(pl, p), -1);
+	pipeline_free(pl);
+}
+
+static void test_forget_keeps_barrier(void **state)
+{
+	struct pipeline *pl = pipeline_new(5);
+	struct pl_partition *p = pipeline_partition(pl, "t", 0, 1);
+	struct pl_event *a = push(pl, p, 0, "a");
+	struct pl_event *b = push(pl, p, 1, "b");
+
+	(void)state;
+	while (pipeline_next_ready(pl))
+		;
+	pipeline_output(pl, a);
+	pipeline_forget(pl, a);
+	finish(pl, b);
+	assert_int_equal(pipeline_advance(pl, p), -1);
+	pipeline_free(pl);
+}
+
+static void test_many_keys_order(void **state)
+{
+	struct pipeline *pl = pipeline_new(8);
+	struct pl_partition *p = pipeline_partition(pl, "t", 0, 1);
+	int64_t last[5];
+	struct pl_event *ev;
+	int done = 0;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		last[i] = -1;
+	for (int i = 0; i < 200; i++) {
+		char k[2] = {(char)('a' + i % 5), 0};
+
+		push(pl, p, i, k);
+	}
+	/* Start everything startable, finish in reverse start order: each
+	 * key still sees its offsets ascend. */
+	while (done < 200) {
+		struct pl_event *batch[8];
+		int n = 0;
+
+		while ((ev = pipeline_next_ready(pl)))
+			batch[n++] = ev;
+		assert_true(n > 0 && n <= 5);
+		for (int i = n - 1; i >= 0; i--) {
+			int key = (int)(batch[i]->offset % 5);
+
+			assert_true(batch[i]->offset > last[key]);
+			last[key] = batch[i]->offset;
+			finish(pl, batch[i]);
+			done++;
+		}
+	}
+	assert_int_equal(pipeline_advance(pl, p), 200);
+	pipeline_free(pl);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_same_key_waits_other_keys_run),
+		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_offsets_contiguous_prefix),
+		cmocka_unit_test(test_revoke),
+		cmocka_unit_test(test_shutdown_barriers),
+		cmocka_unit_test(test_forget_keeps_barrier),
+		cmocka_unit_test(test_many_keys_order),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

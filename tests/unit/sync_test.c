@@ -1,0 +1,511 @@
+/* sync.c through the alvys profile: every decision of the flow, driven
+ * with the responses the partner documents. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "cache.h"
+#include "event.h"
+#include "profile.h"
+#include "sync.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fx {
+	struct cache *cache;
+	struct change ch;
+	struct sync_job job;
+	const struct profile_ops *p;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	f->cache = cache_new(100);
+	f->p = profile_find("alvys");
+	assert_non_null(f->p);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	sync_done(&f->job);
+	change_done(&f->ch);
+	cache_free(f->cache);
+	free(f);
+	return 0;
+}
+
+static void set_change(struct fx *f, enum change_op op, const char *key,
+		       const char *customer)
+{
+	change_done(&f->ch);
+	sync_done(&f->job);
+	memset(&f->ch, 0, sizeof(f->ch));
+	f->ch.op = op;
+	f->ch.key = strdup(key);
+	f->ch.event_id = strdup("e-1");
+	f->ch.customer = customer ? cJSON_Parse(customer) : NULL;
+	if (customer)
+		assert_non_null(f->ch.customer);
+	sync_init(&f->job, &f->ch, f->p, f->cache, 0);
+}
+
+static struct api_response resp(long status, const char *body,
+				const char *etag)
+{
+	struct api_response r = {
+		.status = status,
+		.body = body ? body : "",
+		.body_len = body ? strlen(body) : 0,
+		.etag = etag,
+		.retry_after_s = -1,
+	};
+	return r;
+}
+
+static enum sync_next answer(struct fx *f, long status, const char *body,
+			     const char *etag)
+{
+	struct api_response r = resp(status, body, etag);
+
+	return sync_on_response(&f->job, &r);
+}
+
+static cJSON *req_body(struct fx *f)
+{
+	assert_non_null(f->job.req.body);
+	return cJSON_Parse(f->job.req.body);
+}
+
+static const char *str_of(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+#define FULL                                                                 \
+	"{\"name\":\"Acme\",\"type\":\"broker\",\"number\":\"A-1\","         \
+	"\"status\":\"active\",\"email\":[\"a@x.test\"],"                      \
+	"\"billing_address\":{\"street\":[\"1 Main\",\"Suite 2\"],"          \
+	"\"city\":\"Town\",\"state\":\"New York\",\"state_code\":\"NY\","   \
+	"\"postal_code\":\"10001\"}}"
+
+#define EXISTING                                                             \
+	"{\"Id\":\"c-1\",\"Name\":\"Acme\",\"Type\":\"Broker/3PL\","         \
+	"\"CompanyNumber\":\"A-1\",\"Status\":\"Active\","                   \
+	"\"Email\":[\"a@x.test\"],\"Phone\":[],\"ExternalId\":\"K1\","     \
+	"\"BillingAddress\":{\"Street\":\"1 Main, Suite 2\",\"City\":"       \
+	"\"Town\",\"State\":\"NY\",\"Zip\":\"10001\",\"Country\":\"US\"},"  \
+	"\"SalesAgentId\":null,\"Contacts\":[],\"DateCreated\":\"x\"}"
+
+static void test_create_maps_and_posts(void **state)
+{
+	struct fx *f = *state;
+	cJSON *b, *addr;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_POST);
+	assert_string_equal(f->job.req.path, "/customers");
+	assert_string_equal(f->job.req.content_type, "application/json");
+	assert_null(f->job.req.if_match);
+	b = req_body(f);
+	assert_string_equal(str_of(b, "Name"), "Acme");
+	assert_string_equal(str_of(b, "Type"), "Broker/3PL");
+	assert_string_equal(str_of(b, "CompanyNumber"), "A-1");
+	assert_string_equal(str_of(b, "Status"), "Active");
+	assert_string_equal(str_of(b, "ExternalId"), "K1");
+	addr = cJSON_GetObjectItemCaseSensitive(b, "BillingAddress");
+	assert_string_equal(str_of(addr, "Street"), "1 Main, Suite 2");
+	assert_string_equal(str_of(addr, "State"), "NY");
+	assert_string_equal(str_of(addr, "Zip"), "10001");
+	assert_null(cJSON_GetObjectItemCaseSensitive(addr, "Country"));
+	cJSON_Delete(b);
+
+	assert_int_equal(answer(f, 201, EXISTING, "\"e1\""), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_APPLIED);
+	assert_int_equal(f->job.action, SYNC_ACTION_CREATE);
+	assert_string_equal(f->job.target_id, "c-1");
+	assert_string_equal(f->job.etag, "\"e1\"");
+	assert_int_equal(cache_size(f->cache), 1);
+}
+
+static void test_create_conflict_matching_sends_no_patch(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(
+		answer(f, 409,
+		       "{\"status\":409,\"field\":\"CompanyNumber\","
+		       "\"customerId\":\"c-1\"}",
+		       NULL),
+		SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_GET);
+	assert_string_equal(f->job.req.path, "/customers/c-1");
+	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_UNCHANGED);
+	assert_int_equal(f->job.action, SYNC_ACTION_NONE);
+	assert_int_equal(f->job.n_conflicts, 1);
+	assert_string_equal(f->job.conflicts[0].field, "CompanyNumber");
+	assert_string_equal(f->job.conflicts[0].target_id, "c-1");
+}
+
+static void test_create_conflict_patches_only_difference(void **state)
+{
+	struct fx *f = *state;
+	cJSON *b;
+
+	set_change(f, CHANGE_CREATE, "K1",
+		   "{\"name\":\"Acme\",\"type\":\"broker\",\"fax\":\"555\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 409,
+				"{\"field\":\"ExternalId\","
+				"\"customerId\":\"c-1\"}",
+				NULL),
+			 SYNC_SEND);
+	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_PATCH);
+	assert_string_equal(f->job.req.content_type,
+			    "application/merge-patch+json");
+	assert_string_equal(f->job.req.if_match, "\"e1\"");
+	b = req_body(f);
+	assert_int_equal(cJSON_GetArraySize(b), 1);
+	assert_string_equal(str_of(b, "Fax"), "555");
+	cJSON_Delete(b);
+	assert_int_equal(answer(f, 200, EXISTING, "\"e2\""), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_APPLIED);
+	assert_int_equal(f->job.action, SYNC_ACTION_UPDATE);
+}
+
+/* Cache hit: one PATCH; a 412 re-reads and re-diffs, keeping the
+ * external edit of a field the event does not touch. */
+static void test_update_stale_etag_rereads(void **state)
+{
+	struct fx *f = *state;
+	cJSON *b;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	sync_start(&f->job);
+	answer(f, 201, EXISTING, "\"e1\"");
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"Acme 2\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_PATCH);
+	assert_string_equal(f->job.req.if_match, "\"e1\"");
+	assert_int_equal(answer(f, 412, "{\"status\":412}", NULL), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_GET);
+	assert_int_equal(answer(f, 200,
+				"{\"Id\":\"c-1\",\"Name\":\"Acme\","
+				"\"Type\":\"Broker/3PL\",\"Fax\":\"999\"}",
+				"\"e7\""),
+			 SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_PATCH);
+	assert_string_equal(f->job.req.if_match, "\"e7\"");
+	b = req_body(f);
+	assert_int_equal(cJSON_GetArraySize(b), 1);
+	assert_string_equal(str_of(b, "Name"), "Acme 2");
+	cJSON_Delete(b);
+	assert_int_equal(answer(f, 200, EXISTING, "\"e8\""), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_APPLIED);
+	assert_int_equal(f->job.attempts, 0); /* the caller counts sends */
+}
+
+static void test_update_missing_if_match_rereads(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
+	cache_put(f->cache, "K1", "c-1", "\"e1\"",
+		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 428, "{}", NULL), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_GET);
+}
+
+static void test_update_unknown_key_fails_not_found(void **state)
+{
+	struct fx *f = *state;
+	cJSON *b;
+
+	set_change(f, CHANGE_UPDATE, "K9", "{\"name\":\"X\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_POST);
+	assert_string_equal(f->job.req.path, "/customers/search");
+	b = req_body(f);
+	assert_string_equal(str_of(b, "ExternalId"), "K9");
+	cJSON_Delete(b);
+	assert_int_equal(answer(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "not_found");
+}
+
+static void test_upsert_unknown_key_creates(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPSERT, "K2", FULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+			 SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_POST);
+	assert_string_equal(f->job.req.path, "/customers");
+}
+
+static void test_upsert_found_unchanged(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPSERT, "K1", FULL);
+	sync_start(&f->job);
+	assert_int_equal(answer(f, 200,
+				"{\"Items\":[" EXISTING "],\"Total\":1}",
+				NULL),
+			 SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_GET);
+	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_UNCHANGED);
+}
+
+/* An empty list equals an absent one on either side. */
+static void test_empty_list_equals_absent(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"phone\":[]}");
+	sync_start(&f->job);
+	answer(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
+	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_UNCHANGED);
+}
+
+static void test_cached_noop_is_confirmed_by_read(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"A\"}");
+	cache_put(f->cache, "K1", "c-1", "\"e1\"",
+		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_GET);
+	assert_int_equal(answer(f, 200, "{\"Name\":\"B\",\"Type\":\"Customer\"}",
+				"\"e2\""),
+			 SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_PATCH);
+	assert_string_equal(f->job.req.if_match, "\"e2\"");
+}
+
+static void test_delete_soft(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_DELETE, "K1", NULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	answer(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
+	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_DELETE);
+	assert_string_equal(f->job.req.if_match, "\"e1\"");
+	assert_null(f->job.req.body);
+	assert_int_equal(answer(f, 204, NULL, NULL), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_APPLIED);
+	assert_int_equal(f->job.action, SYNC_ACTION_DELETE);
+}
+
+static void test_delete_inactive_or_unknown_unchanged(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_DELETE, "K1", NULL);
+	sync_start(&f->job);
+	answer(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
+	assert_int_equal(answer(f, 200,
+				"{\"Name\":\"A\",\"Status\":\"Inactive\"}",
+				"\"e1\""),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_UNCHANGED);
+
+	set_change(f, CHANGE_DELETE, "K404", NULL);
+	sync_start(&f->job);
+	assert_int_equal(answer(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_UNCHANGED);
+	assert_int_equal(f->job.action, SYNC_ACTION_NONE);
+}
+
+static void test_retry_classes(void **state)
+{
+	struct fx *f = *state;
+	struct api_response r;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	sync_start(&f->job);
+	r = resp(503, "{}", NULL);
+	r.retry_after_s = 3600;
+	assert_int_equal(sync_on_response(&f->job, &r), SYNC_HOLD);
+	assert_int_equal(f->job.retry_after_s, 3600);
+	r.status = 429;
+	r.retry_after_s = 2;
+	assert_int_equal(sync_on_response(&f->job, &r), SYNC_HOLD);
+	assert_int_equal(answer(f, 503, "{}", NULL), SYNC_RETRY);
+	assert_int_equal(answer(f, 500, "{}", NULL), SYNC_RETRY);
+	r = resp(0, NULL, NULL);
+	r.error = "Connection refused";
+	assert_int_equal(sync_on_response(&f->job, &r), SYNC_RETRY);
+	assert_int_equal(f->job.failures, 3);
+	/* the request is kept for the resend */
+	assert_int_equal(f->job.req.method, HTTP_POST);
+}
+
+static void test_max_attempts(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	f->job.max_attempts = 2;
+	sync_start(&f->job);
+	assert_int_equal(answer(f, 502, "{}", NULL), SYNC_RETRY);
+	assert_int_equal(answer(f, 502, "{}", NULL), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "max_attempts");
+}
+
+static void test_auth_errors(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	sync_start(&f->job);
+	assert_int_equal(answer(f, 401, "{}", NULL), SYNC_REAUTH);
+	assert_int_equal(answer(f, 401, "{}", NULL), SYNC_DONE);
+	assert_string_equal(f->job.err_code, "unauthorized");
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
+	cache_put(f->cache, "K1", "c-1", "\"e1\"",
+		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	sync_start(&f->job);
+	assert_int_equal(answer(f, 403, "{\"title\":\"Forbidden\"}", NULL),
+			 SYNC_DONE);
+	assert_string_equal(f->job.err_code, "forbidden");
+	assert_int_equal(f->job.err_http_status, 403);
+	assert_non_null(strstr(f->job.err_msg, "customer:update"));
+}
+
+static void test_api_rejection_keeps_message(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	sync_start(&f->job);
+	assert_int_equal(answer(f, 400,
+				"{\"title\":\"Validation failed\","
+				"\"errors\":{\"CompanyNumber\":"
+				"[\"Placeholder values are not accepted\"]}}",
+				NULL),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "rejected");
+	assert_int_equal(f->job.err_http_status, 400);
+	assert_non_null(strstr(f->job.err_msg, "CompanyNumber: Placeholder"));
+}
+
+static void test_local_validation_makes_no_call(void **state)
+{
+	struct fx *f = *state;
+	char name[260], cust[400];
+
+	memset(name, 'n', 201);
+	name[201] = '\0';
+	snprintf(cust, sizeof(cust), "{\"name\":\"%s\",\"type\":\"customer\"}",
+		 name);
+	set_change(f, CHANGE_CREATE, "K1", cust);
+	assert_int_equal(sync_start(&f->job), SYNC_DONE);
+	assert_string_equal(f->job.err_code, "validation");
+	assert_int_equal(f->job.err_http_status, 0);
+	assert_null(f->job.req.path);
+	assert_non_null(strstr(f->job.err_msg, "Name"));
+
+	set_change(f, CHANGE_CREATE, "K1", "{\"name\":\"A\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_DONE);
+	assert_non_null(strstr(f->job.err_msg, "Type is required"));
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":null}");
+	assert_int_equal(sync_start(&f->job), SYNC_DONE);
+	assert_string_equal(f->job.err_code, "validation");
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"number\":\"123456789012345678901234567890123\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_DONE);
+	assert_non_null(strstr(f->job.err_msg, "CompanyNumber"));
+}
+
+static void test_skip(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_SKIP, "K1", NULL);
+	assert_int_equal(sync_start(&f->job), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_SKIPPED);
+	assert_int_equal(f->job.action, SYNC_ACTION_NONE);
+}
+
+static void test_state_name_fallback_and_clear(void **state)
+{
+	struct fx *f = *state;
+	cJSON *b, *addr;
+
+	set_change(f, CHANGE_UPDATE, "K1",
+		   "{\"billing_address\":{\"state\":\"Ohio\","
+		   "\"city\":null}}");
+	cache_put(f->cache, "K1", "c-1", "\"e1\"",
+		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\","
+			      "\"BillingAddress\":{\"City\":\"X\","
+			      "\"Zip\":\"1\"}}"));
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	b = req_body(f);
+	addr = cJSON_GetObjectItemCaseSensitive(b, "BillingAddress");
+	assert_string_equal(str_of(addr, "State"), "Ohio");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(addr, "City")));
+	assert_null(cJSON_GetObjectItemCaseSensitive(addr, "Zip"));
+	cJSON_Delete(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
+		T(test_create_maps_and_posts),
+		T(test_create_conflict_matching_sends_no_patch),
+		T(test_create_conflict_patches_only_difference),
+		T(test_update_stale_etag_rereads),
+		T(test_update_missing_if_match_rereads),
+		T(test_update_unknown_key_fails_not_found),
+		T(test_upsert_unknown_key_creates),
+		T(test_upsert_found_unchanged),
+		T(test_empty_list_equals_absent),
+		T(test_cached_noop_is_confirmed_by_read),
+		T(test_delete_soft),
+		T(test_delete_inactive_or_unknown_unchanged),
+		T(test_retry_classes),
+		T(test_max_attempts),
+		T(test_auth_errors),
+		T(test_api_rejection_keeps_message),
+		T(test_local_validation_makes_no_call),
+		T(test_skip),
+		T(test_state_name_fallback_and_clear),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,96 @@
+/* custsync's configuration: YAML (libyaml) -> struct config.
+ *
+ * Every problem is collected with its line and column instead of stopping
+ * at the first, so `check-config` can print them all as FILE:LINE:COL. */
+#ifndef CUSTSYNC_CONFIG_H
+#define CUSTSYNC_CONFIG_H
+
+#include <stddef.h>
+
+enum auth_type { AUTH_NONE, AUTH_BEARER, AUTH_OAUTH2_CC, AUTH_TYPE_MAX };
+
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT_MAX };
+
+/* One librdkafka property, passed verbatim. */
+struct config_kv {
+	char *key;
+	char *value;
+};
+
+struct config {
+	struct {
+		char *brokers;           /* required */
+		char *group_id;          /* required */
+		char **topics;           /* required, NULL-terminated */
+		size_t n_topics;
+		char *results_topic;     /* required */
+		char *dead_letter_topic; /* required */
+		struct config_kv *properties; /* kafka.properties, in order */
+		size_t n_properties;
+	} kafka;
+	struct {
+		char *profile;  /* required; "alvys" */
+		char *base_url; /* required, no trailing slash kept */
+		struct {
+			enum auth_type type; /* default none */
+			char *token;         /* bearer: token or token_file */
+			char *token_url;     /* oauth2 */
+			char *client_id;
+			char *client_secret; /* or client_secret_file */
+			char **scopes;       /* NULL-terminated, may be empty */
+			size_t n_scopes;
+		} auth;
+		long timeout_ms;         /* default 10000 */
+		long connect_timeout_ms; /* default 5000 */
+		long max_in_flight;      /* default 64, 1..4096 */
+		long max_connections;    /* per host, default 0 = max_in_flight */
+		int tls_verify;          /* default 1 */
+	} target;
+	struct {
+		long initial_backoff_ms; /* default 200 */
+		long max_backoff_ms;     /* default 60000 */
+		long max_retry_after_s;  /* default 3600 */
+		long max_attempts;       /* default 0 = unbounded (5xx/timeouts) */
+	} retry;
+	struct {
+		long shutdown_timeout_ms;  /* default 10000 */
+		long max_buffered_events;  /* default 10000 */
+	} worker;
+	struct {
+		char *level;            /* default "info" */
+		enum log_format format; /* default text */
+	} log;
+};
+
+struct config_error {
+	int line; /* 1-based; 0 when the problem is not tied to a place */
+	int col;  /* 1-based */
+	char *msg;
+};
+
+struct config_errors {
+	struct config_error *v;
+	size_t n;
+};
+
+/* Parses path into cfg (zeroed first, defaults applied). Returns 0 when
+ * the file is valid; otherwise -EINVAL with errs filled (one entry per
+ * problem, in file order), or -errno when the file cannot be read (one
+ * error with line 0). ${VAR} in scalar values expands from the
+ * environment; an unset VAR is an error. Secrets' *_file forms are read
+ * here, trailing newline stripped. cfg is usable only on success. */
+int config_load(const char *path, struct config *cfg,
+		struct config_errors *errs);
+
+/* Same as config_load, from a buffer; name is used in messages only. */
+int config_load_buffer(const char *name, const char *buf, size_t len,
+		       struct config *cfg, struct config_errors *errs);
+
+void config_done(struct config *cfg);
+void config_errors_done(struct config_errors *errs);
+
+/* The enum values as they are spelled in YAML. */
+const char *auth_type_str(enum auth_type t);
+const char *log_format_str(enum log_format f);
+
+#endif

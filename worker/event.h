@@ -1,0 +1,70 @@
+/* Input events: native envelope | Debezium envelope | tombstone -> change.
+ *
+ * Pure: no I/O. The parser checks the envelope and the canonical customer's
+ * shape (types, enum values) so that bad input becomes a clear error code
+ * instead of a surprise later in the pipeline. */
+#ifndef CUSTSYNC_EVENT_H
+#define CUSTSYNC_EVENT_H
+
+#include <stddef.h>
+
+struct cJSON;
+
+enum change_op {
+	CHANGE_CREATE, /* create; 409 turns it into an update */
+	CHANGE_UPDATE, /* merge patch of an existing customer */
+	CHANGE_UPSERT, /* whole record; creates an unknown key */
+	CHANGE_DELETE,
+	CHANGE_SKIP, /* tombstone: nothing to do */
+	CHANGE_OP_MAX
+};
+
+enum event_format {
+	EVENT_NATIVE,
+	EVENT_DEBEZIUM,
+	EVENT_TOMBSTONE,
+	EVENT_FORMAT_MAX
+};
+
+struct change {
+	enum change_op op;
+	enum event_format format;
+	char *event_id;    /* envelope's, else the caller's default */
+	char *key;         /* customer key: envelope's "key", else Kafka's */
+	char *occurred_at; /* ISO-8601 or NULL */
+	/* Canonical customer; NULL for delete and skip. For CHANGE_UPDATE it
+	 * is a merge patch (absent = unchanged, null = clear). Owned. */
+	struct cJSON *customer;
+};
+
+/* Error codes (stable; they reach outcomes and dead-letter headers). */
+#define EVENT_ERR_INVALID_JSON "invalid_json"
+#define EVENT_ERR_INVALID_EVENT "invalid_event"
+#define EVENT_ERR_UNKNOWN_OP "unknown_op"
+#define EVENT_ERR_MISSING_KEY "missing_key"
+
+struct event_error {
+	const char *code; /* one of EVENT_ERR_* */
+	char message[256];
+};
+
+/* Parses one Kafka record. value == NULL is a tombstone (op CHANGE_SKIP).
+ * kafka_key may be NULL. default_event_id is used when the envelope has
+ * no event_id (Debezium never has one). Returns 0 and fills out, or
+ * -EINVAL and fills err (out is then zeroed). */
+int event_parse(const void *value, size_t value_len, const void *kafka_key,
+		size_t kafka_key_len, const char *default_event_id,
+		struct change *out, struct event_error *err);
+
+/* The customer key carried by a Kafka key: a plain string as is; a JSON
+ * object (with or without the {"schema","payload"} wrapper) with exactly
+ * one field reduced to that field's value. NULL when key is NULL/empty.
+ * Caller frees. */
+char *event_key_from_kafka(const void *kafka_key, size_t len);
+
+void change_done(struct change *c);
+
+const char *change_op_str(enum change_op op);
+const char *event_format_str(enum event_format f);
+
+#endif

@@ -1,0 +1,122 @@
+#include "outcome.h"
+
+#include "sync.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+void outcome_time(int64_t epoch_ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(epoch_ms / 1000);
+	struct tm tm;
+	char base[24];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", base, (int)(epoch_ms % 1000));
+}
+
+static void add_str_or_null(cJSON *o, const char *name, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static void add_status_or_null(cJSON *o, const char *name, long v)
+{
+	if (v > 0)
+		cJSON_AddNumberToObject(o, name, (double)v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
+{
+	cJSON *o = cJSON_CreateObject(), *arr, *src, *err;
+	char when[32];
+	char *text;
+
+	if (!o)
+		return NULL;
+	add_str_or_null(o, "event_id", s->event_id);
+	add_str_or_null(o, "key", s->key);
+	add_str_or_null(o, "op", s->op);
+	cJSON_AddStringToObject(o, "status", sync_status_str(j->status));
+	cJSON_AddStringToObject(o, "action", sync_action_str(j->action));
+	add_str_or_null(o, "target_id", j->target_id);
+	add_str_or_null(o, "etag", j->etag);
+	add_status_or_null(o, "http_status", j->http_status);
+	cJSON_AddNumberToObject(o, "attempts", j->attempts);
+	arr = cJSON_AddArrayToObject(o, "conflicts");
+	for (int i = 0; arr && i < j->n_conflicts; i++) {
+		cJSON *c = cJSON_CreateObject();
+
+		if (!c)
+			break;
+		cJSON_AddNumberToObject(c, "status",
+					(double)j->conflicts[i].status);
+		add_str_or_null(c, "field", j->conflicts[i].field);
+		add_str_or_null(c, "target_id", j->conflicts[i].target_id);
+		cJSON_AddItemToArray(arr, c);
+	}
+	if (j->status == SYNC_FAILED) {
+		err = cJSON_AddObjectToObject(o, "error");
+		if (err) {
+			cJSON_AddStringToObject(err, "code", j->err_code);
+			cJSON_AddStringToObject(err, "message", j->err_msg);
+			add_status_or_null(err, "http_status",
+					   j->err_http_status);
+		}
+	} else {
+		cJSON_AddNullToObject(o, "error");
+	}
+	src = cJSON_AddObjectToObject(o, "source");
+	if (src) {
+		cJSON_AddStringToObject(src, "topic", s->topic);
+		cJSON_AddNumberToObject(src, "partition", s->partition);
+		cJSON_AddNumberToObject(src, "offset", (double)s->offset);
+	}
+	outcome_time(s->finished_at_ms, when, sizeof(when));
+	cJSON_AddStringToObject(o, "finished_at", when);
+	cJSON_AddNumberToObject(o, "duration_ms", (double)s->duration_ms);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+void outcome_dlq_headers(const struct sync_job *j,
+			 const struct outcome_source *s,
+			 struct outcome_header out[OUTCOME_DLQ_HEADERS])
+{
+	static const char *const names[OUTCOME_DLQ_HEADERS] = {
+		"custsync.error.code",	    "custsync.error.message",
+		"custsync.error.http_status", "custsync.source.topic",
+		"custsync.source.partition", "custsync.source.offset",
+		"custsync.attempts",	    "custsync.event_id",
+		"custsync.failed_at",
+	};
+
+	for (int i = 0; i < OUTCOME_DLQ_HEADERS; i++) {
+		out[i].name = names[i];
+		out[i].value[0] = '\0';
+	}
+	snprintf(out[0].value, sizeof(out[0].value), "%s",
+		 j->err_code ? j->err_code : "");
+	snprintf(out[1].value, sizeof(out[1].value), "%s", j->err_msg);
+	/* Present but empty for local errors: no HTTP status to report. */
+	if (j->err_http_status > 0)
+		snprintf(out[2].value, sizeof(out[2].value), "%ld",
+			 j->err_http_status);
+	snprintf(out[3].value, sizeof(out[3].value), "%s", s->topic);
+	snprintf(out[4].value, sizeof(out[4].value), "%d", (int)s->partition);
+	snprintf(out[5].value, sizeof(out[5].value), "%lld",
+		 (long long)s->offset);
+	snprintf(out[6].value, sizeof(out[6].value), "%d", j->attempts);
+	snprintf(out[7].value, sizeof(out[7].value), "%s",
+		 s->event_id ? s->event_id : "");
+	outcome_time(s->finished_at_ms, out[8].value, sizeof(out[8].value));
+}

@@ -1,0 +1,42 @@
+/* The results-topic record of an event and its dead-letter headers
+ * (schemas/outcome.schema.json, schemas/dead-letter.md). Pure. */
+#ifndef CUSTSYNC_OUTCOME_H
+#define CUSTSYNC_OUTCOME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sync_job;
+
+struct outcome_source {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const char *event_id; /* NULL when the value could not be parsed */
+	const char *key;
+	const char *op;       /* NULL when the value could not be parsed */
+	int64_t finished_at_ms; /* wall clock, ms since the epoch */
+	int64_t duration_ms;
+};
+
+/* The outcome record as JSON text (caller frees), or NULL on OOM. */
+char *outcome_json(const struct sync_job *j, const struct outcome_source *s);
+
+/* One header of a dead letter. */
+struct outcome_header {
+	const char *name;
+	char value[600];
+};
+
+#define OUTCOME_DLQ_HEADERS 9
+
+/* Fills the custsync.* headers a dead letter carries besides the
+ * original ones. */
+void outcome_dlq_headers(const struct sync_job *j,
+			 const struct outcome_source *s,
+			 struct outcome_header out[OUTCOME_DLQ_HEADERS]);
+
+/* ISO-8601 UTC with milliseconds. buf >= 25 bytes. */
+void outcome_time(int64_t epoch_ms, char *buf, size_t len);
+
+#endif

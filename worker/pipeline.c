@@ -1,0 +1,372 @@
+#include "pipeline.h"
+
+#include "hash.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pl_keyq {
+	char *key;
+	struct pl_event *head, *tail;
+	struct pl_keyq *hnext;
+};
+
+struct pl_partition {
+	char *topic;
+	int32_t id;
+	struct pl_event *head, *tail;
+	struct pl_partition *next;
+};
+
+struct pipeline {
+	size_t max_active;
+	size_t active;
+	size_t buffered;
+	struct pl_partition *parts;
+	struct pl_keyq **buckets;
+	size_t n_buckets;
+	/* events that head their key queue and wait to start, oldest first */
+	struct pl_event *ready_head, *ready_tail;
+};
+
+struct pipeline *pipeline_new(size_t max_active)
+{
+	struct pipeline *pl = calloc(1, sizeof(*pl));
+
+	if (!pl)
+		return NULL;
+	pl->max_active = max_active ? max_active : 1;
+	pl->n_buckets = 4096;
+	pl->buckets = calloc(pl->n_buckets, sizeof(*pl->buckets));
+	if (!pl->buckets) {
+		free(pl);
+		return NULL;
+	}
+	return pl;
+}
+
+static void event_free(struct pl_event *ev)
+{
+	free(ev);
+}
+
+struct pipeline *pipeline_free(struct pipeline *pl)
+{
+	struct pl_partition *p, *pn;
+
+	if (!pl)
+		return NULL;
+	for (p = pl->parts; p; p = pn) {
+		struct pl_event *ev, *en;
+
+		pn = p->next;
+		for (ev = p->head; ev; ev = en) {
+			en = ev->part_next;
+			event_free(ev);
+		}
+		free(p->topic);
+		free(p);
+	}
+	for (size_t i = 0; i < pl->n_buckets; i++) {
+		struct pl_keyq *k, *kn;
+
+		for (k = pl->buckets[i]; k; k = kn) {
+			kn = k->hnext;
+			free(k->key);
+			free(k);
+		}
+	}
+	free(pl->buckets);
+	free(pl);
+	return NULL;
+}
+
+struct pl_partition *pipeline_partition(struct pipeline *pl,
+					const char *topic, int32_t partition,
+					int create)
+{
+	struct pl_partition *p;
+
+	for (p = pl->parts; p; p = p->next)
+		if (p->id == partition && strcmp(p->topic, topic) == 0)
+			return p;
+	if (!create)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->topic = strdup(topic))) {
+		free(p);
+		return NULL;
+	}
+	p->id = partition;
+	p->next = pl->parts;
+	pl->parts = p;
+	return p;
+}
+
+const char *pl_partition_topic(const struct pl_partition *p)
+{
+	return p->topic;
+}
+
+int32_t pl_partition_id(const struct pl_partition *p)
+{
+	return p->id;
+}
+
+struct pl_partition *pipeline_partition_next(struct pipeline *pl,
+					     struct pl_partition *prev)
+{
+	return prev ? prev->next : pl->parts;
+}
+
+static struct pl_keyq **keyq_slot(struct pipeline *pl, const char *key)
+{
+	struct pl_keyq **s = &pl->buckets[hash_str(key) & (pl->n_buckets - 1)];
+
+	while (*s && strcmp((*s)->key, key) != 0)
+		s = &(*s)->hnext;
+	return s;
+}
+
+static void ready_push(struct pipeline *pl, struct pl_event *ev)
+{
+	ev->ready_next = NULL;
+	ev->ready_prev = pl->ready_tail;
+	if (pl->ready_tail)
+		pl->ready_tail->ready_next = ev;
+	else
+		pl->ready_head = ev;
+	pl->ready_tail = ev;
+	ev->in_ready = 1;
+}
+
+static void ready_remove(struct pipeline *pl, struct pl_event *ev)
+{
+	if (!ev->in_ready)
+		return;
+	if (ev->ready_prev)
+		ev->ready_prev->ready_next = ev->ready_next;
+	else
+		pl->ready_head = ev->ready_next;
+	if (ev->ready_next)
+		ev->ready_next->ready_prev = ev->ready_prev;
+	else
+		pl->ready_tail = ev->ready_prev;
+	ev->ready_next = ev->ready_prev = NULL;
+	ev->in_ready = 0;
+}
+
+struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
+			       int64_t offset, const char *key, void *user)
+{
+	struct pl_keyq **slot = keyq_slot(pl, key);
+	struct pl_keyq *kq = *slot;
+	struct pl_event *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return NULL;
+	if (!kq) {
+		kq = calloc(1, sizeof(*kq));
+		if (!kq || !(kq->key = strdup(key))) {
+			free(kq);
+			free(ev);
+			return NULL;
+		}
+		*slot = kq;
+	}
+	ev->part = p;
+	ev->offset = offset;
+	ev->state = PL_QUEUED;
+	ev->user = user;
+	ev->kq = kq;
+	if (p->tail)
+		p->tail->part_next = ev;
+	else
+		p->head = ev;
+	p->tail = ev;
+	ev->key_prev = kq->tail;
+	if (kq->tail)
+		kq->tail->key_next = ev;
+	else
+		kq->head = ev;
+	kq->tail = ev;
+	if (kq->head == ev)
+		ready_push(pl, ev);
+	pl->buffered++;
+	return ev;
+}
+
+struct pl_event *pipeline_next_ready(struct pipeline *pl)
+{
+	struct pl_event *ev = pl->ready_head;
+
+	if (!ev || pl->active >= pl->max_active)
+		return NULL;
+	ready_remove(pl, ev);
+	ev->state = PL_ACTIVE;
+	pl->active++;
+	return ev;
+}
+
+/* Takes ev out of its key queue; the next event of the key, if waiting,
+ * becomes ready; an empty queue is freed. */
+static void keyq_remove(struct pipeline *pl, struct pl_event *ev)
+{
+	struct pl_keyq *kq = ev->kq;
+	int was_head = kq->head == ev;
+
+	ready_remove(pl, ev);
+	if (ev->key_prev)
+		ev->key_prev->key_next = ev->key_next;
+	else
+		kq->head = ev->key_next;
+	if (ev->key_next)
+		ev->key_next->key_prev = ev->key_prev;
+	else
+		kq->tail = ev->key_prev;
+	ev->key_prev = ev->key_next = NULL;
+	ev->kq = NULL;
+	if (!kq->head) {
+		struct pl_keyq **slot = keyq_slot(pl, kq->key);
+
+		*slot = kq->hnext;
+		free(kq->key);
+		free(kq);
+		return;
+	}
+	if (was_head && kq->head->state == PL_QUEUED && !kq->head->in_ready)
+		ready_push(pl, kq->head);
+}
+
+void pipeline_output(struct pipeline *pl, struct pl_event *ev)
+{
+	if (ev->state != PL_ACTIVE)
+		return;
+	keyq_remove(pl, ev);
+	ev->state = PL_OUTPUT;
+	pl->active--;
+}
+
+int pipeline_done(struct pipeline *pl, struct pl_event *ev)
+{
+	ev->state = PL_DONE;
+	pl->buffered--;
+	if (ev->part)
+		return 0;
+	event_free(ev);
+	return 1;
+}
+
+int64_t pipeline_advance(struct pipeline *pl, struct pl_partition *p)
+{
+	int64_t next = -1;
+
+	(void)pl;
+	while (p->head && p->head->state == PL_DONE) {
+		struct pl_event *ev = p->head;
+
+		next = ev->offset + 1;
+		p->head = ev->part_next;
+		if (!p->head)
+			p->tail = NULL;
+		event_free(ev);
+	}
+	return next;
+}
+
+static void drop_event(struct pipeline *pl, struct pl_event *ev,
+		       void (*release)(void *, void *), void *arg)
+{
+	/* An abandoned event already left its key queue (kq NULL). */
+	if (ev->kq) {
+		if (ev->state == PL_ACTIVE)
+			pl->active--;
+		keyq_remove(pl, ev);
+	}
+	pl->buffered--;
+	if (release && ev->user)
+		release(ev->user, arg);
+	event_free(ev);
+}
+
+int64_t pipeline_revoke(struct pipeline *pl, struct pl_partition *p,
+			void (*release)(void *user, void *arg), void *arg)
+{
+	int64_t next = pipeline_advance(pl, p);
+	struct pl_partition **pp;
+	struct pl_event *ev, *en;
+
+	for (ev = p->head; ev; ev = en) {
+		en = ev->part_next;
+		ev->part_next = NULL;
+		switch (ev->state) {
+		case PL_QUEUED:
+		case PL_ACTIVE:
+			drop_event(pl, ev, release, arg);
+			break;
+		case PL_OUTPUT:
+			ev->part = NULL; /* pipeline_done frees it */
+			break;
+		default:
+			event_free(ev);
+			break;
+		}
+	}
+	for (pp = &pl->parts; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	free(p->topic);
+	free(p);
+	return next;
+}
+
+void pipeline_drop_queued(struct pipeline *pl,
+			  void (*release)(void *user, void *arg), void *arg)
+{
+	struct pl_partition *p;
+	struct pl_event *ev;
+
+	/* The events stay in their partition as barriers: what completes
+	 * after them must not move the stored offset past them. */
+	for (p = pl->parts; p; p = p->next) {
+		for (ev = p->head; ev; ev = ev->part_next) {
+			if (ev->state != PL_QUEUED || !ev->kq)
+				continue;
+			keyq_remove(pl, ev);
+			if (release)
+				release(ev->user, arg);
+			ev->user = NULL;
+		}
+	}
+}
+
+void pipeline_abandon(struct pipeline *pl, struct pl_event *ev)
+{
+	if (ev->state != PL_ACTIVE || !ev->kq)
+		return;
+	keyq_remove(pl, ev);
+	pl->active--;
+	ev->user = NULL;
+}
+
+void pipeline_forget(struct pipeline *pl, struct pl_event *ev)
+{
+	ev->user = NULL;
+	if (!ev->part) {
+		pl->buffered--;
+		event_free(ev);
+	}
+}
+
+size_t pipeline_active(const struct pipeline *pl)
+{
+	return pl->active;
+}
+
+size_t pipeline_buffered(const struct pipeline *pl)
+{
+	return pl->buffered;
+}

@@ -1,0 +1,38 @@
+/* An API request as sync decides it, and the response as http reports it.
+ * Plain data: sync stays free of libcurl so unit tests drive it directly. */
+#ifndef CUSTSYNC_REQUEST_H
+#define CUSTSYNC_REQUEST_H
+
+#include <stddef.h>
+
+enum http_method {
+	HTTP_GET,
+	HTTP_POST,
+	HTTP_PUT,
+	HTTP_PATCH,
+	HTTP_DELETE,
+	HTTP_METHOD_MAX
+};
+
+struct api_request {
+	enum http_method method;
+	char *path;               /* owned; appended to target.base_url */
+	char *body;               /* owned; NULL for none */
+	const char *content_type; /* static; NULL without a body */
+	char *if_match;           /* owned; sent verbatim */
+	const char *scope;        /* static: what a 403 would be missing */
+};
+
+struct api_response {
+	long status;        /* 0 when no response came (see error) */
+	const char *body;   /* NUL-terminated, may be "" */
+	size_t body_len;
+	const char *etag;   /* ETag header or NULL */
+	long retry_after_s; /* Retry-After in seconds, -1 when absent */
+	const char *error;  /* transport error text when status is 0 */
+};
+
+void api_request_done(struct api_request *r);
+const char *http_method_str(enum http_method m);
+
+#endif

@@ -1,0 +1,476 @@
+#include "sync.h"
+
+#include "cache.h"
+#include "event.h"
+#include "merge_patch.h"
+#include "profile.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sync_init(struct sync_job *j, const struct change *ch,
+	       const struct profile_ops *p, struct cache *cache,
+	       long max_attempts)
+{
+	memset(j, 0, sizeof(*j));
+	j->change = ch;
+	j->profile = p;
+	j->cache = cache;
+	j->max_attempts = max_attempts;
+	j->retry_after_s = -1;
+}
+
+static void set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strdup(src) : NULL;
+}
+
+static enum sync_next finish(struct sync_job *j, enum sync_status st,
+			     enum sync_action a)
+{
+	j->status = st;
+	j->action = st == SYNC_APPLIED ? a : SYNC_ACTION_NONE;
+	j->step = SYNC_STEP_NONE;
+	api_request_done(&j->req);
+	return SYNC_DONE;
+}
+
+static enum sync_next fail(struct sync_job *j, const char *code,
+			   long http_status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static enum sync_next fail(struct sync_job *j, const char *code,
+			   long http_status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->err_msg, sizeof(j->err_msg), fmt, ap);
+	va_end(ap);
+	j->err_code = code;
+	j->err_http_status = http_status;
+	return finish(j, SYNC_FAILED, SYNC_ACTION_NONE);
+}
+
+void sync_fail(struct sync_job *j, const char *code, const char *msg)
+{
+	fail(j, code, 0, "%s", msg);
+}
+
+static enum sync_next oom(struct sync_job *j)
+{
+	return fail(j, "internal", 0, "out of memory");
+}
+
+/* The API's words, for a failure the API decided. */
+static enum sync_next api_fail(struct sync_job *j, const char *code,
+			       const struct api_response *r)
+{
+	char msg[400];
+
+	j->profile->error_message(r, msg, sizeof(msg));
+	return fail(j, code, r->status, "%s %s: HTTP %ld%s%s",
+		    http_method_str(j->req.method), sync_step_str(j->step),
+		    r->status, msg[0] ? ": " : "", msg);
+}
+
+static enum sync_next send(struct sync_job *j, enum sync_step step, int rc)
+{
+	if (rc)
+		return oom(j);
+	j->step = step;
+	return SYNC_SEND;
+}
+
+static enum sync_next send_get(struct sync_job *j)
+{
+	api_request_done(&j->req);
+	return send(j, SYNC_STEP_GET,
+		    j->profile->get_request(j->target_id, &j->req));
+}
+
+static enum sync_next send_create(struct sync_job *j)
+{
+	struct profile_error perr;
+	cJSON *record = merge_patch_apply(NULL, j->desired);
+	int rc;
+
+	if (!record)
+		return oom(j);
+	if (j->profile->validate(record, true, &perr)) {
+		cJSON_Delete(record);
+		return fail(j, "validation", 0, "%s", perr.message);
+	}
+	api_request_done(&j->req);
+	rc = j->profile->create_request(record, &j->req);
+	cJSON_Delete(record);
+	return send(j, SYNC_STEP_CREATE, rc);
+}
+
+static enum sync_next not_found(struct sync_job *j)
+{
+	cache_drop(j->cache, j->change->key);
+	switch (j->change->op) {
+	case CHANGE_UPDATE:
+		return fail(j, "not_found", j->http_status,
+			    "no customer with key '%s' on the target; an "
+			    "update cannot create it",
+			    j->change->key);
+	case CHANGE_DELETE:
+		return finish(j, SYNC_UNCHANGED, SYNC_ACTION_NONE);
+	default:
+		return send_create(j);
+	}
+}
+
+/* With id, ETag and the current record in hand: the one write the event
+ * still needs, or none. A no-op concluded from the cache is confirmed by
+ * a read first, since the target may have changed behind our back. */
+static enum sync_next decide(struct sync_job *j, bool from_cache)
+{
+	const struct profile_ops *p = j->profile;
+	cJSON *merged, *wanted, *diff;
+	struct profile_error perr;
+	int rc;
+
+	if (j->change->op == CHANGE_DELETE) {
+		if (!p->is_deleted(j->current)) {
+			api_request_done(&j->req);
+			return send(j, SYNC_STEP_DELETE,
+				    p->delete_request(j->target_id, j->etag,
+						      &j->req));
+		}
+		return from_cache ? send_get(j)
+				  : finish(j, SYNC_UNCHANGED,
+					   SYNC_ACTION_NONE);
+	}
+	merged = merge_patch_apply(j->current, j->desired);
+	wanted = merged ? p->project(merged) : NULL;
+	diff = wanted ? merge_patch_diff(j->current, wanted) : NULL;
+	cJSON_Delete(merged);
+	cJSON_Delete(wanted);
+	if (!diff)
+		return oom(j);
+	if (merge_patch_is_empty(diff)) {
+		cJSON_Delete(diff);
+		return from_cache ? send_get(j)
+				  : finish(j, SYNC_UNCHANGED,
+					   SYNC_ACTION_NONE);
+	}
+	if (p->validate(diff, false, &perr)) {
+		cJSON_Delete(diff);
+		return fail(j, "validation", 0, "%s", perr.message);
+	}
+	api_request_done(&j->req);
+	rc = p->update_request(j->target_id, j->etag, diff, &j->req);
+	cJSON_Delete(diff);
+	return send(j, SYNC_STEP_UPDATE, rc);
+}
+
+enum sync_next sync_start(struct sync_job *j)
+{
+	const struct change *ch = j->change;
+	const struct profile_ops *p = j->profile;
+	struct profile_error perr;
+	struct cache_entry ce;
+	int rc;
+
+	if (ch->op == CHANGE_SKIP)
+		return finish(j, SYNC_SKIPPED, SYNC_ACTION_NONE);
+	if (ch->op != CHANGE_DELETE) {
+		if (p->map(ch, &j->desired, &perr))
+			return fail(j, "validation", 0, "%s", perr.message);
+		if (ch->op == CHANGE_CREATE) {
+			cJSON *rec = merge_patch_apply(NULL, j->desired);
+
+			if (!rec)
+				return oom(j);
+			rc = p->validate(rec, true, &perr);
+			cJSON_Delete(rec);
+		} else {
+			rc = p->validate(j->desired, false, &perr);
+		}
+		if (rc)
+			return fail(j, "validation", 0, "%s", perr.message);
+	}
+	if (cache_get(j->cache, ch->key, &ce) == 0 && ce.etag && ce.record) {
+		set_str(&j->target_id, ce.id);
+		set_str(&j->etag, ce.etag);
+		j->current = cJSON_Duplicate(ce.record, 1);
+		if (!j->target_id || !j->etag || !j->current)
+			return oom(j);
+		return decide(j, true);
+	}
+	if (ch->op == CHANGE_CREATE)
+		return send_create(j);
+	return send(j, SYNC_STEP_LOOKUP, p->lookup_request(ch, &j->req));
+}
+
+/* Answers that mean the same at every step. Returns SYNC_NEXT_MAX when
+ * the step must decide. */
+static enum sync_next classify_common(struct sync_job *j,
+				      const struct api_response *r)
+{
+	long s = r->status;
+	bool transient = s == 0 || s == 408 || (s >= 500 && s != 503) ||
+			 ((s == 503 || s == 429) && r->retry_after_s < 0);
+
+	if (transient) {
+		j->failures++;
+		if (j->max_attempts > 0 && j->failures >= j->max_attempts)
+			return fail(j, "max_attempts", s,
+				    "%s %s: gave up after %d attempts: %s",
+				    http_method_str(j->req.method),
+				    sync_step_str(j->step), j->failures,
+				    s ? "server error" : r->error);
+		return SYNC_RETRY;
+	}
+	j->failures = 0;
+	if (s == 429 || s == 503) {
+		j->retry_after_s = r->retry_after_s;
+		return SYNC_HOLD;
+	}
+	if (s == 401) {
+		if (j->reauthed)
+			return api_fail(j, "unauthorized", r);
+		j->reauthed = true;
+		return SYNC_REAUTH;
+	}
+	if (s == 403)
+		return fail(j, "forbidden", s,
+			    "%s %s: HTTP 403: the API client lacks scope "
+			    "'%s'; grant it to the client credentials",
+			    http_method_str(j->req.method),
+			    sync_step_str(j->step),
+			    j->req.scope ? j->req.scope : "?");
+	return SYNC_NEXT_MAX;
+}
+
+static enum sync_next on_lookup(struct sync_job *j,
+				const struct api_response *r)
+{
+	char *id = NULL;
+	int rc;
+
+	if (r->status != 200)
+		return api_fail(j, "rejected", r);
+	rc = j->profile->lookup_parse(r, &id);
+	if (rc < 0)
+		return fail(j, "invalid_response", r->status,
+			    "search answered something unreadable");
+	if (rc == 0)
+		return not_found(j);
+	free(j->target_id);
+	j->target_id = id;
+	return send_get(j);
+}
+
+static enum sync_next on_get(struct sync_job *j, const struct api_response *r)
+{
+	cJSON *doc;
+
+	if (r->status == 404) {
+		if (j->after_conflict)
+			return fail(j, "conflict", r->status,
+				    "409 named customer '%s', which this "
+				    "client cannot read",
+				    j->target_id);
+		return not_found(j);
+	}
+	if (r->status != 200)
+		return api_fail(j, "rejected", r);
+	if (!r->etag)
+		return fail(j, "invalid_response", r->status,
+			    "GET %s answered without an ETag", j->target_id);
+	doc = cJSON_ParseWithLength(r->body, r->body_len);
+	cJSON_Delete(j->current);
+	j->current = doc ? j->profile->project(doc) : NULL;
+	cJSON_Delete(doc);
+	if (!j->current)
+		return fail(j, "invalid_response", r->status,
+			    "GET %s answered something unreadable",
+			    j->target_id);
+	set_str(&j->etag, r->etag);
+	cache_put(j->cache, j->change->key, j->target_id, j->etag,
+		  cJSON_Duplicate(j->current, 1));
+	return decide(j, false);
+}
+
+static enum sync_next on_written(struct sync_job *j,
+				 const struct api_response *r,
+				 enum sync_action a)
+{
+	char *id, *etag;
+	cJSON *record;
+
+	if (j->profile->write_result(r, &id, &etag, &record))
+		return fail(j, "invalid_response", r->status,
+			    "write answered something unreadable");
+	free(j->target_id);
+	free(j->etag);
+	j->target_id = id;
+	j->etag = etag;
+	cache_put(j->cache, j->change->key, id, etag, record);
+	return finish(j, SYNC_APPLIED, a);
+}
+
+static void add_conflict(struct sync_job *j, long status, char *field,
+			 char *id)
+{
+	struct sync_conflict *c;
+
+	if (j->n_conflicts == SYNC_MAX_CONFLICTS) {
+		free(field);
+		free(id);
+		return;
+	}
+	c = &j->conflicts[j->n_conflicts++];
+	c->status = status;
+	c->field = field;
+	c->target_id = id;
+}
+
+static enum sync_next on_create(struct sync_job *j,
+				const struct api_response *r)
+{
+	char *field = NULL, *id = NULL;
+
+	if (r->status == 200 || r->status == 201)
+		return on_written(j, r, SYNC_ACTION_CREATE);
+	if (r->status != 409)
+		return api_fail(j, "rejected", r);
+	j->profile->conflict(r, &field, &id);
+	add_conflict(j, r->status, field, id ? strdup(id) : NULL);
+	if (!id || j->after_conflict) {
+		free(id);
+		return api_fail(j, "conflict", r);
+	}
+	/* The record exists already (a replay, or created elsewhere): apply
+	 * the event to it as a merge patch. */
+	j->after_conflict = true;
+	free(j->target_id);
+	j->target_id = id;
+	return send_get(j);
+}
+
+static enum sync_next reread(struct sync_job *j, const struct api_response *r)
+{
+	if (++j->stale > SYNC_MAX_STALE)
+		return fail(j, "precondition_loop", r->status,
+			    "%s %s: still HTTP %ld after %d re-reads",
+			    http_method_str(j->req.method),
+			    sync_step_str(j->step), r->status, SYNC_MAX_STALE);
+	cache_drop(j->cache, j->change->key);
+	return send_get(j);
+}
+
+static enum sync_next on_update(struct sync_job *j,
+				const struct api_response *r)
+{
+	char *field = NULL, *id = NULL;
+
+	switch (r->status) {
+	case 200:
+	case 204:
+		return on_written(j, r, SYNC_ACTION_UPDATE);
+	case 412:
+	case 428:
+		return reread(j, r);
+	case 404:
+		return not_found(j);
+	case 409:
+		j->profile->conflict(r, &field, &id);
+		add_conflict(j, r->status, field, id);
+		return api_fail(j, "conflict", r);
+	default:
+		return api_fail(j, "rejected", r);
+	}
+}
+
+static enum sync_next on_delete(struct sync_job *j,
+				const struct api_response *r)
+{
+	switch (r->status) {
+	case 200:
+	case 202:
+	case 204:
+		/* No body: the next write of this key re-reads. */
+		cache_drop(j->cache, j->change->key);
+		set_str(&j->etag, r->etag);
+		return finish(j, SYNC_APPLIED, SYNC_ACTION_DELETE);
+	case 412:
+	case 428:
+		return reread(j, r);
+	case 404:
+		return not_found(j);
+	default:
+		return api_fail(j, "rejected", r);
+	}
+}
+
+enum sync_next sync_on_response(struct sync_job *j,
+				const struct api_response *r)
+{
+	enum sync_next n;
+
+	j->http_status = r->status;
+	n = classify_common(j, r);
+	if (n != SYNC_NEXT_MAX)
+		return n;
+	switch (j->step) {
+	case SYNC_STEP_LOOKUP:
+		return on_lookup(j, r);
+	case SYNC_STEP_GET:
+		return on_get(j, r);
+	case SYNC_STEP_CREATE:
+		return on_create(j, r);
+	case SYNC_STEP_UPDATE:
+		return on_update(j, r);
+	case SYNC_STEP_DELETE:
+		return on_delete(j, r);
+	default:
+		return fail(j, "internal", r->status, "response without step");
+	}
+}
+
+void sync_done(struct sync_job *j)
+{
+	api_request_done(&j->req);
+	free(j->target_id);
+	free(j->etag);
+	for (int i = 0; i < j->n_conflicts; i++) {
+		free(j->conflicts[i].field);
+		free(j->conflicts[i].target_id);
+	}
+	cJSON_Delete(j->desired);
+	cJSON_Delete(j->current);
+	memset(j, 0, sizeof(*j));
+}
+
+const char *sync_status_str(enum sync_status s)
+{
+	static const char *const names[] = {"applied", "unchanged", "skipped",
+					    "failed"};
+
+	return s < SYNC_STATUS_MAX ? names[s] : "?";
+}
+
+const char *sync_action_str(enum sync_action a)
+{
+	static const char *const names[] = {"none", "create", "update",
+					    "delete"};
+
+	return a < SYNC_ACTION_MAX ? names[a] : "?";
+}
+
+const char *sync_step_str(enum sync_step s)
+{
+	static const char *const names[] = {"-",      "lookup", "read",
+					    "create", "update", "delete"};
+
+	return s < SYNC_STEP_MAX ? names[s] : "?";
+}

@@ -1,0 +1,116 @@
+/* One event's way through the target API: look up, create, update or
+ * delete, with the API's conflict rules (409 → read and patch, 412/428 →
+ * re-read and recompute). Pure: it decides the next request and reads
+ * responses; the caller sends them, so unit tests drive it directly. */
+#ifndef CUSTSYNC_SYNC_H
+#define CUSTSYNC_SYNC_H
+
+#include "request.h"
+
+#include <stdbool.h>
+
+struct cJSON;
+struct cache;
+struct change;
+struct profile_ops;
+
+enum sync_status {
+	SYNC_APPLIED,
+	SYNC_UNCHANGED,
+	SYNC_SKIPPED,
+	SYNC_FAILED,
+	SYNC_STATUS_MAX
+};
+
+enum sync_action {
+	SYNC_ACTION_NONE,
+	SYNC_ACTION_CREATE,
+	SYNC_ACTION_UPDATE,
+	SYNC_ACTION_DELETE,
+	SYNC_ACTION_MAX
+};
+
+/* What the caller does next with job->req. */
+enum sync_next {
+	SYNC_SEND,   /* send job->req now */
+	SYNC_RETRY,  /* transient failure: resend after backoff */
+	SYNC_HOLD,   /* endpoint asked to wait job->retry_after_s: resend
+			after the endpoint-wide hold */
+	SYNC_REAUTH, /* 401: get a new token, then resend (once) */
+	SYNC_DONE,   /* outcome ready in status/action/... */
+	SYNC_NEXT_MAX
+};
+
+enum sync_step {
+	SYNC_STEP_NONE,
+	SYNC_STEP_LOOKUP,
+	SYNC_STEP_GET,
+	SYNC_STEP_CREATE,
+	SYNC_STEP_UPDATE,
+	SYNC_STEP_DELETE,
+	SYNC_STEP_MAX
+};
+
+#define SYNC_MAX_CONFLICTS 4
+/* 412s in a row before giving up: a record edited faster than we can
+ * read it is a problem for a person, not for a tight loop. */
+#define SYNC_MAX_STALE 8
+
+struct sync_conflict {
+	long status;
+	char *field;
+	char *target_id;
+};
+
+struct sync_job {
+	/* borrowed, set by sync_init */
+	const struct change *change;
+	const struct profile_ops *profile;
+	struct cache *cache;
+	long max_attempts; /* transient failures before failing; 0 = never */
+
+	struct api_request req; /* valid after SEND/RETRY/HOLD/REAUTH */
+	long retry_after_s;     /* with SYNC_HOLD */
+	int failures;           /* consecutive transient failures */
+
+	/* outcome */
+	enum sync_status status;
+	enum sync_action action;
+	char *target_id;
+	char *etag;
+	long http_status; /* last response's, 0 if none */
+	int attempts;     /* requests sent; the caller counts */
+	struct sync_conflict conflicts[SYNC_MAX_CONFLICTS];
+	int n_conflicts;
+	const char *err_code;
+	char err_msg[512];
+	long err_http_status; /* 0 for local errors */
+
+	/* private */
+	enum sync_step step;
+	struct cJSON *desired; /* target-shape merge patch */
+	struct cJSON *current; /* comparable record last read */
+	int stale;
+	bool reauthed;
+	bool verify;         /* GET confirms a no-op decided from cache */
+	bool after_conflict; /* the GET follows a 409 */
+};
+
+void sync_init(struct sync_job *j, const struct change *ch,
+	       const struct profile_ops *p, struct cache *cache,
+	       long max_attempts);
+
+/* Ends a job that never reaches the API (e.g. unparsable input). */
+void sync_fail(struct sync_job *j, const char *code, const char *msg);
+
+enum sync_next sync_start(struct sync_job *j);
+enum sync_next sync_on_response(struct sync_job *j,
+				const struct api_response *r);
+
+void sync_done(struct sync_job *j);
+
+const char *sync_status_str(enum sync_status s);
+const char *sync_action_str(enum sync_action a);
+const char *sync_step_str(enum sync_step s);
+
+#endif

@@ -1,0 +1,888 @@
+#include "worker.h"
+
+#include "auth.h"
+#include "backoff.h"
+#include "cache.h"
+#include "config.h"
+#include "event.h"
+#include "http.h"
+#include "kafka.h"
+#include "log.h"
+#include "outcome.h"
+#include "pipeline.h"
+#include "profile.h"
+#include "request.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CACHE_MAX_ENTRIES 200000
+#define STATUS_EVERY_MS 5000
+/* Longest single wait of the loop: signals and the watchdog are seen at
+ * least this often even when nothing happens. */
+#define LOOP_MAX_WAIT_MS 1000
+
+enum pause_reason {
+	PAUSE_HOLD = 1,
+	PAUSE_BACKPRESSURE = 2,
+	PAUSE_SHUTDOWN = 4,
+};
+
+enum job_wait {
+	WAIT_NONE,  /* running sync code or finished */
+	WAIT_HTTP,  /* request in flight */
+	WAIT_TOKEN, /* needs a token first */
+	WAIT_HOLD,  /* endpoint-wide Retry-After */
+	WAIT_TIMER, /* backoff */
+	WAIT_MAX
+};
+
+struct job {
+	struct worker *w;
+	struct pl_event *ev;
+	/* the record, copied: a dead letter carries it byte for byte */
+	char *topic;
+	int32_t partition;
+	int64_t offset;
+	void *kkey;
+	size_t kkey_len;
+	void *value;
+	size_t value_len;
+	rd_kafka_headers_t *headers;
+	int64_t received_ms;
+
+	struct change change;
+	int parsed;
+	struct event_error perr;
+	char *key; /* ordering and outcome key */
+
+	struct sync_job sync;
+	int sync_started;
+	struct http_call *call;
+	unsigned long auth_gen;
+	enum job_wait wait;
+	int64_t due_ms;
+	struct job *prev, *next; /* in the list of its wait */
+	int dr_pending;
+};
+
+struct job_list {
+	struct job *head, *tail;
+	size_t n;
+};
+
+struct worker {
+	const struct config *cfg;
+	const struct profile_ops *profile;
+	struct kafka *kafka;
+	struct http *http;
+	struct auth *auth;
+	struct cache *cache;
+	struct pipeline *pl;
+
+	struct job_list lists[WAIT_MAX]; /* all but WAIT_NONE are used */
+	int token_in_flight;
+
+	int64_t hold_until; /* 0 when the endpoint is not held */
+	struct job *probe;
+
+	int paused; /* enum pause_reason bits */
+	int reapply_pause;
+
+	int stopping;
+	int exit_code;
+
+	uint64_t watchdog_usec;
+	int64_t last_watchdog, last_status;
+	uint64_t events_done, events_at_status;
+	uint64_t counts[SYNC_STATUS_MAX];
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- wait lists ---- */
+
+static void list_add(struct worker *w, struct job *j, enum job_wait wait)
+{
+	struct job_list *l = &w->lists[wait];
+
+	j->wait = wait;
+	j->next = NULL;
+	j->prev = l->tail;
+	if (l->tail)
+		l->tail->next = j;
+	else
+		l->head = j;
+	l->tail = j;
+	l->n++;
+}
+
+static void list_remove(struct worker *w, struct job *j)
+{
+	struct job_list *l;
+
+	if (j->wait == WAIT_NONE)
+		return;
+	l = &w->lists[j->wait];
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		l->head = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	else
+		l->tail = j->prev;
+	j->prev = j->next = NULL;
+	l->n--;
+	j->wait = WAIT_NONE;
+}
+
+/* ---- pause reasons ---- */
+
+static void pause_set(struct worker *w, int reason, int on)
+{
+	int before = w->paused;
+
+	w->paused = on ? (w->paused | reason) : (w->paused & ~reason);
+	if (!before == !w->paused)
+		return;
+	kafka_pause_all(w->kafka, w->paused != 0);
+	log_info("consumption %s reasons=%s%s%s",
+		 w->paused ? "paused" : "resumed",
+		 w->paused & PAUSE_HOLD ? "retry-after," : "",
+		 w->paused & PAUSE_BACKPRESSURE ? "backpressure," : "",
+		 w->paused & PAUSE_SHUTDOWN ? "shutdown," : "");
+}
+
+/* ---- jobs ---- */
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	if (j->sync_started)
+		sync_done(&j->sync);
+	change_done(&j->change);
+	if (j->headers)
+		rd_kafka_headers_destroy(j->headers);
+	free(j->topic);
+	free(j->kkey);
+	free(j->value);
+	free(j->key);
+	free(j);
+}
+
+/* Stops whatever the job waits for; the job is then the caller's. */
+static void job_detach(struct worker *w, struct job *j)
+{
+	if (j->call) {
+		http_cancel(w->http, j->call);
+		j->call = NULL;
+	}
+	if (w->probe == j)
+		w->probe = NULL;
+	list_remove(w, j);
+}
+
+static void release_job(void *user, void *arg)
+{
+	struct worker *w = arg;
+	struct job *j = user;
+
+	job_detach(w, j);
+	job_free(j);
+}
+
+static void handle_next(struct worker *w, struct job *j, enum sync_next n);
+
+static void on_http_done(void *arg, const struct api_response *r);
+
+static void submit(struct worker *w, struct job *j)
+{
+	const struct api_request *req = &j->sync.req;
+	const char *authz;
+	char url[2048];
+	bool ready;
+
+	if (w->hold_until && w->probe != j) {
+		list_add(w, j, WAIT_HOLD);
+		return;
+	}
+	authz = auth_header(w->auth, now_ms(), &ready);
+	if (!ready) {
+		list_add(w, j, WAIT_TOKEN);
+		return;
+	}
+	j->auth_gen = auth_generation(w->auth);
+	snprintf(url, sizeof(url), "%s%s", w->cfg->target.base_url,
+		 req->path);
+	j->call = http_submit(w->http, url, req, authz,
+			      j->change.event_id, on_http_done, j);
+	if (!j->call) {
+		/* Out of memory or handles: try again shortly. */
+		j->sync.failures++;
+		handle_next(w, j, SYNC_RETRY);
+		return;
+	}
+	list_add(w, j, WAIT_HTTP);
+	j->sync.attempts++;
+	log_debug("request method=%s path=%s key=%s attempt=%d",
+		  http_method_str(req->method), req->path, j->key,
+		  j->sync.attempts);
+}
+
+static void start_hold(struct worker *w, long retry_after_s)
+{
+	int64_t until = now_ms() + backoff_retry_after_ms(
+					   retry_after_s,
+					   w->cfg->retry.max_retry_after_s,
+					   w->cfg->retry.initial_backoff_ms);
+
+	if (until <= w->hold_until)
+		return;
+	if (!w->hold_until)
+		log_warn("endpoint asked to wait retry_after_s=%ld "
+			 "hold_ms=%lld: writes wait, partitions paused",
+			 retry_after_s, (long long)(until - now_ms()));
+	w->hold_until = until;
+	pause_set(w, PAUSE_HOLD, 1);
+}
+
+static void end_hold(struct worker *w)
+{
+	struct job *j;
+
+	if (!w->hold_until)
+		return;
+	w->hold_until = 0;
+	log_notice("endpoint available again: resuming held=%zu",
+		   w->lists[WAIT_HOLD].n);
+	while ((j = w->lists[WAIT_HOLD].head)) {
+		list_remove(w, j);
+		submit(w, j);
+	}
+	pause_set(w, PAUSE_HOLD, 0);
+}
+
+static void complete(struct worker *w, struct job *j);
+
+static void handle_next(struct worker *w, struct job *j, enum sync_next n)
+{
+	int64_t d;
+
+	switch (n) {
+	case SYNC_SEND:
+		submit(w, j);
+		break;
+	case SYNC_RETRY:
+		d = backoff_delay_ms(j->sync.failures,
+				     w->cfg->retry.initial_backoff_ms,
+				     w->cfg->retry.max_backoff_ms,
+				     (uint32_t)rand());
+		log_warn("transient failure, retrying key=%s method=%s "
+			 "path=%s http_status=%ld failures=%d retry_in_ms=%lld",
+			 j->key, http_method_str(j->sync.req.method),
+			 j->sync.req.path, j->sync.http_status,
+			 j->sync.failures, (long long)d);
+		j->due_ms = now_ms() + d;
+		list_add(w, j, WAIT_TIMER);
+		break;
+	case SYNC_HOLD:
+		start_hold(w, j->sync.retry_after_s);
+		list_add(w, j, WAIT_HOLD);
+		break;
+	case SYNC_REAUTH:
+		auth_invalidate(w->auth, j->auth_gen);
+		list_add(w, j, WAIT_TOKEN);
+		break;
+	default:
+		complete(w, j);
+		break;
+	}
+}
+
+static void on_http_done(void *arg, const struct api_response *r)
+{
+	struct job *j = arg;
+	struct worker *w = j->w;
+	enum sync_next n;
+	int was_probe = w->probe == j;
+
+	j->call = NULL;
+	list_remove(w, j);
+	if (was_probe)
+		w->probe = NULL;
+	if (r->status == 0)
+		log_warn("request failed key=%s method=%s path=%s error=\"%s\"",
+			 j->key, http_method_str(j->sync.req.method),
+			 j->sync.req.path, r->error);
+	n = sync_on_response(&j->sync, r);
+	/* The probe's answer decides for everyone held. */
+	if (was_probe && n != SYNC_HOLD)
+		end_hold(w);
+	handle_next(w, j, n);
+}
+
+/* ---- token ---- */
+
+static void on_token_done(void *arg, const struct api_response *r)
+{
+	struct worker *w = arg;
+	struct job *j;
+
+	w->token_in_flight = 0;
+	if (!auth_on_response(w->auth, r, now_ms()))
+		return;
+	while ((j = w->lists[WAIT_TOKEN].head)) {
+		list_remove(w, j);
+		submit(w, j);
+	}
+}
+
+static void maybe_fetch_token(struct worker *w)
+{
+	struct api_request req;
+	const char *url;
+
+	if (!w->lists[WAIT_TOKEN].n || w->token_in_flight)
+		return;
+	if (!auth_want_request(w->auth, now_ms(), &url, &req)) {
+		bool ready;
+
+		/* Someone else fetched it meanwhile. */
+		auth_header(w->auth, now_ms(), &ready);
+		if (ready)
+			on_token_done(w, &(struct api_response){.status = -1});
+		return;
+	}
+	if (http_submit(w->http, url, &req, NULL, NULL, on_token_done, w))
+		w->token_in_flight = 1;
+	api_request_done(&req);
+}
+
+/* ---- outcomes ---- */
+
+static void fill_source(const struct job *j, struct outcome_source *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->topic = j->topic;
+	s->partition = j->partition;
+	s->offset = j->offset;
+	s->event_id = j->parsed ? j->change.event_id : NULL;
+	s->key = j->key;
+	s->op = j->parsed ? change_op_str(j->change.op) : NULL;
+	s->finished_at_ms = wall_ms();
+	s->duration_ms = now_ms() - j->received_ms;
+}
+
+static rd_kafka_headers_t *dlq_headers(const struct job *j,
+				       const struct outcome_source *s)
+{
+	struct outcome_header h[OUTCOME_DLQ_HEADERS];
+	rd_kafka_headers_t *hs = j->headers ? rd_kafka_headers_copy(j->headers)
+					    : rd_kafka_headers_new(16);
+
+	outcome_dlq_headers(&j->sync, s, h);
+	for (int i = 0; i < OUTCOME_DLQ_HEADERS; i++)
+		rd_kafka_header_add(hs, h[i].name, -1, h[i].value, -1);
+	return hs;
+}
+
+static void fatal(struct worker *w, int code, const char *why)
+{
+	if (!w->exit_code)
+		log_err("stopping: %s", why);
+	w->exit_code = code;
+	w->stopping = 1;
+}
+
+static void log_outcome(const struct job *j)
+{
+	const struct sync_job *s = &j->sync;
+
+	if (s->status == SYNC_FAILED)
+		log_warn("event failed topic=%s partition=%d offset=%lld "
+			 "key=%s code=%s http_status=%ld attempts=%d "
+			 "message=\"%s\"",
+			 j->topic, (int)j->partition, (long long)j->offset,
+			 j->key, s->err_code, s->err_http_status, s->attempts,
+			 s->err_msg);
+	else
+		log_msg(s->status == SYNC_APPLIED ? LOG_INFO : LOG_DEBUG,
+			"event %s topic=%s partition=%d offset=%lld key=%s "
+			"action=%s target_id=%s attempts=%d",
+			sync_status_str(s->status), j->topic,
+			(int)j->partition, (long long)j->offset, j->key,
+			sync_action_str(s->action),
+			s->target_id ? s->target_id : "-", s->attempts);
+}
+
+static void complete(struct worker *w, struct job *j)
+{
+	struct outcome_source src;
+	char *json;
+
+	pipeline_output(w->pl, j->ev);
+	fill_source(j, &src);
+	log_outcome(j);
+	w->counts[j->sync.status]++;
+	w->events_done++;
+	json = outcome_json(&j->sync, &src);
+	if (!json) {
+		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
+		return;
+	}
+	j->dr_pending = 1;
+	if (kafka_produce(w->kafka, w->cfg->kafka.results_topic, j->key,
+			  strlen(j->key), json, strlen(json), NULL, j)) {
+		j->dr_pending = 0;
+		fatal(w, WORKER_EXIT_SOFTWARE, "cannot produce an outcome");
+	}
+	free(json);
+	if (j->sync.status != SYNC_FAILED || !j->dr_pending)
+		return;
+	j->dr_pending++;
+	if (kafka_produce(w->kafka, w->cfg->kafka.dead_letter_topic, j->kkey,
+			  j->kkey_len, j->value, j->value_len,
+			  dlq_headers(j, &src), j)) {
+		j->dr_pending--;
+		fatal(w, WORKER_EXIT_SOFTWARE, "cannot produce a dead letter");
+	}
+}
+
+static void on_delivered(void *arg, void *opaque, int err,
+			 const char *errstr)
+{
+	struct worker *w = arg;
+	struct job *j = opaque;
+	struct pl_partition *part;
+	int64_t next;
+
+	if (err) {
+		/* The offset stays unstored: after a restart the event is
+		 * processed again, so nothing is lost. */
+		if (!w->stopping || err != RD_KAFKA_RESP_ERR__PURGE_QUEUE) {
+			log_err("delivery failed topic=%s partition=%d "
+				"offset=%lld error=\"%s\"",
+				j->topic, (int)j->partition,
+				(long long)j->offset, errstr);
+			fatal(w, WORKER_EXIT_SOFTWARE,
+			      "an outcome was not delivered");
+		}
+		if (--j->dr_pending == 0) {
+			j->ev->user = NULL;
+			pipeline_forget(w->pl, j->ev);
+			job_free(j);
+		}
+		return;
+	}
+	if (--j->dr_pending > 0)
+		return;
+	part = j->ev->part;
+	j->ev->user = NULL;
+	if (pipeline_done(w->pl, j->ev)) {
+		job_free(j);
+		return;
+	}
+	job_free(j);
+	next = pipeline_advance(w->pl, part);
+	if (next >= 0)
+		kafka_store(w->kafka, pl_partition_topic(part),
+			    pl_partition_id(part), next);
+}
+
+/* ---- consumer side ---- */
+
+static int copy_headers(struct job *j, rd_kafka_message_t *m)
+{
+	rd_kafka_headers_t *hs = NULL;
+
+	if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+	    hs)
+		j->headers = rd_kafka_headers_copy(hs);
+	return 0;
+}
+
+static void *memdup(const void *p, size_t n)
+{
+	void *q;
+
+	if (!p)
+		return NULL;
+	q = malloc(n ? n : 1);
+	if (q && n)
+		memcpy(q, p, n);
+	return q;
+}
+
+static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	char default_id[512];
+
+	if (!j)
+		return NULL;
+	j->w = w;
+	j->topic = strdup(rd_kafka_topic_name(m->rkt));
+	j->partition = m->partition;
+	j->offset = m->offset;
+	j->kkey = memdup(m->key, m->key_len);
+	j->kkey_len = m->key_len;
+	j->value = memdup(m->payload, m->len);
+	j->value_len = m->len;
+	j->received_ms = now_ms();
+	copy_headers(j, m);
+	/* Events without an id (Debezium) are named by their position. */
+	snprintf(default_id, sizeof(default_id), "%s-%d-%lld", j->topic,
+		 (int)m->partition, (long long)m->offset);
+	if (event_parse(m->payload, m->len, m->key, m->key_len, default_id,
+			&j->change, &j->perr) == 0) {
+		j->parsed = 1;
+		j->key = strdup(j->change.key ? j->change.key : "");
+	} else {
+		/* For a value that cannot be parsed the Kafka key is the
+		 * outcome's key. */
+		j->key = event_key_from_kafka(m->key, m->key_len);
+		if (!j->key)
+			j->key = strdup("");
+	}
+	if (!j->topic || !j->key || (m->key && !j->kkey) ||
+	    (m->payload && !j->value)) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void on_message(void *arg, rd_kafka_message_t *m)
+{
+	struct worker *w = arg;
+	struct pl_partition *part;
+	struct job *j;
+
+	if (w->stopping) {
+		rd_kafka_message_destroy(m);
+		return;
+	}
+	part = pipeline_partition(w->pl, rd_kafka_topic_name(m->rkt),
+				  m->partition, 1);
+	j = part ? job_from_message(w, m) : NULL;
+	rd_kafka_message_destroy(m);
+	if (!j || !(j->ev = pipeline_push(w->pl, part, j->offset, j->key, j))) {
+		job_free(j);
+		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
+		return;
+	}
+	if ((long)pipeline_buffered(w->pl) >= w->cfg->worker.max_buffered_events)
+		pause_set(w, PAUSE_BACKPRESSURE, 1);
+}
+
+static void on_assigned(void *arg, const char *topic, int32_t partition)
+{
+	struct worker *w = arg;
+
+	pipeline_partition(w->pl, topic, partition, 1);
+	/* librdkafka forgets pauses across assignments. */
+	if (w->paused)
+		w->reapply_pause = 1;
+}
+
+static int64_t on_revoked(void *arg, const char *topic, int32_t partition,
+			  int lost)
+{
+	struct worker *w = arg;
+	struct pl_partition *p = pipeline_partition(w->pl, topic, partition, 0);
+	int64_t next;
+
+	if (!p)
+		return -1;
+	next = pipeline_revoke(w->pl, p, release_job, w);
+	return lost ? -1 : next;
+}
+
+static void on_fatal(void *arg, const char *reason)
+{
+	fatal(arg, WORKER_EXIT_TEMPFAIL, reason);
+}
+
+/* ---- loop ---- */
+
+static void start_ready(struct worker *w)
+{
+	struct pl_event *ev;
+
+	while (!w->stopping && (ev = pipeline_next_ready(w->pl))) {
+		struct job *j = ev->user;
+
+		j->sync_started = 1;
+		sync_init(&j->sync, j->parsed ? &j->change : NULL, w->profile,
+			  w->cache, w->cfg->retry.max_attempts);
+		if (!j->parsed) {
+			sync_fail(&j->sync, j->perr.code, j->perr.message);
+			complete(w, j);
+			continue;
+		}
+		handle_next(w, j, sync_start(&j->sync));
+	}
+}
+
+static void run_timers(struct worker *w, int64_t now)
+{
+	struct job *j = w->lists[WAIT_TIMER].head, *next;
+
+	for (; j; j = next) {
+		next = j->next;
+		if (j->due_ms > now)
+			continue;
+		list_remove(w, j);
+		submit(w, j);
+	}
+	if (w->hold_until && now >= w->hold_until && !w->probe) {
+		/* One request probes before the rest resume. */
+		j = w->lists[WAIT_HOLD].head;
+		if (!j) {
+			end_hold(w);
+			return;
+		}
+		list_remove(w, j);
+		w->probe = j;
+		log_info("retry-after elapsed: probing key=%s", j->key);
+		submit(w, j);
+	}
+}
+
+static int next_timeout(struct worker *w, int64_t now)
+{
+	int64_t next = now + LOOP_MAX_WAIT_MS;
+	const struct job *j;
+
+	for (j = w->lists[WAIT_TIMER].head; j; j = j->next)
+		if (j->due_ms < next)
+			next = j->due_ms;
+	if (w->hold_until && !w->probe && w->hold_until < next)
+		next = w->hold_until;
+	if (w->lists[WAIT_TOKEN].n && auth_next_ms(w->auth) < next)
+		next = auth_next_ms(w->auth);
+	return next <= now ? 0 : (int)(next - now);
+}
+
+static void notify_status(struct worker *w, int64_t now)
+{
+	double secs;
+
+	if (w->watchdog_usec &&
+	    now - w->last_watchdog >= (int64_t)(w->watchdog_usec / 2000)) {
+		sd_notify(0, "WATCHDOG=1");
+		w->last_watchdog = now;
+	}
+	if (now - w->last_status < STATUS_EVERY_MS)
+		return;
+	secs = (double)(now - w->last_status) / 1000.0;
+	sd_notifyf(0,
+		   "STATUS=%.1f events/s, %zu in flight, %zu buffered, "
+		   "partitions %s",
+		   (double)(w->events_done - w->events_at_status) / secs,
+		   http_in_flight(w->http), pipeline_buffered(w->pl),
+		   w->paused ? "paused" : "consuming");
+	w->events_at_status = w->events_done;
+	w->last_status = now;
+}
+
+static void begin_stop(struct worker *w)
+{
+	struct job *j;
+
+	log_notice("stopping: no new events; in_flight=%zu buffered=%zu",
+		   http_in_flight(w->http), pipeline_buffered(w->pl));
+	sd_notify(0, "STOPPING=1");
+	w->stopping = 1;
+	pause_set(w, PAUSE_SHUTDOWN, 1);
+	pipeline_drop_queued(w->pl, release_job, w);
+	/* Waits that may last long are abandoned now; requests in flight
+	 * get until the shutdown deadline. Abandoned events keep their
+	 * offsets unstored and come back after a restart. */
+	for (int l = WAIT_TOKEN; l < WAIT_MAX; l++) {
+		while ((j = w->lists[l].head)) {
+			job_detach(w, j);
+			pipeline_abandon(w->pl, j->ev);
+			job_free(j);
+		}
+	}
+	w->hold_until = 0;
+}
+
+/* Past the shutdown deadline: requests still running are cancelled; their
+ * events keep their offsets unstored. */
+static void abandon_in_flight(struct worker *w)
+{
+	struct job *j;
+
+	while ((j = w->lists[WAIT_HTTP].head)) {
+		log_warn("abandoning request key=%s method=%s path=%s", j->key,
+			 http_method_str(j->sync.req.method), j->sync.req.path);
+		job_detach(w, j);
+		pipeline_abandon(w->pl, j->ev);
+		job_free(j);
+	}
+}
+
+/* Outcomes produced so far are flushed (bounded), what they acknowledge
+ * is stored and committed, then the group is left. */
+static void finish_stop(struct worker *w, int64_t deadline)
+{
+	int64_t left_ms = deadline - now_ms();
+	int undelivered;
+
+	abandon_in_flight(w);
+	if (left_ms < 1000)
+		left_ms = 1000;
+	undelivered = kafka_flush(w->kafka, (int)left_ms);
+	if (undelivered > 0)
+		log_warn("outcomes not acknowledged at shutdown count=%d: "
+			 "their events will be processed again",
+			 undelivered);
+	kafka_commit(w->kafka);
+	kafka_close_consumer(w->kafka);
+	kafka_purge(w->kafka);
+	log_notice("stopped events=%llu applied=%llu unchanged=%llu "
+		   "skipped=%llu failed=%llu",
+		   (unsigned long long)w->events_done,
+		   (unsigned long long)w->counts[SYNC_APPLIED],
+		   (unsigned long long)w->counts[SYNC_UNCHANGED],
+		   (unsigned long long)w->counts[SYNC_SKIPPED],
+		   (unsigned long long)w->counts[SYNC_FAILED]);
+}
+
+int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
+{
+	int fd = kafka_fd(w->kafka);
+	int64_t deadline = 0, now;
+
+	w->last_status = now_ms();
+	sd_notify(0, "READY=1\nSTATUS=consuming");
+	log_notice("custsync running profile=%s topics=%zu group=%s "
+		   "max_in_flight=%ld",
+		   w->profile->name, w->cfg->kafka.n_topics,
+		   w->cfg->kafka.group_id, w->cfg->target.max_in_flight);
+	for (;;) {
+		now = now_ms();
+		if ((*stop || w->exit_code) && !deadline) {
+			begin_stop(w);
+			deadline = now + w->cfg->worker.shutdown_timeout_ms;
+		}
+		if (deadline && (http_in_flight(w->http) == 0 ||
+				 now >= deadline || w->exit_code))
+			break;
+		start_ready(w);
+		maybe_fetch_token(w);
+		notify_status(w, now);
+		http_wait(w->http, &fd, 1, next_timeout(w, now));
+		http_dispatch(w->http);
+		kafka_dispatch(w->kafka);
+		if (w->reapply_pause && w->paused)
+			kafka_pause_all(w->kafka, 1);
+		w->reapply_pause = 0;
+		if ((w->paused & PAUSE_BACKPRESSURE) &&
+		    (long)pipeline_buffered(w->pl) <
+			    w->cfg->worker.max_buffered_events / 2)
+			pause_set(w, PAUSE_BACKPRESSURE, 0);
+		run_timers(w, now_ms());
+	}
+	finish_stop(w, deadline);
+	return w->exit_code;
+}
+
+struct worker *worker_new(const struct config *cfg, char *err, size_t errlen)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	struct kafka_callbacks cb = {
+		.assigned = on_assigned,
+		.revoked = on_revoked,
+		.message = on_message,
+		.delivered = on_delivered,
+		.fatal = on_fatal,
+	};
+	struct http_options ho = {
+		.timeout_ms = cfg->target.timeout_ms,
+		.connect_timeout_ms = cfg->target.connect_timeout_ms,
+		.max_connections = cfg->target.max_connections
+					   ? cfg->target.max_connections
+					   : cfg->target.max_in_flight,
+		.tls_verify = cfg->target.tls_verify,
+	};
+
+	if (!w)
+		return NULL;
+	w->cfg = cfg;
+	w->profile = profile_find(cfg->target.profile);
+	if (!w->profile) {
+		snprintf(err, errlen, "unknown profile '%s'",
+			 cfg->target.profile);
+		return worker_free(w);
+	}
+	cb.arg = w;
+	w->cache = cache_new(CACHE_MAX_ENTRIES);
+	w->pl = pipeline_new((size_t)cfg->target.max_in_flight);
+	w->http = http_new(&ho);
+	w->auth = auth_new(cfg);
+	if (!w->cache || !w->pl || !w->http || !w->auth) {
+		snprintf(err, errlen, "out of memory");
+		return worker_free(w);
+	}
+	w->kafka = kafka_new(cfg, &cb, err, errlen);
+	if (!w->kafka)
+		return worker_free(w);
+	if (sd_watchdog_enabled(0, &w->watchdog_usec) <= 0)
+		w->watchdog_usec = 0;
+	srand((unsigned)(now_ms() ^ (int64_t)getpid()));
+	return w;
+}
+
+struct worker *worker_free(struct worker *w)
+{
+	if (!w)
+		return NULL;
+	/* The consumer goes first: its last revoke still needs the
+	 * pipeline. */
+	w->kafka = kafka_free(w->kafka);
+	while (w->lists[WAIT_HTTP].head || w->lists[WAIT_TOKEN].head ||
+	       w->lists[WAIT_HOLD].head || w->lists[WAIT_TIMER].head) {
+		for (int l = WAIT_HTTP; l < WAIT_MAX; l++) {
+			struct job *j = w->lists[l].head;
+
+			if (!j)
+				continue;
+			job_detach(w, j);
+			if (j->ev)
+				pipeline_abandon(w->pl, j->ev);
+			job_free(j);
+		}
+	}
+	w->pl = pipeline_free(w->pl);
+	w->http = http_free(w->http);
+	w->auth = auth_free(w->auth);
+	w->cache = cache_free(w->cache);
+	free(w);
+	return NULL;
+}
