@@ -17,7 +17,7 @@
 #include <yaml.h>
 
 /* Input-controlled resources, each with a cap. */
-#define CONFIG_MAX_FILE	      (1024 * 1024)
+#define CONFIG_MAX_FILE       (1024 * 1024)
 #define CONFIG_MAX_SECRET     (64 * 1024)
 #define CONFIG_MAX_VALUE      (64 * 1024) /* one scalar after ${VAR} */
 #define CONFIG_MAX_DEPTH      32
@@ -72,18 +72,18 @@ struct cparse {
 };
 
 static const char *const auth_names[AUTH_TYPE_MAX] = {
-	[AUTH_NONE] = "none",
-	[AUTH_BEARER] = "bearer",
-	[AUTH_OAUTH2_CC] = "oauth2_client_credentials",
+    [AUTH_NONE] = "none",
+    [AUTH_BEARER] = "bearer",
+    [AUTH_OAUTH2_CC] = "oauth2_client_credentials",
 };
 
 static const char *const format_names[LOG_FORMAT_MAX] = {
-	[LOG_FORMAT_TEXT] = "text",
-	[LOG_FORMAT_JSON] = "json",
+    [LOG_FORMAT_TEXT] = "text",
+    [LOG_FORMAT_JSON] = "json",
 };
 
 static const char *const level_names[] = {
-	"debug", "info", "notice", "warning", "error",
+    "debug", "info", "notice", "warning", "error",
 };
 
 #define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -109,7 +109,7 @@ const char *log_format_str(enum log_format f)
 #define CONFIG_KEEP_ERRORS (CONFIG_MAX_ERRORS * 10)
 
 static void verr(struct cparse *p, int line, int col, const char *fmt,
-		 va_list ap)
+                 va_list ap)
 {
 	struct config_error *e;
 	va_list aq;
@@ -172,7 +172,7 @@ err_node(struct cparse *p, size_t node, const char *fmt, ...)
 }
 
 static bool pos_before(const struct config_error *a,
-		       const struct config_error *b)
+                       const struct config_error *b)
 {
 	return a->line < b->line || (a->line == b->line && a->col < b->col);
 }
@@ -240,7 +240,7 @@ static const char *shown(const char *s, char *buf, size_t size)
 /* ---- tree ------------------------------------------------------------ */
 
 static size_t node_new(struct cparse *p, enum cnode_kind kind,
-		       const yaml_mark_t *m)
+                       const yaml_mark_t *m)
 {
 	struct cnode *n;
 
@@ -283,8 +283,7 @@ static int node_add_kid(struct cparse *p, size_t parent, size_t kid)
 	return 0;
 }
 
-static int anchor_add(struct cparse *p, const unsigned char *name,
-		      size_t node)
+static int anchor_add(struct cparse *p, const unsigned char *name, size_t node)
 {
 	struct anchor *a;
 
@@ -334,7 +333,7 @@ static void tree_free(struct cparse *p)
 }
 
 static void syntax_error(struct cparse *p, const yaml_parser_t *y,
-			 const char *buf, size_t len)
+                         const char *buf, size_t len)
 {
 	int line, col;
 
@@ -375,9 +374,9 @@ static bool is_start(yaml_event_type_t t)
 
 /* One event into the tree. Returns 1 at the end of the stream, 0 to go
  * on, -1 to stop (reported). */
-static int tree_event(struct cparse *p, const yaml_event_t *ev,
-		      size_t *stack, char **stack_anchor, size_t *depth,
-		      size_t *root, int *docs)
+static int tree_event(struct cparse *p, const yaml_event_t *ev, size_t *stack,
+                      char **stack_anchor, size_t *depth, size_t *root,
+                      int *docs)
 {
 	const yaml_mark_t *m = &ev->start_mark;
 	const unsigned char *anchor = NULL;
@@ -397,9 +396,8 @@ static int tree_event(struct cparse *p, const yaml_event_t *ev,
 	case YAML_SEQUENCE_END_EVENT:
 		node = stack[--*depth];
 		if (stack_anchor[*depth]) {
-			int rc = anchor_add(p,
-					    (unsigned char *)stack_anchor[*depth],
-					    node);
+			int rc = anchor_add(
+			    p, (unsigned char *)stack_anchor[*depth], node);
 
 			free(stack_anchor[*depth]);
 			stack_anchor[*depth] = NULL;
@@ -421,7 +419,7 @@ static int tree_event(struct cparse *p, const yaml_event_t *ev,
 		p->nodes[node].value[ev->data.scalar.length] = '\0';
 		p->nodes[node].len = ev->data.scalar.length;
 		p->nodes[node].plain =
-			ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 		anchor = ev->data.scalar.anchor;
 		break;
 	case YAML_ALIAS_EVENT: {
@@ -432,7 +430,7 @@ static int tree_event(struct cparse *p, const yaml_event_t *ev,
 			err_at(p, (int)m->line + 1, (int)m->column + 1,
 			       "undefined alias '%s'",
 			       shown((const char *)ev->data.alias.anchor, b,
-				     sizeof(b)));
+			             sizeof(b)));
 			return -1;
 		}
 		node = node_new(p, CNODE_SCALAR, m);
@@ -496,7 +494,7 @@ static int tree_event(struct cparse *p, const yaml_event_t *ev,
 /* Returns 0 with *root set (NO_NODE for an empty stream), or -1 after
  * reporting. */
 static int tree_build(struct cparse *p, const char *buf, size_t len,
-		      size_t *root)
+                      size_t *root)
 {
 	size_t stack[CONFIG_MAX_DEPTH];
 	char *stack_anchor[CONFIG_MAX_DEPTH];
@@ -519,7 +517,7 @@ static int tree_build(struct cparse *p, const char *buf, size_t len,
 			break;
 		}
 		rc = tree_event(p, &ev, stack, stack_anchor, &depth, root,
-				&docs);
+		                &docs);
 		yaml_event_delete(&ev);
 	}
 	while (depth > 0)
@@ -587,9 +585,9 @@ static bool is_var_char(char c, bool first)
 
 /* Expands one ${...} at s (which points at '$'); returns the position
  * after it, or NULL after reporting a malformed reference. */
-static const char *expand_ref(struct cparse *p, size_t node,
-			      const char *path, const char *s,
-			      const char *end, struct sbuf *b, bool *bad)
+static const char *expand_ref(struct cparse *p, size_t node, const char *path,
+                              const char *s, const char *end, struct sbuf *b,
+                              bool *bad)
 {
 	const char *name = s + 2, *name_end = name, *close, *val;
 	char var[CONFIG_MAX_VARNAME + 1], shown_ref[72];
@@ -605,15 +603,15 @@ static const char *expand_ref(struct cparse *p, size_t node,
 	while (name_end < close && is_var_char(*name_end, name_end == name))
 		name_end++;
 	n = (size_t)(name_end - name);
-	has_default = close - name_end >= 2 && name_end[0] == ':' &&
-		      name_end[1] == '-';
+	has_default =
+	    close - name_end >= 2 && name_end[0] == ':' && name_end[1] == '-';
 	if (n == 0 || n > CONFIG_MAX_VARNAME ||
 	    (name_end != close && !has_default)) {
 		n = (size_t)(close - s + 1);
 		memcpy(var, s, n < sizeof(var) ? n : sizeof(var) - 1);
 		var[n < sizeof(var) ? n : sizeof(var) - 1] = '\0';
 		err_node(p, node, "invalid variable reference '%s' in '%s'",
-			 shown(var, shown_ref, sizeof(shown_ref)), path);
+		         shown(var, shown_ref, sizeof(shown_ref)), path);
 		*bad = true;
 		return close + 1;
 	}
@@ -635,8 +633,7 @@ static const char *expand_ref(struct cparse *p, size_t node,
  * other '$' is kept, so that most values need no escaping. Every
  * problem in the scalar is reported. Returns 0 with *out allocated, or
  * -1. */
-static int expand(struct cparse *p, size_t node, const char *path,
-		  char **out)
+static int expand(struct cparse *p, size_t node, const char *path, char **out)
 {
 	const struct cnode *n = &p->nodes[node];
 	const char *s = n->value, *end = n->value + n->len;
@@ -666,7 +663,7 @@ static int expand(struct cparse *p, size_t node, const char *path,
 		p->oom = true;
 	if (!bad && !b.oom && b.toobig) {
 		err_node(p, node, "'%s' is longer than %d bytes", path,
-			 CONFIG_MAX_VALUE);
+		         CONFIG_MAX_VALUE);
 		bad = true;
 	}
 	if (bad || b.oom) {
@@ -680,7 +677,7 @@ static int expand(struct cparse *p, size_t node, const char *path,
 /* The expanded text of a scalar value; *out NULL for YAML's null.
  * Returns 0, or -1 after reporting that the value is not what. */
 static int value_text(struct cparse *p, size_t node, const char *path,
-		      const char *what, char **out)
+                      const char *what, char **out)
 {
 	const struct cnode *n = &p->nodes[node];
 
@@ -694,7 +691,7 @@ static int value_text(struct cparse *p, size_t node, const char *path,
 	/* "\0" in a double-quoted scalar would silently cut the value. */
 	if (strlen(n->value) != n->len) {
 		err_node(p, node, "'%s' must not contain a NUL character",
-			 path);
+		         path);
 		return -1;
 	}
 	return expand(p, node, path, out);
@@ -710,7 +707,7 @@ static void free_secret(char *s)
 }
 
 static int get_string(struct cparse *p, size_t node, const char *path,
-		      char **dst)
+                      char **dst)
 {
 	char *s;
 
@@ -752,8 +749,8 @@ static int parse_long(const char *s, long *out)
 
 /* Quoted digits are accepted as well: people quote numbers in YAML, and
  * a ${VAR} is text until expanded, so the style cannot mean the type. */
-static int get_long(struct cparse *p, size_t node, const char *path,
-		    long min, long max, long *dst)
+static int get_long(struct cparse *p, size_t node, const char *path, long min,
+                    long max, long *dst)
 {
 	char *s;
 	long v = 0;
@@ -770,18 +767,17 @@ static int get_long(struct cparse *p, size_t node, const char *path,
 	if (rc == -ERANGE || v < min || v > max) {
 		if (max == LONG_MAX)
 			err_node(p, node, "'%s' must be at least %ld", path,
-				 min);
+			         min);
 		else
 			err_node(p, node, "'%s' must be between %ld and %ld",
-				 path, min, max);
+			         path, min, max);
 		return -1;
 	}
 	*dst = v;
 	return 0;
 }
 
-static int get_bool(struct cparse *p, size_t node, const char *path,
-		    int *dst)
+static int get_bool(struct cparse *p, size_t node, const char *path, int *dst)
 {
 	char *s;
 	int v = -1;
@@ -791,7 +787,7 @@ static int get_bool(struct cparse *p, size_t node, const char *path,
 	if (s && (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0))
 		v = 1;
 	else if (s &&
-		 (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0))
+	         (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0))
 		v = 0;
 	free(s);
 	if (v < 0) {
@@ -803,7 +799,7 @@ static int get_bool(struct cparse *p, size_t node, const char *path,
 }
 
 static int get_choice(struct cparse *p, size_t node, const char *path,
-		      const char *const *names, size_t n, size_t *dst)
+                      const char *const *names, size_t n, size_t *dst)
 {
 	char list[128] = "";
 	size_t used = 0;
@@ -821,7 +817,7 @@ static int get_choice(struct cparse *p, size_t node, const char *path,
 	free(s);
 	for (size_t i = 0; i < n && used < sizeof(list); i++) {
 		int w = snprintf(list + used, sizeof(list) - used, "%s%s",
-				 i ? ", " : "", names[i]);
+		                 i ? ", " : "", names[i]);
 
 		if (w < 0)
 			break;
@@ -841,7 +837,7 @@ static void strv_free(char **v)
 /* A list of non-empty strings, NULL-terminated; YAML's null is an empty
  * list. */
 static int get_strlist(struct cparse *p, size_t node, const char *path,
-		       bool nonempty, char ***dst, size_t *n_dst)
+                       bool nonempty, char ***dst, size_t *n_dst)
 {
 	const struct cnode *n = &p->nodes[node];
 	size_t count = 0;
@@ -864,7 +860,7 @@ static int get_strlist(struct cparse *p, size_t node, const char *path,
 		if (p->nodes[item].kind != CNODE_SCALAR ||
 		    is_null(&p->nodes[item])) {
 			err_node(p, item, "'%s' must be a list of strings",
-				 path);
+			         path);
 			bad = true;
 			continue;
 		}
@@ -874,8 +870,8 @@ static int get_strlist(struct cparse *p, size_t node, const char *path,
 		}
 		if (!*s) {
 			err_node(p, item,
-				 "'%s' must not contain an empty string",
-				 path);
+			         "'%s' must not contain an empty string",
+			         path);
 			free(s);
 			bad = true;
 			continue;
@@ -943,7 +939,7 @@ static int read_all(const char *path, size_t max, char **out, size_t *len)
 /* A secret from the file named by the value at node: one trailing
  * newline stripped, since editors add one and no token ends in one. */
 static int get_secret_file(struct cparse *p, size_t node, const char *path,
-			   char **dst)
+                           char **dst)
 {
 	char *file = NULL, *buf, *s, b[512];
 	size_t len, n_read;
@@ -956,21 +952,20 @@ static int get_secret_file(struct cparse *p, size_t node, const char *path,
 		p->oom = true;
 	} else if (rc) {
 		err_node(p, node, "cannot read '%s' (%s): %s", path,
-			 shown(file, b, sizeof(b)), strerror(-rc));
+		         shown(file, b, sizeof(b)), strerror(-rc));
 	} else {
 		n_read = len;
 		if (len > 0 && buf[len - 1] == '\n')
 			len--;
-		if (len > 0 && buf[len - 1] == '\r' &&
-		    buf[len] == '\n')
+		if (len > 0 && buf[len - 1] == '\r' && buf[len] == '\n')
 			len--;
 		if (memchr(buf, '\0', len)) {
 			err_node(p, node, "'%s' (%s) contains a NUL byte",
-				 path, shown(file, b, sizeof(b)));
+			         path, shown(file, b, sizeof(b)));
 			rc = -EINVAL;
 		} else if (len == 0) {
 			err_node(p, node, "'%s' (%s) is empty", path,
-				 shown(file, b, sizeof(b)));
+			         shown(file, b, sizeof(b)));
 			rc = -EINVAL;
 		} else {
 			s = strndup(buf, len);
@@ -1020,7 +1015,7 @@ static const char *sec_path(struct section *s, size_t i)
 	if (!*s->path)
 		return s->defs[i].name;
 	snprintf(s->buf[i], sizeof(s->buf[i]), "%s.%s", s->path,
-		 s->defs[i].name);
+	         s->defs[i].name);
 	return s->buf[i];
 }
 
@@ -1035,8 +1030,8 @@ static bool key_is(const struct cnode *k, const char *name)
  * YAML's null for an absent or empty mapping. Returns false when node
  * is something else (reported), and then nothing else is. */
 static bool section_open(struct section *s, struct cparse *p, size_t node,
-			 const char *path, const struct key_def *defs,
-			 size_t n_defs, struct cpos where)
+                         const char *path, const struct key_def *defs,
+                         size_t n_defs, struct cpos where)
 {
 	const struct cnode *n;
 
@@ -1062,12 +1057,13 @@ static bool section_open(struct section *s, struct cparse *p, size_t node,
 				break;
 		if (d == n_defs && k->kind != CNODE_SCALAR) {
 			err_node(p, key, "keys of '%s' must be strings",
-				 *path ? path : "the configuration");
+			         *path ? path : "the configuration");
 			continue;
 		}
 		if (d == n_defs) {
 			err_node(p, key, "unknown key '%s%s%s'", path,
-				 *path ? "." : "", shown(k->value, b, sizeof(b)));
+			         *path ? "." : "",
+			         shown(k->value, b, sizeof(b)));
 			continue;
 		}
 		if (s->slot[d].set) {
@@ -1095,14 +1091,14 @@ static struct cpos node_pos(const struct cparse *p, size_t node)
 /* The child section at key i, absent or not. Returns false when the
  * value is not a mapping (reported). */
 static bool section_sub(struct section *s, size_t i, struct section *sub,
-			const char *path, const struct key_def *defs,
-			size_t n_defs)
+                        const char *path, const struct key_def *defs,
+                        size_t n_defs)
 {
 	const struct slot *sl = &s->slot[i];
 
-	return section_open(sub, s->p, sl->set ? sl->val : NO_NODE, path,
-			    defs, n_defs,
-			    sl->set ? node_pos(s->p, sl->key) : s->where);
+	return section_open(sub, s->p, sl->set ? sl->val : NO_NODE, path, defs,
+	                    n_defs,
+	                    sl->set ? node_pos(s->p, sl->key) : s->where);
 }
 
 /* Each getter leaves *dst alone (the default) when the key is absent and
@@ -1114,14 +1110,13 @@ static int sec_str(struct section *s, size_t i, char **dst)
 	return get_string(s->p, s->slot[i].val, sec_path(s, i), dst) ? -1 : 1;
 }
 
-static int sec_long(struct section *s, size_t i, long min, long max,
-		    long *dst)
+static int sec_long(struct section *s, size_t i, long min, long max, long *dst)
 {
 	if (!s->slot[i].set)
 		return 0;
-	return get_long(s->p, s->slot[i].val, sec_path(s, i), min, max, dst) ?
-		       -1 :
-		       1;
+	return get_long(s->p, s->slot[i].val, sec_path(s, i), min, max, dst)
+	           ? -1
+	           : 1;
 }
 
 static int sec_bool(struct section *s, size_t i, int *dst)
@@ -1132,25 +1127,24 @@ static int sec_bool(struct section *s, size_t i, int *dst)
 }
 
 static int sec_choice(struct section *s, size_t i, const char *const *names,
-		      size_t n, size_t *dst)
+                      size_t n, size_t *dst)
 {
 	if (!s->slot[i].set)
 		return 0;
-	return get_choice(s->p, s->slot[i].val, sec_path(s, i), names, n,
-			  dst) ?
-		       -1 :
-		       1;
+	return get_choice(s->p, s->slot[i].val, sec_path(s, i), names, n, dst)
+	           ? -1
+	           : 1;
 }
 
-static int sec_strlist(struct section *s, size_t i, bool nonempty,
-		       char ***dst, size_t *n)
+static int sec_strlist(struct section *s, size_t i, bool nonempty, char ***dst,
+                       size_t *n)
 {
 	if (!s->slot[i].set)
 		return 0;
-	return get_strlist(s->p, s->slot[i].val, sec_path(s, i), nonempty,
-			   dst, n) ?
-		       -1 :
-		       1;
+	return get_strlist(s->p, s->slot[i].val, sec_path(s, i), nonempty, dst,
+	                   n)
+	           ? -1
+	           : 1;
 }
 
 /* http:// or https:// and a host; the one trailing '/' is dropped since
@@ -1172,13 +1166,13 @@ static int sec_url(struct section *s, size_t i, char **dst)
 		skip = 0;
 	if (!skip) {
 		err_node(s->p, s->slot[i].val,
-			 "'%s' must start with http:// or https://",
-			 sec_path(s, i));
+		         "'%s' must start with http:// or https://",
+		         sec_path(s, i));
 		return -1;
 	}
 	if (!u[skip] || u[skip] == '/') {
 		err_node(s->p, s->slot[i].val, "'%s' has no host",
-			 sec_path(s, i));
+		         sec_path(s, i));
 		return -1;
 	}
 	len = strlen(u);
@@ -1191,19 +1185,19 @@ static int sec_url(struct section *s, size_t i, char **dst)
 
 enum { R_KAFKA, R_TARGET, R_RETRY, R_WORKER, R_LOG, R_N };
 static const struct key_def root_keys[R_N] = {
-	[R_KAFKA] = {"kafka", true},   [R_TARGET] = {"target", true},
-	[R_RETRY] = {"retry", false},  [R_WORKER] = {"worker", false},
-	[R_LOG] = {"log", false},
+    [R_KAFKA] = {"kafka", true},  [R_TARGET] = {"target", true},
+    [R_RETRY] = {"retry", false}, [R_WORKER] = {"worker", false},
+    [R_LOG] = {"log", false},
 };
 
 enum { K_BROKERS, K_GROUP, K_TOPICS, K_RESULTS, K_DEAD, K_PROPS, K_N };
 static const struct key_def kafka_keys[K_N] = {
-	[K_BROKERS] = {"brokers", true},
-	[K_GROUP] = {"group_id", true},
-	[K_TOPICS] = {"topics", true},
-	[K_RESULTS] = {"results_topic", true},
-	[K_DEAD] = {"dead_letter_topic", true},
-	[K_PROPS] = {"properties", false},
+    [K_BROKERS] = {"brokers", true},
+    [K_GROUP] = {"group_id", true},
+    [K_TOPICS] = {"topics", true},
+    [K_RESULTS] = {"results_topic", true},
+    [K_DEAD] = {"dead_letter_topic", true},
+    [K_PROPS] = {"properties", false},
 };
 
 enum {
@@ -1218,14 +1212,14 @@ enum {
 	T_N
 };
 static const struct key_def target_keys[T_N] = {
-	[T_PROFILE] = {"profile", true},
-	[T_URL] = {"base_url", true},
-	[T_AUTH] = {"auth", false},
-	[T_TIMEOUT] = {"timeout_ms", false},
-	[T_CONNECT] = {"connect_timeout_ms", false},
-	[T_IN_FLIGHT] = {"max_in_flight", false},
-	[T_CONNS] = {"max_connections", false},
-	[T_TLS] = {"tls_verify", false},
+    [T_PROFILE] = {"profile", true},
+    [T_URL] = {"base_url", true},
+    [T_AUTH] = {"auth", false},
+    [T_TIMEOUT] = {"timeout_ms", false},
+    [T_CONNECT] = {"connect_timeout_ms", false},
+    [T_IN_FLIGHT] = {"max_in_flight", false},
+    [T_CONNS] = {"max_connections", false},
+    [T_TLS] = {"tls_verify", false},
 };
 
 /* Required keys of auth depend on its type, so none is marked here. */
@@ -1241,44 +1235,43 @@ enum {
 	A_N
 };
 static const struct key_def auth_keys[A_N] = {
-	[A_TYPE] = {"type", false},
-	[A_TOKEN] = {"token", false},
-	[A_TOKEN_FILE] = {"token_file", false},
-	[A_TOKEN_URL] = {"token_url", false},
-	[A_CLIENT_ID] = {"client_id", false},
-	[A_SECRET] = {"client_secret", false},
-	[A_SECRET_FILE] = {"client_secret_file", false},
-	[A_SCOPES] = {"scopes", false},
+    [A_TYPE] = {"type", false},
+    [A_TOKEN] = {"token", false},
+    [A_TOKEN_FILE] = {"token_file", false},
+    [A_TOKEN_URL] = {"token_url", false},
+    [A_CLIENT_ID] = {"client_id", false},
+    [A_SECRET] = {"client_secret", false},
+    [A_SECRET_FILE] = {"client_secret_file", false},
+    [A_SCOPES] = {"scopes", false},
 };
 
 /* Which auth keys each type uses; any other is a mistake worth saying
  * (a token under type none would silently send no credentials). */
 static const unsigned auth_uses[AUTH_TYPE_MAX] = {
-	[AUTH_NONE] = 1u << A_TYPE,
-	[AUTH_BEARER] = 1u << A_TYPE | 1u << A_TOKEN | 1u << A_TOKEN_FILE,
-	[AUTH_OAUTH2_CC] = 1u << A_TYPE | 1u << A_TOKEN_URL |
-			   1u << A_CLIENT_ID | 1u << A_SECRET |
-			   1u << A_SECRET_FILE | 1u << A_SCOPES,
+    [AUTH_NONE] = 1u << A_TYPE,
+    [AUTH_BEARER] = 1u << A_TYPE | 1u << A_TOKEN | 1u << A_TOKEN_FILE,
+    [AUTH_OAUTH2_CC] = 1u << A_TYPE | 1u << A_TOKEN_URL | 1u << A_CLIENT_ID |
+                       1u << A_SECRET | 1u << A_SECRET_FILE | 1u << A_SCOPES,
 };
 
 enum { RT_INITIAL, RT_MAX, RT_RETRY_AFTER, RT_ATTEMPTS, RT_N };
 static const struct key_def retry_keys[RT_N] = {
-	[RT_INITIAL] = {"initial_backoff_ms", false},
-	[RT_MAX] = {"max_backoff_ms", false},
-	[RT_RETRY_AFTER] = {"max_retry_after_s", false},
-	[RT_ATTEMPTS] = {"max_attempts", false},
+    [RT_INITIAL] = {"initial_backoff_ms", false},
+    [RT_MAX] = {"max_backoff_ms", false},
+    [RT_RETRY_AFTER] = {"max_retry_after_s", false},
+    [RT_ATTEMPTS] = {"max_attempts", false},
 };
 
 enum { W_SHUTDOWN, W_BUFFERED, W_N };
 static const struct key_def worker_keys[W_N] = {
-	[W_SHUTDOWN] = {"shutdown_timeout_ms", false},
-	[W_BUFFERED] = {"max_buffered_events", false},
+    [W_SHUTDOWN] = {"shutdown_timeout_ms", false},
+    [W_BUFFERED] = {"max_buffered_events", false},
 };
 
 enum { L_LEVEL, L_FORMAT, L_N };
 static const struct key_def log_keys[L_N] = {
-	[L_LEVEL] = {"level", false},
-	[L_FORMAT] = {"format", false},
+    [L_LEVEL] = {"level", false},
+    [L_FORMAT] = {"format", false},
 };
 
 /* librdkafka properties, in order, as text: librdkafka parses them. */
@@ -1296,16 +1289,16 @@ static void load_properties(struct section *s, size_t i)
 		return;
 	if (n->kind != CNODE_MAP) {
 		err_node(p, s->slot[i].val, "'%s' must be a mapping",
-			 sec_path(s, i));
+		         sec_path(s, i));
 		return;
 	}
 	if (n->n_kids / 2 > CONFIG_MAX_PROPERTIES) {
 		err_node(p, s->slot[i].val, "'%s' has more than %d entries",
-			 sec_path(s, i), CONFIG_MAX_PROPERTIES);
+		         sec_path(s, i), CONFIG_MAX_PROPERTIES);
 		return;
 	}
-	c->kafka.properties = calloc(n->n_kids / 2 + 1,
-				     sizeof(*c->kafka.properties));
+	c->kafka.properties =
+	    calloc(n->n_kids / 2 + 1, sizeof(*c->kafka.properties));
 	if (!c->kafka.properties) {
 		p->oom = true;
 		return;
@@ -1319,15 +1312,15 @@ static void load_properties(struct section *s, size_t i)
 		if (key->kind != CNODE_SCALAR || is_null(key) ||
 		    strlen(key->value) != key->len) {
 			err_node(p, n->kids[k],
-				 "keys of 'kafka.properties' must be "
-				 "non-empty strings");
+			         "keys of 'kafka.properties' must be "
+			         "non-empty strings");
 			continue;
 		}
 		snprintf(path, sizeof(path), "kafka.properties.%s",
-			 shown(key->value, b, sizeof(b)));
-		for (size_t j = 0; j < c->kafka.n_properties && !dup; j++)
-			dup = strcmp(c->kafka.properties[j].key,
-				     key->value) == 0;
+		         shown(key->value, b, sizeof(b)));
+		/* Against every earlier key, valid or not. */
+		for (size_t j = 0; j < k && !dup; j += 2)
+			dup = key_is(&p->nodes[n->kids[j]], key->value);
 		if (dup) {
 			err_node(p, n->kids[k], "duplicate key '%s'", path);
 			continue;
@@ -1335,7 +1328,7 @@ static void load_properties(struct section *s, size_t i)
 		/* An empty value has to be written as '' on purpose. */
 		if (is_null(&p->nodes[n->kids[k + 1]])) {
 			err_node(p, n->kids[k + 1], "'%s' must have a value",
-				 path);
+			         path);
 			continue;
 		}
 		if (value_text(p, n->kids[k + 1], path, "a scalar", &v))
@@ -1383,8 +1376,8 @@ static void load_one_of(struct section *s, size_t a, size_t b, char **dst)
 		struct cpos at = s->where;
 
 		if (sa->set)
-			at = node_pos(s->p, sa->key < sb->key ? sb->key
-							      : sa->key);
+			at = node_pos(s->p,
+			              sa->key < sb->key ? sb->key : sa->key);
 		err_at(s->p, at.line, at.col,
 		       "'%s' needs exactly one of '%s' and '%s'", s->path,
 		       s->defs[a].name, s->defs[b].name);
@@ -1405,8 +1398,8 @@ static void load_auth(struct section *target)
 	for (size_t i = 0; i < A_N; i++)
 		if (s.slot[i].set && !(auth_uses[type] & 1u << i))
 			err_node(s.p, s.slot[i].key,
-				 "'%s' does not apply to auth type '%s'",
-				 sec_path(&s, i), auth_names[type]);
+			         "'%s' does not apply to auth type '%s'",
+			         sec_path(&s, i), auth_names[type]);
 	switch (type) {
 	case AUTH_BEARER:
 		load_one_of(&s, A_TOKEN, A_TOKEN_FILE, &c->target.auth.token);
@@ -1423,9 +1416,9 @@ static void load_auth(struct section *target)
 		sec_url(&s, A_TOKEN_URL, &c->target.auth.token_url);
 		sec_str(&s, A_CLIENT_ID, &c->target.auth.client_id);
 		load_one_of(&s, A_SECRET, A_SECRET_FILE,
-			    &c->target.auth.client_secret);
+		            &c->target.auth.client_secret);
 		sec_strlist(&s, A_SCOPES, false, &c->target.auth.scopes,
-			    &c->target.auth.n_scopes);
+		            &c->target.auth.n_scopes);
 		break;
 	default:
 		break;
@@ -1444,9 +1437,9 @@ static void load_target(struct section *root)
 	if (sec_str(&s, T_PROFILE, &c->target.profile) > 0 &&
 	    !profile_find(c->target.profile))
 		err_node(s.p, s.slot[T_PROFILE].val,
-			 "unknown profile '%s' (known: %s)",
-			 shown(c->target.profile, b, sizeof(b)),
-			 profile_names());
+		         "unknown profile '%s' (known: %s)",
+		         shown(c->target.profile, b, sizeof(b)),
+		         profile_names());
 	sec_url(&s, T_URL, &c->target.base_url);
 	load_auth(&s);
 	sec_long(&s, T_TIMEOUT, 1, 3600000, &c->target.timeout_ms);
@@ -1464,8 +1457,8 @@ static void load_retry(struct section *root)
 
 	if (!section_sub(root, R_RETRY, &s, "retry", retry_keys, RT_N))
 		return;
-	ri = sec_long(&s, RT_INITIAL, 1, 3600000,
-		      &c->retry.initial_backoff_ms);
+	ri =
+	    sec_long(&s, RT_INITIAL, 1, 3600000, &c->retry.initial_backoff_ms);
 	rm = sec_long(&s, RT_MAX, 1, 86400000, &c->retry.max_backoff_ms);
 	sec_long(&s, RT_RETRY_AFTER, 0, 604800, &c->retry.max_retry_after_s);
 	sec_long(&s, RT_ATTEMPTS, 0, LONG_MAX, &c->retry.max_attempts);
@@ -1475,14 +1468,14 @@ static void load_retry(struct section *root)
 	/* Blame the key that was written; both may have been. */
 	if (rm > 0)
 		err_node(s.p, s.slot[RT_MAX].val,
-			 "'retry.max_backoff_ms' must be at least "
-			 "'retry.initial_backoff_ms' (%ld)",
-			 c->retry.initial_backoff_ms);
+		         "'retry.max_backoff_ms' must be at least "
+		         "'retry.initial_backoff_ms' (%ld)",
+		         c->retry.initial_backoff_ms);
 	else
 		err_node(s.p, s.slot[RT_INITIAL].val,
-			 "'retry.initial_backoff_ms' must be at most "
-			 "'retry.max_backoff_ms' (%ld)",
-			 c->retry.max_backoff_ms);
+		         "'retry.initial_backoff_ms' must be at most "
+		         "'retry.max_backoff_ms' (%ld)",
+		         c->retry.max_backoff_ms);
 }
 
 static void load_worker(struct section *root)
@@ -1567,7 +1560,7 @@ static void fill_in(struct cparse *p)
 }
 
 int config_load_buffer(const char *name, const char *buf, size_t len,
-		       struct config *cfg, struct config_errors *errs)
+                       struct config *cfg, struct config_errors *errs)
 {
 	struct cparse p;
 	size_t root;
@@ -1605,7 +1598,7 @@ int config_load_buffer(const char *name, const char *buf, size_t len,
 }
 
 int config_load(const char *path, struct config *cfg,
-		struct config_errors *errs)
+                struct config_errors *errs)
 {
 	struct cparse p;
 	char *buf;

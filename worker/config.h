@@ -78,7 +78,12 @@ struct config_errors {
  * problem, in file order), or -errno when the file cannot be read (one
  * error with line 0). ${VAR} in scalar values expands from the
  * environment; an unset VAR is an error. Secrets' *_file forms are read
- * here, trailing newline stripped. cfg is usable only on success. */
+ * here, trailing newline stripped. cfg is usable only on success.
+ *
+ * On failure cfg is left zeroed, so config_done() on it is harmless.
+ * errs is overwritten, not appended to, and may be NULL. At most 100
+ * errors are kept; past that the last one (line 0) says how many there
+ * were. *_file paths are relative to the working directory. */
 int config_load(const char *path, struct config *cfg,
 		struct config_errors *errs);
 

@@ -42,6 +42,12 @@ struct change {
 #define EVENT_ERR_INVALID_EVENT "invalid_event"
 #define EVENT_ERR_UNKNOWN_OP "unknown_op"
 #define EVENT_ERR_MISSING_KEY "missing_key"
+/* Out of memory while parsing (event_parse returns -ENOMEM); the same
+ * code sync uses for its own internal failures. */
+#define EVENT_ERR_INTERNAL "internal"
+
+/* Longest customer key, in bytes; a longer one is invalid_event. */
+#define EVENT_KEY_MAX 1024
 
 struct event_error {
 	const char *code; /* one of EVENT_ERR_* */
@@ -51,7 +57,8 @@ struct event_error {
 /* Parses one Kafka record. value == NULL is a tombstone (op CHANGE_SKIP).
  * kafka_key may be NULL. default_event_id is used when the envelope has
  * no event_id (Debezium never has one). Returns 0 and fills out, or
- * -EINVAL and fills err (out is then zeroed). */
+ * -EINVAL and fills err (out is then zeroed); -ENOMEM with code
+ * EVENT_ERR_INTERNAL when memory runs out. */
 int event_parse(const void *value, size_t value_len, const void *kafka_key,
 		size_t kafka_key_len, const char *default_event_id,
 		struct change *out, struct event_error *err);
@@ -61,6 +68,12 @@ int event_parse(const void *value, size_t value_len, const void *kafka_key,
  * one field reduced to that field's value. NULL when key is NULL/empty.
  * Caller frees. */
 char *event_key_from_kafka(const void *kafka_key, size_t len);
+
+/* The envelope's own event_id, for the outcome of a value event_parse
+ * rejected (e.g. unknown_op): a JSON object with a usable string
+ * "event_id" member. NULL when there is none or the value is not a JSON
+ * object. Caller frees. */
+char *event_peek_id(const void *value, size_t value_len);
 
 void change_done(struct change *c);
 

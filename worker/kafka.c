@@ -27,7 +27,14 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 		   const char *buf)
 {
 	(void)rk;
-	log_msg(level < LOG_ERR ? LOG_ERR : level > LOG_DEBUG ? LOG_DEBUG : level,
+	/* kafka.properties go to both clients on purpose (security settings
+	 * are needed by both): that each ignores the other's is expected. */
+	if (strcmp(fac, "CONFWARN") == 0 &&
+	    strstr(buf, "property and will be ignored by this"))
+		level = LOG_DEBUG;
+	log_msg(level < LOG_ERR	    ? LOG_ERR
+		: level > LOG_DEBUG ? LOG_DEBUG
+				    : level,
 		"librdkafka facility=%s %s", fac, buf);
 }
 

@@ -29,10 +29,10 @@ static cJSON *apply_object(const cJSON *target, const cJSON *patch)
 			cJSON_Delete(out);
 			return NULL;
 		}
-		if (cur) {
-			cJSON_ReplaceItemInObjectCaseSensitive(out, p->string,
-							       merged);
-		} else if (!cJSON_AddItemToObject(out, p->string, merged)) {
+		/* On failure neither call takes merged. */
+		if (cur ? !cJSON_ReplaceItemInObjectCaseSensitive(
+				  out, p->string, merged)
+			: !cJSON_AddItemToObject(out, p->string, merged)) {
 			cJSON_Delete(merged);
 			cJSON_Delete(out);
 			return NULL;
@@ -68,9 +68,10 @@ cJSON *merge_patch_diff(const cJSON *from, const cJSON *to)
 
 	if (!cJSON_IsObject(to) || !cJSON_IsObject(from)) {
 		/* Only an object patch can leave parts of the target alone;
-		 * anything else replaces the whole value. */
-		if (from && cJSON_Compare(from, to, 1))
-			return cJSON_CreateObject();
+		 * anything else replaces the whole value. That holds even
+		 * when the two are equal: {} would turn a non-object target
+		 * into {} (RFC 7396 section 2), so the only patch that keeps
+		 * it is the value itself. */
 		return cJSON_Duplicate(to, 1);
 	}
 	out = cJSON_CreateObject();

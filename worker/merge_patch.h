@@ -17,7 +17,8 @@ struct cJSON *merge_patch_apply(const struct cJSON *target,
 
 /* The smallest merge patch that turns from into to: members only in from
  * become null, members that differ are copied from to, equal members are
- * left out. Equal documents give an empty object. to must hold no null
+ * left out. Equal objects give an empty object (equal non-objects give a
+ * copy of to, the only patch RFC 7396 has for them). to must hold no null
  * members (merge_patch_apply never produces them). */
 struct cJSON *merge_patch_diff(const struct cJSON *from,
                                const struct cJSON *to);

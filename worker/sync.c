@@ -116,7 +116,9 @@ static enum sync_next not_found(struct sync_job *j)
 	cache_drop(j->cache, j->change->key);
 	switch (j->change->op) {
 	case CHANGE_UPDATE:
-		return fail(j, "not_found", j->http_status,
+		/* A search that finds nothing is not an HTTP error. */
+		return fail(j, "not_found",
+			    j->http_status == 404 ? 404 : 0,
 			    "no customer with key '%s' on the target; an "
 			    "update cannot create it",
 			    j->change->key);

@@ -73,6 +73,9 @@ DEFAULT_TEST_PROPERTIES = {"session.timeout.ms": "6000",
 DEFAULT_TEST_RETRY = {"initial_backoff_ms": 50, "max_backoff_ms": 1000,
                       "max_retry_after_s": 3600}
 
+# Port 9 (discard) on loopback: connections are refused at once.
+NO_API_URL = "http://127.0.0.1:9/api/p/v1.0"
+
 STOP_GRACE_S = 5.0       # SIGTERM -> SIGKILL for processes we clean up
 START_TIMEOUT_S = 15.0   # a server must announce itself within this
 POLL_STEP_S = 0.05       # the step of every polling wait
@@ -398,8 +401,12 @@ class Broker:
             raise RuntimeError("mockbroker is not running"
                                + _err_note(self.log_path))
         with self._lock:
-            self.proc.stdin.write((line.strip() + "\n").encode())
-            self.proc.stdin.flush()
+            try:
+                self.proc.stdin.write((line.strip() + "\n").encode())
+                self.proc.stdin.flush()
+            except OSError as e:  # it died (EPIPE) or stdin was closed
+                raise RuntimeError(f"mockbroker: {line!r}: {e}"
+                                   + _err_note(self.log_path)) from None
             try:
                 reply = self._reader.get(timeout)
             except TimeoutError:
@@ -857,8 +864,12 @@ class Worker:
 
     _seq = 0
 
-    def __init__(self, config_text, env=None, workdir=None, name=None):
+    def __init__(self, config_text, env=None, workdir=None, name=None,
+                 binary=None):
         Worker._seq += 1
+        # binary: another executable to run instead of the built custsync
+        # (a wrapper script, or a stand-in in the harness's self-check).
+        self.binary = str(binary) if binary else None
         self.name = name or f"worker{Worker._seq}"
         self._own_dir = None
         if workdir is None:
@@ -882,6 +893,9 @@ class Worker:
         with os.fdopen(fd, "w") as f:
             f.write(config_text)
 
+    def _binary(self):
+        return self.binary or _require_bin("custsync")
+
     def _env(self):
         env = dict(os.environ)
         # Never notify the systemd that may be running the test runner.
@@ -899,7 +913,7 @@ class Worker:
                       f"{time.strftime('%H:%M:%S')} ====\n".encode())
             log.flush()
             self.proc = spawn(
-                [_require_bin("custsync"), "run", "-c", self.config_path],
+                [self._binary(), "run", "-c", self.config_path],
                 stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, env=self._env(),
                 cwd=self.workdir)
@@ -977,7 +991,7 @@ class Worker:
 
     def check_config(self, timeout=30):
         """custsync check-config -c FILE -> (returncode, output)."""
-        proc = spawn([_require_bin("custsync"), "check-config", "-c",
+        proc = spawn([self._binary(), "check-config", "-c",
                       self.config_path], stdin=subprocess.DEVNULL,
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                      env=self._env(), cwd=self.workdir)
@@ -1028,7 +1042,8 @@ def config_text(broker, api, group="custsync-test",
                 profile="alvys", timeout_ms=10000):
     """The worker's YAML config.
 
-    broker: a Broker or a bootstrap string. api: a RefApi or a base URL.
+    broker: a Broker or a bootstrap string. api: a RefApi, a base URL,
+    or None (NO_API_URL, where nothing listens).
     auth: None -> type none; a dict -> target.auth fields (type inferred:
     oauth2_client_credentials when client_id is given, bearer when token
     is; token_url defaults to api.token_url). properties are merged over
@@ -1037,7 +1052,10 @@ def config_text(broker, api, group="custsync-test",
     such as worker: or log:).
     """
     bootstrap = broker if isinstance(broker, str) else broker.bootstrap
-    if isinstance(api, str):
+    if api is None:
+        # No API in this test: a URL where nothing listens.
+        base_url, token_url = NO_API_URL, None
+    elif isinstance(api, str):
         base_url, token_url = api, None
     else:
         base_url, token_url = api.base_url, api.token_url
@@ -1158,7 +1176,8 @@ class Env:
         """config_text() for this env's broker and API."""
         return config_text(self.broker, self.api, **kw)
 
-    def worker(self, config=None, env=None, start=True, name=None, **kw):
+    def worker(self, config=None, env=None, start=True, name=None,
+               binary=None, **kw):
         """A Worker on config (default: self.config(**kw)), started
         unless start=False; stopped when the Env ends."""
         if config is None:
@@ -1166,13 +1185,17 @@ class Env:
         elif kw:
             raise TypeError("pass either config text or config_text() "
                             "keywords, not both")
-        w = Worker(config, env=env, workdir=self.dir.path, name=name)
+        w = Worker(config, env=env, workdir=self.dir.path, name=name,
+                   binary=binary)
         self.workers.append(w)
         if start:
             w.start()
         return w
 
     def produce(self, records, topic="erp.customers"):
+        """produce() to topic; env.produce(topic, records) works too."""
+        if isinstance(records, str):
+            records, topic = topic, records
         return produce(self.bootstrap, topic, records)
 
     def consume(self, topic, min_count=0, timeout=10.0):
@@ -1217,7 +1240,7 @@ def run_tests(namespace, argv=None):
             fn()
         except Exception:
             failed += 1
-            print(f"FAIL {name} ({time.monotonic() - t0:.1f}s)")
+            print(f"FAIL {name}")
             print(traceback.format_exc().rstrip())
             for w in _test_workers:
                 print(f"---- {w.name} log ({w.log_path}), last 60 lines "

@@ -1,5 +1,5 @@
-"""Self-check of the integration harness: mockbroker, kafkatool and
-harness.py, without the daemon.
+"""Self-check of the integration harness: mockbroker, kafkatool, refapi
+and harness.py, without the daemon (a stand-in script plays custsync).
 
     CUSTSYNC_BUILD_DIR=build /usr/bin/python3 \
         tests/integration/test_harness_selfcheck.py [test_name...]
@@ -176,6 +176,123 @@ def test_broker_commands():
         time.sleep(0.3)
         assert broker.alive(), "mockbroker exited on stdin EOF"
         assert broker.stop() == 0
+
+
+def test_env_without_api():
+    topics = {"erp.customers": 3, "custsync.results": 1}
+    with h.Env(topics=topics, api=False) as env:
+        assert env.api is None
+        env.produce([{"key": "c1", "value": {"id": "c1"}},
+                     {"key": "c2", "value": {"id": "c2"}}])
+        got = env.wait_for("erp.customers", 2, timeout=20)
+        assert sorted(r["json"]["id"] for r in got) == ["c1", "c2"], got
+        assert env.consume("custsync.results") == []
+        assert env.committed() == {0: -1001, 1: -1001, 2: -1001}
+        text = env.config()
+        assert f'brokers: "{env.bootstrap}"' in text, text
+        pid, workdir = env.broker.proc.pid, env.dir.path
+    assert _gone(pid), "Env left mockbroker running"
+    assert not workdir.exists() or os.environ.get("CUSTSYNC_KEEP_TMP"), \
+        f"Env left {workdir} behind"
+
+
+_FAKE_DAEMON = """#!/usr/bin/python3
+# Stands in for custsync: the harness's process handling, not the daemon.
+import os, signal, sys, time
+cmd, cfg = sys.argv[1], sys.argv[3]
+if cmd == "check-config":
+    print("configuration OK" if os.path.getsize(cfg) else cfg + ": empty")
+    sys.exit(0 if os.path.getsize(cfg) else 1)
+if os.environ.get("FAKE_IGNORE_TERM"):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+else:
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit(
+        print("stopping", flush=True)))
+print("running with", cfg, "mode", oct(os.stat(cfg).st_mode & 0o777),
+      flush=True)
+print("NOTIFY_SOCKET" in os.environ, "to stderr", file=sys.stderr,
+      flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_worker_process_handling():
+    with h.Env(topics={"erp.customers": 1}, api=False) as env:
+        fake = env.dir.path / "fake-custsync"
+        fake.write_text(_FAKE_DAEMON)
+        fake.chmod(0o755)
+
+        w = env.worker(binary=fake, env={"NOTIFY_SOCKET": "/nonexistent"})
+        w.wait_log(r"running with \S+worker\d+\.yaml mode 0o600", 10)
+        w.wait_log(r"True to stderr", 10)
+        assert w.alive() and w.returncode is None
+        assert w.check_config() == (0, "configuration OK\n")
+        assert w.stop() == 0 and not w.alive()
+        assert "stopping" in w.log(), w.log()
+
+        # Restart appends to the same log; kill is SIGKILL.
+        w.start()
+        w.wait_log("running with", 10, count=2)
+        assert w.kill() == -signal.SIGKILL
+        assert w.log().count("==== harness: start #") == 2, w.log()
+
+        # A worker that ignores SIGTERM fails stop() and is killed.
+        stuck = env.worker(binary=fake, env={"FAKE_IGNORE_TERM": "1"})
+        stuck.wait_log("running with", 10)
+        t0 = time.monotonic()
+        try:
+            stuck.stop(timeout=0.5)
+        except AssertionError as e:
+            assert "did not exit" in str(e), e
+        else:
+            raise AssertionError("stop() of a stuck worker succeeded")
+        assert not stuck.alive() and time.monotonic() - t0 < 5
+
+        # A worker still running when the Env ends is stopped by it.
+        left = env.worker(binary=fake)
+        left.wait_log("running with", 10)
+        w.write_config("")
+        assert w.check_config()[0] == 1
+    assert _gone(left.pid), "Env left a worker running"
+
+
+def test_refapi():
+    with h.RefApi(no_auth=True) as api:
+        assert api.url == f"http://127.0.0.1:{api.port}", api.url
+        assert api.base_url == api.url + "/api/p/v1.0"
+        assert api.token_url == api.url + "/oauth/token"
+        seeded = api.seed({"Name": "Acme Logistics", "Type": "Customer",
+                           "CompanyNumber": "ACME-1",
+                           "ExternalId": "erp-1"})
+        state = api.state()
+        assert len(state) == 1, state
+        c = state[0]
+        assert c["Name"] == "Acme Logistics" and c["ExternalId"] == "erp-1"
+        assert c["Id"] == seeded["Id"], (c, seeded)
+
+        # The raw helper reads it back the way the daemon would.
+        status, hdrs, body = api.api("GET", f"customers/{c['Id']}")
+        assert status == 200 and body["CompanyNumber"] == "ACME-1", body
+        assert hdrs.get("ETag"), dict(hdrs)
+        assert api.requests()["total"] >= 1
+        api.reset()
+        assert api.state() == []
+        pid = api.proc.pid
+    assert _gone(pid), "refapi still running after its context"
+
+    client = {"id": "it", "secret": "s3cret", "tenant": "acme",
+              "scopes": ["customer:read"]}
+    with h.Env(topics={"erp.customers": 1}, api=dict(clients=[client])) \
+            as env:
+        token = env.api.token("it", "s3cret", ["customer:read"])
+        status, _, _ = env.api.api("GET", "customers/c-999999", token=token)
+        assert status == 404, status
+        status, _, _ = env.api.api("GET", "customers/c-999999")
+        assert status == 401, status
+        text = env.config(auth={"client_id": "it", "client_secret": "s3cret",
+                                "scopes": ["customer:read"]})
+        assert f'token_url: "{env.api.token_url}"' in text, text
 
 
 def test_config_text():

@@ -21,9 +21,12 @@
  *
  * What the 2.0.2 mock cluster does and does not do (read in
  * src/rdkafka_mock*.c at v2.0.2), so tests expect the right things:
- * - Topics a client asks about in a Metadata request with
- *   AllowAutoTopicCreation (producers, by default) are auto-created with
- *   4 partitions. Create every topic a test uses up front (--topic).
+ * - A Metadata request naming an unknown topic creates it with 4
+ *   partitions unless the request says AllowAutoTopicCreation=false
+ *   (only Metadata v4+ can say so). Producers ask by default, and a
+ *   consumer's rd_kafka_topic_new() did too in testing, so a misspelled
+ *   topic does not fail: create every topic a test uses up front
+ *   (--topic), and list all topics to check that one exists.
  * - Replicas and leaders: every partition is replicated on
  *   min(3, N) brokers whatever replication factor is asked for, and its
  *   leader is picked at random among them. "down" does not move
@@ -46,13 +49,14 @@
  *   restarted member is a new member, and the old one stays in the group
  *   until its session times out.
  * - OffsetCommit is refused with REBALANCE_IN_PROGRESS while the group
- *   is joining or syncing, and with ILLEGAL_GENERATION for an old
- *   generation; it is accepted while rebalancing.
+ *   is joining or syncing, with ILLEGAL_GENERATION for an old generation
+ *   and UNKNOWN_MEMBER_ID from an evicted member; it is accepted while
+ *   rebalancing, and never checked against the member's assignment.
  * - Idempotent producers get a producer id (InitProducerId works), but
  *   sequence numbers are only checked for transactional producers: a
  *   plain idempotent producer's retries are not de-duplicated and never
- *   see OUT_OF_ORDER_SEQUENCE_NUMBER. Transactions are accepted but
- *   TxnOffsetCommit is not really applied and nothing is fenced.
+ *   see OUT_OF_ORDER_SEQUENCE_NUMBER. Transactions are accepted, but
+ *   TxnOffsetCommit offsets are read and dropped (never committed).
  * - Each partition keeps at most 100000 message sets or 5 MiB; older
  *   ones are dropped (the log start offset moves), so size benchmarks
  *   with more partitions or compression.
@@ -86,7 +90,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mockbroker [--brokers N] "
-		   "[--topic NAME:PARTITIONS]... [--debug CONTEXTS]\n");
+	           "[--topic NAME:PARTITIONS]... [--debug CONTEXTS]\n");
 }
 
 /* Parses a whole decimal string into [min, max]; 0 or -EINVAL. */
@@ -130,7 +134,7 @@ static void reply(rd_kafka_resp_err_t err, const char *why)
 }
 
 static void create_topic(rd_kafka_mock_cluster_t *mc, const char *name,
-			 const char *parts_s)
+                         const char *parts_s)
 {
 	long parts;
 
@@ -163,7 +167,7 @@ static void push_errors(rd_kafka_mock_cluster_t *mc, char **argv, int argc)
 		errs[i - 2] = (rd_kafka_resp_err_t)code;
 	}
 	rd_kafka_mock_push_request_errors_array(mc, (int16_t)key,
-						(size_t)(argc - 2), errs);
+	                                        (size_t)(argc - 2), errs);
 	reply(0, NULL);
 }
 
@@ -219,8 +223,8 @@ static void run_command(rd_kafka_mock_cluster_t *mc, char *line)
 
 /* Reads what stdin has and runs each complete line. Returns -1 at EOF
  * or on a read error, so the caller stops watching stdin. */
-static int read_commands(rd_kafka_mock_cluster_t *mc, char *buf,
-			 size_t *len, int *skipping)
+static int read_commands(rd_kafka_mock_cluster_t *mc, char *buf, size_t *len,
+                         int *skipping)
 {
 	char *nl;
 	ssize_t n;
@@ -232,8 +236,13 @@ static int read_commands(rd_kafka_mock_cluster_t *mc, char *buf,
 		return -1;
 	*len += (size_t)n;
 
-	while ((nl = memchr(buf, '\n', *len))) {
-		size_t used = (size_t)(nl - buf) + 1;
+	for (;;) {
+		size_t used;
+
+		nl = memchr(buf, '\n', *len);
+		if (!nl)
+			break;
+		used = (size_t)(nl - buf) + 1;
 
 		*nl = '\0';
 		if (*skipping)
@@ -282,7 +291,7 @@ static void serve(rd_kafka_mock_cluster_t *mc, const sigset_t *waitmask)
 }
 
 static int parse_topic_arg(const char *arg, char *name, size_t size,
-			   long *parts)
+                           long *parts)
 {
 	const char *colon = strrchr(arg, ':');
 	size_t n;
@@ -322,9 +331,10 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--brokers") == 0) {
 			if (parse_long(argv[++i], 1, MAX_BROKERS, &brokers) <
 			    0) {
-				fprintf(stderr, "mockbroker: bad --brokers "
-						"%s\n",
-					argv[i]);
+				fprintf(stderr,
+				        "mockbroker: bad --brokers "
+				        "%s\n",
+				        argv[i]);
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--debug") == 0) {
@@ -360,9 +370,9 @@ int main(int argc, char **argv)
 	/* Level 5 would only say "no bootstrap.servers" about that unused
 	 * producer; --debug needs level 7. */
 	if (rd_kafka_conf_set(conf, "log_level", debug ? "7" : "4", errstr,
-			      sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+	                      sizeof(errstr)) != RD_KAFKA_CONF_OK ||
 	    (debug && rd_kafka_conf_set(conf, "debug", debug, errstr,
-					sizeof(errstr)) != RD_KAFKA_CONF_OK)) {
+	                                sizeof(errstr)) != RD_KAFKA_CONF_OK)) {
 		fprintf(stderr, "mockbroker: %s\n", errstr);
 		rd_kafka_conf_destroy(conf);
 		return 2;
@@ -392,11 +402,11 @@ int main(int argc, char **argv)
 			continue;
 		}
 		i++;
-		if (parse_topic_arg(argv[i], name, sizeof(name), &parts) <
-		    0) {
-			fprintf(stderr, "mockbroker: bad --topic %s "
-					"(want NAME:PARTITIONS)\n",
-				argv[i]);
+		if (parse_topic_arg(argv[i], name, sizeof(name), &parts) < 0) {
+			fprintf(stderr,
+			        "mockbroker: bad --topic %s "
+			        "(want NAME:PARTITIONS)\n",
+			        argv[i]);
 			rd_kafka_mock_cluster_destroy(mc);
 			rd_kafka_destroy(rk);
 			return 2;
@@ -404,7 +414,7 @@ int main(int argc, char **argv)
 		err = rd_kafka_mock_topic_create(mc, name, (int)parts, 1);
 		if (err) {
 			fprintf(stderr, "mockbroker: topic %s: %s\n", name,
-				rd_kafka_err2str(err));
+			        rd_kafka_err2str(err));
 			rd_kafka_mock_cluster_destroy(mc);
 			rd_kafka_destroy(rk);
 			return 1;

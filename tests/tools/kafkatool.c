@@ -77,12 +77,11 @@ static int64_t now_ms(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: kafkatool produce -b BROKERS -t TOPIC [-X k=v]...\n"
-		"       kafkatool consume -b BROKERS -t TOPIC "
-		"[--min-count N] [--timeout-ms T] [-X k=v]...\n"
-		"       kafkatool committed -b BROKERS -g GROUP -t TOPIC "
-		"[-X k=v]...\n");
+	fprintf(f, "usage: kafkatool produce -b BROKERS -t TOPIC [-X k=v]...\n"
+	           "       kafkatool consume -b BROKERS -t TOPIC "
+	           "[--min-count N] [--timeout-ms T] [-X k=v]...\n"
+	           "       kafkatool committed -b BROKERS -g GROUP -t TOPIC "
+	           "[-X k=v]...\n");
 }
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -121,21 +120,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_long(argv[++i], 0, LONG_MAX, &o->min_count) <
 			    0) {
 				fprintf(stderr,
-					"kafkatool: bad --min-count\n");
+				        "kafkatool: bad --min-count\n");
 				return -EINVAL;
 			}
 		} else if (strcmp(a, "--timeout-ms") == 0) {
 			if (parse_long(argv[++i], 0, INT_MAX, &o->timeout_ms) <
 			    0) {
 				fprintf(stderr,
-					"kafkatool: bad --timeout-ms\n");
+				        "kafkatool: bad --timeout-ms\n");
 				return -EINVAL;
 			}
 		} else if (strcmp(a, "-X") == 0) {
 			if (o->n_props == MAX_PROPS ||
 			    !strchr(argv[i + 1], '=')) {
 				fprintf(stderr, "kafkatool: bad -X %s\n",
-					argv[i + 1]);
+				        argv[i + 1]);
 				return -EINVAL;
 			}
 			o->props[o->n_props++] = argv[++i];
@@ -202,7 +201,7 @@ static rd_kafka_t *new_handle(rd_kafka_type_t type, rd_kafka_conf_t *conf)
 /* ---- base64 (RFC 4648, with padding) ---- */
 
 static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Returns a malloc'd NUL-terminated encoding of p[0..len). */
 static char *b64_encode(const unsigned char *p, size_t len)
@@ -214,8 +213,8 @@ static char *b64_encode(const unsigned char *p, size_t len)
 	if (!out)
 		return NULL;
 	for (i = 0; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
-			     p[i + 2];
+		uint32_t v =
+		    (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
 
 		out[o++] = b64chars[v >> 18 & 63];
 		out[o++] = b64chars[v >> 12 & 63];
@@ -338,14 +337,14 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	if (m->err) {
 		d->failed++;
 		fprintf(stderr, "kafkatool: delivery failed: %s\n",
-			rd_kafka_err2str(m->err));
+		        rd_kafka_err2str(m->err));
 	} else {
 		d->ok++;
 	}
 }
 
 static int json_opt_string(const cJSON *obj, const char *name,
-			   const char **out, long lineno)
+                           const char **out, long lineno)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
 
@@ -353,9 +352,10 @@ static int json_opt_string(const cJSON *obj, const char *name,
 	if (!it || cJSON_IsNull(it))
 		return 0;
 	if (!cJSON_IsString(it)) {
-		fprintf(stderr, "kafkatool: line %ld: \"%s\" must be a "
-				"string or null\n",
-			lineno, name);
+		fprintf(stderr,
+		        "kafkatool: line %ld: \"%s\" must be a "
+		        "string or null\n",
+		        lineno, name);
 		return -EINVAL;
 	}
 	*out = it->valuestring;
@@ -364,7 +364,7 @@ static int json_opt_string(const cJSON *obj, const char *name,
 
 /* Builds librdkafka headers from [[name, value|null], ...]. */
 static int json_headers(const cJSON *obj, rd_kafka_headers_t **out,
-			long lineno)
+                        long lineno)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "headers");
 	const cJSON *h;
@@ -387,24 +387,24 @@ static int json_headers(const cJSON *obj, rd_kafka_headers_t **out,
 			rd_kafka_headers_destroy(hdrs);
 			goto bad;
 		}
-		rd_kafka_header_add(hdrs, name->valuestring, -1,
-				    cJSON_IsString(val) ? val->valuestring
-							: NULL,
-				    -1);
+		rd_kafka_header_add(
+		    hdrs, name->valuestring, -1,
+		    cJSON_IsString(val) ? val->valuestring : NULL, -1);
 	}
 	*out = hdrs;
 	return 0;
 bad:
-	fprintf(stderr, "kafkatool: line %ld: \"headers\" must be "
-			"[[name, value|null], ...]\n",
-		lineno);
+	fprintf(stderr,
+	        "kafkatool: line %ld: \"headers\" must be "
+	        "[[name, value|null], ...]\n",
+	        lineno);
 	return -EINVAL;
 }
 
 /* Produces one JSON line. Returns 0, or -EINVAL for bad input, or -EIO
  * when librdkafka refuses the record. */
 static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
-			long lineno)
+                        long lineno)
 {
 	cJSON *obj = cJSON_Parse(line);
 	const cJSON *part;
@@ -418,7 +418,7 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
 
 	if (!cJSON_IsObject(obj)) {
 		fprintf(stderr, "kafkatool: line %ld: not a JSON object\n",
-			lineno);
+		        lineno);
 		goto out;
 	}
 	if (json_opt_string(obj, "key", &key, lineno) < 0 ||
@@ -427,9 +427,8 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
 		goto out;
 	if (b64) {
 		if (b64_decode(b64, &decoded, &vlen) < 0) {
-			fprintf(stderr,
-				"kafkatool: line %ld: bad value_b64\n",
-				lineno);
+			fprintf(stderr, "kafkatool: line %ld: bad value_b64\n",
+			        lineno);
 			goto out;
 		}
 		value = (const char *)decoded;
@@ -441,9 +440,10 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
 		if (!cJSON_IsNumber(part) || part->valuedouble < 0 ||
 		    part->valuedouble > INT32_MAX ||
 		    part->valuedouble != (double)part->valueint) {
-			fprintf(stderr, "kafkatool: line %ld: bad "
-					"partition\n",
-				lineno);
+			fprintf(stderr,
+			        "kafkatool: line %ld: bad "
+			        "partition\n",
+			        lineno);
 			goto out;
 		}
 		partition = (int32_t)part->valueint;
@@ -456,19 +456,19 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
 		 * or value (a tombstone); a non-NULL pointer with length 0
 		 * sends an empty one. */
 		err = rd_kafka_producev(
-			rk, RD_KAFKA_V_TOPIC(topic),
-			RD_KAFKA_V_PARTITION(partition),
-			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-			RD_KAFKA_V_VALUE((void *)value, vlen),
-			RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+		    rk, RD_KAFKA_V_TOPIC(topic),
+		    RD_KAFKA_V_PARTITION(partition),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+		    RD_KAFKA_V_VALUE((void *)value, vlen),
+		    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			break;
 		rd_kafka_poll(rk, 100); /* let deliveries free the queue */
 	}
 	if (err) {
 		fprintf(stderr, "kafkatool: line %ld: produce: %s\n", lineno,
-			rd_kafka_err2str(err));
+		        rd_kafka_err2str(err));
 		rd_kafka_headers_destroy(hdrs); /* still ours on failure */
 		ret = -EIO;
 		goto out;
@@ -510,14 +510,18 @@ static int cmd_produce(const struct opts *o)
 	if (!rk)
 		return 1;
 
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
-		const char *p = line;
+	for (;;) {
+		const char *p;
 		int r;
 
+		n = getline(&line, &cap, stdin);
+		if (n < 0)
+			break;
+		p = line;
 		lineno++;
 		if (n > MAX_INPUT_LINE) {
 			fprintf(stderr, "kafkatool: line %ld too long\n",
-				lineno);
+			        lineno);
 			ret = 2;
 			break;
 		}
@@ -539,9 +543,10 @@ static int cmd_produce(const struct opts *o)
 	 * truthfully; a failed run still exits non-zero. */
 	rd_kafka_flush(rk, FLUSH_TIMEOUT_MS);
 	if (rd_kafka_outq_len(rk) > 0)
-		fprintf(stderr, "kafkatool: %d record(s) not delivered "
-				"within %d ms\n",
-			rd_kafka_outq_len(rk), FLUSH_TIMEOUT_MS);
+		fprintf(stderr,
+		        "kafkatool: %d record(s) not delivered "
+		        "within %d ms\n",
+		        rd_kafka_outq_len(rk), FLUSH_TIMEOUT_MS);
 	fprintf(stderr, "produced %ld\n", d.ok);
 	if (ret == 0 && (d.ok != sent || d.failed > 0))
 		ret = 1;
@@ -564,7 +569,7 @@ static int partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms)
 	err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
 	if (err) {
 		fprintf(stderr, "kafkatool: metadata: %s\n",
-			rd_kafka_err2str(err));
+		        rd_kafka_err2str(err));
 		return -1;
 	}
 	for (i = 0; i < md->topic_cnt; i++) {
@@ -574,11 +579,12 @@ static int partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms)
 			continue;
 		if (t->err)
 			fprintf(stderr, "kafkatool: topic %s: %s\n", topic,
-				rd_kafka_err2str(t->err));
+			        rd_kafka_err2str(t->err));
 		else if (t->partition_cnt < 1)
-			fprintf(stderr, "kafkatool: topic %s has no "
-					"partitions\n",
-				topic);
+			fprintf(stderr,
+			        "kafkatool: topic %s has no "
+			        "partitions\n",
+			        topic);
 		else
 			cnt = t->partition_cnt;
 		break;
@@ -612,7 +618,7 @@ static int setup_timeout_ms(int64_t deadline)
 
 /* Adds name: str, or name: null plus name_b64 when not text. */
 static void json_add_bytes(cJSON *obj, const char *name, const void *p,
-			   size_t len)
+                           size_t len)
 {
 	char b64name[32];
 	char *s;
@@ -654,7 +660,7 @@ static cJSON *json_headers_out(const rd_kafka_message_t *m)
 	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return arr; /* no headers */
 	for (i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
-		    RD_KAFKA_RESP_ERR_NO_ERROR;
+	            RD_KAFKA_RESP_ERR_NO_ERROR;
 	     i++) {
 		cJSON *pair = cJSON_CreateArray();
 
@@ -665,7 +671,7 @@ static cJSON *json_headers_out(const rd_kafka_message_t *m)
 			char *s = strndup(val, size);
 
 			cJSON_AddItemToArray(pair,
-					     cJSON_CreateString(s ? s : ""));
+			                     cJSON_CreateString(s ? s : ""));
 			free(s);
 		} else {
 			cJSON *o = cJSON_CreateObject();
@@ -721,8 +727,8 @@ static bool caught_up(const struct progress *pr, int n)
 }
 
 static int consume_loop(rd_kafka_t *rk, const struct opts *o,
-			struct progress *pr, int nparts, int64_t deadline,
-			long *count)
+                        struct progress *pr, int nparts, int64_t deadline,
+                        long *count)
 {
 	while (!(caught_up(pr, nparts) && *count >= o->min_count)) {
 		rd_kafka_message_t *m;
@@ -741,7 +747,7 @@ static int consume_loop(rd_kafka_t *rk, const struct opts *o,
 				pr[m->partition].next = m->offset;
 		} else if (m->err) {
 			fprintf(stderr, "kafkatool: consume: %s\n",
-				rd_kafka_message_errstr(m));
+			        rd_kafka_message_errstr(m));
 		} else {
 			print_message(m);
 			(*count)++;
@@ -769,14 +775,16 @@ static int cmd_consume(const struct opts *o)
 	/* librdkafka 2.0.2 refuses assign() without a group.id ("Unknown
 	 * group"), so use a throwaway one. The handle never subscribes, so
 	 * it never joins, and it commits nothing. EOF events tell us when a
-	 * trimmed partition has nothing left. */
+	 * trimmed partition has nothing left; "earliest" covers a log
+	 * trimmed past the low watermark we start from. */
 	snprintf(group, sizeof(group), "kafkatool-%ld-%lld", (long)getpid(),
-		 (long long)now_ms());
+	         (long long)now_ms());
 	if (conf_set(conf, "bootstrap.servers", o->brokers) < 0 ||
 	    conf_set(conf, "group.id", group) < 0 ||
 	    conf_set(conf, "enable.auto.commit", "false") < 0 ||
 	    conf_set(conf, "enable.auto.offset.store", "false") < 0 ||
 	    conf_set(conf, "enable.partition.eof", "true") < 0 ||
+	    conf_set(conf, "auto.offset.reset", "earliest") < 0 ||
 	    conf_set(conf, "fetch.wait.max.ms", "100") < 0 ||
 	    conf_set_props(conf, o) < 0) {
 		rd_kafka_conf_destroy(conf);
@@ -797,17 +805,21 @@ static int cmd_consume(const struct opts *o)
 		int64_t lo, hi;
 
 		err = rd_kafka_query_watermark_offsets(
-			rk, o->topic, i, &lo, &hi, setup_timeout_ms(deadline));
+		    rk, o->topic, i, &lo, &hi, setup_timeout_ms(deadline));
 		if (err) {
-			fprintf(stderr, "kafkatool: watermarks of %s [%d]: "
-					"%s\n",
-				o->topic, i, rd_kafka_err2str(err));
+			fprintf(stderr,
+			        "kafkatool: watermarks of %s [%d]: "
+			        "%s\n",
+			        o->topic, i, rd_kafka_err2str(err));
 			goto out;
 		}
 		pr[i].next = lo;
 		pr[i].target = hi;
+		/* Start at the known low watermark rather than BEGINNING:
+		 * a logical offset costs another ListOffsets round, and a
+		 * 500 ms retry when the leader is not known yet. */
 		rd_kafka_topic_partition_list_add(parts, o->topic, i)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
+		    lo;
 	}
 	/* An empty topic with nothing to wait for needs no fetching. */
 	if (caught_up(pr, nparts) && o->min_count == 0) {
@@ -817,13 +829,13 @@ static int cmd_consume(const struct opts *o)
 	err = rd_kafka_assign(rk, parts);
 	if (err) {
 		fprintf(stderr, "kafkatool: assign: %s\n",
-			rd_kafka_err2str(err));
+		        rd_kafka_err2str(err));
 		goto out;
 	}
 	ret = consume_loop(rk, o, pr, nparts, deadline, &count);
 	if (!caught_up(pr, nparts) || count < o->min_count)
 		fprintf(stderr, "kafkatool: timed out after %ld ms\n",
-			o->timeout_ms);
+		        o->timeout_ms);
 out:
 	fprintf(stderr, "consumed %ld\n", count);
 	if (parts)
@@ -873,7 +885,7 @@ static int cmd_committed(const struct opts *o)
 	err = rd_kafka_committed(rk, parts, META_TIMEOUT_MS);
 	if (err) {
 		fprintf(stderr, "kafkatool: committed: %s\n",
-			rd_kafka_err2str(err));
+		        rd_kafka_err2str(err));
 		goto out;
 	}
 	obj = cJSON_CreateObject();
@@ -883,8 +895,8 @@ static int cmd_committed(const struct opts *o)
 
 		if (p->err) {
 			fprintf(stderr, "kafkatool: committed %s [%d]: %s\n",
-				p->topic, (int)p->partition,
-				rd_kafka_err2str(p->err));
+			        p->topic, (int)p->partition,
+			        rd_kafka_err2str(p->err));
 			goto out;
 		}
 		snprintf(name, sizeof(name), "%d", (int)p->partition);

@@ -1,0 +1,1331 @@
+/* worker/config.c: YAML -> struct config, and every error with its
+ * line:col. Errors are compared as one "LINE:COL: msg\n" text so that a
+ * failure shows the whole list. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Lines 1-6 and 7-9: the smallest valid file is the two together. */
+#define KAFKA_OK                                                              \
+	"kafka:\n"                                                            \
+	"  brokers: b:9092\n"                                                 \
+	"  group_id: g\n"                                                     \
+	"  topics: [t]\n"                                                     \
+	"  results_topic: r\n"                                                \
+	"  dead_letter_topic: d\n"
+#define TARGET_OK                                                             \
+	"target:\n"                                                           \
+	"  profile: alvys\n"                                                  \
+	"  base_url: http://api\n"
+#define MIN_OK KAFKA_OK TARGET_OK
+
+static char tmpdir[] = "/tmp/custsync-config-test.XXXXXX";
+
+static int load(const char *yaml, struct config *c, struct config_errors *e)
+{
+	return config_load_buffer("test.yaml", yaml, strlen(yaml), c, e);
+}
+
+static void join_errors(const struct config_errors *e, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < e->n; i++) {
+		int n = snprintf(buf + used, size - used, "%d:%d: %s\n",
+		                 e->v[i].line, e->v[i].col, e->v[i].msg);
+
+		assert_true(n > 0 && (size_t)n < size - used);
+		used += (size_t)n;
+	}
+}
+
+/* want: the exact error list, "" for a valid file. */
+static void expect_errors(const char *yaml, const char *want)
+{
+	struct config c;
+	struct config_errors e;
+	char got[16384];
+	int rc;
+
+	rc = load(yaml, &c, &e);
+	join_errors(&e, got, sizeof(got));
+	assert_string_equal(got, want);
+	assert_int_equal(rc, *want ? -EINVAL : 0);
+	if (rc) {
+		/* A failed load leaves nothing behind to free or use. */
+		assert_null(c.kafka.brokers);
+		assert_null(c.target.profile);
+		assert_null(c.log.level);
+	}
+	config_done(&c);
+	config_errors_done(&e);
+}
+
+static void load_ok(const char *yaml, struct config *c)
+{
+	struct config_errors e;
+	char got[16384];
+	int rc;
+
+	rc = load(yaml, c, &e);
+	join_errors(&e, got, sizeof(got));
+	assert_string_equal(got, "");
+	assert_int_equal(rc, 0);
+	config_errors_done(&e);
+}
+
+static char *path_in_tmp(const char *name)
+{
+	static char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return path;
+}
+
+static void write_file(const char *name, const char *data, size_t len)
+{
+	FILE *f = fopen(path_in_tmp(name), "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* A test's YAML or expected text built with the temp dir in it; the
+ * caller frees. */
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(NULL, 0, f, ap);
+	va_end(ap);
+	assert_true(n >= 0);
+	s = malloc((size_t)n + 1);
+	assert_non_null(s);
+	va_start(ap, f);
+	vsnprintf(s, (size_t)n + 1, f, ap);
+	va_end(ap);
+	return s;
+}
+
+/* ---- valid files ----------------------------------------------------- */
+
+static void full_valid(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok("kafka:\n"
+	        "  brokers: k1:9092,k2:9092\n"
+	        "  group_id: grp\n"
+	        "  topics: [erp.customers, erp.more]\n"
+	        "  results_topic: res\n"
+	        "  dead_letter_topic: dlq\n"
+	        "  properties:\n"
+	        "    session.timeout.ms: 6000\n"
+	        "    client.id: \"custsync-1\"\n"
+	        "    enable.partition.eof: false\n"
+	        "target:\n"
+	        "  profile: alvys\n"
+	        "  base_url: https://api.example.com/v1/\n"
+	        "  auth:\n"
+	        "    type: oauth2_client_credentials\n"
+	        "    token_url: https://auth.example.com/token\n"
+	        "    client_id: cid\n"
+	        "    client_secret: csecret\n"
+	        "    scopes: [read, write]\n"
+	        "  timeout_ms: 1500\n"
+	        "  connect_timeout_ms: 700\n"
+	        "  max_in_flight: 8\n"
+	        "  max_connections: 4\n"
+	        "  tls_verify: no\n"
+	        "retry:\n"
+	        "  initial_backoff_ms: 100\n"
+	        "  max_backoff_ms: 5000\n"
+	        "  max_retry_after_s: 60\n"
+	        "  max_attempts: 7\n"
+	        "worker:\n"
+	        "  shutdown_timeout_ms: 2000\n"
+	        "  max_buffered_events: 500\n"
+	        "log:\n"
+	        "  level: debug\n"
+	        "  format: json\n",
+	        &c);
+	assert_string_equal(c.kafka.brokers, "k1:9092,k2:9092");
+	assert_string_equal(c.kafka.group_id, "grp");
+	assert_int_equal(c.kafka.n_topics, 2);
+	assert_string_equal(c.kafka.topics[0], "erp.customers");
+	assert_string_equal(c.kafka.topics[1], "erp.more");
+	assert_null(c.kafka.topics[2]);
+	assert_string_equal(c.kafka.results_topic, "res");
+	assert_string_equal(c.kafka.dead_letter_topic, "dlq");
+	assert_int_equal(c.kafka.n_properties, 3);
+	assert_string_equal(c.kafka.properties[0].key, "session.timeout.ms");
+	assert_string_equal(c.kafka.properties[0].value, "6000");
+	assert_string_equal(c.kafka.properties[1].key, "client.id");
+	assert_string_equal(c.kafka.properties[1].value, "custsync-1");
+	assert_string_equal(c.kafka.properties[2].key, "enable.partition.eof");
+	assert_string_equal(c.kafka.properties[2].value, "false");
+	assert_string_equal(c.target.profile, "alvys");
+	assert_string_equal(c.target.base_url, "https://api.example.com/v1");
+	assert_int_equal(c.target.auth.type, AUTH_OAUTH2_CC);
+	assert_null(c.target.auth.token);
+	assert_string_equal(c.target.auth.token_url,
+	                    "https://auth.example.com/token");
+	assert_string_equal(c.target.auth.client_id, "cid");
+	assert_string_equal(c.target.auth.client_secret, "csecret");
+	assert_int_equal(c.target.auth.n_scopes, 2);
+	assert_string_equal(c.target.auth.scopes[0], "read");
+	assert_string_equal(c.target.auth.scopes[1], "write");
+	assert_null(c.target.auth.scopes[2]);
+	assert_int_equal(c.target.timeout_ms, 1500);
+	assert_int_equal(c.target.connect_timeout_ms, 700);
+	assert_int_equal(c.target.max_in_flight, 8);
+	assert_int_equal(c.target.max_connections, 4);
+	assert_int_equal(c.target.tls_verify, 0);
+	assert_int_equal(c.retry.initial_backoff_ms, 100);
+	assert_int_equal(c.retry.max_backoff_ms, 5000);
+	assert_int_equal(c.retry.max_retry_after_s, 60);
+	assert_int_equal(c.retry.max_attempts, 7);
+	assert_int_equal(c.worker.shutdown_timeout_ms, 2000);
+	assert_int_equal(c.worker.max_buffered_events, 500);
+	assert_string_equal(c.log.level, "debug");
+	assert_int_equal(c.log.format, LOG_FORMAT_JSON);
+	config_done(&c);
+}
+
+static void defaults(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(MIN_OK, &c);
+	assert_string_equal(c.kafka.brokers, "b:9092");
+	assert_string_equal(c.kafka.group_id, "g");
+	assert_int_equal(c.kafka.n_topics, 1);
+	assert_string_equal(c.kafka.topics[0], "t");
+	assert_null(c.kafka.topics[1]);
+	assert_string_equal(c.kafka.results_topic, "r");
+	assert_string_equal(c.kafka.dead_letter_topic, "d");
+	assert_int_equal(c.kafka.n_properties, 0);
+	assert_string_equal(c.target.profile, "alvys");
+	assert_string_equal(c.target.base_url, "http://api");
+	assert_int_equal(c.target.auth.type, AUTH_NONE);
+	assert_null(c.target.auth.token);
+	assert_null(c.target.auth.token_url);
+	assert_null(c.target.auth.client_id);
+	assert_null(c.target.auth.client_secret);
+	/* Callers may walk scopes without a NULL check. */
+	assert_non_null(c.target.auth.scopes);
+	assert_null(c.target.auth.scopes[0]);
+	assert_int_equal(c.target.auth.n_scopes, 0);
+	assert_int_equal(c.target.timeout_ms, 10000);
+	assert_int_equal(c.target.connect_timeout_ms, 5000);
+	assert_int_equal(c.target.max_in_flight, 64);
+	assert_int_equal(c.target.max_connections, 0);
+	assert_int_equal(c.target.tls_verify, 1);
+	assert_int_equal(c.retry.initial_backoff_ms, 200);
+	assert_int_equal(c.retry.max_backoff_ms, 60000);
+	assert_int_equal(c.retry.max_retry_after_s, 3600);
+	assert_int_equal(c.retry.max_attempts, 0);
+	assert_int_equal(c.worker.shutdown_timeout_ms, 10000);
+	assert_int_equal(c.worker.max_buffered_events, 10000);
+	assert_string_equal(c.log.level, "info");
+	assert_int_equal(c.log.format, LOG_FORMAT_TEXT);
+	config_done(&c);
+}
+
+/* YAML's null for an optional section or list means "nothing here". */
+static void null_sections(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(KAFKA_OK "  properties:\n"
+	                 "target:\n"
+	                 "  profile: alvys\n"
+	                 "  base_url: http://api\n"
+	                 "  auth: ~\n"
+	                 "retry:\n"
+	                 "worker: null\n"
+	                 "log: {}\n",
+	        &c);
+	assert_int_equal(c.kafka.n_properties, 0);
+	assert_int_equal(c.target.auth.type, AUTH_NONE);
+	assert_int_equal(c.retry.max_backoff_ms, 60000);
+	assert_string_equal(c.log.level, "info");
+	config_done(&c);
+}
+
+static void bearer_inline(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(MIN_OK "  auth:\n"
+	               "    type: bearer\n"
+	               "    token: 'abc def'\n",
+	        &c);
+	assert_int_equal(c.target.auth.type, AUTH_BEARER);
+	assert_string_equal(c.target.auth.token, "abc def");
+	config_done(&c);
+}
+
+static void base_url_forms(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"http://h/", "http://h"},
+	    {"https://h:8443/api/", "https://h:8443/api"},
+	    /* One slash only: the rest is the user's business. */
+	    {"http://h//", "http://h/"},
+	    {"http://h", "http://h"},
+	    {"HTTPS://h", "HTTPS://h"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config c;
+		char *y = fmt(KAFKA_OK "target:\n"
+		                       "  profile: alvys\n"
+		                       "  base_url: %s\n",
+		              cases[i].in);
+
+		load_ok(y, &c);
+		assert_string_equal(c.target.base_url, cases[i].out);
+		config_done(&c);
+		free(y);
+	}
+	expect_errors(KAFKA_OK "target:\n"
+	                       "  profile: alvys\n"
+	                       "  base_url: api.example.com\n",
+	              "9:13: 'target.base_url' must start with http:// or "
+	              "https://\n");
+	expect_errors(KAFKA_OK "target:\n"
+	                       "  profile: alvys\n"
+	                       "  base_url: 'http:///x'\n",
+	              "9:13: 'target.base_url' has no host\n");
+}
+
+static void properties_in_order(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(KAFKA_OK "  properties:\n"
+	                 "    z.last: 1\n"
+	                 "    a.first: true\n"
+	                 "    m.middle: \"quoted\"\n"
+	                 "    empty.on.purpose: ''\n"
+	                 "    float.kept: 1.50\n" TARGET_OK,
+	        &c);
+	assert_int_equal(c.kafka.n_properties, 5);
+	assert_string_equal(c.kafka.properties[0].key, "z.last");
+	assert_string_equal(c.kafka.properties[0].value, "1");
+	assert_string_equal(c.kafka.properties[1].key, "a.first");
+	assert_string_equal(c.kafka.properties[1].value, "true");
+	assert_string_equal(c.kafka.properties[2].key, "m.middle");
+	assert_string_equal(c.kafka.properties[2].value, "quoted");
+	assert_string_equal(c.kafka.properties[3].key, "empty.on.purpose");
+	assert_string_equal(c.kafka.properties[3].value, "");
+	/* Verbatim: not parsed as a number and printed back. */
+	assert_string_equal(c.kafka.properties[4].value, "1.50");
+	config_done(&c);
+
+	expect_errors(KAFKA_OK "  properties:\n"         /* 7 */
+	                       "    a: [1]\n"            /* 8 */
+	                       "    b:\n"                /* 9 */
+	                       "    a: 2\n"              /* 10 */
+	                       "    [k]: 3\n" TARGET_OK, /* 11 */
+	              "8:8: 'kafka.properties.a' must be a scalar\n"
+	              "9:7: 'kafka.properties.b' must have a value\n"
+	              "10:5: duplicate key 'kafka.properties.a'\n"
+	              "11:5: keys of 'kafka.properties' must be non-empty "
+	              "strings\n");
+	expect_errors(KAFKA_OK "  properties: [a, b]\n" TARGET_OK,
+	              "7:15: 'kafka.properties' must be a mapping\n");
+}
+
+static void aliases(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok("kafka:\n"
+	        "  brokers: b\n"
+	        "  group_id: &name custsync\n"
+	        "  topics: &topics [a, b]\n"
+	        "  results_topic: *name\n"
+	        "  dead_letter_topic: d\n" TARGET_OK "  auth:\n"
+	        "    type: oauth2_client_credentials\n"
+	        "    token_url: http://auth\n"
+	        "    client_id: *name\n"
+	        "    client_secret: s\n"
+	        "    scopes: *topics\n",
+	        &c);
+	assert_string_equal(c.kafka.results_topic, "custsync");
+	assert_string_equal(c.target.auth.client_id, "custsync");
+	assert_int_equal(c.target.auth.n_scopes, 2);
+	assert_string_equal(c.target.auth.scopes[1], "b");
+	config_done(&c);
+	/* An error in an aliased value points at the alias. */
+	expect_errors("kafka:\n"
+	              "  brokers: b\n"
+	              "  group_id: &list [x]\n"
+	              "  topics: [t]\n"
+	              "  results_topic: *list\n"
+	              "  dead_letter_topic: *nothing\n" TARGET_OK,
+	              "6:22: undefined alias 'nothing'\n");
+	expect_errors("kafka:\n"
+	              "  brokers: b\n"
+	              "  group_id: &list [x]\n"
+	              "  topics: [t]\n"
+	              "  results_topic: *list\n"
+	              "  dead_letter_topic: d\n" TARGET_OK,
+	              "3:13: 'kafka.group_id' must be a string\n"
+	              "5:18: 'kafka.results_topic' must be a string\n");
+}
+
+/* ---- errors ---------------------------------------------------------- */
+
+static void unknown_keys(void **state)
+{
+	(void)state;
+	expect_errors("kafka:\n"
+	              "  brokerz: b\n"
+	              "  brokers: b\n"
+	              "  group_id: g\n"
+	              "  topics: [t]\n"
+	              "  results_topic: r\n"
+	              "  dead_letter_topic: d\n" TARGET_OK "  auth:\n"
+	              "    kind: none\n"
+	              "retry:\n"
+	              "  max_backof_ms: 1\n"
+	              "Log: {}\n",
+	              "2:3: unknown key 'kafka.brokerz'\n"
+	              "12:5: unknown key 'target.auth.kind'\n"
+	              "14:3: unknown key 'retry.max_backof_ms'\n"
+	              "15:1: unknown key 'Log'\n");
+	/* Control bytes in a key do not reach the terminal. */
+	expect_errors(MIN_OK "\"a\\e[31mb\": 1\n",
+	              "10:1: unknown key 'a?[31mb'\n");
+}
+
+static void wrong_types(void **state)
+{
+	(void)state;
+	/* A section of the wrong type: only that is reported, not its
+	 * missing keys. */
+	expect_errors("kafka: 3\n" TARGET_OK,
+	              "1:8: 'kafka' must be a mapping\n");
+	expect_errors(MIN_OK "log: [a]\n", "10:6: 'log' must be a mapping\n");
+	expect_errors(MIN_OK "  auth: bearer\n",
+	              "10:9: 'target.auth' must be a mapping\n");
+	expect_errors("kafka:\n"
+	              "  brokers: [a, b]\n"
+	              "  group_id: {a: 1}\n"
+	              "  topics: erp.customers\n"
+	              "  results_topic: ''\n"
+	              "  dead_letter_topic:\n" TARGET_OK "  timeout_ms: abc\n"
+	              "  tls_verify: [true]\n",
+	              "2:12: 'kafka.brokers' must be a string\n"
+	              "3:13: 'kafka.group_id' must be a string\n"
+	              "4:11: 'kafka.topics' must be a list of strings\n"
+	              "5:18: 'kafka.results_topic' must not be empty\n"
+	              "6:21: 'kafka.dead_letter_topic' must not be empty\n"
+	              "10:15: 'target.timeout_ms' must be an integer\n"
+	              "11:15: 'target.tls_verify' must be true or false\n");
+	expect_errors("kafka:\n"
+	              "  brokers: b\n"
+	              "  group_id: g\n"
+	              "  topics: [a, [b], '', ~, {c: d}]\n"
+	              "  results_topic: r\n"
+	              "  dead_letter_topic: d\n" TARGET_OK,
+	              "4:15: 'kafka.topics' must be a list of strings\n"
+	              "4:20: 'kafka.topics' must not contain an empty "
+	              "string\n"
+	              "4:24: 'kafka.topics' must be a list of strings\n"
+	              "4:27: 'kafka.topics' must be a list of strings\n");
+	expect_errors("kafka:\n"
+	              "  brokers: b\n"
+	              "  group_id: g\n"
+	              "  topics: []\n"
+	              "  results_topic: r\n"
+	              "  dead_letter_topic: d\n" TARGET_OK,
+	              "4:11: 'kafka.topics' must not be empty\n");
+	expect_errors("- a\n- b\n",
+	              "1:1: the configuration must be a mapping\n");
+	expect_errors("just text\n",
+	              "1:1: the configuration must be a mapping\n");
+	expect_errors(MIN_OK "[a]: 1\n",
+	              "10:1: keys of 'the configuration' must be strings\n");
+	expect_errors("kafka:\n"
+	              "  brokers: \"a\\0b\"\n"
+	              "  group_id: g\n"
+	              "  topics: [t]\n"
+	              "  results_topic: r\n"
+	              "  dead_letter_topic: d\n" TARGET_OK,
+	              "2:12: 'kafka.brokers' must not contain a NUL "
+	              "character\n");
+}
+
+static void missing_keys(void **state)
+{
+	(void)state;
+	/* At the parent's key; a missing section at 1:1. */
+	expect_errors("\n"
+	              "kafka:\n"
+	              "  brokers: b\n"
+	              "  topics: [t]\n"
+	              "  results_topic: r\n",
+	              "1:1: missing required key 'target'\n"
+	              "2:1: missing required key 'kafka.group_id'\n"
+	              "2:1: missing required key 'kafka.dead_letter_topic'\n");
+	expect_errors(KAFKA_OK "log:\n"
+	                       "  level: info\n"
+	                       "  target: {}\n",
+	              "1:1: missing required key 'target'\n"
+	              "9:3: unknown key 'log.target'\n");
+	expect_errors(KAFKA_OK "target:\n", /* null: an empty mapping */
+	              "7:1: missing required key 'target.profile'\n"
+	              "7:1: missing required key 'target.base_url'\n");
+	expect_errors("retry: {}\n", "1:1: missing required key 'kafka'\n"
+	                             "1:1: missing required key 'target'\n");
+}
+
+struct range_case {
+	const char *section, *key, *value, *msg;
+};
+
+static void out_of_range(void **state)
+{
+	static const struct range_case cases[] = {
+	    {"target", "timeout_ms", "0", "between 1 and 3600000"},
+	    {"target", "timeout_ms", "3600001", "between 1 and 3600000"},
+	    {"target", "connect_timeout_ms", "0", "between 1 and 600000"},
+	    {"target", "connect_timeout_ms", "600001", "between 1 and 600000"},
+	    {"target", "max_in_flight", "0", "between 1 and 4096"},
+	    {"target", "max_in_flight", "4097", "between 1 and 4096"},
+	    {"target", "max_connections", "-1", "between 0 and 4096"},
+	    {"target", "max_connections", "4097", "between 0 and 4096"},
+	    {"retry", "initial_backoff_ms", "0", "between 1 and 3600000"},
+	    {"retry", "initial_backoff_ms", "3600001",
+	     "between 1 and 3600000"},
+	    {"retry", "max_backoff_ms", "0", "between 1 and 86400000"},
+	    {"retry", "max_backoff_ms", "86400001", "between 1 and 86400000"},
+	    {"retry", "max_retry_after_s", "-1", "between 0 and 604800"},
+	    {"retry", "max_retry_after_s", "604801", "between 0 and 604800"},
+	    {"retry", "max_attempts", "-1", "at least 0"},
+	    {"retry", "max_attempts", "-99999999999999999999999",
+	     "at least 0"},
+	    {"worker", "shutdown_timeout_ms", "-1", "between 0 and 600000"},
+	    {"worker", "shutdown_timeout_ms", "600001",
+	     "between 0 and 600000"},
+	    {"worker", "max_buffered_events", "0", "between 1 and 10000000"},
+	    {"worker", "max_buffered_events", "10000001",
+	     "between 1 and 10000000"},
+	    /* Too big for a long is out of range, not "not a number". */
+	    {"target", "timeout_ms", "99999999999999999999999",
+	     "between 1 and 3600000"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct range_case *rc = &cases[i];
+		bool target = strcmp(rc->section, "target") == 0;
+		char *y, *want;
+
+		/* The key is always on line 2. */
+		y = fmt(
+		    "%s:\n  %s: %s\n%s", rc->section, rc->key, rc->value,
+		    target
+		        ? "  profile: alvys\n  base_url: http://a\n" KAFKA_OK
+		        : MIN_OK);
+		want = fmt("2:%zu: '%s.%s' must be %s\n", strlen(rc->key) + 5,
+		           rc->section, rc->key, rc->msg);
+		expect_errors(y, want);
+		free(y);
+		free(want);
+	}
+}
+
+static void range_bounds_accepted(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(MIN_OK "  timeout_ms: 3600000\n"
+	               "  connect_timeout_ms: 1\n"
+	               "  max_in_flight: 4096\n"
+	               "  max_connections: 0\n"
+	               "retry:\n"
+	               "  initial_backoff_ms: 3600000\n"
+	               "  max_backoff_ms: 86400000\n"
+	               "  max_retry_after_s: 0\n"
+	               "  max_attempts: 9223372036854775807\n"
+	               "worker:\n"
+	               "  shutdown_timeout_ms: 0\n"
+	               "  max_buffered_events: 10000000\n",
+	        &c);
+	assert_int_equal(c.target.timeout_ms, 3600000);
+	assert_int_equal(c.target.connect_timeout_ms, 1);
+	assert_int_equal(c.target.max_in_flight, 4096);
+	assert_int_equal(c.target.max_connections, 0);
+	assert_int_equal(c.retry.initial_backoff_ms, 3600000);
+	assert_int_equal(c.retry.max_backoff_ms, 86400000);
+	assert_int_equal(c.retry.max_retry_after_s, 0);
+	assert_true(c.retry.max_attempts == LONG_MAX);
+	assert_int_equal(c.worker.shutdown_timeout_ms, 0);
+	assert_int_equal(c.worker.max_buffered_events, 10000000);
+	config_done(&c);
+	load_ok(MIN_OK "retry:\n"
+	               "  initial_backoff_ms: 1\n"
+	               "  max_backoff_ms: 1\n",
+	        &c);
+	assert_int_equal(c.retry.max_backoff_ms, 1);
+	config_done(&c);
+}
+
+static void backoff_order(void **state)
+{
+	(void)state;
+	expect_errors(MIN_OK "retry:\n"
+	                     "  initial_backoff_ms: 5000\n"
+	                     "  max_backoff_ms: 1000\n",
+	              "12:19: 'retry.max_backoff_ms' must be at least "
+	              "'retry.initial_backoff_ms' (5000)\n");
+	/* Against the default maximum, the key that was written. */
+	expect_errors(MIN_OK "retry:\n"
+	                     "  initial_backoff_ms: 60001\n",
+	              "11:23: 'retry.initial_backoff_ms' must be at most "
+	              "'retry.max_backoff_ms' (60000)\n");
+	/* An invalid bound is reported once, not compared. */
+	expect_errors(MIN_OK "retry:\n"
+	                     "  initial_backoff_ms: 5000\n"
+	                     "  max_backoff_ms: 0\n",
+	              "12:19: 'retry.max_backoff_ms' must be between 1 and "
+	              "86400000\n");
+}
+
+static void integer_forms(void **state)
+{
+	static const struct {
+		const char *text;
+		long value; /* 0: rejected */
+	} cases[] = {
+	    {"1500", 1500},
+	    /* Quoted digits are numbers too (see get_long). */
+	    {"'1500'", 1500},
+	    {"\"1500\"", 1500},
+	    {"+25", 25},
+	    {"010", 10}, /* decimal, not YAML 1.1's octal */
+	    {"1.5", 0},
+	    {"1500.0", 0},
+	    {"1e3", 0},
+	    {"0x10", 0},
+	    {"10ms", 0},
+	    {"1_000", 0},
+	    {"' 15'", 0},
+	    {"'15 '", 0},
+	    {"''", 0},
+	    {"~", 0},
+	    {"'-'", 0},
+	    {"true", 0},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *y = fmt(MIN_OK "  timeout_ms: %s\n", cases[i].text);
+		struct config c;
+
+		if (cases[i].value) {
+			load_ok(y, &c);
+			assert_int_equal(c.target.timeout_ms, cases[i].value);
+			config_done(&c);
+		} else {
+			expect_errors(y, "10:15: 'target.timeout_ms' must be "
+			                 "an integer\n");
+		}
+		free(y);
+	}
+}
+
+static void booleans(void **state)
+{
+	static const struct {
+		const char *text;
+		int value; /* -1: rejected */
+	} cases[] = {
+	    {"true", 1}, {"false", 0}, {"yes", 1},     {"no", 0},
+	    {"True", 1}, {"NO", 0},    {"'true'", 1},  {"1", -1},
+	    {"on", -1},  {"~", -1},    {"truthy", -1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *y = fmt(MIN_OK "  tls_verify: %s\n", cases[i].text);
+		struct config c;
+
+		if (cases[i].value >= 0) {
+			load_ok(y, &c);
+			assert_int_equal(c.target.tls_verify, cases[i].value);
+			config_done(&c);
+		} else {
+			expect_errors(y, "10:15: 'target.tls_verify' must be "
+			                 "true or false\n");
+		}
+		free(y);
+	}
+}
+
+static void bad_enums(void **state)
+{
+	(void)state;
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    type: basic\n"
+	                     "log:\n"
+	                     "  level: WARNING\n"
+	                     "  format: xml\n",
+	              "11:11: 'target.auth.type' must be one of none, bearer, "
+	              "oauth2_client_credentials\n"
+	              "13:10: 'log.level' must be one of debug, info, notice, "
+	              "warning, error\n"
+	              "14:11: 'log.format' must be one of text, json\n");
+	expect_errors(MIN_OK "log:\n  level:\n",
+	              "11:9: 'log.level' must be one of debug, info, notice, "
+	              "warning, error\n");
+}
+
+static void log_values(void **state)
+{
+	static const char *const levels[] = {"debug", "info", "notice",
+	                                     "warning", "error"};
+
+	(void)state;
+	for (size_t i = 0; i < 5; i++) {
+		char *y =
+		    fmt(MIN_OK "log: {level: %s, format: text}\n", levels[i]);
+		struct config c;
+
+		load_ok(y, &c);
+		assert_string_equal(c.log.level, levels[i]);
+		assert_int_equal(c.log.format, LOG_FORMAT_TEXT);
+		config_done(&c);
+		free(y);
+	}
+}
+
+static void duplicate_keys(void **state)
+{
+	(void)state;
+	expect_errors(KAFKA_OK "  group_id: g2\n"   /* 7 */
+	              TARGET_OK                     /* 8-10 */
+	                       "  profile: alvys\n" /* 11 */
+	                       "kafka: {}\n",       /* 12 */
+	              "7:3: duplicate key 'kafka.group_id'\n"
+	              "11:3: duplicate key 'target.profile'\n"
+	              "12:1: duplicate key 'kafka'\n");
+}
+
+static void syntax_errors(void **state)
+{
+	(void)state;
+	expect_errors("kafka:\n"
+	              "  brokers: x\n"
+	              "   group_id: y\n",
+	              "3:12: mapping values are not allowed in this "
+	              "context\n");
+	expect_errors("kafka:\n"
+	              "\tbrokers: x\n",
+	              "2:1: found character that cannot start any token "
+	              "(while scanning for the next token)\n");
+	expect_errors("kafka: {brokers: [a, b}\n",
+	              "1:23: did not find expected ',' or ']' (while parsing "
+	              "a flow sequence)\n");
+	expect_errors(MIN_OK "---\nkafka: {}\n",
+	              "10:1: only one YAML document is allowed\n");
+	expect_errors("a: \"\xc3\x28\"\n",
+	              "1:6: invalid trailing UTF-8 octet\n");
+}
+
+static void empty_files(void **state)
+{
+	struct config c;
+	struct config_errors e;
+
+	(void)state;
+	expect_errors("", "1:1: empty configuration\n");
+	expect_errors("# only a comment\n\n", "1:1: empty configuration\n");
+	expect_errors("---\n", "1:1: empty configuration\n");
+	expect_errors("~\n", "1:1: empty configuration\n");
+	assert_int_equal(config_load_buffer("x", NULL, 0, &c, &e), -EINVAL);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.v[0].msg, "empty configuration");
+	config_errors_done(&e);
+}
+
+static void profiles(void **state)
+{
+	(void)state;
+	expect_errors(KAFKA_OK "target:\n"
+	                       "  profile: nosuch\n"
+	                       "  base_url: http://api\n",
+	              "8:12: unknown profile 'nosuch' (known: alvys)\n");
+	expect_errors(KAFKA_OK "target:\n"
+	                       "  profile: Alvys\n"
+	                       "  base_url: http://api\n",
+	              "8:12: unknown profile 'Alvys' (known: alvys)\n");
+}
+
+static void auth_combinations(void **state)
+{
+	(void)state;
+	/* bearer: neither, then both (blamed on the second). */
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    type: bearer\n",
+	              "10:3: 'target.auth' needs exactly one of 'token' and "
+	              "'token_file'\n");
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    token_file: /x\n"
+	                     "    type: bearer\n"
+	                     "    token: t\n",
+	              "13:5: 'target.auth' needs exactly one of 'token' and "
+	              "'token_file'\n");
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    type: oauth2_client_credentials\n",
+	              "10:3: missing required key 'target.auth.token_url'\n"
+	              "10:3: missing required key 'target.auth.client_id'\n"
+	              "10:3: 'target.auth' needs exactly one of "
+	              "'client_secret' and 'client_secret_file'\n");
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    type: oauth2_client_credentials\n"
+	                     "    token_url: auth.example.com\n"
+	                     "    client_id: c\n"
+	                     "    client_secret: s\n"
+	                     "    client_secret_file: /x\n"
+	                     "    scopes: read\n",
+	              "12:16: 'target.auth.token_url' must start with http:// "
+	              "or https://\n"
+	              "15:5: 'target.auth' needs exactly one of "
+	              "'client_secret' and 'client_secret_file'\n"
+	              "16:13: 'target.auth.scopes' must be a list of "
+	              "strings\n");
+	/* Keys of another type are mistakes, not silently ignored. */
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    token: t\n"
+	                     "    scopes: [a]\n",
+	              "11:5: 'target.auth.token' does not apply to auth type "
+	              "'none'\n"
+	              "12:5: 'target.auth.scopes' does not apply to auth type "
+	              "'none'\n");
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    type: bearer\n"
+	                     "    token: t\n"
+	                     "    client_id: c\n",
+	              "13:5: 'target.auth.client_id' does not apply to auth "
+	              "type 'bearer'\n");
+}
+
+static void secrets_not_shown(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	char got[4096];
+
+	(void)state;
+	setenv("CUSTSYNC_T_SECRET", "env-s3cret", 1);
+	assert_int_equal(load(MIN_OK "  auth:\n"
+	                             "    token: inline-s3cret\n"
+	                             "    type: bearer\n"
+	                             "    token_file: ${CUSTSYNC_T_SECRET}\n"
+	                             "    client_secret: other-s3cret\n",
+	                      &c, &e),
+	                 -EINVAL);
+	join_errors(&e, got, sizeof(got));
+	assert_true(e.n >= 2);
+	assert_null(strstr(got, "s3cret"));
+	config_errors_done(&e);
+	unsetenv("CUSTSYNC_T_SECRET");
+}
+
+static void env_expansion(void **state)
+{
+	struct config c;
+
+	(void)state;
+	setenv("CUSTSYNC_T_HOST", "kafka1", 1);
+	setenv("CUSTSYNC_T_PORT", "9093", 1);
+	setenv("CUSTSYNC_T_EMPTY", "", 1);
+	setenv("CUSTSYNC_T_NUM", "1234", 1);
+	unsetenv("CUSTSYNC_T_UNSET");
+	load_ok("kafka:\n"
+	        "  brokers: ${CUSTSYNC_T_HOST}:${CUSTSYNC_T_PORT}\n"
+	        "  group_id: ${CUSTSYNC_T_UNSET:-grp-default}\n"
+	        "  topics:\n"
+	        "    - ${CUSTSYNC_T_EMPTY:-from-default}\n"
+	        "    - p$$q\n"
+	        "    - $plain\n"
+	        "    - trailing$\n"
+	        "    - 'single ${CUSTSYNC_T_HOST}'\n"
+	        "    - $${CUSTSYNC_T_HOST}\n"
+	        "  results_topic: \"${CUSTSYNC_T_EMPTY}r\"\n"
+	        "  dead_letter_topic: x${CUSTSYNC_T_UNSET:-}y\n" TARGET_OK
+	        "  timeout_ms: ${CUSTSYNC_T_NUM}\n"
+	        "  tls_verify: ${CUSTSYNC_T_UNSET:-false}\n"
+	        "  max_in_flight: '${CUSTSYNC_T_NUM:-5}'\n",
+	        &c);
+	assert_string_equal(c.kafka.brokers, "kafka1:9093");
+	assert_string_equal(c.kafka.group_id, "grp-default");
+	assert_int_equal(c.kafka.n_topics, 6);
+	/* Set but empty takes the default too, as in the shell. */
+	assert_string_equal(c.kafka.topics[0], "from-default");
+	assert_string_equal(c.kafka.topics[1], "p$q");
+	assert_string_equal(c.kafka.topics[2], "$plain");
+	assert_string_equal(c.kafka.topics[3], "trailing$");
+	assert_string_equal(c.kafka.topics[4], "single kafka1");
+	assert_string_equal(c.kafka.topics[5], "${CUSTSYNC_T_HOST}");
+	assert_string_equal(c.kafka.results_topic, "r");
+	assert_string_equal(c.kafka.dead_letter_topic, "xy");
+	/* Expanded first, then typed. */
+	assert_int_equal(c.target.timeout_ms, 1234);
+	assert_int_equal(c.target.tls_verify, 0);
+	assert_int_equal(c.target.max_in_flight, 1234);
+	config_done(&c);
+
+	setenv("CUSTSYNC_T_WORD", "abc", 1);
+	expect_errors(
+	    "kafka:\n"
+	    "  brokers: ${CUSTSYNC_T_UNSET}\n"
+	    "  group_id: \"a${CUSTSYNC_T_UNSET2}b${CUSTSYNC_T_UNSET}\"\n"
+	    "  topics: [t]\n"
+	    "  results_topic: ${CUSTSYNC_T_HOST\n"
+	    "  dead_letter_topic: ${1BAD}\n" TARGET_OK
+	    "  timeout_ms: ${CUSTSYNC_T_WORD}\n"
+	    "  max_in_flight: ${CUSTSYNC_T_UNSET}\n"
+	    "  connect_timeout_ms: ${A B}\n",
+	    "2:12: environment variable 'CUSTSYNC_T_UNSET' is not "
+	    "set\n"
+	    "3:13: environment variable 'CUSTSYNC_T_UNSET2' is not "
+	    "set\n"
+	    "3:13: environment variable 'CUSTSYNC_T_UNSET' is not "
+	    "set\n"
+	    "5:18: unterminated '${' in 'kafka.results_topic'\n"
+	    "6:22: invalid variable reference '${1BAD}' in "
+	    "'kafka.dead_letter_topic'\n"
+	    "10:15: 'target.timeout_ms' must be an integer\n"
+	    "11:18: environment variable 'CUSTSYNC_T_UNSET' is not "
+	    "set\n"
+	    "12:23: invalid variable reference '${A B}' in "
+	    "'target.connect_timeout_ms'\n");
+	/* An expansion that leaves nothing is empty, not absent. */
+	expect_errors(KAFKA_OK "target:\n"
+	                       "  profile: ${CUSTSYNC_T_EMPTY}\n"
+	                       "  base_url: http://api\n",
+	              "8:12: 'target.profile' must not be empty\n");
+	unsetenv("CUSTSYNC_T_HOST");
+	unsetenv("CUSTSYNC_T_PORT");
+	unsetenv("CUSTSYNC_T_EMPTY");
+	unsetenv("CUSTSYNC_T_NUM");
+	unsetenv("CUSTSYNC_T_WORD");
+}
+
+static void several_errors_in_order(void **state)
+{
+	(void)state;
+	/* Found in another order (missing keys after their mapping, retry
+	 * before log) but reported in file order. */
+	expect_errors("kafka:\n"                 /* 1 */
+	              "  brokers: b\n"           /* 2 */
+	              "  topics: [t]\n"          /* 3 */
+	              "  results_topic: r\n"     /* 4 */
+	              "  dead_letter_topic: d\n" /* 5 */
+	              "  bogus: 1\n"             /* 6 */
+	              "target:\n"                /* 7 */
+	              "  profile: nope\n"        /* 8 */
+	              "  base_url: http://api\n" /* 9 */
+	              "  max_in_flight: many\n"  /* 10 */
+	              "log:\n"                   /* 11 */
+	              "  level: loud\n"          /* 12 */
+	              "retry:\n"                 /* 13 */
+	              "  max_attempts: -3\n",    /* 14 */
+	              "1:1: missing required key 'kafka.group_id'\n"
+	              "6:3: unknown key 'kafka.bogus'\n"
+	              "8:12: unknown profile 'nope' (known: alvys)\n"
+	              "10:18: 'target.max_in_flight' must be an integer\n"
+	              "12:10: 'log.level' must be one of debug, info, notice, "
+	              "warning, error\n"
+	              "14:17: 'retry.max_attempts' must be at least 0\n");
+}
+
+static void too_many_errors(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	char *y = malloc(200 * 16 + sizeof(MIN_OK) + 16);
+	size_t used;
+
+	(void)state;
+	assert_non_null(y);
+	used = (size_t)snprintf(y, sizeof(MIN_OK) + 16, "%sretry:\n", MIN_OK);
+	for (int i = 0; i < 150; i++)
+		used += (size_t)snprintf(y + used, 16, "  k%d: 1\n", i);
+	assert_int_equal(load(y, &c, &e), -EINVAL);
+	assert_int_equal(e.n, 100);
+	assert_int_equal(e.v[0].line, 11);
+	assert_string_equal(e.v[0].msg, "unknown key 'retry.k0'");
+	assert_int_equal(e.v[98].line, 109);
+	assert_string_equal(e.v[98].msg, "unknown key 'retry.k98'");
+	assert_int_equal(e.v[99].line, 0);
+	assert_string_equal(e.v[99].msg,
+	                    "too many errors (150 in all); fix these first");
+	config_errors_done(&e);
+	free(y);
+}
+
+static void nesting_limit(void **state)
+{
+	char y[256];
+	int n;
+
+	(void)state;
+	n = snprintf(y, sizeof(y), "kafka:\n  properties:\n    a: ");
+	for (int i = 0; i < 40; i++)
+		y[n++] = '[';
+	for (int i = 0; i < 40; i++)
+		y[n++] = ']';
+	y[n++] = '\n';
+	y[n] = '\0';
+	/* root, kafka and properties are three levels; the 30th '[' is
+	 * the 33rd. */
+	expect_errors(y, "3:37: nesting is deeper than 32 levels\n");
+}
+
+static void oversized_buffer(void **state)
+{
+	size_t len = 1024 * 1024 + 1;
+	char *big = malloc(len);
+	struct config c;
+	struct config_errors e;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, '#', len);
+	assert_int_equal(config_load_buffer("big.yaml", big, len, &c, &e),
+	                 -EFBIG);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.v[0].line, 0);
+	assert_string_equal(e.v[0].msg,
+	                    "cannot read 'big.yaml': File too large");
+	config_errors_done(&e);
+	free(big);
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+static void load_from_file(void **state)
+{
+	struct config c;
+	struct config_errors e;
+	char *path, *want;
+
+	(void)state;
+	write_file("ok.yaml", MIN_OK, strlen(MIN_OK));
+	assert_int_equal(config_load(path_in_tmp("ok.yaml"), &c, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_string_equal(c.kafka.brokers, "b:9092");
+	config_done(&c);
+	config_errors_done(&e);
+	unlink(path_in_tmp("ok.yaml"));
+
+	path = strdup(path_in_tmp("absent.yaml"));
+	assert_int_equal(config_load(path, &c, &e), -ENOENT);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.v[0].line, 0);
+	want = fmt("cannot read '%s': No such file or directory", path);
+	assert_string_equal(e.v[0].msg, want);
+	assert_null(c.kafka.brokers);
+	config_errors_done(&e);
+	free(want);
+	free(path);
+
+	/* Errors without a list to put them in are only counted out. */
+	write_file("bad.yaml", "kafka: 3\n", 9);
+	assert_int_equal(config_load(path_in_tmp("bad.yaml"), &c, NULL),
+	                 -EINVAL);
+	unlink(path_in_tmp("bad.yaml"));
+}
+
+static void load_oversized_file(void **state)
+{
+	size_t len = 1024 * 1024 + 1;
+	char *big = malloc(len);
+	struct config c;
+	struct config_errors e;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, '#', len);
+	write_file("big.yaml", big, len);
+	free(big);
+	assert_int_equal(config_load(path_in_tmp("big.yaml"), &c, &e), -EFBIG);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.v[0].line, 0);
+	assert_non_null(strstr(e.v[0].msg, "File too large"));
+	config_errors_done(&e);
+	unlink(path_in_tmp("big.yaml"));
+}
+
+static void token_from_file(const char *content, size_t len, const char *want)
+{
+	struct config c;
+	char *y;
+
+	write_file("token", content, len);
+	y = fmt(MIN_OK "  auth:\n"
+	               "    type: bearer\n"
+	               "    token_file: %s\n",
+	        path_in_tmp("token"));
+	load_ok(y, &c);
+	assert_int_equal(c.target.auth.type, AUTH_BEARER);
+	assert_string_equal(c.target.auth.token, want);
+	config_done(&c);
+	free(y);
+	unlink(path_in_tmp("token"));
+}
+
+static void secret_files(void **state)
+{
+	struct config c;
+	char *big;
+
+	(void)state;
+	token_from_file("tok-123\n", 8, "tok-123");
+	token_from_file("tok\r\n", 5, "tok");
+	token_from_file("tok", 3, "tok");
+	/* One newline only: anything else is the secret's own. */
+	token_from_file("tok\n\n", 5, "tok\n");
+	token_from_file("tok\r", 4, "tok\r");
+	token_from_file(" tok \n", 6, " tok ");
+
+	/* client_secret_file, its path from the environment. */
+	write_file("secret", "cs-value\n", 9);
+	setenv("CUSTSYNC_T_DIR", tmpdir, 1);
+	load_ok(MIN_OK "  auth:\n"
+	               "    type: oauth2_client_credentials\n"
+	               "    token_url: https://auth/token\n"
+	               "    client_id: cid\n"
+	               "    client_secret_file: ${CUSTSYNC_T_DIR}/secret\n",
+	        &c);
+	assert_string_equal(c.target.auth.client_secret, "cs-value");
+	assert_non_null(c.target.auth.scopes);
+	assert_int_equal(c.target.auth.n_scopes, 0);
+	config_done(&c);
+	unsetenv("CUSTSYNC_T_DIR");
+	unlink(path_in_tmp("secret"));
+
+	/* The limit is 64 KiB, inclusive. */
+	big = malloc(64 * 1024 + 1);
+	assert_non_null(big);
+	memset(big, 'x', 64 * 1024 + 1);
+	big[64 * 1024 - 1] = '\n';
+	write_file("token", big, 64 * 1024);
+	{
+		char *y = fmt(MIN_OK "  auth:\n"
+		                     "    type: bearer\n"
+		                     "    token_file: %s\n",
+		              path_in_tmp("token"));
+
+		load_ok(y, &c);
+		assert_int_equal(strlen(c.target.auth.token), 64 * 1024 - 1);
+		config_done(&c);
+		free(y);
+	}
+	big[64 * 1024 - 1] = 'x';
+	write_file("token", big, 64 * 1024 + 1);
+	free(big);
+	{
+		char *y = fmt(MIN_OK "  auth:\n"
+		                     "    type: bearer\n"
+		                     "    token_file: %s\n",
+		              path_in_tmp("token"));
+		char *want = fmt("12:17: cannot read 'target.auth.token_file' "
+		                 "(%s): File too large\n",
+		                 path_in_tmp("token"));
+
+		expect_errors(y, want);
+		free(y);
+		free(want);
+	}
+	unlink(path_in_tmp("token"));
+}
+
+static void secret_file_errors(void **state)
+{
+	char *y, *want;
+	char absent[PATH_MAX], empty[PATH_MAX], nul[PATH_MAX];
+
+	(void)state;
+	snprintf(absent, sizeof(absent), "%s", path_in_tmp("absent"));
+	snprintf(empty, sizeof(empty), "%s", path_in_tmp("empty"));
+	snprintf(nul, sizeof(nul), "%s", path_in_tmp("nul"));
+	write_file("empty", "\n", 1);
+	write_file("nul", "se\0cret\n", 8);
+	y = fmt(MIN_OK "  auth:\n"
+	               "    type: oauth2_client_credentials\n"
+	               "    token_url: https://auth/token\n"
+	               "    client_id: cid\n"
+	               "    client_secret_file: %s\n",
+	        absent);
+	want = fmt("14:25: cannot read 'target.auth.client_secret_file' "
+	           "(%s): No such file or directory\n",
+	           absent);
+	expect_errors(y, want);
+	free(y);
+	free(want);
+
+	y = fmt(MIN_OK "  auth:\n"
+	               "    type: bearer\n"
+	               "    token_file: %s\n",
+	        empty);
+	want = fmt("12:17: 'target.auth.token_file' (%s) is empty\n", empty);
+	expect_errors(y, want);
+	free(y);
+	free(want);
+
+	y = fmt(MIN_OK "  auth:\n"
+	               "    type: bearer\n"
+	               "    token_file: %s\n",
+	        nul);
+	want = fmt("12:17: 'target.auth.token_file' (%s) contains a NUL "
+	           "byte\n",
+	           nul);
+	expect_errors(y, want);
+	free(y);
+	free(want);
+
+	/* A directory: read() fails with EISDIR. */
+	y = fmt(MIN_OK "  auth:\n"
+	               "    type: bearer\n"
+	               "    token_file: %s\n",
+	        tmpdir);
+	want = fmt("12:17: cannot read 'target.auth.token_file' (%s): Is a "
+	           "directory\n",
+	           tmpdir);
+	expect_errors(y, want);
+	free(y);
+	free(want);
+	unlink(empty);
+	unlink(nul);
+}
+
+/* ---- small API ------------------------------------------------------- */
+
+static void done_is_safe(void **state)
+{
+	struct config c;
+	struct config_errors e = {0};
+
+	(void)state;
+	config_done(NULL);
+	config_errors_done(NULL);
+	config_errors_done(&e);
+	load_ok(MIN_OK, &c);
+	config_done(&c);
+	assert_null(c.kafka.brokers);
+	assert_null(c.kafka.topics);
+	config_done(&c);
+}
+
+static void enum_names(void **state)
+{
+	(void)state;
+	assert_string_equal(auth_type_str(AUTH_NONE), "none");
+	assert_string_equal(auth_type_str(AUTH_BEARER), "bearer");
+	assert_string_equal(auth_type_str(AUTH_OAUTH2_CC),
+	                    "oauth2_client_credentials");
+	assert_string_equal(auth_type_str(AUTH_TYPE_MAX), "unknown");
+	assert_string_equal(log_format_str(LOG_FORMAT_TEXT), "text");
+	assert_string_equal(log_format_str(LOG_FORMAT_JSON), "json");
+	assert_string_equal(log_format_str(LOG_FORMAT_MAX), "unknown");
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	/* What a failed test may have left behind. */
+	static const char *const files[] = {"ok.yaml", "bad.yaml", "big.yaml",
+	                                    "token",   "secret",   "empty",
+	                                    "nul"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		unlink(path_in_tmp(files[i]));
+	return rmdir(tmpdir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(full_valid),
+	    cmocka_unit_test(defaults),
+	    cmocka_unit_test(null_sections),
+	    cmocka_unit_test(bearer_inline),
+	    cmocka_unit_test(base_url_forms),
+	    cmocka_unit_test(properties_in_order),
+	    cmocka_unit_test(aliases),
+	    cmocka_unit_test(unknown_keys),
+	    cmocka_unit_test(wrong_types),
+	    cmocka_unit_test(missing_keys),
+	    cmocka_unit_test(out_of_range),
+	    cmocka_unit_test(range_bounds_accepted),
+	    cmocka_unit_test(backoff_order),
+	    cmocka_unit_test(integer_forms),
+	    cmocka_unit_test(booleans),
+	    cmocka_unit_test(bad_enums),
+	    cmocka_unit_test(log_values),
+	    cmocka_unit_test(duplicate_keys),
+	    cmocka_unit_test(syntax_errors),
+	    cmocka_unit_test(empty_files),
+	    cmocka_unit_test(profiles),
+	    cmocka_unit_test(auth_combinations),
+	    cmocka_unit_test(secrets_not_shown),
+	    cmocka_unit_test(env_expansion),
+	    cmocka_unit_test(several_errors_in_order),
+	    cmocka_unit_test(too_many_errors),
+	    cmocka_unit_test(nesting_limit),
+	    cmocka_unit_test(oversized_buffer),
+	    cmocka_unit_test(load_from_file),
+	    cmocka_unit_test(load_oversized_file),
+	    cmocka_unit_test(secret_files),
+	    cmocka_unit_test(secret_file_errors),
+	    cmocka_unit_test(done_is_safe),
+	    cmocka_unit_test(enum_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
