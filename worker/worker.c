@@ -346,38 +346,50 @@ static void on_http_done(void *arg, const struct api_response *r)
 
 /* ---- token ---- */
 
-static void on_token_done(void *arg, const struct api_response *r)
+static void release_token_waiters(struct worker *w)
 {
-	struct worker *w = arg;
 	struct job *j;
 
-	w->token_in_flight = 0;
-	if (!auth_on_response(w->auth, r, now_ms()))
-		return;
 	while ((j = w->lists[WAIT_TOKEN].head)) {
 		list_remove(w, j);
 		submit(w, j);
 	}
 }
 
+static void on_token_done(void *arg, const struct api_response *r)
+{
+	struct worker *w = arg;
+
+	w->token_in_flight = 0;
+	if (auth_on_response(w->auth, r, now_ms()))
+		release_token_waiters(w);
+}
+
 static void maybe_fetch_token(struct worker *w)
 {
 	struct api_request req;
 	const char *url;
+	bool ready;
 
 	if (!w->lists[WAIT_TOKEN].n || w->token_in_flight)
 		return;
-	if (!auth_want_request(w->auth, now_ms(), &url, &req)) {
-		bool ready;
-
-		/* Someone else fetched it meanwhile. */
-		auth_header(w->auth, now_ms(), &ready);
-		if (ready)
-			on_token_done(w, &(struct api_response){.status = -1});
+	/* A 401 for an older token: the current one is fine. */
+	auth_header(w->auth, now_ms(), &ready);
+	if (ready) {
+		release_token_waiters(w);
 		return;
 	}
+	if (!auth_want_request(w->auth, now_ms(), &url, &req))
+		return;
 	if (http_submit(w->http, url, &req, NULL, NULL, on_token_done, w))
 		w->token_in_flight = 1;
+	else
+		auth_on_response(w->auth,
+				 &(struct api_response){
+					 .status = 0,
+					 .error = "cannot start the request",
+					 .retry_after_s = -1},
+				 now_ms());
 	api_request_done(&req);
 }
 
@@ -389,7 +401,7 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 	s->topic = j->topic;
 	s->partition = j->partition;
 	s->offset = j->offset;
-	s->event_id = j->parsed ? j->change.event_id : NULL;
+	s->event_id = j->change.event_id;
 	s->key = j->key;
 	s->op = j->parsed ? change_op_str(j->change.op) : NULL;
 	s->finished_at_ms = wall_ms();
@@ -566,6 +578,8 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m)
 		j->key = event_key_from_kafka(m->key, m->key_len);
 		if (!j->key)
 			j->key = strdup("");
+		/* A readable event_id still names the event in its outcome. */
+		j->change.event_id = event_peek_id(m->payload, m->len);
 	}
 	if (!j->topic || !j->key || (m->key && !j->kkey) ||
 	    (m->payload && !j->value)) {

@@ -2,10 +2,7 @@
 local Kafka-protocol broker and the reference Alvys API, printed as the
 on-call engineer would read the results topic."""
 
-import os
-import signal
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
@@ -54,7 +51,7 @@ def main():
     config = (h.SOURCE_DIR / "config" / "demo.yaml").read_text()
     with h.Env(api=dict(clients=[CLIENT])) as env:
         say(f"broker {env.bootstrap}, reference API {env.api.url}")
-        existing = env.api.seed({"Name": "Northwind (entered by hand)",
+        env.api.seed({"Name": "Northwind (entered by hand)",
                                  "Type": "Customer",
                                  "CompanyNumber": "NW-001"}, tenant="acme")
         w = env.worker(config=config, env={

@@ -450,6 +450,39 @@ static void test_local_validation_makes_no_call(void **state)
 	assert_non_null(strstr(f->job.err_msg, "CompanyNumber"));
 }
 
+static int valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : *p >= 0xF0 ? 3 : *p >= 0xE0 ? 2 : 1;
+
+		if (*p >= 0x80 && *p < 0xC0)
+			return 0;
+		p++;
+		for (int i = 0; i < n; i++, p++)
+			if ((*p & 0xC0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
+/* A long API message is cut on a character boundary. */
+static void test_long_message_stays_utf8(void **state)
+{
+	struct fx *f = *state;
+	char body[2048] = "{\"detail\":\"";
+
+	for (int i = 0; i < 400; i++)
+		strcat(body, "\xc3\xa9");
+	strcat(body, "\"}");
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	sync_start(&f->job);
+	assert_int_equal(answer(f, 422, body, NULL), SYNC_DONE);
+	assert_true(strlen(f->job.err_msg) > 300);
+	assert_true(valid_utf8(f->job.err_msg));
+}
+
 static void test_skip(void **state)
 {
 	struct fx *f = *state;
@@ -502,6 +535,7 @@ int main(void)
 		T(test_auth_errors),
 		T(test_api_rejection_keeps_message),
 		T(test_local_validation_makes_no_call),
+		T(test_long_message_stays_utf8),
 		T(test_skip),
 		T(test_state_name_fallback_and_clear),
 #undef T

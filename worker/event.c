@@ -1,0 +1,924 @@
+/* Input events -> struct change (event.h): the native envelope, the
+ * Debezium envelope (with or without Kafka Connect's schema wrapper) and
+ * the tombstone. schemas/customer-change-event.schema.json is the
+ * contract this file enforces. */
+#include "event.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* An event_id travels into outcomes, dead-letter headers and logs; one
+ * longer than this is a producer bug, not an identifier. */
+#define EVENT_ID_MAX 256
+/* 9999-12-31T23:59:59.999Z, the last instant with a four-digit year. */
+#define TS_MS_MAX 253402300799999LL
+/* Fits the deepest path we name: payload.after.billing_address.street */
+#define PATH_LEN 96
+
+struct input {
+	const void *kkey;
+	size_t kkey_len;
+	const char *default_id;
+};
+
+static int fail(struct event_error *err, const char *code, const char *fmt,
+                ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(struct event_error *err, const char *code, const char *fmt,
+                ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int oom(struct event_error *err)
+{
+	err->code = EVENT_ERR_INTERNAL;
+	snprintf(err->message, sizeof(err->message), "out of memory");
+	return -ENOMEM;
+}
+
+static int dup_str(const char *s, char **out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* path.name, for messages. Paths are made of our own member names and
+ * fit; were one cut short, only a message would suffer. */
+static const char *join(char *buf, const char *path, const char *name)
+{
+	int n =
+	    snprintf(buf, PATH_LEN, "%s%s%s", path, path[0] ? "." : "", name);
+
+	if (n < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+static const char *type_name(const cJSON *v)
+{
+	if (cJSON_IsObject(v))
+		return "an object";
+	if (cJSON_IsArray(v))
+		return "an array";
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	return "null";
+}
+
+/* Only integers below 2^53 count: from there on a double no longer
+ * holds every integer, and 2^53 + 1 would already read as 2^53. */
+static bool integral(const cJSON *v, long long *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
+		return false;
+	if ((double)(long long)d != d)
+		return false;
+	*out = (long long)d;
+	return true;
+}
+
+/* ---- bytes ---- */
+
+/* Length of the well-formed UTF-8 sequence at s, or 0. RFC 3629: no
+ * overlong forms, no surrogates, nothing past U+10FFFF. */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		len = 2;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		len = 3;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (s[0] == 0xE0)
+		lo = 0xA0;
+	else if (s[0] == 0xED)
+		hi = 0x9F;
+	else if (s[0] == 0xF0)
+		lo = 0x90;
+	else if (s[0] == 0xF4)
+		hi = 0x8F;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* Offset of the first byte that is not well-formed UTF-8, or n. */
+static size_t utf8_check(const unsigned char *s, size_t n)
+{
+	size_t i = 0, len;
+
+	while (i < n) {
+		len = utf8_char(s + i, n - i);
+		if (!len)
+			return i;
+		i += len;
+	}
+	return n;
+}
+
+/* A printable copy: NUL and bytes that are not UTF-8 become '?'. */
+static char *sanitized(const unsigned char *s, size_t n)
+{
+	char *out = malloc(n + 1);
+	size_t i = 0, len;
+
+	if (!out)
+		return NULL;
+	while (i < n) {
+		len = s[i] ? utf8_char(s + i, n - i) : 0;
+		if (!len) {
+			out[i++] = '?';
+			continue;
+		}
+		memcpy(out + i, s + i, len);
+		i += len;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* The length of s cut to at most max bytes without splitting a UTF-8
+ * sequence: messages reach headers that must stay UTF-8. */
+static int utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return (int)n;
+}
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* ---- JSON ---- */
+
+enum json_result { JSON_OK, JSON_BAD, JSON_TRAILING, JSON_NOMEM };
+
+/* Parses exactly buf[0, len). cJSON reads a NUL-terminated copy so that
+ * nothing it does can stray past a Kafka payload, which has no
+ * terminator. Only whitespace may follow the value. *at is the offset of
+ * the error. cJSON does not tell a syntax error from running out of
+ * memory; both are JSON_BAD. */
+static enum json_result json_parse(const void *buf, size_t len, cJSON **out,
+                                   size_t *at)
+{
+	char *copy = malloc(len + 1);
+	const char *end = NULL;
+	size_t pos;
+	cJSON *root;
+
+	*out = NULL;
+	if (!copy)
+		return JSON_NOMEM;
+	memcpy(copy, buf, len);
+	copy[len] = '\0';
+	root = cJSON_ParseWithLengthOpts(copy, len, &end, false);
+	pos = end ? (size_t)(end - copy) : 0;
+	free(copy);
+	if (!root) {
+		*at = pos;
+		return JSON_BAD;
+	}
+	while (pos < len && is_ws(((const char *)buf)[pos]))
+		pos++;
+	if (pos < len) {
+		cJSON_Delete(root);
+		*at = pos;
+		return JSON_TRAILING;
+	}
+	*out = root;
+	return JSON_OK;
+}
+
+/* cJSON decodes \u0000 into a NUL that silently cuts the string short:
+ * the key "ERP-1\u00002" would become "ERP-1", another customer. Such
+ * text is refused instead. Runs on text cJSON accepted, so strings and
+ * escapes are well formed. */
+static bool has_nul_escape(const char *s, size_t n)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!in_string) {
+			in_string = s[i] == '"';
+			continue;
+		}
+		if (s[i] == '"') {
+			in_string = false;
+		} else if (s[i] == '\\') {
+			if (n - i > 5 && s[i + 1] == 'u' &&
+			    memcmp(s + i + 2, "0000", 4) == 0)
+				return true;
+			i++; /* the escaped character */
+		}
+	}
+	return false;
+}
+
+/* A Kafka value -> a JSON document. An empty value is not a tombstone
+ * (that is a NULL value), just bad input. A JSON value that is not an
+ * object is left for the caller: the JSON is fine, the event is not. */
+static int parse_value(const void *value, size_t len, cJSON **out,
+                       struct event_error *err)
+{
+	const unsigned char *v = value;
+	const unsigned char *nul;
+	size_t at;
+
+	*out = NULL;
+	if (len == 0)
+		return fail(err, EVENT_ERR_INVALID_JSON, "value is empty");
+	nul = memchr(v, 0, len);
+	if (nul)
+		return fail(err, EVENT_ERR_INVALID_JSON,
+		            "value contains a NUL byte at offset %zu",
+		            (size_t)(nul - v));
+	/* cJSON copies string bytes as they come; the check is ours. */
+	at = utf8_check(v, len);
+	if (at < len)
+		return fail(err, EVENT_ERR_INVALID_JSON,
+		            "value is not valid UTF-8 (byte %zu)", at);
+	switch (json_parse(v, len, out, &at)) {
+	case JSON_OK:
+		break;
+	case JSON_NOMEM:
+		return oom(err);
+	case JSON_TRAILING:
+		return fail(err, EVENT_ERR_INVALID_JSON,
+		            "value has data after the JSON text at offset "
+		            "%zu",
+		            at);
+	default:
+		return fail(err, EVENT_ERR_INVALID_JSON,
+		            "value is not valid JSON (error at offset %zu of "
+		            "%zu)",
+		            at, len);
+	}
+	if (has_nul_escape(value, len)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return fail(err, EVENT_ERR_INVALID_JSON,
+		            "value contains \\u0000, which a string cannot "
+		            "hold");
+	}
+	return 0;
+}
+
+/* Members are looked up by exact name. cJSON keeps duplicate names and
+ * finds the first where most JSON readers keep the last, so a duplicate
+ * of a member we read is refused rather than resolved silently. */
+static int member(const cJSON *obj, const char *path, const char *name,
+                  cJSON **out, struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *m;
+
+	*out = NULL;
+	cJSON_ArrayForEach(m, obj)
+	{
+		if (!m->string || strcmp(m->string, name) != 0)
+			continue;
+		if (*out) {
+			*out = NULL;
+			return fail(err, EVENT_ERR_INVALID_EVENT,
+			            "%s appears more than once",
+			            join(p, path, name));
+		}
+		*out = m;
+	}
+	return 0;
+}
+
+/* ---- the canonical customer ---- */
+
+/* Every known field may be null: in an update null clears the field,
+ * elsewhere it is the same as leaving it out. */
+static int check_string(const cJSON *obj, const char *path, const char *name,
+                        struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(obj, path, name, &v, err);
+
+	if (rc || !v || cJSON_IsNull(v) || cJSON_IsString(v))
+		return rc;
+	return fail(err, EVENT_ERR_INVALID_EVENT,
+	            "%s must be a string or null, not %s", join(p, path, name),
+	            type_name(v));
+}
+
+static int check_enum(const cJSON *obj, const char *path, const char *name,
+                      const char *a, const char *b, struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(obj, path, name, &v, err);
+
+	if (rc || !v || cJSON_IsNull(v))
+		return rc;
+	if (cJSON_IsString(v) &&
+	    (strcmp(v->valuestring, a) == 0 || strcmp(v->valuestring, b) == 0))
+		return 0;
+	return fail(err, EVENT_ERR_INVALID_EVENT,
+	            "%s must be \"%s\" or \"%s\"", join(p, path, name), a, b);
+}
+
+/* A list of strings. One string alone becomes a list of one: ERPs with a
+ * single e-mail or street column send it that way, and later stages then
+ * see one shape only. */
+static int check_list(cJSON *obj, const char *path, const char *name,
+                      struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v, *e, *list;
+	int i = 0;
+	int rc = member(obj, path, name, &v, err);
+
+	if (rc || !v || cJSON_IsNull(v))
+		return rc;
+	join(p, path, name);
+	if (cJSON_IsString(v)) {
+		const char *one[1] = {v->valuestring};
+
+		list = cJSON_CreateStringArray(one, 1);
+		if (!list)
+			return oom(err);
+		/* v is freed here; the name is copied from the old item. */
+		if (!cJSON_ReplaceItemInObjectCaseSensitive(obj, name, list)) {
+			cJSON_Delete(list);
+			return oom(err);
+		}
+		return 0;
+	}
+	if (!cJSON_IsArray(v))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be an array of strings, a string or "
+		            "null, not %s",
+		            p, type_name(v));
+	cJSON_ArrayForEach(e, v)
+	{
+		if (!cJSON_IsString(e))
+			return fail(err, EVENT_ERR_INVALID_EVENT,
+			            "%s[%d] must be a string, not %s", p, i,
+			            type_name(e));
+		i++;
+	}
+	return 0;
+}
+
+static int check_address(cJSON *cust, const char *path,
+                         struct event_error *err)
+{
+	static const char *const strings[] = {
+	    "city",        "state",   "state_code",
+	    "postal_code", "country", "country_code",
+	};
+	char p[PATH_LEN];
+	cJSON *a;
+	int rc = member(cust, path, "billing_address", &a, err);
+
+	if (rc || !a || cJSON_IsNull(a))
+		return rc;
+	join(p, path, "billing_address");
+	if (!cJSON_IsObject(a))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be an object or null, not %s", p,
+		            type_name(a));
+	rc = check_list(a, p, "street", err);
+	for (size_t i = 0; !rc && i < sizeof(strings) / sizeof(*strings); i++)
+		rc = check_string(a, p, strings[i], err);
+	return rc;
+}
+
+/* Checks the known fields' types and normalises the single-string lists
+ * in place. Unknown members are kept unchecked: fields added to the
+ * contract later (contact, notes, ...) pass through an older parser. */
+static int check_customer(cJSON *cust, const char *path,
+                          struct event_error *err)
+{
+	static const char *const strings[] = {"name", "number", "external_id",
+	                                      "fax"};
+	static const char *const lists[] = {"email", "phone"};
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < sizeof(strings) / sizeof(*strings); i++)
+		rc = check_string(cust, path, strings[i], err);
+	if (!rc)
+		rc = check_enum(cust, path, "type", "customer", "broker", err);
+	if (!rc)
+		rc = check_enum(cust, path, "status", "active", "inactive",
+		                err);
+	for (size_t i = 0; !rc && i < sizeof(lists) / sizeof(*lists); i++)
+		rc = check_list(cust, path, lists[i], err);
+	if (!rc)
+		rc = check_address(cust, path, err);
+	return rc;
+}
+
+/* Checks the customer in env's member name and takes it out of env. */
+static int take_customer(cJSON *env, const char *path, const char *name,
+                         const char *op, cJSON **out, struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(env, path, name, &v, err);
+
+	if (rc)
+		return rc;
+	join(p, path, name);
+	if (!v)
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s is required for op '%s'", p, op);
+	if (!cJSON_IsObject(v))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be an object for op '%s', not %s", p, op,
+		            type_name(v));
+	rc = check_customer(v, p, err);
+	if (rc)
+		return rc;
+	*out = cJSON_DetachItemViaPointer(env, v);
+	return 0;
+}
+
+/* ---- keys ---- */
+
+/* Kafka Connect's JsonConverter writes a record key {"id": "ERP-1"} as
+ * that object without schemas and as {"schema": {...}, "payload":
+ * {"id": "ERP-1"}} with them, and a plain string key as "ERP-1", quotes
+ * included. Each is reduced to the value inside: a string as is, an
+ * integer in decimal. *out stays NULL for any other shape (the caller
+ * then keeps the key's bytes). */
+static int key_from_json(const cJSON *v, char **out)
+{
+	const cJSON *schema, *payload;
+	char num[24];
+	long long n;
+
+	*out = NULL;
+	if (cJSON_IsString(v))
+		return dup_str(v->valuestring, out);
+	if (!cJSON_IsObject(v))
+		return 0;
+	schema = cJSON_GetObjectItemCaseSensitive(v, "schema");
+	payload = cJSON_GetObjectItemCaseSensitive(v, "payload");
+	if (schema && payload && cJSON_GetArraySize(v) == 2)
+		v = payload;
+	if (cJSON_IsObject(v)) {
+		if (cJSON_GetArraySize(v) != 1)
+			return 0;
+		v = v->child;
+	}
+	if (cJSON_IsString(v))
+		return dup_str(v->valuestring, out);
+	if (integral(v, &n)) {
+		snprintf(num, sizeof(num), "%lld", n);
+		return dup_str(num, out);
+	}
+	return 0;
+}
+
+/* The customer key of a Kafka key (event_key_from_kafka). *bad names
+ * what is wrong with a key that is not clean text; its copy then has
+ * '?' for the bad bytes and no JSON reading is tried. */
+static int key_reduce(const void *key, size_t len, char **out,
+                      const char **bad)
+{
+	const unsigned char *k = key;
+	cJSON *root;
+	size_t i = 0, at;
+	int rc = 0;
+
+	*out = NULL;
+	*bad = NULL;
+	if (!key || len == 0)
+		return 0;
+	if (memchr(k, 0, len))
+		*bad = "contains a NUL byte";
+	else if (utf8_check(k, len) < len)
+		*bad = "is not valid UTF-8";
+	if (*bad) {
+		*out = sanitized(k, len);
+		return *out ? 0 : -ENOMEM;
+	}
+	while (i < len && is_ws((char)k[i]))
+		i++;
+	/* Only an object or a string literal can reduce; a JSON number or
+	 * anything else is kept as the bytes it is. */
+	if (i < len && (k[i] == '{' || k[i] == '"')) {
+		switch (json_parse(k, len, &root, &at)) {
+		case JSON_NOMEM:
+			return -ENOMEM;
+		case JSON_OK:
+			if (!has_nul_escape(key, len))
+				rc = key_from_json(root, out);
+			cJSON_Delete(root);
+			if (rc || *out)
+				return rc;
+			break;
+		default:
+			break;
+		}
+	}
+	*out = malloc(len + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, k, len);
+	(*out)[len] = '\0';
+	return 0;
+}
+
+/* The Kafka key as the customer key; it must be clean text. */
+static int kafka_key(const struct input *in, bool debezium, char **out,
+                     struct event_error *err)
+{
+	const char *bad;
+	char *k;
+
+	if (key_reduce(in->kkey, in->kkey_len, &k, &bad))
+		return oom(err);
+	if (!k || !k[0]) {
+		free(k);
+		return fail(err, EVENT_ERR_MISSING_KEY, "%s",
+		            debezium ? "no customer key: a Debezium event is "
+		                       "keyed by its Kafka key, which is "
+		                       "empty"
+		                     : "no customer key: the envelope has no "
+		                       "key and the Kafka key is empty");
+	}
+	if (bad) {
+		free(k);
+		return fail(err, EVENT_ERR_INVALID_EVENT, "key %s", bad);
+	}
+	if (strlen(k) > EVENT_KEY_MAX) {
+		free(k);
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "key is longer than %d bytes", EVENT_KEY_MAX);
+	}
+	*out = k;
+	return 0;
+}
+
+/* The envelope's key wins; the Kafka key is only a default. "" and null
+ * count as no key. Only the key that is used is checked: a binary Kafka
+ * key does not matter when the envelope names the customer. */
+static int envelope_key(const cJSON *env, const char *path,
+                        const struct input *in, char **out,
+                        struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(env, path, "key", &v, err);
+
+	if (rc)
+		return rc;
+	join(p, path, "key");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be a string or null, not %s", p,
+		            type_name(v));
+	if (!cJSON_IsString(v) || !v->valuestring[0])
+		return kafka_key(in, false, out, err);
+	if (strlen(v->valuestring) > EVENT_KEY_MAX)
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s is longer than %d bytes", p, EVENT_KEY_MAX);
+	return dup_str(v->valuestring, out) ? oom(err) : 0;
+}
+
+/* ---- envelopes ---- */
+
+/* The envelope's event_id; *out is NULL (no error) for absent, null and
+ * "", which all mean "use the default". */
+static int envelope_id(const cJSON *env, const char *path, const char **out,
+                       struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(env, path, "event_id", &v, err);
+
+	*out = NULL;
+	if (rc || !v || cJSON_IsNull(v))
+		return rc;
+	join(p, path, "event_id");
+	if (!cJSON_IsString(v))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be a string or null, not %s", p,
+		            type_name(v));
+	if (strlen(v->valuestring) > EVENT_ID_MAX)
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s is longer than %d bytes", p, EVENT_ID_MAX);
+	if (v->valuestring[0])
+		*out = v->valuestring;
+	return 0;
+}
+
+/* Kafka Connect's JsonConverter with schemas.enable=true sends each value
+ * as {"schema": ..., "payload": ...}; the event is then the payload. A
+ * top level with its own op is never unwrapped. */
+static int unwrap(cJSON *root, cJSON **env, const char **path, cJSON **op,
+                  struct event_error *err)
+{
+	cJSON *schema, *payload;
+	int rc = member(root, "", "op", op, err);
+
+	*env = root;
+	*path = "";
+	if (rc || *op)
+		return rc;
+	rc = member(root, "", "schema", &schema, err);
+	if (!rc)
+		rc = member(root, "", "payload", &payload, err);
+	if (rc || !schema || !cJSON_IsObject(payload))
+		return rc;
+	*env = payload;
+	*path = "payload";
+	return member(payload, *path, "op", op, err);
+}
+
+static int parse_native(cJSON *env, const char *path, const char *op,
+                        const struct input *in, struct change *c,
+                        struct event_error *err)
+{
+	static const char *const names[] = {"create", "update", "upsert",
+	                                    "delete"};
+	static const enum change_op ops[] = {CHANGE_CREATE, CHANGE_UPDATE,
+	                                     CHANGE_UPSERT, CHANGE_DELETE};
+	char p[PATH_LEN];
+	const char *id;
+	size_t i = 0;
+	cJSON *v = NULL;
+	int rc;
+
+	while (i < 4 && strcmp(op, names[i]) != 0)
+		i++;
+	if (i == 4)
+		return fail(err, EVENT_ERR_UNKNOWN_OP, "unknown op '%.*s'",
+		            utf8_prefix(op, 64), op);
+	c->op = ops[i];
+	c->format = EVENT_NATIVE;
+	rc = envelope_id(env, path, &id, err);
+	if (!rc && dup_str(id ? id : in->default_id, &c->event_id))
+		rc = oom(err);
+	if (!rc)
+		rc = envelope_key(env, path, in, &c->key, err);
+	if (!rc)
+		rc = member(env, path, "occurred_at", &v, err);
+	if (!rc && v && !cJSON_IsNull(v)) {
+		if (!cJSON_IsString(v))
+			rc = fail(err, EVENT_ERR_INVALID_EVENT,
+			          "%s must be a string or null, not %s",
+			          join(p, path, "occurred_at"), type_name(v));
+		else if (dup_str(v->valuestring, &c->occurred_at))
+			rc = oom(err);
+	}
+	/* A delete names a customer by key only; a customer sent along
+	 * with it is ignored, not checked. */
+	if (!rc && c->op != CHANGE_DELETE)
+		rc = take_customer(env, path, "customer", op, &c->customer,
+		                   err);
+	return rc;
+}
+
+/* Debezium's ts_ms (when the connector processed the change), else the
+ * source's ts_ms (when the database made it), as ISO-8601 UTC. */
+static int debezium_time(const cJSON *env, const char *path, char **out,
+                         struct event_error *err)
+{
+	char src_path[PATH_LEN], p[PATH_LEN], base[24], text[32];
+	cJSON *ts, *src;
+	long long ms;
+	struct tm tm;
+	time_t t;
+	int rc = member(env, path, "ts_ms", &ts, err);
+
+	if (!rc && (!ts || cJSON_IsNull(ts))) {
+		rc = member(env, path, "source", &src, err);
+		if (!rc && cJSON_IsObject(src)) {
+			path = join(src_path, path, "source");
+			rc = member(src, path, "ts_ms", &ts, err);
+		}
+	}
+	if (rc || !ts || cJSON_IsNull(ts))
+		return rc;
+	if (!integral(ts, &ms) || ms < 0 || ms > TS_MS_MAX)
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be milliseconds since the epoch",
+		            join(p, path, "ts_ms"));
+	t = (time_t)(ms / 1000);
+	if (!gmtime_r(&t, &tm))
+		return fail(err, EVENT_ERR_INVALID_EVENT, "%s is out of range",
+		            join(p, path, "ts_ms"));
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(text, sizeof(text), "%s.%03dZ", base, (int)(ms % 1000));
+	return dup_str(text, out) ? oom(err) : 0;
+}
+
+static int parse_debezium(cJSON *env, const char *path, const char *op,
+                          const struct input *in, struct change *c,
+                          struct event_error *err)
+{
+	int rc;
+
+	c->format = EVENT_DEBEZIUM;
+	switch (op[0]) {
+	case 'c':
+		c->op = CHANGE_CREATE;
+		break;
+	/* An update's "after" is the whole row, and a snapshot read ('r')
+	 * may find the customer on the target or not: both are upserts. */
+	case 'u':
+	case 'r':
+		c->op = CHANGE_UPSERT;
+		break;
+	case 'd':
+		c->op = CHANGE_DELETE;
+		break;
+	case 't':
+		return fail(err, EVENT_ERR_UNKNOWN_OP,
+		            "unknown op 't': a Debezium truncate names no "
+		            "customer");
+	default:
+		return fail(err, EVENT_ERR_UNKNOWN_OP, "unknown op '%s'", op);
+	}
+	rc = dup_str(in->default_id, &c->event_id) ? oom(err) : 0;
+	if (!rc)
+		rc = kafka_key(in, true, &c->key, err);
+	if (!rc)
+		rc = debezium_time(env, path, &c->occurred_at, err);
+	/* The row before a delete is not needed: the key names it. */
+	if (!rc && c->op != CHANGE_DELETE)
+		rc = take_customer(env, path, "after", op, &c->customer, err);
+	return rc;
+}
+
+static int parse_event(cJSON *root, const struct input *in, struct change *c,
+                       struct event_error *err)
+{
+	char p[PATH_LEN];
+	const char *path;
+	cJSON *env, *op;
+	int rc;
+
+	if (!cJSON_IsObject(root))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "value must be a JSON object, not %s",
+		            type_name(root));
+	rc = unwrap(root, &env, &path, &op, err);
+	if (rc)
+		return rc;
+	join(p, path, "op");
+	if (!op)
+		return fail(err, EVENT_ERR_INVALID_EVENT, "%s is missing", p);
+	if (!cJSON_IsString(op))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be a string, not %s", p, type_name(op));
+	/* Debezium's ops are single letters (c, u, d, r, t) and ours are
+	 * words, so the op alone tells the envelopes apart; no guessing
+	 * from which other members happen to be there. */
+	if (strlen(op->valuestring) == 1)
+		return parse_debezium(env, path, op->valuestring, in, c, err);
+	return parse_native(env, path, op->valuestring, in, c, err);
+}
+
+/* A tombstone follows a Debezium delete so that compaction can drop the
+ * key; there is nothing to apply. Its key is only for the outcome, so a
+ * missing one is "" and a binary one keeps '?' for its bad bytes, rather
+ * than failing an event that needs no work. */
+static int parse_tombstone(const struct input *in, struct change *c,
+                           struct event_error *err)
+{
+	c->op = CHANGE_SKIP;
+	c->format = EVENT_TOMBSTONE;
+	c->key = event_key_from_kafka(in->kkey, in->kkey_len);
+	if (!c->key)
+		c->key = strdup("");
+	if (!c->key || dup_str(in->default_id, &c->event_id))
+		return oom(err);
+	return 0;
+}
+
+int event_parse(const void *value, size_t value_len, const void *kafka_key,
+                size_t kafka_key_len, const char *default_event_id,
+                struct change *out, struct event_error *err)
+{
+	const struct input in = {kafka_key, kafka_key_len, default_event_id};
+	struct event_error scratch;
+	struct change c;
+	cJSON *root = NULL;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	if (!err)
+		err = &scratch;
+	err->code = NULL;
+	err->message[0] = '\0';
+	if (!value) {
+		rc = parse_tombstone(&in, &c, err);
+	} else {
+		rc = parse_value(value, value_len, &root, err);
+		if (!rc)
+			rc = parse_event(root, &in, &c, err);
+		cJSON_Delete(root);
+	}
+	if (rc)
+		change_done(&c);
+	*out = c;
+	return rc;
+}
+
+char *event_key_from_kafka(const void *kafka_key, size_t len)
+{
+	const char *bad;
+	char *k;
+
+	if (key_reduce(kafka_key, len, &k, &bad))
+		return NULL;
+	return k;
+}
+
+char *event_peek_id(const void *value, size_t value_len)
+{
+	struct event_error err;
+	const char *path, *id = NULL;
+	cJSON *root, *env, *op;
+	char *out = NULL;
+
+	if (!value || parse_value(value, value_len, &root, &err))
+		return NULL;
+	if (cJSON_IsObject(root) && !unwrap(root, &env, &path, &op, &err) &&
+	    !envelope_id(env, path, &id, &err) && id)
+		out = strdup(id);
+	cJSON_Delete(root);
+	return out;
+}
+
+void change_done(struct change *c)
+{
+	if (!c)
+		return;
+	free(c->event_id);
+	free(c->key);
+	free(c->occurred_at);
+	cJSON_Delete(c->customer);
+	memset(c, 0, sizeof(*c));
+}
+
+const char *change_op_str(enum change_op op)
+{
+	static const char *const names[CHANGE_OP_MAX] = {
+	    "create", "update", "upsert", "delete", "skip",
+	};
+
+	return (unsigned)op < CHANGE_OP_MAX ? names[op] : "?";
+}
+
+const char *event_format_str(enum event_format f)
+{
+	static const char *const names[EVENT_FORMAT_MAX] = {
+	    "native",
+	    "debezium",
+	    "tombstone",
+	};
+
+	return (unsigned)f < EVENT_FORMAT_MAX ? names[f] : "?";
+}
