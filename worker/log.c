@@ -52,7 +52,9 @@ static void json_escape(FILE *f, const char *s)
 
 void log_msg(int level, const char *fmt, ...)
 {
-	char line[2048];
+	char line[2048], when[32];
+	struct timespec ts;
+	struct tm tm;
 	va_list ap;
 
 	if (level > max_level)
@@ -62,29 +64,22 @@ void log_msg(int level, const char *fmt, ...)
 	va_end(ap);
 	if (journal < 0)
 		journal = getenv("JOURNAL_STREAM") != NULL;
-	if (as_json) {
-		struct timespec ts;
-		struct tm tm;
-		char when[32];
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"",
-			when, ts.tv_nsec / 1000000, level_names[level & 7]);
-		json_escape(stderr, line);
-		fputs("\"}\n", stderr);
-	} else if (journal) {
+	if (journal && !as_json) {
+		/* journald stamps lines itself. */
 		fprintf(stderr, "<%d>%s\n", level & 7, line);
-	} else {
-		struct timespec ts;
-		struct tm tm;
-		char when[32];
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), as_json ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S",
+		 &tm);
+	if (!as_json) {
 		fprintf(stderr, "%s.%03ld %-7s %s\n", when,
 			ts.tv_nsec / 1000000, level_names[level & 7], line);
+		return;
 	}
+	fprintf(stderr, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"",
+		when, ts.tv_nsec / 1000000, level_names[level & 7]);
+	json_escape(stderr, line);
+	fputs("\"}\n", stderr);
 }

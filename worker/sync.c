@@ -379,6 +379,11 @@ static enum sync_next on_create(struct sync_job *j,
 
 static enum sync_next reread(struct sync_job *j, const struct api_response *r)
 {
+	/* A stale ETag means someone else wrote the record: worth seeing in
+	 * the outcome. */
+	if (r->status == 412)
+		add_conflict(j, r->status, NULL,
+			     j->target_id ? strdup(j->target_id) : NULL);
 	if (++j->stale > SYNC_MAX_STALE)
 		return fail(j, "precondition_loop", r->status,
 			    "%s %s: still HTTP %ld after %d re-reads",

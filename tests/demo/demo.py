@@ -31,7 +31,9 @@ def table(outs):
         note = ""
         if o["conflicts"]:
             c = o["conflicts"][0]
-            note = f"409 on {c['field']} -> {c['target_id']}"
+            note = (f"409 on {c['field']} -> {c['target_id']}"
+                    if c["status"] == 409 else
+                    f"{c['status']} stale ETag: re-read, re-applied")
         if o["error"]:
             e = o["error"]
             note = f"{e['code']}: {e['message']}"[:60]

@@ -56,7 +56,7 @@ from pathlib import Path
 SOURCE_DIR = Path(os.environ.get("CUSTSYNC_SOURCE_DIR")
                   or Path(__file__).resolve().parents[2])
 BUILD_DIR = Path(os.environ.get("CUSTSYNC_BUILD_DIR")
-                 or SOURCE_DIR / "build")
+                 or SOURCE_DIR / "build").resolve()
 
 DEFAULT_TOPICS = {"erp.customers": 3, "custsync.results": 1,
                   "custsync.dead-letter": 1}

@@ -16,6 +16,8 @@ def test_stale_etag_rereads_and_keeps_external_edit():
         env.produce([native("update", "E1", {"name": "Echo ERP"})])
         out = outcomes(env, 2)[1]
         assert (out["status"], out["action"]) == ("applied", "update"), out
+        assert out["conflicts"] == [{"status": 412, "field": None,
+                                     "target_id": first["target_id"]}], out
         assert counts(env.api, "PATCH", status=412) == 1
         assert counts(env.api, "GET") == 1  # the re-read after the 412
         assert counts(env.api, status=428) == 0

@@ -75,6 +75,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "../tools/parse_long.h"
+
 #define MAX_LINE    1024
 #define MAX_ERRORS  64
 #define MAX_BROKERS 32
@@ -91,20 +93,6 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: mockbroker [--brokers N] "
 	           "[--topic NAME:PARTITIONS]... [--debug CONTEXTS]\n");
-}
-
-/* Parses a whole decimal string into [min, max]; 0 or -EINVAL. */
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 /* A broker id as the mock takes it: 1..N, or -1 / "all" for every one. */

@@ -45,6 +45,8 @@
 #include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
 
+#include "parse_long.h"
+
 #define MAX_PROPS        32
 #define MAX_INPUT_LINE   (64 * 1024 * 1024) /* one record's JSON line */
 #define FLUSH_TIMEOUT_MS 30000
@@ -82,19 +84,6 @@ static void usage(FILE *f)
 	           "[--min-count N] [--timeout-ms T] [-X k=v]...\n"
 	           "       kafkatool committed -b BROKERS -g GROUP -t TOPIC "
 	           "[-X k=v]...\n");
-}
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)

@@ -220,6 +220,10 @@ static void test_update_stale_etag_rereads(void **state)
 	cJSON_Delete(b);
 	assert_int_equal(answer(f, 200, EXISTING, "\"e8\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_APPLIED);
+	assert_int_equal(f->job.n_conflicts, 1);
+	assert_int_equal(f->job.conflicts[0].status, 412);
+	assert_null(f->job.conflicts[0].field);
+	assert_string_equal(f->job.conflicts[0].target_id, "c-1");
 	assert_int_equal(f->job.attempts, 0); /* the caller counts sends */
 }
 
