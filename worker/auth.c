@@ -11,6 +11,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void wipe(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* RFC 4648 base64, for HTTP Basic. */
+static char *base64(const char *in)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				  "qrstuvwxyz0123456789+/";
+	size_t n = strlen(in), o = 0;
+	char *out = malloc((n + 2) / 3 * 4 + 1);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned char)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)in[i + 2];
+		out[o++] = tbl[(v >> 18) & 63];
+		out[o++] = tbl[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
 struct auth {
 	const struct config *cfg;
 	char *header;         /* current "Authorization: Bearer …" */
@@ -21,6 +54,53 @@ struct auth {
 	unsigned long refreshes; /* also the token's generation */
 };
 
+static char *header_line(const char *name, const char *prefix,
+			 const char *value)
+{
+	size_t n = strlen(name) + strlen(prefix) + strlen(value) + 4;
+	char *h = malloc(n);
+
+	if (h)
+		snprintf(h, n, "%s: %s%s", name, prefix, value);
+	return h;
+}
+
+/* The header of the schemes that need no token request. */
+static char *static_header(const struct config *cfg)
+{
+	const char *user, *pass;
+	char *plain, *b64, *h = NULL;
+	size_t n;
+
+	switch (cfg->target.auth.type) {
+	case AUTH_BEARER:
+		return header_line("Authorization", "Bearer ",
+				   cfg->target.auth.token);
+	case AUTH_API_KEY:
+		return header_line(cfg->target.auth.header
+					   ? cfg->target.auth.header
+					   : "X-API-Key",
+				   "", cfg->target.auth.key);
+	case AUTH_BASIC:
+		user = cfg->target.auth.username;
+		pass = cfg->target.auth.password;
+		n = strlen(user) + strlen(pass) + 2;
+		plain = malloc(n);
+		if (!plain)
+			return NULL;
+		snprintf(plain, n, "%s:%s", user, pass);
+		b64 = base64(plain);
+		explicit_bzero(plain, strlen(plain));
+		free(plain);
+		if (b64)
+			h = header_line("Authorization", "Basic ", b64);
+		wipe(b64);
+		return h;
+	default:
+		return NULL;
+	}
+}
+
 struct auth *auth_new(const struct config *cfg)
 {
 	struct auth *a = calloc(1, sizeof(*a));
@@ -28,27 +108,16 @@ struct auth *auth_new(const struct config *cfg)
 	if (!a)
 		return NULL;
 	a->cfg = cfg;
-	if (cfg->target.auth.type == AUTH_BEARER) {
-		size_t n = strlen(cfg->target.auth.token) + 32;
-
-		a->header = malloc(n);
-		if (!a->header) {
-			free(a);
-			return NULL;
-		}
-		snprintf(a->header, n, "Authorization: Bearer %s",
-			 cfg->target.auth.token);
-		a->refresh_at = INT64_MAX;
+	a->refresh_at = INT64_MAX;
+	a->header = static_header(cfg);
+	if (cfg->target.auth.type != AUTH_NONE &&
+	    cfg->target.auth.type != AUTH_OAUTH2_CC && !a->header) {
+		free(a);
+		return NULL;
 	}
 	return a;
 }
 
-static void wipe(char *s)
-{
-	if (s)
-		explicit_bzero(s, strlen(s));
-	free(s);
-}
 
 struct auth *auth_free(struct auth *a)
 {
@@ -61,9 +130,9 @@ struct auth *auth_free(struct auth *a)
 
 const char *auth_header(struct auth *a, int64_t now_ms, bool *ready)
 {
-	if (a->cfg->target.auth.type == AUTH_NONE) {
+	if (a->cfg->target.auth.type != AUTH_OAUTH2_CC) {
 		*ready = true;
-		return NULL;
+		return a->header;
 	}
 	*ready = a->header && now_ms < a->refresh_at;
 	return *ready ? a->header : NULL;

@@ -7,7 +7,29 @@
 
 #include <stddef.h>
 
-enum auth_type { AUTH_NONE, AUTH_BEARER, AUTH_OAUTH2_CC, AUTH_TYPE_MAX };
+enum auth_type {
+	AUTH_NONE,
+	AUTH_BEARER,
+	AUTH_OAUTH2_CC,
+	AUTH_BASIC,   /* "basic": username + password / password_file */
+	AUTH_API_KEY, /* "api_key": header (default X-API-Key) + key / key_file */
+	AUTH_TYPE_MAX
+};
+
+/* Which event value is the wms profile's shortID. */
+enum short_id_source { SHORT_ID_KEY, SHORT_ID_NUMBER, SHORT_ID_MAX };
+
+/* What a delete does on the portal profile. */
+enum delete_mode { DELETE_SUSPEND, DELETE_HARD, DELETE_MODE_MAX };
+
+/* mapping: one canonical field read from JSON pointers into an ERP row
+ * that is not in the canonical shape. */
+struct config_mapping {
+	char *field;     /* canonical path, e.g. "billing_address.postal_code" */
+	char **pointers; /* RFC 6901 pointers, e.g. "/ZIPCODE"; n_pointers */
+	size_t n_pointers;
+	int list;        /* written as a YAML list: the field is a list */
+};
 
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT_MAX };
 
@@ -39,13 +61,27 @@ struct config {
 			char *client_secret; /* or client_secret_file */
 			char **scopes;       /* NULL-terminated, may be empty */
 			size_t n_scopes;
+			char *username;      /* basic */
+			char *password;      /* basic: password or password_file */
+			char *header;        /* api_key: default "X-API-Key" */
+			char *key;           /* api_key: key or key_file */
 		} auth;
 		long timeout_ms;         /* default 10000 */
 		long connect_timeout_ms; /* default 5000 */
 		long max_in_flight;      /* default 64, 1..4096 */
 		long max_connections;    /* per host, default 0 = max_in_flight */
 		int tls_verify;          /* default 1 */
+		/* Profile settings (checked whatever the profile). */
+		enum short_id_source short_id; /* wms; default key */
+		enum delete_mode delete_mode;  /* portal; default suspend */
+		char *language;        /* engage; default "en"; da de el en es
+					  fr ja nl no pl */
+		char *accept_language; /* engage; default = language */
 	} target;
+	/* Optional: canonical fields from pointers into non-canonical rows;
+	 * n_mapping == 0 reads rows as canonical. */
+	struct config_mapping *mapping;
+	size_t n_mapping;
 	struct {
 		long initial_backoff_ms; /* default 200 */
 		long max_backoff_ms;     /* default 60000 */

@@ -157,6 +157,8 @@ static int set_headers(struct http_call *c, const struct api_request *req,
 		rc |= add_header(c, "%s", authorization);
 	if (correlation_id)
 		rc |= add_header(c, "X-Correlation-Id: %s", correlation_id);
+	if (req->extra_header)
+		rc |= add_header(c, "%s", req->extra_header);
 	/* Bodies are small; waiting for 100-continue only adds a round
 	 * trip. */
 	rc |= add_header(c, "%s", "Expect:");

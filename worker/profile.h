@@ -13,60 +13,115 @@
 
 struct cJSON;
 struct change;
+struct config;
 struct api_request;
 struct api_response;
 
 /* A local refusal: the event fails without a call. */
 struct profile_error {
+	const char *code; /* NULL: "validation" */
 	char message[256];
+};
+
+enum profile_flags {
+	/* Reads carry an ETag and writes send it as If-Match: the cache
+	 * may then skip the read before a write (a 412 corrects it). */
+	PROFILE_ETAGS = 1u << 0,
+	/* The look-up answer holds the whole record: no read after it. */
+	PROFILE_LOOKUP_HAS_RECORD = 1u << 1,
+	/* A create looks the key up first (an upsert API that reports no
+	 * conflicts: a POST must never clobber a record it did not read). */
+	PROFILE_CREATE_LOOKS_UP = 1u << 2,
 };
 
 struct profile_ops {
 	const char *name;
+	unsigned flags; /* enum profile_flags */
 
 	/* The change as a merge patch in the API's writable shape: absent =
 	 * leave alone, null = clear. For create and upsert the defaults the
 	 * profile documents are filled in (e.g. ExternalId = key). */
-	int (*map)(const struct change *ch, struct cJSON **out,
-		   struct profile_error *err);
+	int (*map)(const struct config *cfg, const struct change *ch,
+		   struct cJSON **out, struct profile_error *err);
 
 	/* Checks the documented field rules on a patch or whole record;
 	 * creating additionally requires what a create requires. */
 	int (*validate)(const struct cJSON *doc, bool creating,
 			struct profile_error *err);
 
-	/* The comparable record: only the mapped, writable fields of a read
-	 * or write response body, normalised (empty lists and objects
-	 * dropped) so that "unchanged" means what a user would mean. */
-	struct cJSON *(*project)(const struct cJSON *body);
+	/* The record inside a read or write response body (borrowed), e.g.
+	 * body.customer or body.data; NULL when there is none. */
+	const struct cJSON *(*record_of)(const struct cJSON *body);
 
-	/* True when the record is already deleted (soft delete). */
-	bool (*is_deleted)(const struct cJSON *record);
+	/* The comparable record: only the mapped, writable fields of a
+	 * record, normalised (empty lists and objects dropped, server-owned
+	 * values left out) so "unchanged" means what a user would mean. */
+	struct cJSON *(*project)(const struct cJSON *record);
 
-	int (*lookup_request)(const struct change *ch,
-			      struct api_request *out);
-	/* 1 and *id when found, 0 when none, -EINVAL when unreadable. */
-	int (*lookup_parse)(const struct api_response *r, char **id);
-	int (*get_request)(const char *id, struct api_request *out);
-	int (*create_request)(const struct cJSON *record,
-			      struct api_request *out);
-	int (*update_request)(const char *id, const char *etag,
-			      const struct cJSON *patch,
-			      struct api_request *out);
-	int (*delete_request)(const char *id, const char *etag,
-			      struct api_request *out);
+	/* True when the record is already deleted (delete is a no-op). */
+	bool (*is_deleted)(const struct config *cfg,
+			   const struct cJSON *record);
 
-	/* Id, ETag and comparable record of a successful create or update
-	 * response; *etag may come back NULL (then re-read before the next
-	 * write). */
+	int (*lookup_request)(const struct config *cfg,
+			      const struct change *ch,
+			      struct api_request *out);
+	/* 1 with *id when found (and *record, the record, with
+	 * PROFILE_LOOKUP_HAS_RECORD), 0 when none, -EINVAL unreadable. A 404
+	 * answer never reaches it: that is "none". */
+	int (*lookup_parse)(const struct config *cfg, const struct change *ch,
+			    const struct api_response *r, char **id,
+			    struct cJSON **record);
+	/* Optional, for look-ups that page: after lookup_parse found nothing
+	 * in r, 0 with the request for the next page, -ENOENT when r was
+	 * the last page. */
+	int (*lookup_next)(const struct config *cfg, const struct change *ch,
+			   const struct api_response *r,
+			   struct api_request *out);
+	int (*get_request)(const struct config *cfg, const char *id,
+			   struct api_request *out);
+	/* record: the desired record, nulls removed. */
+	int (*create_request)(const struct config *cfg,
+			      const struct change *ch,
+			      const struct cJSON *record,
+			      struct api_request *out);
+	/* patch: what differs (merge patch); current: the record as read
+	 * (NULL when decided from the cache). Whole-record APIs send
+	 * merge_patch_apply(current, patch). */
+	/* -EINVAL with err filled refuses the write (e.g. an API that
+	 * cannot do what the event asks); -ENOMEM otherwise. */
+	int (*update_request)(const struct config *cfg,
+			      const struct change *ch, const char *id,
+			      const char *etag, const struct cJSON *patch,
+			      const struct cJSON *current,
+			      struct api_request *out,
+			      struct profile_error *err);
+	int (*delete_request)(const struct config *cfg, const char *id,
+			      const char *etag, const struct cJSON *current,
+			      struct api_request *out,
+			      struct profile_error *err);
+
+	/* Id, ETag (may come back NULL) and record of a successful create
+	 * or update response. */
 	int (*write_result)(const struct api_response *r, char **id,
 			    char **etag, struct cJSON **record);
-	/* A 409's conflicting field and existing id (either may be NULL). */
-	void (*conflict)(const struct api_response *r, char **field,
-			 char **id);
-	/* The API's own words for an error response. */
-	void (*error_message)(const struct api_response *r, char *buf,
-			      size_t len);
+
+	/* Does this failed create mean "exists already"? 1 with the
+	 * conflicting field and the existing id (either may be NULL; no id:
+	 * conflict_lookup finds it), 0 when it is a plain failure. */
+	int (*conflict)(const struct api_response *r, char **field,
+			char **id);
+	/* Optional: the look-up after a conflict without an id (e.g. by
+	 * email); answered through lookup_parse. */
+	int (*conflict_lookup)(const struct config *cfg,
+			       const struct change *ch,
+			       const struct cJSON *record,
+			       struct api_request *out);
+
+	/* The API's own words for an error response; *code may be set to a
+	 * code of the API's (e.g. a business code) to report instead of
+	 * custsync's. */
+	void (*error_message)(const struct api_response *r, const char **code,
+			      char *buf, size_t len);
 };
 
 /* The profile called name, or NULL. */
@@ -80,5 +135,19 @@ const char *profile_str(const struct cJSON *obj, const char *name);
 
 /* Shared by profiles: a percent-encoded path segment (caller frees). */
 char *profile_path_escape(const char *s);
+
+/* Shared by profiles: "PREFIX/<escaped id>" (caller frees). */
+char *profile_id_path(const char *prefix, const char *id);
+
+/* Shared by profiles: fills out with method, path (taken over), body
+ * (printed), content type, If-Match (copied) and the scope a 403 would
+ * name. Returns 0 or -ENOMEM (out is then empty). */
+int profile_request(struct api_request *out, int method, char *path,
+		    const struct cJSON *body, const char *content_type,
+		    const char *etag, const char *scope);
+
+/* Shared by profiles: the record with null members removed (a create
+ * body from a merge patch). */
+struct cJSON *profile_strip_nulls(const struct cJSON *patch);
 
 #endif

@@ -21,6 +21,9 @@ struct api_request {
 	const char *content_type; /* static; NULL without a body */
 	char *if_match;           /* owned; sent verbatim */
 	const char *scope;        /* static: what a 403 would be missing */
+	/* One more header line ("Accept-Language: en"), borrowed from the
+	 * configuration; NULL for none. */
+	const char *extra_header;
 };
 
 struct api_response {

@@ -1,26 +1,34 @@
 #include "sync.h"
 
 #include "cache.h"
+#include "config.h"
 #include "event.h"
 #include "merge_patch.h"
 #include "profile.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void sync_init(struct sync_job *j, const struct change *ch,
-	       const struct profile_ops *p, struct cache *cache,
-	       long max_attempts)
+	       const struct profile_ops *p, const struct config *cfg,
+	       struct cache *cache)
 {
 	memset(j, 0, sizeof(*j));
 	j->change = ch;
 	j->profile = p;
+	j->cfg = cfg;
 	j->cache = cache;
-	j->max_attempts = max_attempts;
+	j->max_attempts = cfg->retry.max_attempts;
 	j->retry_after_s = -1;
+}
+
+static bool has(const struct sync_job *j, unsigned flag)
+{
+	return (j->profile->flags & flag) != 0;
 }
 
 static void set_str(char **dst, const char *src)
@@ -90,10 +98,18 @@ static enum sync_next api_fail(struct sync_job *j, const char *code,
 {
 	char msg[400];
 
-	j->profile->error_message(r, msg, sizeof(msg));
+	/* The API's own code, when it has one, says more than ours. */
+	j->profile->error_message(r, &code, msg, sizeof(msg));
 	return fail(j, code, r->status, "%s %s: HTTP %ld%s%s",
 		    http_method_str(j->req.method), sync_step_str(j->step),
 		    r->status, msg[0] ? ": " : "", msg);
+}
+
+static enum sync_next refused(struct sync_job *j,
+			     const struct profile_error *perr)
+{
+	return fail(j, perr->code ? perr->code : "validation", 0, "%s",
+		    perr->message);
 }
 
 static enum sync_next send(struct sync_job *j, enum sync_step step, int rc)
@@ -108,13 +124,13 @@ static enum sync_next send_get(struct sync_job *j)
 {
 	api_request_done(&j->req);
 	return send(j, SYNC_STEP_GET,
-		    j->profile->get_request(j->target_id, &j->req));
+		    j->profile->get_request(j->cfg, j->target_id, &j->req));
 }
 
 static enum sync_next send_create(struct sync_job *j)
 {
 	struct profile_error perr;
-	cJSON *record = merge_patch_apply(NULL, j->desired);
+	cJSON *record = profile_strip_nulls(j->desired);
 	int rc;
 
 	if (!record)
@@ -124,7 +140,7 @@ static enum sync_next send_create(struct sync_job *j)
 		return fail(j, "validation", 0, "%s", perr.message);
 	}
 	api_request_done(&j->req);
-	rc = j->profile->create_request(record, &j->req);
+	rc = j->profile->create_request(j->cfg, j->change, record, &j->req);
 	cJSON_Delete(record);
 	return send(j, SYNC_STEP_CREATE, rc);
 }
@@ -158,11 +174,14 @@ static enum sync_next decide(struct sync_job *j, bool from_cache)
 	int rc;
 
 	if (j->change->op == CHANGE_DELETE) {
-		if (!p->is_deleted(j->current)) {
+		if (!p->is_deleted(j->cfg, j->raw ? j->raw : j->current)) {
+			memset(&perr, 0, sizeof(perr));
 			api_request_done(&j->req);
-			return send(j, SYNC_STEP_DELETE,
-				    p->delete_request(j->target_id, j->etag,
-						      &j->req));
+			rc = p->delete_request(j->cfg, j->target_id, j->etag,
+					       j->raw, &j->req, &perr);
+			if (rc == -EINVAL)
+				return refused(j, &perr);
+			return send(j, SYNC_STEP_DELETE, rc);
 		}
 		return from_cache ? send_get(j)
 				  : finish(j, SYNC_UNCHANGED,
@@ -181,13 +200,18 @@ static enum sync_next decide(struct sync_job *j, bool from_cache)
 				  : finish(j, SYNC_UNCHANGED,
 					   SYNC_ACTION_NONE);
 	}
+	memset(&perr, 0, sizeof(perr));
 	if (p->validate(diff, false, &perr)) {
 		cJSON_Delete(diff);
-		return fail(j, "validation", 0, "%s", perr.message);
+		return refused(j, &perr);
 	}
 	api_request_done(&j->req);
-	rc = p->update_request(j->target_id, j->etag, diff, &j->req);
+	memset(&perr, 0, sizeof(perr));
+	rc = p->update_request(j->cfg, j->change, j->target_id, j->etag, diff,
+			       j->raw, &j->req, &perr);
 	cJSON_Delete(diff);
+	if (rc == -EINVAL)
+		return refused(j, &perr);
 	return send(j, SYNC_STEP_UPDATE, rc);
 }
 
@@ -202,10 +226,10 @@ enum sync_next sync_start(struct sync_job *j)
 	if (ch->op == CHANGE_SKIP)
 		return finish(j, SYNC_SKIPPED, SYNC_ACTION_NONE);
 	if (ch->op != CHANGE_DELETE) {
-		if (p->map(ch, &j->desired, &perr))
+		if (p->map(j->cfg, ch, &j->desired, &perr))
 			return fail(j, "validation", 0, "%s", perr.message);
 		if (ch->op == CHANGE_CREATE) {
-			cJSON *rec = merge_patch_apply(NULL, j->desired);
+			cJSON *rec = profile_strip_nulls(j->desired);
 
 			if (!rec)
 				return oom(j);
@@ -217,17 +241,24 @@ enum sync_next sync_start(struct sync_job *j)
 		if (rc)
 			return fail(j, "validation", 0, "%s", perr.message);
 	}
-	if (cache_get(j->cache, ch->key, &ce) == 0 && ce.etag && ce.record) {
+	if (cache_get(j->cache, ch->key, &ce) == 0) {
 		set_str(&j->target_id, ce.id);
+		if (!j->target_id)
+			return oom(j);
+		/* Without ETags a write is only as good as the read before
+		 * it: the cache then saves the look-up, not the read. */
+		if (!has(j, PROFILE_ETAGS) || !ce.etag || !ce.record)
+			return send_get(j);
 		set_str(&j->etag, ce.etag);
 		j->current = cJSON_Duplicate(ce.record, 1);
-		if (!j->target_id || !j->etag || !j->current)
+		if (!j->etag || !j->current)
 			return oom(j);
 		return decide(j, true);
 	}
-	if (ch->op == CHANGE_CREATE)
+	if (ch->op == CHANGE_CREATE && !has(j, PROFILE_CREATE_LOOKS_UP))
 		return send_create(j);
-	return send(j, SYNC_STEP_LOOKUP, p->lookup_request(ch, &j->req));
+	return send(j, SYNC_STEP_LOOKUP,
+		    p->lookup_request(j->cfg, ch, &j->req));
 }
 
 /* Answers that mean the same at every step. Returns SYNC_NEXT_MAX when
@@ -270,54 +301,96 @@ static enum sync_next classify_common(struct sync_job *j,
 	return SYNC_NEXT_MAX;
 }
 
+/* Keeps what a read returned: the record as is (for whole-record
+ * writes) and its comparable projection; caches it. */
+static enum sync_next have_record(struct sync_job *j, cJSON *raw,
+				  const char *etag)
+{
+	cJSON_Delete(j->raw);
+	cJSON_Delete(j->current);
+	j->raw = raw;
+	j->current = raw ? j->profile->project(raw) : NULL;
+	if (!j->current)
+		return fail(j, "invalid_response", j->http_status,
+			    "the record of '%s' is unreadable", j->target_id);
+	set_str(&j->etag, etag);
+	cache_put(j->cache, j->change->key, j->target_id, j->etag,
+		  cJSON_Duplicate(j->current, 1));
+	return decide(j, false);
+}
+
 static enum sync_next on_lookup(struct sync_job *j,
 				const struct api_response *r)
 {
 	char *id = NULL;
+	cJSON *record = NULL;
 	int rc;
 
-	if (r->status != 200)
+	if (r->status == 404) {
+		rc = 0;
+	} else if (r->status != 200) {
 		return api_fail(j, "rejected", r);
-	rc = j->profile->lookup_parse(r, &id);
+	} else {
+		rc = j->profile->lookup_parse(j->cfg, j->change, r, &id,
+					      &record);
+	}
 	if (rc < 0)
 		return fail(j, "invalid_response", r->status,
-			    "search answered something unreadable");
-	if (rc == 0)
+			    "the look-up answered something unreadable");
+	if (rc == 0 && r->status == 200 && j->profile->lookup_next) {
+		struct api_request next;
+
+		rc = j->profile->lookup_next(j->cfg, j->change, r, &next);
+		if (rc == 0) {
+			/* Bounded by the API's page count, not by us. */
+			api_request_done(&j->req);
+			j->req = next;
+			return SYNC_SEND;
+		}
+		if (rc != -ENOENT)
+			return oom(j);
+		rc = 0;
+	}
+	if (rc == 0) {
+		if (j->after_conflict)
+			return fail(j, "conflict", 0,
+				    "create was refused as a duplicate, but "
+				    "no customer this client can see matches: "
+				    "the conflicting record belongs to "
+				    "someone else");
 		return not_found(j);
+	}
 	free(j->target_id);
 	j->target_id = id;
+	if (has(j, PROFILE_LOOKUP_HAS_RECORD) && record)
+		return have_record(j, record, NULL);
+	cJSON_Delete(record);
 	return send_get(j);
 }
 
 static enum sync_next on_get(struct sync_job *j, const struct api_response *r)
 {
-	cJSON *doc;
+	const cJSON *rec;
+	cJSON *doc, *raw;
 
 	if (r->status == 404) {
 		if (j->after_conflict)
 			return fail(j, "conflict", r->status,
-				    "409 named customer '%s', which this "
-				    "client cannot read",
+				    "the duplicate named customer '%s', which "
+				    "this client cannot read",
 				    j->target_id);
 		return not_found(j);
 	}
 	if (r->status != 200)
 		return api_fail(j, "rejected", r);
-	if (!r->etag)
+	if (has(j, PROFILE_ETAGS) && !r->etag)
 		return fail(j, "invalid_response", r->status,
 			    "GET %s answered without an ETag", j->target_id);
 	doc = cJSON_ParseWithLength(r->body, r->body_len);
-	cJSON_Delete(j->current);
-	j->current = doc ? j->profile->project(doc) : NULL;
+	rec = doc ? j->profile->record_of(doc) : NULL;
+	raw = rec ? cJSON_Duplicate(rec, 1) : NULL;
 	cJSON_Delete(doc);
-	if (!j->current)
-		return fail(j, "invalid_response", r->status,
-			    "GET %s answered something unreadable",
-			    j->target_id);
-	set_str(&j->etag, r->etag);
-	cache_put(j->cache, j->change->key, j->target_id, j->etag,
-		  cJSON_Duplicate(j->current, 1));
-	return decide(j, false);
+	return have_record(j, raw, r->etag);
 }
 
 static enum sync_next on_written(struct sync_job *j,
@@ -358,23 +431,35 @@ static enum sync_next on_create(struct sync_job *j,
 				const struct api_response *r)
 {
 	char *field = NULL, *id = NULL;
+	cJSON *record;
+	int rc;
 
 	if (r->status == 200 || r->status == 201)
 		return on_written(j, r, SYNC_ACTION_CREATE);
-	if (r->status != 409)
+	if (!j->profile->conflict(r, &field, &id))
 		return api_fail(j, "rejected", r);
-	j->profile->conflict(r, &field, &id);
 	add_conflict(j, r->status, field, id ? strdup(id) : NULL);
-	if (!id || j->after_conflict) {
+	if (j->after_conflict) {
 		free(id);
 		return api_fail(j, "conflict", r);
 	}
 	/* The record exists already (a replay, or created elsewhere): apply
 	 * the event to it as a merge patch. */
 	j->after_conflict = true;
-	free(j->target_id);
-	j->target_id = id;
-	return send_get(j);
+	if (id) {
+		free(j->target_id);
+		j->target_id = id;
+		return send_get(j);
+	}
+	if (!j->profile->conflict_lookup)
+		return api_fail(j, "conflict", r);
+	record = profile_strip_nulls(j->desired);
+	if (!record)
+		return oom(j);
+	api_request_done(&j->req);
+	rc = j->profile->conflict_lookup(j->cfg, j->change, record, &j->req);
+	cJSON_Delete(record);
+	return send(j, SYNC_STEP_LOOKUP, rc);
 }
 
 static enum sync_next reread(struct sync_job *j, const struct api_response *r)
@@ -473,6 +558,7 @@ void sync_done(struct sync_job *j)
 	}
 	cJSON_Delete(j->desired);
 	cJSON_Delete(j->current);
+	cJSON_Delete(j->raw);
 	memset(j, 0, sizeof(*j));
 }
 

@@ -12,6 +12,7 @@
 struct cJSON;
 struct cache;
 struct change;
+struct config;
 struct profile_ops;
 
 enum sync_status {
@@ -66,6 +67,7 @@ struct sync_job {
 	/* borrowed, set by sync_init */
 	const struct change *change;
 	const struct profile_ops *profile;
+	const struct config *cfg;
 	struct cache *cache;
 	long max_attempts; /* transient failures before failing; 0 = never */
 
@@ -90,15 +92,17 @@ struct sync_job {
 	enum sync_step step;
 	struct cJSON *desired; /* target-shape merge patch */
 	struct cJSON *current; /* comparable record last read */
+	struct cJSON *raw;     /* the record as read; NULL from the cache */
 	int stale;
 	bool reauthed;
 	bool verify;         /* GET confirms a no-op decided from cache */
 	bool after_conflict; /* the GET follows a 409 */
 };
 
+/* cfg: the profile's settings and retry.max_attempts. */
 void sync_init(struct sync_job *j, const struct change *ch,
-	       const struct profile_ops *p, struct cache *cache,
-	       long max_attempts);
+	       const struct profile_ops *p, const struct config *cfg,
+	       struct cache *cache);
 
 /* Ends a job that never reaches the API (e.g. unparsable input). */
 void sync_fail(struct sync_job *j, const char *code, const char *msg);

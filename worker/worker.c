@@ -651,7 +651,7 @@ static void start_ready(struct worker *w)
 
 		j->sync_started = 1;
 		sync_init(&j->sync, j->parsed ? &j->change : NULL, w->profile,
-			  w->cache, w->cfg->retry.max_attempts);
+			  w->cfg, w->cache);
 		if (!j->parsed) {
 			sync_fail(&j->sync, j->perr.code, j->perr.message);
 			complete(w, j);

@@ -501,14 +501,22 @@ def _json_or_none(data):
         return None
 
 
+# Where each profile's API lives on the reference server: target.base_url
+# is the server's URL plus this.
+PROFILE_BASE = {"alvys": "/api/p/v1.0", "wms": "/wms",
+                "portal": "/api/admin", "engage": "/enterprises/acme"}
+
+
 class RefApi:
     """The reference customer API (tests/servers/refapi).
 
     clients: [{"id", "secret", "tenant", "scopes": [...]}, ...]
+    profile: which partner API it plays (refapi --profile).
     """
 
     def __init__(self, clients=None, token_ttl=None, no_auth=False,
-                 workdir=None, extra_args=()):
+                 workdir=None, extra_args=(), profile="alvys"):
+        self.profile = profile
         self.clients = list(clients or [])
         self._token_ttl = token_ttl
         self.no_auth = no_auth
@@ -531,6 +539,8 @@ class RefApi:
             argv += ["--token-ttl", str(self._token_ttl)]
         if self.no_auth:
             argv.append("--no-auth")
+        if self.profile != "alvys":
+            argv += ["--profile", self.profile]
         argv += self.extra_args
         with open(self.log_path, "ab") as err:
             self.proc = spawn(argv, stdin=subprocess.DEVNULL,
@@ -559,7 +569,7 @@ class RefApi:
 
     @property
     def base_url(self):
-        return f"{self.url}/api/p/v1.0"
+        return f"{self.url}{PROFILE_BASE[self.profile]}"
 
     @property
     def token_url(self):
@@ -1039,7 +1049,7 @@ def config_text(broker, api, group="custsync-test",
                 topics=("erp.customers",), results="custsync.results",
                 dlq="custsync.dead-letter", auth=None, extra_yaml="",
                 max_in_flight=16, properties=None, retry=None,
-                profile="alvys", timeout_ms=10000):
+                profile=None, timeout_ms=10000, target=None):
     """The worker's YAML config.
 
     broker: a Broker or a bootstrap string. api: a RefApi, a base URL,
@@ -1049,9 +1059,13 @@ def config_text(broker, api, group="custsync-test",
     is; token_url defaults to api.token_url). properties are merged over
     DEFAULT_TEST_PROPERTIES (None drops one); retry over
     DEFAULT_TEST_RETRY. extra_yaml is appended as is (top-level sections
-    such as worker: or log:).
+    such as worker:, log: or mapping:). profile defaults to the RefApi's;
+    target adds profile settings under target: (delete_mode, short_id,
+    language, accept_language).
     """
     bootstrap = broker if isinstance(broker, str) else broker.bootstrap
+    if profile is None:
+        profile = api.profile if isinstance(api, RefApi) else "alvys"
     if api is None:
         # No API in this test: a URL where nothing listens.
         base_url, token_url = NO_API_URL, None
@@ -1086,7 +1100,9 @@ def config_text(broker, api, group="custsync-test",
         a = dict(auth)
         if "type" not in a:
             a["type"] = ("oauth2_client_credentials" if "client_id" in a
-                         else "bearer" if "token" in a else "none")
+                         else "bearer" if "token" in a
+                         else "basic" if "username" in a
+                         else "api_key" if "key" in a else "none")
         if a["type"] == "oauth2_client_credentials" and token_url:
             a.setdefault("token_url", token_url)
         out.append(f"    type: {_y(a.pop('type'))}")
@@ -1095,6 +1111,8 @@ def config_text(broker, api, group="custsync-test",
                 out.append(f"    {k}: {_ylist(v)}")
             else:
                 out.append(f"    {k}: {_y(v)}")
+    # target: profile settings (delete_mode, short_id, language, ...)
+    out += [f"  {k}: {_y(v)}" for k, v in (target or {}).items()]
     out += [f"  timeout_ms: {_y(timeout_ms)}",
             f"  max_in_flight: {_y(max_in_flight)}",
             "retry:"]

@@ -82,6 +82,7 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "../tools/parse_long.h"
 #include "refapi.h"
 
 #define CONN_LIMIT 4096
@@ -183,7 +184,7 @@ static void record(struct app *a, const struct call *c, int64_t t_ms)
 	if (im && strcmp(im, "*") == 0)
 		a->if_match_star++;
 	snprintf(key, sizeof(key), "%s %s %u", e->method,
-	         route_names[c->route], c->r.status);
+	         a->profile->route_names[c->route], c->r.status);
 	for (i = 0; i < a->n_counts; i++)
 		if (strcmp(a->counts[i].key, key) == 0)
 			break;
@@ -398,7 +399,7 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 	c.url = url;
 	c.body = p->body;
 	c.len = p->len;
-	c.route = api_route(url, &c.id);
+	c.route = a->profile->route(url, &c.id);
 	if (p->too_big)
 		reply_problem(&c.r, 413, "payload-too-large",
 		              "request body exceeds %d bytes", MAX_BODY);
@@ -407,7 +408,7 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 	else if (prefix_is(url, "/_control"))
 		control_handle(&c);
 	else
-		api_handle(&c);
+		a->profile->handle(&c);
 	if (!c.r.status)
 		reply_oom(&c.r);
 	resp = build_response(&c);
@@ -539,19 +540,6 @@ static struct app *app_new(void)
 	return a;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* ID:SECRET:TENANT:SCOPE,SCOPE... (scopes contain ':', so split thrice) */
 static int parse_client(struct app *a, const char *arg)
 {
@@ -587,7 +575,24 @@ static void usage(FILE *out)
 	    out,
 	    "usage: refapi [--port N] "
 	    "[--client ID:SECRET:TENANT:SCOPE,...]...\n"
-	    "              [--token-ttl SECONDS] [--no-auth] [--verbose]\n");
+	    "              [--token-ttl SECONDS] [--no-auth] [--verbose]\n"
+	    "              [--profile alvys|wms|portal|engage]\n");
+}
+
+/* Weak while the profiles land one by one: a missing one is refused. */
+extern const struct refapi_profile refapi_wms __attribute__((weak));
+extern const struct refapi_profile refapi_portal __attribute__((weak));
+extern const struct refapi_profile refapi_engage __attribute__((weak));
+
+static const struct refapi_profile *find_profile(const char *name)
+{
+	const struct refapi_profile *const all[] = {
+	    &refapi_alvys, &refapi_wms, &refapi_portal, &refapi_engage};
+
+	for (size_t i = 0; i < N_ELEMS(all); i++)
+		if (all[i] && strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
 }
 
 static int parse_args(struct app *a, int argc, char **argv, long *port)
@@ -598,6 +603,7 @@ static int parse_args(struct app *a, int argc, char **argv, long *port)
 	    {"token-ttl", required_argument, NULL, 't'},
 	    {"no-auth", no_argument, NULL, 'n'},
 	    {"verbose", no_argument, NULL, 'v'},
+	    {"profile", required_argument, NULL, 'P'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -605,10 +611,11 @@ static int parse_args(struct app *a, int argc, char **argv, long *port)
 	int o;
 
 	*port = 0;
-	while ((o = getopt_long(argc, argv, "p:c:t:nvh", opts, NULL)) != -1) {
+	a->profile = &refapi_alvys;
+	while ((o = getopt_long(argc, argv, "p:c:t:nvhP:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'p':
-			if (!parse_long(optarg, 0, 65535, port)) {
+			if (parse_long(optarg, 0, 65535, port)) {
 				logmsg(3, "bad --port %s", optarg);
 				return -EINVAL;
 			}
@@ -622,7 +629,7 @@ static int parse_args(struct app *a, int argc, char **argv, long *port)
 			}
 			break;
 		case 't':
-			if (!parse_long(optarg, 0, MAX_SECONDS, &v)) {
+			if (parse_long(optarg, 0, MAX_SECONDS, &v)) {
 				logmsg(3, "bad --token-ttl %s", optarg);
 				return -EINVAL;
 			}
@@ -633,6 +640,13 @@ static int parse_args(struct app *a, int argc, char **argv, long *port)
 			break;
 		case 'v':
 			a->verbose = true;
+			break;
+		case 'P':
+			a->profile = find_profile(optarg);
+			if (!a->profile) {
+				logmsg(3, "unknown --profile %s", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'h':
 			usage(stdout);

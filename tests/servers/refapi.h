@@ -133,6 +133,7 @@ struct count {
 
 struct app {
 	struct MHD_Daemon *mhd;
+	const struct refapi_profile *profile;
 	bool no_auth;
 	bool verbose;
 	int64_t token_ttl_s;
@@ -165,6 +166,28 @@ struct app {
 	size_t heap_cap;
 	uint64_t heap_order;
 };
+
+struct call;
+
+/* One partner API the server plays (--profile NAME, default alvys). The
+ * process, the request log, latency, disabled writes, OAuth2 and tokens
+ * are shared; a profile owns its routes and its records' shape. */
+struct refapi_profile {
+	const char *name;
+	/* Route (and id) of a URL, for dispatch and the request counts. */
+	enum route (*route)(const char *url, const char **id);
+	/* Counts keys of the routes, ROUTE_MAX entries. */
+	const char *const *route_names;
+	/* Answers every request outside /_control. */
+	void (*handle)(struct call *c);
+	/* Optional: /_control/<name> of the profile's own (e.g. seed, edit
+	 * and state of its records); false when it has none by that name,
+	 * so the shared controls answer. in may be NULL. */
+	bool (*control)(struct call *c, const char *name,
+			const struct cJSON *in);
+};
+
+extern const struct refapi_profile refapi_alvys;
 
 struct reply {
 	unsigned status;
@@ -248,5 +271,20 @@ const char *call_header(const struct call *c, const char *name);
 enum route api_route(const char *url, const char **id);
 void api_handle(struct call *c);
 void control_handle(struct call *c);
+
+/* refapi_api.c: shared by every profile's handlers. */
+bool media_type_is(const char *ct, const char *want);
+void reply_body(struct reply *r, unsigned status, struct cJSON *body);
+bool method_is(const struct call *c, const char *m);
+void not_allowed(struct call *c, const char *allow);
+/* The body as a JSON object, or a 400 already in c->r. */
+struct cJSON *parse_object(struct call *c);
+/* Token check and scope (enum scope_bit); false with 401/403 set. Sets
+ * c->tenant. */
+bool authorize(struct call *c, unsigned need);
+/* True (with 503/429 + Retry-After set) inside a disable_writes window. */
+bool writes_disabled(struct call *c);
+/* POST /oauth/token (client credentials). */
+void handle_token(struct call *c);
 
 #endif

@@ -21,7 +21,7 @@ const char *const route_names[ROUTE_MAX] = {"other", "/oauth/token",
                                             "/customers/{id}"};
 
 /* "application/json; charset=utf-8" is application/json. */
-static bool media_type_is(const char *ct, const char *want)
+bool media_type_is(const char *ct, const char *want)
 {
 	size_t n = strlen(want);
 
@@ -39,7 +39,7 @@ static bool media_type_is(const char *ct, const char *want)
 
 /* ---- replies ---------------------------------------------------------- */
 
-static void reply_body(struct reply *r, unsigned status, cJSON *body)
+void reply_body(struct reply *r, unsigned status, cJSON *body)
 {
 	cJSON_Delete(r->body);
 	r->body = body; /* takes ownership */
@@ -83,7 +83,7 @@ void reply_oom(struct reply *r)
 	reply_problem(r, 500, "internal", "out of memory");
 }
 
-static void not_allowed(struct call *c, const char *allow)
+void not_allowed(struct call *c, const char *allow)
 {
 	reply_problem(&c->r, 405, "method-not-allowed",
 	              "%s is not allowed here", c->method);
@@ -95,7 +95,7 @@ const char *call_header(const struct call *c, const char *name)
 	return MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, name);
 }
 
-static cJSON *parse_object(struct call *c)
+cJSON *parse_object(struct call *c)
 {
 	cJSON *doc = json_parse_exact(c->body, c->len);
 
@@ -180,7 +180,7 @@ static cJSON *normalize(struct call *c, const cJSON *target, const cJSON *body)
 
 /* ---- the customer API ------------------------------------------------- */
 
-static bool authorize(struct call *c, unsigned need)
+bool authorize(struct call *c, unsigned need)
 {
 	const struct token *t = NULL;
 	static const char *const why[] = {
@@ -211,7 +211,7 @@ static bool authorize(struct call *c, unsigned need)
 }
 
 /* The fault injected with /_control/disable_writes, ahead of auth. */
-static bool writes_disabled(struct call *c)
+bool writes_disabled(struct call *c)
 {
 	struct app *a = c->a;
 
@@ -661,7 +661,7 @@ static unsigned grant_scopes(const struct client *cl, const char *asked,
 	return bits;
 }
 
-static void handle_token(struct call *c)
+void handle_token(struct call *c)
 {
 	char *form[FORM_MAX] = {NULL}, *id = NULL, *secret = NULL;
 	char granted[MAX_SCOPES * (MAX_SCOPE_LEN + 1) + 1];
@@ -764,7 +764,7 @@ enum route api_route(const char *url, const char **id)
 	return ROUTE_CUSTOMER;
 }
 
-static bool method_is(const struct call *c, const char *m)
+bool method_is(const struct call *c, const char *m)
 {
 	return strcmp(c->method, m) == 0;
 }
@@ -977,7 +977,8 @@ static cJSON *opt_string(const struct log_entry *e, unsigned bit,
 	return (e->has & bit) ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-static cJSON *log_json(const struct log_entry *e)
+static cJSON *log_json(const struct log_entry *e,
+		       const char *const *names)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -985,7 +986,7 @@ static cJSON *log_json(const struct log_entry *e)
 		return NULL;
 	cJSON_AddStringToObject(o, "method", e->method);
 	cJSON_AddStringToObject(o, "path", e->path);
-	cJSON_AddStringToObject(o, "route", route_names[e->route]);
+	cJSON_AddStringToObject(o, "route", names[e->route]);
 	cJSON_AddNumberToObject(o, "status", e->status);
 	cJSON_AddItemToObject(o, "if_match",
 	                      opt_string(e, HAS_IF_MATCH, e->if_match));
@@ -1009,8 +1010,9 @@ static void ctl_requests(struct call *c, const cJSON *in)
 	bool ok;
 
 	(void)in;
+	ok = cJSON_AddNumberToObject(b, "total", (double)a->total) != NULL;
 	counts = cJSON_AddObjectToObject(b, "counts");
-	ok = counts && cJSON_AddNumberToObject(b, "total", (double)a->total);
+	ok = ok && counts;
 	for (size_t i = 0; ok && i < a->n_counts; i++)
 		ok = cJSON_AddNumberToObject(counts, a->counts[i].key,
 		                             (double)a->counts[i].n) != NULL;
@@ -1022,7 +1024,8 @@ static void ctl_requests(struct call *c, const cJSON *in)
 		log = cJSON_AddArrayToObject(b, "log");
 		for (size_t i = 0; log && i < a->log_len; i++)
 			if (!cJSON_AddItemToArray(
-			        log, log_json(&a->log[(first + i) % MAX_LOG])))
+			        log, log_json(&a->log[(first + i) % MAX_LOG],
+						  a->profile->route_names)))
 				log = NULL;
 		ok = log != NULL;
 	}
@@ -1112,6 +1115,7 @@ static void ctl_client(struct call *c, const cJSON *in)
 
 void control_handle(struct call *c)
 {
+	const struct refapi_profile *p = c->a->profile;
 	static const struct {
 		const char *name;
 		const char *method;
@@ -1131,6 +1135,19 @@ void control_handle(struct call *c)
 	const char *name = c->url + strlen("/_control/");
 	cJSON *in = NULL;
 
+	if (p->control) {
+		if (c->len) {
+			in = parse_object(c);
+			if (!in)
+				return;
+		}
+		if (p->control(c, name, in)) {
+			cJSON_Delete(in);
+			return;
+		}
+		cJSON_Delete(in);
+		in = NULL;
+	}
 	for (size_t i = 0; i < N_ELEMS(table); i++) {
 		if (strcmp(name, table[i].name) != 0)
 			continue;
@@ -1150,3 +1167,10 @@ void control_handle(struct call *c)
 	}
 	reply_problem(&c->r, 404, "not-found", "no control at %s", c->url);
 }
+
+const struct refapi_profile refapi_alvys = {
+	.name = "alvys",
+	.route = api_route,
+	.route_names = route_names,
+	.handle = api_handle,
+};

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "cache.h"
+#include "config.h"
 #include "event.h"
 #include "profile.h"
 #include "sync.h"
@@ -17,6 +18,7 @@
 #include <string.h>
 
 struct fx {
+	struct config cfg; /* zero: no retry bound, profile defaults */
 	struct cache *cache;
 	struct change ch;
 	struct sync_job job;
@@ -57,7 +59,7 @@ static void set_change(struct fx *f, enum change_op op, const char *key,
 	f->ch.customer = customer ? cJSON_Parse(customer) : NULL;
 	if (customer)
 		assert_non_null(f->ch.customer);
-	sync_init(&f->job, &f->ch, f->p, f->cache, 0);
+	sync_init(&f->job, &f->ch, f->p, &f->cfg, f->cache);
 }
 
 static struct api_response resp(long status, const char *body,

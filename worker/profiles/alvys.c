@@ -119,8 +119,8 @@ static int map_address(const cJSON *a, cJSON *out)
 	return 0;
 }
 
-static int alvys_map(const struct change *ch, cJSON **out,
-		     struct profile_error *err)
+static int alvys_map(const struct config *cfg, const struct change *ch,
+		     cJSON **out, struct profile_error *err)
 {
 	static const char *const types_from[] = {"customer", "broker"};
 	static const char *const types_to[] = {"Customer", "Broker/3PL"};
@@ -136,6 +136,7 @@ static int alvys_map(const struct change *ch, cJSON **out,
 	cJSON *o = cJSON_CreateObject();
 	int rc = 0;
 
+	(void)cfg;
 	if (!o)
 		goto oom;
 	for (size_t i = 0; i < 4 && !rc; i++)
@@ -296,78 +297,56 @@ static cJSON *alvys_project(const cJSON *body)
 	return o;
 }
 
-static bool alvys_is_deleted(const cJSON *record)
+static const cJSON *alvys_record_of(const cJSON *body)
 {
+	return cJSON_IsObject(body) ? body : NULL;
+}
+
+static bool alvys_is_deleted(const struct config *cfg, const cJSON *record)
+{
+	(void)cfg;
 	const char *s = profile_str(record, "Status");
 
 	return s && strcmp(s, "Inactive") == 0;
-}
-
-static int set_request(struct api_request *out, enum http_method m,
-		       char *path, const cJSON *body, const char *type,
-		       const char *etag, const char *scope)
-{
-	memset(out, 0, sizeof(*out));
-	out->method = m;
-	out->path = path;
-	out->scope = scope;
-	if (body) {
-		out->body = cJSON_PrintUnformatted(body);
-		out->content_type = type;
-	}
-	if (etag)
-		out->if_match = strdup(etag);
-	if (!path || (body && !out->body) || (etag && !out->if_match)) {
-		api_request_done(out);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static char *id_path(const char *id)
-{
-	char *esc = profile_path_escape(id), *p;
-	size_t n;
-
-	if (!esc)
-		return NULL;
-	n = strlen(esc) + sizeof("/customers/");
-	p = malloc(n);
-	if (p)
-		snprintf(p, n, "/customers/%s", esc);
-	free(esc);
-	return p;
 }
 
 /* ASSUMPTION (seed 000 names POST /customers/search but not its body):
  * an object of exact-match filters, {"ExternalId": KEY}, answered by
  * {"Items": [CustomerResponse...], "Total": n}. Kept in these two
  * functions so a different shape changes nothing else. */
-static int alvys_lookup_request(const struct change *ch,
+static int alvys_lookup_request(const struct config *cfg,
+				const struct change *ch,
 				struct api_request *out)
 {
 	const char *ext = profile_str(ch->customer, "external_id");
 	cJSON *body = cJSON_CreateObject();
 	int rc;
 
+	(void)cfg;
 	if (!body || !cJSON_AddStringToObject(body, "ExternalId",
 					      ext ? ext : ch->key)) {
 		cJSON_Delete(body);
 		return -ENOMEM;
 	}
-	rc = set_request(out, HTTP_POST, strdup("/customers/search"), body,
-			 JSON_TYPE, NULL, "customer:read");
+	rc = profile_request(out, HTTP_POST, strdup("/customers/search"), body,
+			     JSON_TYPE, NULL, "customer:read");
 	cJSON_Delete(body);
 	return rc;
 }
 
-static int alvys_lookup_parse(const struct api_response *r, char **id)
+static int alvys_lookup_parse(const struct config *cfg,
+			      const struct change *ch,
+			      const struct api_response *r, char **id,
+			      cJSON **record)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "Items");
 	const char *found;
 	int rc;
 
+	(void)cfg;
+	(void)ch;
+	(void)record;
 	if (!cJSON_IsArray(items)) {
 		cJSON_Delete(doc);
 		return -EINVAL;
@@ -380,30 +359,51 @@ static int alvys_lookup_parse(const struct api_response *r, char **id)
 	return rc;
 }
 
-static int alvys_get_request(const char *id, struct api_request *out)
+static int alvys_get_request(const struct config *cfg, const char *id,
+			     struct api_request *out)
 {
-	return set_request(out, HTTP_GET, id_path(id), NULL, NULL, NULL,
-			   "customer:read");
+	(void)cfg;
+	return profile_request(out, HTTP_GET, profile_id_path("/customers", id),
+			       NULL, NULL, NULL, "customer:read");
 }
 
-static int alvys_create_request(const cJSON *record, struct api_request *out)
-{
-	return set_request(out, HTTP_POST, strdup("/customers"), record,
-			   JSON_TYPE, NULL, "customer:create");
-}
-
-static int alvys_update_request(const char *id, const char *etag,
-				const cJSON *patch, struct api_request *out)
-{
-	return set_request(out, HTTP_PATCH, id_path(id), patch,
-			   MERGE_PATCH_TYPE, etag, "customer:update");
-}
-
-static int alvys_delete_request(const char *id, const char *etag,
+static int alvys_create_request(const struct config *cfg,
+				const struct change *ch, const cJSON *record,
 				struct api_request *out)
 {
-	return set_request(out, HTTP_DELETE, id_path(id), NULL, NULL, etag,
-			   "customer:delete");
+	(void)cfg;
+	(void)ch;
+	return profile_request(out, HTTP_POST, strdup("/customers"), record,
+			       JSON_TYPE, NULL, "customer:create");
+}
+
+/* A true partial update: only what differs, guarded by the ETag. */
+static int alvys_update_request(const struct config *cfg,
+				const struct change *ch, const char *id,
+				const char *etag, const cJSON *patch,
+				const cJSON *current, struct api_request *out,
+				struct profile_error *err)
+{
+	(void)cfg;
+	(void)ch;
+	(void)current;
+	(void)err;
+	return profile_request(out, HTTP_PATCH,
+			       profile_id_path("/customers", id), patch,
+			       MERGE_PATCH_TYPE, etag, "customer:update");
+}
+
+static int alvys_delete_request(const struct config *cfg, const char *id,
+				const char *etag, const cJSON *current,
+				struct api_request *out,
+				struct profile_error *err)
+{
+	(void)cfg;
+	(void)current;
+	(void)err;
+	return profile_request(out, HTTP_DELETE,
+			       profile_id_path("/customers", id), NULL, NULL,
+			       etag, "customer:delete");
 }
 
 static int alvys_write_result(const struct api_response *r, char **id,
@@ -428,22 +428,29 @@ static int alvys_write_result(const struct api_response *r, char **id,
 	return 0;
 }
 
-static void alvys_conflict(const struct api_response *r, char **field,
-			   char **id)
+/* 409 is the document's "exists already": a problem naming the field
+ * and the existing customerId. */
+static int alvys_conflict(const struct api_response *r, char **field,
+			  char **id)
 {
-	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
-	const char *f = profile_str(doc, "field");
-	const char *i = profile_str(doc, "customerId");
+	cJSON *doc;
+	const char *f, *i;
 
+	if (r->status != 409)
+		return 0;
+	doc = cJSON_ParseWithLength(r->body, r->body_len);
+	f = profile_str(doc, "field");
+	i = profile_str(doc, "customerId");
 	*field = f ? strdup(f) : NULL;
 	*id = i ? strdup(i) : NULL;
 	cJSON_Delete(doc);
+	return 1;
 }
 
 /* Problem documents: "detail" (else "title"), then any per-field errors,
  * so a 400 tells the operator which field the API refused. */
-static void alvys_error_message(const struct api_response *r, char *buf,
-				size_t len)
+static void alvys_error_message(const struct api_response *r,
+				const char **code, char *buf, size_t len)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const char *detail = profile_str(doc, "detail");
@@ -451,6 +458,7 @@ static void alvys_error_message(const struct api_response *r, char *buf,
 	const cJSON *f, *m;
 	size_t used;
 
+	(void)code;
 	if (!detail)
 		detail = profile_str(doc, "title");
 	snprintf(buf, len, "%s", detail ? detail : "");
@@ -472,8 +480,10 @@ static void alvys_error_message(const struct api_response *r, char *buf,
 
 const struct profile_ops alvys_profile = {
 	.name = "alvys",
+	.flags = PROFILE_ETAGS,
 	.map = alvys_map,
 	.validate = alvys_validate,
+	.record_of = alvys_record_of,
 	.project = alvys_project,
 	.is_deleted = alvys_is_deleted,
 	.lookup_request = alvys_lookup_request,
