@@ -24,6 +24,7 @@
 #define CONFIG_MAX_PROPERTIES 1024
 #define CONFIG_MAX_ERRORS     100 /* reported; the rest are counted */
 #define CONFIG_MAX_VARNAME    255
+#define CONFIG_MAX_POINTERS   32 /* JSON pointers of one mapped field */
 
 #define NO_NODE SIZE_MAX
 
@@ -75,6 +76,60 @@ static const char *const auth_names[AUTH_TYPE_MAX] = {
     [AUTH_NONE] = "none",
     [AUTH_BEARER] = "bearer",
     [AUTH_OAUTH2_CC] = "oauth2_client_credentials",
+    [AUTH_BASIC] = "basic",
+    [AUTH_API_KEY] = "api_key",
+};
+
+static const char *const short_id_names[SHORT_ID_MAX] = {
+    [SHORT_ID_KEY] = "key",
+    [SHORT_ID_NUMBER] = "number",
+};
+
+static const char *const delete_mode_names[DELETE_MODE_MAX] = {
+    [DELETE_SUSPEND] = "suspend",
+    [DELETE_HARD] = "hard",
+};
+
+/* The engage API's documented content languages, spelled as it spells
+ * them; "no" is Norwegian, which is why scalars are never read as YAML
+ * 1.1 booleans. */
+static const char *const language_names[] = {
+    "da", "de", "el", "en", "es", "fr", "ja", "nl", "no", "pl",
+};
+
+/* mapping: the canonical fields a pointer may fill. list: the field is
+ * a list of strings, and mapping_apply collects it as one. multi: it may
+ * be fed by several pointers (a YAML list). mobile is a list without
+ * multi: an ERP keeps one mobile column, and several pointers are
+ * documented for email, phone and street only. */
+static const struct {
+	const char *name;
+	bool list;
+	bool multi;
+} mapping_fields[] = {
+    {"name", false, false},
+    {"type", false, false},
+    {"number", false, false},
+    {"external_id", false, false},
+    {"status", false, false},
+    {"email", true, true},
+    {"phone", true, true},
+    {"mobile", true, false},
+    {"fax", false, false},
+    {"company", false, false},
+    {"language", false, false},
+    {"time_zone", false, false},
+    {"notes", false, false},
+    {"contact.first_name", false, false},
+    {"contact.last_name", false, false},
+    {"contact.name", false, false},
+    {"billing_address.street", true, true},
+    {"billing_address.city", false, false},
+    {"billing_address.state", false, false},
+    {"billing_address.state_code", false, false},
+    {"billing_address.postal_code", false, false},
+    {"billing_address.country", false, false},
+    {"billing_address.country_code", false, false},
 };
 
 static const char *const format_names[LOG_FORMAT_MAX] = {
@@ -986,7 +1041,7 @@ static int get_secret_file(struct cparse *p, size_t node, const char *path,
 
 /* ---- sections -------------------------------------------------------- */
 
-#define SECTION_MAX_KEYS 8
+#define SECTION_MAX_KEYS 16
 
 struct key_def {
 	const char *name;
@@ -1183,11 +1238,11 @@ static int sec_url(struct section *s, size_t i, char **dst)
 
 /* ---- the schema ------------------------------------------------------ */
 
-enum { R_KAFKA, R_TARGET, R_RETRY, R_WORKER, R_LOG, R_N };
+enum { R_KAFKA, R_TARGET, R_RETRY, R_WORKER, R_LOG, R_MAPPING, R_N };
 static const struct key_def root_keys[R_N] = {
     [R_KAFKA] = {"kafka", true},  [R_TARGET] = {"target", true},
     [R_RETRY] = {"retry", false}, [R_WORKER] = {"worker", false},
-    [R_LOG] = {"log", false},
+    [R_LOG] = {"log", false},     [R_MAPPING] = {"mapping", false},
 };
 
 enum { K_BROKERS, K_GROUP, K_TOPICS, K_RESULTS, K_DEAD, K_PROPS, K_N };
@@ -1209,6 +1264,10 @@ enum {
 	T_IN_FLIGHT,
 	T_CONNS,
 	T_TLS,
+	T_SHORT_ID,
+	T_DELETE_MODE,
+	T_LANGUAGE,
+	T_ACCEPT_LANGUAGE,
 	T_N
 };
 static const struct key_def target_keys[T_N] = {
@@ -1220,6 +1279,10 @@ static const struct key_def target_keys[T_N] = {
     [T_IN_FLIGHT] = {"max_in_flight", false},
     [T_CONNS] = {"max_connections", false},
     [T_TLS] = {"tls_verify", false},
+    [T_SHORT_ID] = {"short_id", false},
+    [T_DELETE_MODE] = {"delete_mode", false},
+    [T_LANGUAGE] = {"language", false},
+    [T_ACCEPT_LANGUAGE] = {"accept_language", false},
 };
 
 /* Required keys of auth depend on its type, so none is marked here. */
@@ -1232,6 +1295,12 @@ enum {
 	A_SECRET,
 	A_SECRET_FILE,
 	A_SCOPES,
+	A_USERNAME,
+	A_PASSWORD,
+	A_PASSWORD_FILE,
+	A_HEADER,
+	A_KEY,
+	A_KEY_FILE,
 	A_N
 };
 static const struct key_def auth_keys[A_N] = {
@@ -1243,6 +1312,12 @@ static const struct key_def auth_keys[A_N] = {
     [A_SECRET] = {"client_secret", false},
     [A_SECRET_FILE] = {"client_secret_file", false},
     [A_SCOPES] = {"scopes", false},
+    [A_USERNAME] = {"username", false},
+    [A_PASSWORD] = {"password", false},
+    [A_PASSWORD_FILE] = {"password_file", false},
+    [A_HEADER] = {"header", false},
+    [A_KEY] = {"key", false},
+    [A_KEY_FILE] = {"key_file", false},
 };
 
 /* Which auth keys each type uses; any other is a mistake worth saying
@@ -1252,6 +1327,10 @@ static const unsigned auth_uses[AUTH_TYPE_MAX] = {
     [AUTH_BEARER] = 1u << A_TYPE | 1u << A_TOKEN | 1u << A_TOKEN_FILE,
     [AUTH_OAUTH2_CC] = 1u << A_TYPE | 1u << A_TOKEN_URL | 1u << A_CLIENT_ID |
                        1u << A_SECRET | 1u << A_SECRET_FILE | 1u << A_SCOPES,
+    [AUTH_BASIC] = 1u << A_TYPE | 1u << A_USERNAME | 1u << A_PASSWORD |
+                   1u << A_PASSWORD_FILE,
+    [AUTH_API_KEY] =
+        1u << A_TYPE | 1u << A_HEADER | 1u << A_KEY | 1u << A_KEY_FILE,
 };
 
 enum { RT_INITIAL, RT_MAX, RT_RETRY_AFTER, RT_ATTEMPTS, RT_N };
@@ -1362,6 +1441,32 @@ static void load_kafka(struct section *root)
 	load_properties(&s, K_PROPS);
 }
 
+/* RFC 9110 tchar: what a header name may be made of. */
+static bool is_http_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+/* RFC 9110 Accept-Language: language ranges ("da", "en-GB", "*"), commas,
+ * ";q=0.5" weights and blanks. Checked by characters only: the value is a
+ * header line, and anything else in it (a newline first of all) would
+ * end the line. */
+static bool is_accept_language(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-*,;=. \t", *s))
+			return false;
+	return true;
+}
+
 /* Exactly one of an inline secret (key a) and its file form (key b). */
 static void load_one_of(struct section *s, size_t a, size_t b, char **dst)
 {
@@ -1420,9 +1525,63 @@ static void load_auth(struct section *target)
 		sec_strlist(&s, A_SCOPES, false, &c->target.auth.scopes,
 		            &c->target.auth.n_scopes);
 		break;
+	case AUTH_BASIC:
+		if (!s.slot[A_USERNAME].set)
+			err_at(s.p, s.where.line, s.where.col,
+			       "missing required key '%s'",
+			       sec_path(&s, A_USERNAME));
+		/* RFC 7617: the user-id ends at the first colon, so one in
+		 * the name would silently send other credentials. */
+		if (sec_str(&s, A_USERNAME, &c->target.auth.username) > 0 &&
+		    strchr(c->target.auth.username, ':'))
+			err_node(s.p, s.slot[A_USERNAME].val,
+			         "'%s' must not contain ':'",
+			         sec_path(&s, A_USERNAME));
+		load_one_of(&s, A_PASSWORD, A_PASSWORD_FILE,
+		            &c->target.auth.password);
+		break;
+	case AUTH_API_KEY:
+		/* The name goes into the request as is: anything but an
+		 * HTTP token would break the header block. */
+		if (sec_str(&s, A_HEADER, &c->target.auth.header) > 0 &&
+		    !is_http_token(c->target.auth.header))
+			err_node(s.p, s.slot[A_HEADER].val,
+			         "'%s' must be an HTTP header name (letters, "
+			         "digits and !#$%%&'*+-.^_`|~)",
+			         sec_path(&s, A_HEADER));
+		load_one_of(&s, A_KEY, A_KEY_FILE, &c->target.auth.key);
+		break;
 	default:
 		break;
 	}
+}
+
+/* Settings of one profile each, checked whatever the profile: a config
+ * is then valid or not on its own, and switching profiles does not
+ * surface old mistakes. */
+static void load_profile_settings(struct section *s)
+{
+	struct config *c = &s->p->cfg;
+	size_t i;
+
+	if (sec_choice(s, T_SHORT_ID, short_id_names, SHORT_ID_MAX, &i) > 0)
+		c->target.short_id = (enum short_id_source)i;
+	if (sec_choice(s, T_DELETE_MODE, delete_mode_names, DELETE_MODE_MAX,
+	               &i) > 0)
+		c->target.delete_mode = (enum delete_mode)i;
+	if (sec_choice(s, T_LANGUAGE, language_names, N_ELEM(language_names),
+	               &i) > 0) {
+		free(c->target.language);
+		c->target.language = strdup(language_names[i]);
+		if (!c->target.language)
+			s->p->oom = true;
+	}
+	if (sec_str(s, T_ACCEPT_LANGUAGE, &c->target.accept_language) > 0 &&
+	    !is_accept_language(c->target.accept_language))
+		err_node(s->p, s->slot[T_ACCEPT_LANGUAGE].val,
+		         "'%s' must be an Accept-Language value such as "
+		         "'da, en;q=0.5'",
+		         sec_path(s, T_ACCEPT_LANGUAGE));
 }
 
 static void load_target(struct section *root)
@@ -1447,6 +1606,7 @@ static void load_target(struct section *root)
 	sec_long(&s, T_IN_FLIGHT, 1, 4096, &c->target.max_in_flight);
 	sec_long(&s, T_CONNS, 0, 4096, &c->target.max_connections);
 	sec_bool(&s, T_TLS, &c->target.tls_verify);
+	load_profile_settings(&s);
 }
 
 static void load_retry(struct section *root)
@@ -1508,6 +1668,178 @@ static void load_log(struct section *root)
 		c->log.format = (enum log_format)i;
 }
 
+/* ---- mapping ---- */
+
+/* Why text is not a JSON pointer as mapping takes it (RFC 6901), or
+ * NULL. "" (the whole document) is refused with the rest: a row is never
+ * one field. */
+static const char *pointer_problem(const char *s)
+{
+	if (s[0] != '/')
+		return "must start with '/'";
+	for (; *s; s++)
+		if (*s == '~' && s[1] != '0' && s[1] != '1')
+			return "'~' must be followed by '0' or '1'";
+	return NULL;
+}
+
+/* One pointer at node into *dst. Returns 0, or -1 after reporting. */
+static int get_pointer(struct cparse *p, size_t node, const char *path,
+                       char **dst)
+{
+	const char *why;
+	char b[72], *s;
+
+	if (is_null(&p->nodes[node])) {
+		err_node(p, node, "'%s' must be a JSON pointer", path);
+		return -1;
+	}
+	if (value_text(p, node, path, "a JSON pointer", &s))
+		return -1;
+	why = pointer_problem(s);
+	if (why) {
+		err_node(p, node, "bad JSON pointer '%s': %s",
+		         shown(s, b, sizeof(b)), why);
+		free(s);
+		return -1;
+	}
+	*dst = s;
+	return 0;
+}
+
+static void mapping_entry_free(struct config_mapping *m)
+{
+	for (size_t i = 0; i < m->n_pointers; i++)
+		free(m->pointers[i]);
+	free(m->pointers);
+	free(m->field);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The pointers of field f (an index into mapping_fields) at node: one
+ * scalar, or a list for the fields that take several. Every bad pointer
+ * is reported. Returns 0 with m filled, or -1. */
+static int get_mapping_entry(struct cparse *p, size_t f, size_t node,
+                             const char *path, struct config_mapping *m)
+{
+	const struct cnode *n = &p->nodes[node];
+	size_t count = n->kind == CNODE_SEQ ? n->n_kids : 1;
+	bool bad = false;
+
+	if (n->kind == CNODE_MAP ||
+	    (n->kind == CNODE_SEQ && !mapping_fields[f].multi)) {
+		if (mapping_fields[f].multi)
+			err_node(p, node,
+			         "'%s' must be a JSON pointer or a list of "
+			         "them",
+			         path);
+		else
+			err_node(p, node,
+			         "'%s' must be one JSON pointer (only email, "
+			         "phone and billing_address.street take a "
+			         "list)",
+			         path);
+		return -1;
+	}
+	if (count == 0) {
+		err_node(p, node, "'%s' must not be empty", path);
+		return -1;
+	}
+	if (count > CONFIG_MAX_POINTERS) {
+		err_node(p, node, "'%s' has more than %d pointers", path,
+		         CONFIG_MAX_POINTERS);
+		return -1;
+	}
+	memset(m, 0, sizeof(*m));
+	m->field = strdup(mapping_fields[f].name);
+	m->pointers = calloc(count + 1, sizeof(*m->pointers));
+	if (!m->field || !m->pointers) {
+		p->oom = true;
+		mapping_entry_free(m);
+		return -1;
+	}
+	m->list = mapping_fields[f].list;
+	for (size_t i = 0; i < count; i++) {
+		size_t item = n->kind == CNODE_SEQ ? n->kids[i] : node;
+
+		if (p->nodes[item].kind != CNODE_SCALAR) {
+			err_node(p, item,
+			         "'%s' must be a list of JSON "
+			         "pointers",
+			         path);
+			bad = true;
+		} else if (get_pointer(p, item, path,
+		                       &m->pointers[m->n_pointers]) == 0) {
+			m->n_pointers++;
+		} else {
+			bad = true;
+		}
+	}
+	if (bad) {
+		mapping_entry_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* mapping: canonical field -> JSON pointer(s) into the row, in file
+ * order. An unknown field is blamed on its key, a bad pointer on its
+ * value. */
+static void load_mapping(struct section *root)
+{
+	struct cparse *p = root->p;
+	struct config *c = &p->cfg;
+	const struct slot *sl = &root->slot[R_MAPPING];
+	const struct cnode *n;
+	char path[128], b[72];
+
+	if (!sl->set)
+		return;
+	n = &p->nodes[sl->val];
+	if (is_null(n))
+		return;
+	if (n->kind != CNODE_MAP) {
+		err_node(p, sl->val, "'mapping' must be a mapping");
+		return;
+	}
+	c->mapping = calloc(n->n_kids / 2 + 1, sizeof(*c->mapping));
+	if (!c->mapping) {
+		p->oom = true;
+		return;
+	}
+	for (size_t k = 0; k + 1 < n->n_kids; k += 2) {
+		const struct cnode *key = &p->nodes[n->kids[k]];
+		size_t f = N_ELEM(mapping_fields);
+		bool dup = false;
+
+		if (key->kind != CNODE_SCALAR) {
+			err_node(p, n->kids[k],
+			         "keys of 'mapping' must be strings");
+			continue;
+		}
+		for (size_t i = 0; i < N_ELEM(mapping_fields); i++)
+			if (key_is(key, mapping_fields[i].name))
+				f = i;
+		if (f == N_ELEM(mapping_fields)) {
+			err_node(p, n->kids[k],
+			         "unknown canonical field '%s' in mapping",
+			         shown(key->value, b, sizeof(b)));
+			continue;
+		}
+		snprintf(path, sizeof(path), "mapping.%s",
+		         mapping_fields[f].name);
+		for (size_t j = 0; j < k && !dup; j += 2)
+			dup = key_is(&p->nodes[n->kids[j]], key->value);
+		if (dup) {
+			err_node(p, n->kids[k], "duplicate key '%s'", path);
+			continue;
+		}
+		if (get_mapping_entry(p, f, n->kids[k + 1], path,
+		                      &c->mapping[c->n_mapping]) == 0)
+			c->n_mapping++;
+	}
+}
+
 static void set_defaults(struct config *c)
 {
 	c->target.auth.type = AUTH_NONE;
@@ -1516,6 +1848,8 @@ static void set_defaults(struct config *c)
 	c->target.max_in_flight = 64;
 	c->target.max_connections = 0;
 	c->target.tls_verify = 1;
+	c->target.short_id = SHORT_ID_KEY;
+	c->target.delete_mode = DELETE_SUSPEND;
 	c->retry.initial_backoff_ms = 200;
 	c->retry.max_backoff_ms = 60000;
 	c->retry.max_retry_after_s = 3600;
@@ -1544,6 +1878,7 @@ static void load_root(struct cparse *p, size_t root)
 	load_retry(&s);
 	load_worker(&s);
 	load_log(&s);
+	load_mapping(&s);
 }
 
 /* What callers may rely on even where the file said nothing. */
@@ -1557,6 +1892,22 @@ static void fill_in(struct cparse *p)
 		c->target.auth.scopes = calloc(1, sizeof(char *));
 	if (!c->log.level || !c->target.auth.scopes)
 		p->oom = true;
+	if (c->target.auth.type == AUTH_API_KEY && !c->target.auth.header) {
+		c->target.auth.header = strdup("X-API-Key");
+		if (!c->target.auth.header)
+			p->oom = true;
+	}
+	if (!c->target.language) {
+		c->target.language = strdup("en");
+		if (!c->target.language)
+			p->oom = true;
+	}
+	/* Only the language that was written ends up as the default. */
+	if (!c->target.accept_language && c->target.language) {
+		c->target.accept_language = strdup(c->target.language);
+		if (!c->target.accept_language)
+			p->oom = true;
+	}
 }
 
 int config_load_buffer(const char *name, const char *buf, size_t len,
@@ -1644,6 +1995,15 @@ void config_done(struct config *cfg)
 	free(cfg->target.auth.client_id);
 	free_secret(cfg->target.auth.client_secret);
 	strv_free(cfg->target.auth.scopes);
+	free(cfg->target.auth.username);
+	free_secret(cfg->target.auth.password);
+	free(cfg->target.auth.header);
+	free_secret(cfg->target.auth.key);
+	free(cfg->target.language);
+	free(cfg->target.accept_language);
+	for (size_t i = 0; i < cfg->n_mapping; i++)
+		mapping_entry_free(&cfg->mapping[i]);
+	free(cfg->mapping);
 	free(cfg->log.level);
 	memset(cfg, 0, sizeof(*cfg));
 }

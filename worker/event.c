@@ -4,6 +4,8 @@
  * contract this file enforces. */
 #include "event.h"
 
+#include "mapping.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -18,13 +20,16 @@
 #define EVENT_ID_MAX 256
 /* 9999-12-31T23:59:59.999Z, the last instant with a four-digit year. */
 #define TS_MS_MAX 253402300799999LL
-/* Fits the deepest path we name: payload.after.billing_address.street */
+/* Fits the deepest path we name,
+ * payload.after.delivery_addresses[2147483647].country_code */
 #define PATH_LEN 96
 
 struct input {
 	const void *kkey;
 	size_t kkey_len;
 	const char *default_id;
+	const struct config_mapping *mapping; /* n_mapping == 0: canonical */
+	size_t n_mapping;
 };
 
 static int fail(struct event_error *err, const char *code, const char *fmt,
@@ -407,39 +412,135 @@ static int check_list(cJSON *obj, const char *path, const char *name,
 	return 0;
 }
 
-static int check_address(cJSON *cust, const char *path,
-                         struct event_error *err)
+static int check_bool(const cJSON *obj, const char *path, const char *name,
+                      struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(obj, path, name, &v, err);
+
+	if (rc || !v || cJSON_IsNull(v) || cJSON_IsBool(v))
+		return rc;
+	return fail(err, EVENT_ERR_INVALID_EVENT,
+	            "%s must be a boolean or null, not %s",
+	            join(p, path, name), type_name(v));
+}
+
+/* The member name of obj as an object or null; *out is NULL for both
+ * null and absent. */
+static int sub_object(cJSON *obj, const char *path, const char *name,
+                      cJSON **out, struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(obj, path, name, &v, err);
+
+	*out = NULL;
+	if (rc || !v || cJSON_IsNull(v))
+		return rc;
+	if (!cJSON_IsObject(v))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be an object or null, not %s",
+		            join(p, path, name), type_name(v));
+	*out = v;
+	return 0;
+}
+
+/* The members an address has, wherever it is; a is at path. */
+static int check_address_fields(cJSON *a, const char *path,
+                                struct event_error *err)
 {
 	static const char *const strings[] = {
 	    "city",        "state",   "state_code",
 	    "postal_code", "country", "country_code",
 	};
+	int rc = check_list(a, path, "street", err);
+
+	for (size_t i = 0; !rc && i < sizeof(strings) / sizeof(*strings); i++)
+		rc = check_string(a, path, strings[i], err);
+	return rc;
+}
+
+static int check_address(cJSON *cust, const char *path,
+                         struct event_error *err)
+{
 	char p[PATH_LEN];
 	cJSON *a;
-	int rc = member(cust, path, "billing_address", &a, err);
+	int rc = sub_object(cust, path, "billing_address", &a, err);
 
-	if (rc || !a || cJSON_IsNull(a))
+	if (rc || !a)
 		return rc;
-	join(p, path, "billing_address");
-	if (!cJSON_IsObject(a))
-		return fail(err, EVENT_ERR_INVALID_EVENT,
-		            "%s must be an object or null, not %s", p,
-		            type_name(a));
-	rc = check_list(a, p, "street", err);
+	return check_address_fields(a, join(p, path, "billing_address"), err);
+}
+
+static int check_contact(cJSON *cust, const char *path,
+                         struct event_error *err)
+{
+	static const char *const strings[] = {"first_name", "last_name",
+	                                      "name"};
+	char p[PATH_LEN];
+	cJSON *c;
+	int rc = sub_object(cust, path, "contact", &c, err);
+
+	if (rc || !c)
+		return rc;
+	join(p, path, "contact");
 	for (size_t i = 0; !rc && i < sizeof(strings) / sizeof(*strings); i++)
-		rc = check_string(a, p, strings[i], err);
+		rc = check_string(c, p, strings[i], err);
 	return rc;
+}
+
+/* delivery_addresses: an array of addresses, each with its own name,
+ * external_id and default flag. In an update the array is replaced
+ * whole (RFC 7396 has no array patches), so each item is checked as a
+ * complete address. */
+static int check_deliveries(cJSON *cust, const char *path,
+                            struct event_error *err)
+{
+	char p[PATH_LEN], ip[PATH_LEN];
+	cJSON *v, *e;
+	int i = 0;
+	int rc = member(cust, path, "delivery_addresses", &v, err);
+
+	if (rc || !v || cJSON_IsNull(v))
+		return rc;
+	join(p, path, "delivery_addresses");
+	if (!cJSON_IsArray(v))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be an array of objects or null, not %s",
+		            p, type_name(v));
+	cJSON_ArrayForEach(e, v)
+	{
+		snprintf(ip, sizeof(ip), "%s[%d]", p, i);
+		if (!cJSON_IsObject(e))
+			return fail(err, EVENT_ERR_INVALID_EVENT,
+			            "%s must be an object, not %s", ip,
+			            type_name(e));
+		rc = check_address_fields(e, ip, err);
+		if (!rc)
+			rc = check_string(e, ip, "name", err);
+		if (!rc)
+			rc = check_string(e, ip, "external_id", err);
+		if (!rc)
+			rc = check_bool(e, ip, "default", err);
+		if (rc)
+			return rc;
+		i++;
+	}
+	return 0;
 }
 
 /* Checks the known fields' types and normalises the single-string lists
  * in place. Unknown members are kept unchecked: fields added to the
- * contract later (contact, notes, ...) pass through an older parser. */
+ * contract later pass through an older parser. */
 static int check_customer(cJSON *cust, const char *path,
                           struct event_error *err)
 {
-	static const char *const strings[] = {"name", "number", "external_id",
-	                                      "fax"};
-	static const char *const lists[] = {"email", "phone"};
+	static const char *const strings[] = {
+	    "name",    "number",   "external_id", "fax",
+	    "company", "language", "time_zone",   "notes",
+	};
+	static const char *const lists[] = {"email", "phone", "mobile"};
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < sizeof(strings) / sizeof(*strings); i++)
@@ -452,16 +553,44 @@ static int check_customer(cJSON *cust, const char *path,
 	for (size_t i = 0; !rc && i < sizeof(lists) / sizeof(*lists); i++)
 		rc = check_list(cust, path, lists[i], err);
 	if (!rc)
+		rc = check_contact(cust, path, err);
+	if (!rc)
 		rc = check_address(cust, path, err);
+	if (!rc)
+		rc = check_deliveries(cust, path, err);
 	return rc;
 }
 
-/* Checks the customer in env's member name and takes it out of env. */
+/* The canonical customer of a row through the config's mapping. The
+ * row's own members are not kept: only what the mapping names is the
+ * customer. */
+static int map_customer(const struct input *in, const cJSON *row, cJSON **out,
+                        struct event_error *err)
+{
+	int rc = mapping_apply(in->mapping, in->n_mapping, row, out,
+	                       err->message, sizeof(err->message));
+
+	if (rc == -ENOMEM)
+		return oom(err);
+	if (rc) {
+		/* The message names config text, which vsnprintf may have
+		 * cut inside a character; headers need whole ones. */
+		err->message[utf8_check((const unsigned char *)err->message,
+		                        strlen(err->message))] = '\0';
+		err->code = EVENT_ERR_INVALID_EVENT;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Checks the customer in env's member name and takes it out of env; with
+ * a mapping, the customer mapped from it instead, checked the same way. */
 static int take_customer(cJSON *env, const char *path, const char *name,
-                         const char *op, cJSON **out, struct event_error *err)
+                         const char *op, const struct input *in, cJSON **out,
+                         struct event_error *err)
 {
 	char p[PATH_LEN];
-	cJSON *v;
+	cJSON *v, *mapped = NULL;
 	int rc = member(env, path, name, &v, err);
 
 	if (rc)
@@ -474,6 +603,17 @@ static int take_customer(cJSON *env, const char *path, const char *name,
 		return fail(err, EVENT_ERR_INVALID_EVENT,
 		            "%s must be an object for op '%s', not %s", p, op,
 		            type_name(v));
+	if (in->n_mapping > 0) {
+		rc = map_customer(in, v, &mapped, err);
+		if (!rc)
+			rc = check_customer(mapped, p, err);
+		if (rc) {
+			cJSON_Delete(mapped);
+			return rc;
+		}
+		*out = mapped;
+		return 0;
+	}
 	rc = check_customer(v, p, err);
 	if (rc)
 		return rc;
@@ -714,7 +854,7 @@ static int parse_native(cJSON *env, const char *path, const char *op,
 	/* A delete names a customer by key only; a customer sent along
 	 * with it is ignored, not checked. */
 	if (!rc && c->op != CHANGE_DELETE)
-		rc = take_customer(env, path, "customer", op, &c->customer,
+		rc = take_customer(env, path, "customer", op, in, &c->customer,
 		                   err);
 	return rc;
 }
@@ -787,7 +927,8 @@ static int parse_debezium(cJSON *env, const char *path, const char *op,
 		rc = debezium_time(env, path, &c->occurred_at, err);
 	/* The row before a delete is not needed: the key names it. */
 	if (!rc && c->op != CHANGE_DELETE)
-		rc = take_customer(env, path, "after", op, &c->customer, err);
+		rc = take_customer(env, path, "after", op, in, &c->customer,
+		                   err);
 	return rc;
 }
 
@@ -839,9 +980,11 @@ static int parse_tombstone(const struct input *in, struct change *c,
 
 int event_parse(const void *value, size_t value_len, const void *kafka_key,
                 size_t kafka_key_len, const char *default_event_id,
+                const struct config_mapping *mapping, size_t n_mapping,
                 struct change *out, struct event_error *err)
 {
-	const struct input in = {kafka_key, kafka_key_len, default_event_id};
+	const struct input in = {kafka_key, kafka_key_len, default_event_id,
+	                         mapping, mapping ? n_mapping : 0};
 	struct event_error scratch;
 	struct change c;
 	cJSON *root = NULL;

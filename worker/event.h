@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct cJSON;
+struct config_mapping;
 
 enum change_op {
 	CHANGE_CREATE, /* create; 409 turns it into an update */
@@ -56,11 +57,16 @@ struct event_error {
 
 /* Parses one Kafka record. value == NULL is a tombstone (op CHANGE_SKIP).
  * kafka_key may be NULL. default_event_id is used when the envelope has
- * no event_id (Debezium never has one). Returns 0 and fills out, or
- * -EINVAL and fills err (out is then zeroed); -ENOMEM with code
- * EVENT_ERR_INTERNAL when memory runs out. */
+ * no event_id (Debezium never has one). With n_mapping > 0 the row (the
+ * native customer or Debezium's after) is not canonical: mapping_apply
+ * builds the customer from it, and that is what is checked and kept (a
+ * mapping failure is EVENT_ERR_INVALID_EVENT with its message). mapping
+ * is borrowed for the call; NULL, 0 reads rows as canonical. Returns 0
+ * and fills out, or -EINVAL and fills err (out is then zeroed); -ENOMEM
+ * with code EVENT_ERR_INTERNAL when memory runs out. */
 int event_parse(const void *value, size_t value_len, const void *kafka_key,
 		size_t kafka_key_len, const char *default_event_id,
+		const struct config_mapping *mapping, size_t n_mapping,
 		struct change *out, struct event_error *err);
 
 /* The customer key carried by a Kafka key: a plain string as is; a JSON

@@ -569,7 +569,8 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m)
 	snprintf(default_id, sizeof(default_id), "%s-%d-%lld", j->topic,
 		 (int)m->partition, (long long)m->offset);
 	if (event_parse(m->payload, m->len, m->key, m->key_len, default_id,
-			&j->change, &j->perr) == 0) {
+			w->cfg->mapping, w->cfg->n_mapping, &j->change,
+			&j->perr) == 0) {
 		j->parsed = 1;
 		j->key = strdup(j->change.key ? j->change.key : "");
 	} else {

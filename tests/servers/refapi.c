@@ -23,7 +23,7 @@
  *
  * Test controls (no auth, JSON in and out, 200 on success, 400 on bad
  * input, 404 for an unknown id):
- *   POST /_control/latency {"ms":N}        delay later /api and /oauth
+ *   POST /_control/latency {"ms":N}        delay later API requests
  *                                          responses (0: off)
  *   POST /_control/disable_writes {"seconds":S,"retry_after":R,
  *        "status":503|429}                 customer writes answer status
@@ -156,12 +156,29 @@ static void copy_header(struct log_entry *e, unsigned bit, char *dst,
 	snprintf(dst, size, "%s", v);
 }
 
+void count_add(struct app *a, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_counts; i++)
+		if (strcmp(a->counts[i].key, key) == 0)
+			break;
+	if (i == a->n_counts) {
+		if (i == MAX_COUNT_KEYS)
+			return;
+		snprintf(a->counts[i].key, sizeof(a->counts[i].key), "%s",
+		         key);
+		a->counts[i].n = 0;
+		a->n_counts++;
+	}
+	a->counts[i].n++;
+}
+
 static void record(struct app *a, const struct call *c, int64_t t_ms)
 {
 	struct log_entry *e = &a->log[a->log_head];
 	const char *im = call_header(c, MHD_HTTP_HEADER_IF_MATCH);
 	char key[sizeof(a->counts[0].key)];
-	size_t i;
 
 	a->log_head = (a->log_head + 1) % MAX_LOG;
 	if (a->log_len < MAX_LOG)
@@ -185,17 +202,7 @@ static void record(struct app *a, const struct call *c, int64_t t_ms)
 		a->if_match_star++;
 	snprintf(key, sizeof(key), "%s %s %u", e->method,
 	         a->profile->route_names[c->route], c->r.status);
-	for (i = 0; i < a->n_counts; i++)
-		if (strcmp(a->counts[i].key, key) == 0)
-			break;
-	if (i == a->n_counts) {
-		if (i == MAX_COUNT_KEYS)
-			return;
-		memcpy(a->counts[i].key, key, sizeof(key));
-		a->counts[i].n = 0;
-		a->n_counts++;
-	}
-	a->counts[i].n++;
+	count_add(a, key);
 }
 
 /* ---- libmicrohttpd glue ----------------------------------------------- */
@@ -390,7 +397,9 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 	struct call c;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	bool api = prefix_is(url, "/api") || prefix_is(url, "/oauth");
+	/* Every partner API request is logged, counted and delayed; test
+	 * controls never are. */
+	bool api = !prefix_is(url, "/_control");
 
 	memset(&c, 0, sizeof(c));
 	c.a = a;

@@ -217,6 +217,8 @@ struct call {
 
 /* refapi.c */
 int64_t clock_ms(clockid_t id);
+/* Adds one to a /_control/requests counts key. */
+void count_add(struct app *a, const char *key);
 int64_t mono_ms(void);
 
 /* refapi_store.c: JSON helpers */

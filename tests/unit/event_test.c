@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "event.h"
 
 #include <cjson/cJSON.h>
@@ -37,7 +38,7 @@ static int parse_n(const char *value, size_t len, const char *key,
 {
 	void *v = exact_copy(value, len);
 	void *k = exact_copy(key, key_len);
-	int rc = event_parse(v, len, k, key_len, DEFAULT_ID, c, e);
+	int rc = event_parse(v, len, k, key_len, DEFAULT_ID, NULL, 0, c, e);
 
 	free(v);
 	free(k);
@@ -258,7 +259,8 @@ static void native_event_id_default(void **state)
 }
 
 /* Unknown envelope members are ignored; unknown customer members are
- * kept, unchecked, for fields a later contract adds. */
+ * kept, unchecked, for fields a later contract adds, and so are unknown
+ * members of known objects. Names are case-sensitive. */
 static void native_unknown_members(void **state)
 {
 	struct change c;
@@ -266,12 +268,14 @@ static void native_unknown_members(void **state)
 	(void)state;
 	expect_ok("{\"op\": \"create\", \"key\": \"K\", \"version\": 3, "
 	          "\"source\": {\"system\": \"sap\"}, \"customer\": {"
-	          "\"name\": \"A\", \"language\": \"en\", \"notes\": 5, "
-	          "\"contact\": {\"name\": [1]}, \"Name\": 7}}",
+	          "\"name\": \"A\", \"loyalty\": 5, \"Notes\": 5, "
+	          "\"contact\": {\"title\": [1]}, \"Name\": 7, "
+	          "\"delivery_addresses\": [{\"gate\": 4}]}}",
 	          NULL, &c);
-	assert_json(c.customer, "{\"name\": \"A\", \"language\": \"en\", "
-	                        "\"notes\": 5, \"contact\": {\"name\": [1]}, "
-	                        "\"Name\": 7}");
+	assert_json(c.customer, "{\"name\": \"A\", \"loyalty\": 5, "
+	                        "\"Notes\": 5, \"contact\": {\"title\": [1]}, "
+	                        "\"Name\": 7, \"delivery_addresses\": "
+	                        "[{\"gate\": 4}]}");
 	change_done(&c);
 }
 
@@ -525,6 +529,363 @@ static void customer_errors(void **state)
 			check_errors(&ec, 1);
 		}
 	}
+}
+
+/* The fields the contract grew: contact, mobile, company, language,
+ * time_zone, notes, delivery_addresses. */
+#define GROWN_CUSTOMER                                                        \
+	"{\"name\": \"Acme\", \"contact\": {\"first_name\": \"Ada\", "        \
+	"\"last_name\": \"Lovelace\", \"name\": \"Ada Lovelace\"}, "          \
+	"\"mobile\": [\"+45 1\", \"+45 2\"], \"company\": \"Acme A/S\", "     \
+	"\"language\": \"da\", \"time_zone\": \"Europe/Copenhagen\", "        \
+	"\"notes\": \"gate 4\", \"delivery_addresses\": [{\"name\": "         \
+	"\"Dock\", \"external_id\": \"D-1\", \"default\": true, "             \
+	"\"street\": [\"1 Pier\"], \"city\": \"Aarhus\", \"state\": null, "   \
+	"\"state_code\": null, \"postal_code\": \"8000\", \"country\": "      \
+	"\"Denmark\", \"country_code\": \"DK\"}, {\"name\": \"Shop\", "       \
+	"\"default\": false, \"city\": \"Odense\"}]}"
+
+static void native_grown_customer(void **state)
+{
+	struct change c;
+
+	(void)state;
+	expect_ok("{\"op\": \"upsert\", \"key\": \"K\", "
+	          "\"customer\": " GROWN_CUSTOMER "}",
+	          NULL, &c);
+	assert_json(c.customer, GROWN_CUSTOMER);
+	change_done(&c);
+
+	/* Single strings become lists of one, inside delivery addresses
+	 * too; every new member may be null, and so may default. */
+	expect_ok("{\"op\": \"update\", \"key\": \"K\", \"customer\": {"
+	          "\"mobile\": \"+45 1\", \"delivery_addresses\": [{"
+	          "\"street\": \"1 Pier\", \"default\": null}, {}]}}",
+	          NULL, &c);
+	assert_json(c.customer, "{\"mobile\": [\"+45 1\"], "
+	                        "\"delivery_addresses\": [{\"street\": "
+	                        "[\"1 Pier\"], \"default\": null}, {}]}");
+	change_done(&c);
+	expect_ok("{\"op\": \"update\", \"key\": \"K\", \"customer\": {"
+	          "\"contact\": null, \"mobile\": null, \"company\": null, "
+	          "\"language\": null, \"time_zone\": null, \"notes\": null, "
+	          "\"delivery_addresses\": null}}",
+	          NULL, &c);
+	assert_json(
+	    c.customer,
+	    "{\"contact\": null, \"mobile\": null, \"company\": null, "
+	    "\"language\": null, \"time_zone\": null, \"notes\": null, "
+	    "\"delivery_addresses\": null}");
+	change_done(&c);
+	/* Any language at this level: profiles check their own lists. */
+	expect_ok("{\"op\": \"update\", \"key\": \"K\", \"customer\": {"
+	          "\"language\": \"tlh\", \"contact\": {\"name\": null}, "
+	          "\"delivery_addresses\": []}}",
+	          NULL, &c);
+	assert_json(c.customer,
+	            "{\"language\": \"tlh\", \"contact\": "
+	            "{\"name\": null}, \"delivery_addresses\": []}");
+	change_done(&c);
+}
+
+static void grown_customer_errors(void **state)
+{
+	static const struct {
+		const char *customer, *message;
+	} cases[] = {
+	    {"{\"contact\": \"Ada\"}",
+	     "customer.contact must be an object or null, not a string"},
+	    {"{\"contact\": [{}]}",
+	     "customer.contact must be an object or null, not an array"},
+	    {"{\"contact\": {\"first_name\": 1}}",
+	     "customer.contact.first_name must be a string or null, not a "
+	     "number"},
+	    {"{\"contact\": {\"last_name\": {}}}",
+	     "customer.contact.last_name must be a string or null, not an "
+	     "object"},
+	    {"{\"contact\": {\"name\": [\"A\"]}}",
+	     "customer.contact.name must be a string or null, not an "
+	     "array"},
+	    {"{\"contact\": {\"name\": \"a\", \"name\": \"b\"}}",
+	     "customer.contact.name appears more than once"},
+	    {"{\"mobile\": 5551234}",
+	     "customer.mobile must be an array of strings, a string or "
+	     "null, not a number"},
+	    {"{\"mobile\": [\"1\", false]}",
+	     "customer.mobile[1] must be a string, not a boolean"},
+	    {"{\"company\": 7}",
+	     "customer.company must be a string or null, not a number"},
+	    {"{\"language\": true}",
+	     "customer.language must be a string or null, not a boolean"},
+	    {"{\"time_zone\": 1}",
+	     "customer.time_zone must be a string or null, not a number"},
+	    {"{\"notes\": [\"a\"]}",
+	     "customer.notes must be a string or null, not an array"},
+	    {"{\"delivery_addresses\": {\"city\": \"x\"}}",
+	     "customer.delivery_addresses must be an array of objects or "
+	     "null, not an object"},
+	    {"{\"delivery_addresses\": \"1 Pier\"}",
+	     "customer.delivery_addresses must be an array of objects or "
+	     "null, not a string"},
+	    {"{\"delivery_addresses\": [{}, null]}",
+	     "customer.delivery_addresses[1] must be an object, not null"},
+	    {"{\"delivery_addresses\": [\"1 Pier\"]}",
+	     "customer.delivery_addresses[0] must be an object, not a "
+	     "string"},
+	    {"{\"delivery_addresses\": [{}, {\"default\": \"yes\"}]}",
+	     "customer.delivery_addresses[1].default must be a boolean or "
+	     "null, not a string"},
+	    {"{\"delivery_addresses\": [{\"default\": 1}]}",
+	     "customer.delivery_addresses[0].default must be a boolean or "
+	     "null, not a number"},
+	    {"{\"delivery_addresses\": [{\"name\": 1}]}",
+	     "customer.delivery_addresses[0].name must be a string or "
+	     "null, not a number"},
+	    {"{\"delivery_addresses\": [{\"external_id\": 1}]}",
+	     "customer.delivery_addresses[0].external_id must be a string "
+	     "or null, not a number"},
+	    {"{\"delivery_addresses\": [{\"street\": [\"a\", 1]}]}",
+	     "customer.delivery_addresses[0].street[1] must be a string, "
+	     "not a number"},
+	    {"{\"delivery_addresses\": [{\"street\": {}}]}",
+	     "customer.delivery_addresses[0].street must be an array of "
+	     "strings, a string or null, not an object"},
+	    {"{\"delivery_addresses\": [{}, {}, {\"city\": 1}]}",
+	     "customer.delivery_addresses[2].city must be a string or null, "
+	     "not a number"},
+	    {"{\"delivery_addresses\": [{\"state\": 1}]}",
+	     "customer.delivery_addresses[0].state must be a string or "
+	     "null, not a number"},
+	    {"{\"delivery_addresses\": [{\"state_code\": 1}]}",
+	     "customer.delivery_addresses[0].state_code must be a string "
+	     "or null, not a number"},
+	    {"{\"delivery_addresses\": [{\"postal_code\": 8000}]}",
+	     "customer.delivery_addresses[0].postal_code must be a string "
+	     "or null, not a number"},
+	    {"{\"delivery_addresses\": [{\"country\": []}]}",
+	     "customer.delivery_addresses[0].country must be a string or "
+	     "null, not an array"},
+	    {"{\"delivery_addresses\": [{\"country_code\": false}]}",
+	     "customer.delivery_addresses[0].country_code must be a string "
+	     "or null, not a boolean"},
+	    {"{\"delivery_addresses\": [{\"default\": true, "
+	     "\"default\": false}]}",
+	     "customer.delivery_addresses[0].default appears more than "
+	     "once"},
+	};
+	char value[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct err_case ec = {value, 0, "K", EVENT_ERR_INVALID_EVENT,
+		                      cases[i].message};
+
+		snprintf(value, sizeof(value),
+		         "{\"op\": \"upsert\", \"customer\": %s}",
+		         cases[i].customer);
+		check_errors(&ec, 1);
+	}
+	/* The same checks on a Debezium row, named from the top. */
+	{
+		static const struct err_case dbz[] = {
+		    {"{\"schema\": {}, \"payload\": {\"op\": \"c\", "
+		     "\"after\": {\"delivery_addresses\": [{}, "
+		     "{\"default\": \"y\"}]}}}",
+		     0, "K", EVENT_ERR_INVALID_EVENT,
+		     "payload.after.delivery_addresses[1].default must be a "
+		     "boolean or null, not a string"},
+		    {"{\"op\": \"u\", \"after\": {\"contact\": 1}}", 0, "K",
+		     EVENT_ERR_INVALID_EVENT,
+		     "after.contact must be an object or null, not a number"},
+		};
+
+		check_errors(dbz, sizeof(dbz) / sizeof(*dbz));
+	}
+}
+
+/* ---- mapping ---- */
+
+/* The README's example, plus a list field fed by a single pointer. */
+static char *m_custno[] = {"/CUSTNO"};
+static char *m_custname[] = {"/CUSTNAME"};
+static char *m_emails[] = {"/EMAIL1", "/EMAIL2"};
+static char *m_zip[] = {"/ZIPCODE"};
+static char *m_status[] = {"/STATE"};
+static char *m_phone[] = {"/TEL"};
+static const struct config_mapping erp_mapping[] = {
+    {"external_id", m_custno, 1, 0},
+    {"name", m_custname, 1, 0},
+    {"email", m_emails, 2, 1},
+    {"billing_address.postal_code", m_zip, 1, 0},
+    {"status", m_status, 1, 0},
+    {"phone", m_phone, 1, 1},
+};
+#define N_ERP (sizeof(erp_mapping) / sizeof(*erp_mapping))
+
+static int parse_mapped(const char *value, const char *key, struct change *c,
+                        struct event_error *e)
+{
+	size_t len = strlen(value), klen = strlen(key);
+	void *v = exact_copy(value, len);
+	void *k = exact_copy(key, klen);
+	int rc =
+	    event_parse(v, len, k, klen, DEFAULT_ID, erp_mapping, N_ERP, c, e);
+
+	free(v);
+	free(k);
+	return rc;
+}
+
+static void mapped_rows(void **state)
+{
+	struct change c;
+	struct event_error e;
+
+	(void)state;
+	/* Native: only mapped fields are kept; numbers become text; a
+	 * single list pointer gives a list of one. */
+	assert_int_equal(
+	    parse_mapped("{\"op\": \"upsert\", \"key\": \"K1\", \"customer\": "
+	                 "{\"CUSTNO\": 1042, \"CUSTNAME\": \"Acme\", "
+	                 "\"EMAIL1\": \"a@x.test\", \"EMAIL2\": \"\", "
+	                 "\"ZIPCODE\": \"8000\", \"STATE\": \"active\", "
+	                 "\"TEL\": 4512345678, \"BALANCE\": 12.5}}",
+	                 "K1", &c, &e),
+	    0);
+	assert_int_equal(c.op, CHANGE_UPSERT);
+	assert_json(c.customer,
+	            "{\"external_id\": \"1042\", \"name\": \"Acme\", "
+	            "\"email\": [\"a@x.test\"], \"billing_address\": "
+	            "{\"postal_code\": \"8000\"}, \"status\": \"active\", "
+	            "\"phone\": [\"4512345678\"]}");
+	change_done(&c);
+
+	/* An update: absent columns stay absent, nulls clear. */
+	assert_int_equal(
+	    parse_mapped("{\"op\": \"update\", \"key\": \"K1\", \"customer\": "
+	                 "{\"CUSTNAME\": null, \"EMAIL1\": null}}",
+	                 "K1", &c, &e),
+	    0);
+	assert_json(c.customer, "{\"name\": null, \"email\": null}");
+	change_done(&c);
+
+	/* Debezium, wrapped: after is the row. */
+	assert_int_equal(
+	    parse_mapped("{\"schema\": {}, \"payload\": {\"op\": \"c\", "
+	                 "\"before\": null, \"after\": {\"CUSTNO\": \"C-7\", "
+	                 "\"EMAIL2\": \"b@x.test\"}}}",
+	                 "{\"CUSTNO\": \"C-7\"}", &c, &e),
+	    0);
+	assert_int_equal(c.format, EVENT_DEBEZIUM);
+	assert_string_equal(c.key, "C-7");
+	assert_json(c.customer,
+	            "{\"external_id\": \"C-7\", \"email\": [\"b@x.test\"]}");
+	change_done(&c);
+
+	/* A delete needs no row, mapped or not. */
+	assert_int_equal(parse_mapped("{\"op\": \"d\", \"before\": {\"X\": "
+	                              "[1]}, \"after\": null}",
+	                              "K2", &c, &e),
+	                 0);
+	assert_int_equal(c.op, CHANGE_DELETE);
+	assert_null(c.customer);
+	change_done(&c);
+}
+
+static void mapped_row_errors(void **state)
+{
+	static const struct err_case cases[] = {
+	    /* A mapping failure is invalid_event with mapping's message. */
+	    {"{\"op\": \"upsert\", \"customer\": {\"CUSTNAME\": {\"a\": 1}}}",
+	     0, "K", EVENT_ERR_INVALID_EVENT,
+	     "mapping name: /CUSTNAME is an object, not a string, number, "
+	     "boolean or null"},
+	    {"{\"op\": \"c\", \"after\": {\"EMAIL1\": [[\"a\"]]}}", 0, "K",
+	     EVENT_ERR_INVALID_EVENT,
+	     "mapping email: /EMAIL1 holds an array, not a string, number, "
+	     "boolean or null"},
+	    /* The mapped customer is checked like a canonical one. */
+	    {"{\"op\": \"upsert\", \"customer\": {\"STATE\": \"closed\"}}", 0,
+	     "K", EVENT_ERR_INVALID_EVENT,
+	     "customer.status must be \"active\" or \"inactive\""},
+	    {"{\"schema\": {}, \"payload\": {\"op\": \"r\", \"after\": "
+	     "{\"STATE\": true}}}",
+	     0, "K", EVENT_ERR_INVALID_EVENT,
+	     "payload.after.status must be \"active\" or \"inactive\""},
+	    /* The row must still be an object. */
+	    {"{\"op\": \"upsert\", \"customer\": [1]}", 0, "K",
+	     EVENT_ERR_INVALID_EVENT,
+	     "customer must be an object for op 'upsert', not an array"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct change c;
+		struct event_error e;
+		int rc;
+
+		memset(&c, 0, sizeof(c));
+		rc = parse_mapped(cases[i].value, cases[i].key, &c, &e);
+		if (rc != -EINVAL || strcmp(e.code, cases[i].code) ||
+		    strcmp(e.message, cases[i].message))
+			fail_msg("case %zu: got %d %s '%s', want '%s'", i, rc,
+			         e.code ? e.code : "(null)", e.message,
+			         cases[i].message);
+		assert_zeroed(&c);
+	}
+}
+
+/* A long pointer in a mapping message is cut between characters. */
+static void mapped_error_utf8(void **state)
+{
+	char ptr[2 + 3 * 120 + 1], *ptrs[1] = {ptr};
+	const struct config_mapping m[] = {{"name", ptrs, 1, 0}};
+	char value[1024];
+	struct change c;
+	struct event_error e;
+	size_t n;
+
+	(void)state;
+	/* "/a" puts the 255-byte cut inside a euro sign. */
+	ptr[0] = '/';
+	ptr[1] = 'a';
+	for (int i = 0; i < 120; i++)
+		memcpy(ptr + 2 + 3 * i, "\xe2\x82\xac", 3);
+	ptr[sizeof(ptr) - 1] = '\0';
+	snprintf(value, sizeof(value),
+	         "{\"op\": \"upsert\", \"key\": \"K\", \"customer\": "
+	         "{\"%s\": []}}",
+	         ptr + 1);
+	assert_int_equal(
+	    event_parse(value, strlen(value), NULL, 0, "id", m, 1, &c, &e),
+	    -EINVAL);
+	assert_string_equal(e.code, EVENT_ERR_INVALID_EVENT);
+	n = strlen(e.message);
+	/* "mapping name: /a" is 16 bytes; then whole euro signs only. */
+	assert_int_equal(n, 16 + 3 * 79);
+	assert_memory_equal(e.message, "mapping name: /a\xe2\x82\xac", 19);
+	assert_zeroed(&c);
+}
+
+/* n_mapping 0 (or a NULL mapping) reads rows as canonical. */
+static void mapping_off(void **state)
+{
+	static const char value[] = "{\"op\": \"upsert\", \"key\": \"K\", "
+	                            "\"customer\": {\"CUSTNAME\": \"x\"}}";
+	struct change c;
+	struct event_error e;
+
+	(void)state;
+	assert_int_equal(event_parse(value, strlen(value), NULL, 0, "id",
+	                             erp_mapping, 0, &c, &e),
+	                 0);
+	assert_json(c.customer, "{\"CUSTNAME\": \"x\"}");
+	change_done(&c);
+	assert_int_equal(
+	    event_parse(value, strlen(value), NULL, 0, "id", NULL, 3, &c, &e),
+	    0);
+	assert_json(c.customer, "{\"CUSTNAME\": \"x\"}");
+	change_done(&c);
 }
 
 /* ---- Debezium ---- */
@@ -855,7 +1216,8 @@ static void tombstone(void **state)
 	change_done(&c);
 
 	/* NULL is what makes a tombstone, whatever the length says */
-	assert_int_equal(event_parse(NULL, 5, "K", 1, "id", &c, &e), 0);
+	assert_int_equal(event_parse(NULL, 5, "K", 1, "id", NULL, 0, &c, &e),
+	                 0);
 	assert_int_equal(c.format, EVENT_TOMBSTONE);
 	assert_string_equal(c.event_id, "id");
 	change_done(&c);
@@ -866,7 +1228,7 @@ static void tombstone(void **state)
 static char *nested(int depth)
 {
 	static const char head[] = "{\"op\": \"create\", \"key\": \"K\", "
-	                           "\"customer\": {\"notes\": ";
+	                           "\"customer\": {\"x_deep\": ";
 	size_t hl = strlen(head);
 	char *s = malloc(hl + 2 * (size_t)depth + 3);
 
@@ -952,7 +1314,7 @@ static void malformed(void **state)
 	free(deep);
 	deep = nested(500);
 	expect_ok(deep, "K", &c);
-	assert_non_null(cJSON_GetObjectItem(c.customer, "notes"));
+	assert_non_null(cJSON_GetObjectItem(c.customer, "x_deep"));
 	change_done(&c);
 	free(deep);
 
@@ -1035,6 +1397,12 @@ int main(void)
 	    cmocka_unit_test(native_errors),
 	    cmocka_unit_test(native_key_errors),
 	    cmocka_unit_test(customer_errors),
+	    cmocka_unit_test(native_grown_customer),
+	    cmocka_unit_test(grown_customer_errors),
+	    cmocka_unit_test(mapped_rows),
+	    cmocka_unit_test(mapped_row_errors),
+	    cmocka_unit_test(mapped_error_utf8),
+	    cmocka_unit_test(mapping_off),
 	    cmocka_unit_test(debezium_create_wrapped),
 	    cmocka_unit_test(debezium_create_plain),
 	    cmocka_unit_test(debezium_update),
