@@ -1726,19 +1726,17 @@ static int get_mapping_entry(struct cparse *p, size_t f, size_t node,
 	size_t count = n->kind == CNODE_SEQ ? n->n_kids : 1;
 	bool bad = false;
 
-	if (n->kind == CNODE_MAP ||
-	    (n->kind == CNODE_SEQ && !mapping_fields[f].multi)) {
-		if (mapping_fields[f].multi)
-			err_node(p, node,
-			         "'%s' must be a JSON pointer or a list of "
-			         "them",
-			         path);
-		else
-			err_node(p, node,
-			         "'%s' must be one JSON pointer (only email, "
-			         "phone and billing_address.street take a "
-			         "list)",
-			         path);
+	if (n->kind == CNODE_MAP) {
+		err_node(p, node, "'%s' must be a JSON pointer%s", path,
+		         mapping_fields[f].multi ? " or a list of them" : "");
+		return -1;
+	}
+	if (n->kind == CNODE_SEQ && !mapping_fields[f].multi) {
+		err_node(
+		    p, node,
+		    "'%s' must be one JSON pointer (only email, phone and "
+		    "billing_address.street take a list)",
+		    path);
 		return -1;
 	}
 	if (count == 0) {
@@ -1764,9 +1762,7 @@ static int get_mapping_entry(struct cparse *p, size_t f, size_t node,
 
 		if (p->nodes[item].kind != CNODE_SCALAR) {
 			err_node(p, item,
-			         "'%s' must be a list of JSON "
-			         "pointers",
-			         path);
+			         "'%s' must be a list of JSON pointers", path);
 			bad = true;
 		} else if (get_pointer(p, item, path,
 		                       &m->pointers[m->n_pointers]) == 0) {

@@ -11,8 +11,8 @@ enum auth_type {
 	AUTH_NONE,
 	AUTH_BEARER,
 	AUTH_OAUTH2_CC,
-	AUTH_BASIC,   /* "basic": username + password / password_file */
-	AUTH_API_KEY, /* "api_key": header (default X-API-Key) + key / key_file */
+	AUTH_BASIC,   /* "basic": username + password or password_file */
+	AUTH_API_KEY, /* "api_key": header + key or key_file */
 	AUTH_TYPE_MAX
 };
 
@@ -23,12 +23,15 @@ enum short_id_source { SHORT_ID_KEY, SHORT_ID_NUMBER, SHORT_ID_MAX };
 enum delete_mode { DELETE_SUSPEND, DELETE_HARD, DELETE_MODE_MAX };
 
 /* mapping: one canonical field read from JSON pointers into an ERP row
- * that is not in the canonical shape. */
+ * that is not in the canonical shape (mapping.h applies it). */
 struct config_mapping {
-	char *field;     /* canonical path, e.g. "billing_address.postal_code" */
-	char **pointers; /* RFC 6901 pointers, e.g. "/ZIPCODE"; n_pointers */
-	size_t n_pointers;
-	int list;        /* written as a YAML list: the field is a list */
+	char *field;       /* canonical path, e.g. "contact.first_name" */
+	char **pointers;   /* RFC 6901, e.g. "/ZIPCODE"; NULL-terminated */
+	size_t n_pointers; /* >= 1; more only for email, phone, street */
+	/* The field is a list of strings (email, phone, mobile,
+	 * billing_address.street), however many pointers feed it: its
+	 * values are collected into an array. */
+	int list;
 };
 
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT_MAX };
@@ -61,10 +64,10 @@ struct config {
 			char *client_secret; /* or client_secret_file */
 			char **scopes;       /* NULL-terminated, may be empty */
 			size_t n_scopes;
-			char *username;      /* basic */
-			char *password;      /* basic: password or password_file */
-			char *header;        /* api_key: default "X-API-Key" */
-			char *key;           /* api_key: key or key_file */
+			char *username;      /* basic; no ':' */
+			char *password;      /* or password_file */
+			char *header;        /* api_key; default X-API-Key */
+			char *key;           /* or key_file */
 		} auth;
 		long timeout_ms;         /* default 10000 */
 		long connect_timeout_ms; /* default 5000 */

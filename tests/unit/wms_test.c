@@ -51,7 +51,7 @@ static int teardown(void **state)
 }
 
 static void set_change(struct fx *f, enum change_op op, const char *key,
-		       const char *customer)
+                       const char *customer)
 {
 	change_done(&f->ch);
 	sync_done(&f->job);
@@ -68,10 +68,10 @@ static void set_change(struct fx *f, enum change_op op, const char *key,
 static struct api_response resp(long status, const char *body)
 {
 	struct api_response r = {
-		.status = status,
-		.body = body ? body : "",
-		.body_len = body ? strlen(body) : 0,
-		.retry_after_s = -1,
+	    .status = status,
+	    .body = body ? body : "",
+	    .body_len = body ? strlen(body) : 0,
+	    .retry_after_s = -1,
 	};
 	return r;
 }
@@ -107,24 +107,24 @@ static void expect_req(struct fx *f, enum http_method m, const char *path)
 	assert_null(f->job.req.if_match);
 }
 
-#define FULL                                                                 \
-	"{\"name\":\"Acme\",\"type\":\"customer\",\"number\":\"N-1\","       \
-	"\"status\":\"active\",\"email\":[\"a@x.test\",\"b@x.test\"],"       \
-	"\"phone\":[\"555-1\",\"555-2\"],\"fax\":\"555-9\","                 \
-	"\"contact\":{\"first_name\":\"Jane\",\"last_name\":\"Smith\"},"     \
-	"\"billing_address\":{\"street\":[\"1 Main\",\"Suite 2\","           \
-	"\"Floor 3\"],\"city\":\"Town\",\"state\":\"Illinois\","             \
-	"\"state_code\":\"IL\",\"postal_code\":\"62701\","                   \
+#define FULL                                                                  \
+	"{\"name\":\"Acme\",\"type\":\"customer\",\"number\":\"N-1\","        \
+	"\"status\":\"active\",\"email\":[\"a@x.test\",\"b@x.test\"],"        \
+	"\"phone\":[\"555-1\",\"555-2\"],\"fax\":\"555-9\","                  \
+	"\"contact\":{\"first_name\":\"Jane\",\"last_name\":\"Smith\"},"      \
+	"\"billing_address\":{\"street\":[\"1 Main\",\"Suite 2\","            \
+	"\"Floor 3\"],\"city\":\"Town\",\"state\":\"Illinois\","              \
+	"\"state_code\":\"IL\",\"postal_code\":\"62701\","                    \
 	"\"country\":\"United States\",\"country_code\":\"US\"}}"
 
 /* What the API answers for FULL under shortID K1. */
-#define RECORD(active)                                                       \
-	"{\"shortID\":\"K1\",\"name\":\"Acme\",\"address1\":\"1 Main\","    \
-	"\"address2\":\"Suite 2, Floor 3\",\"city\":\"Town\","               \
-	"\"state\":\"IL\",\"zip\":\"62701\",\"country\":\"US\","             \
-	"\"phone\":\"555-1\",\"fax\":\"555-9\",\"email\":\"a@x.test\","     \
-	"\"contact\":\"Jane Smith\",\"active\":" active ","                  \
-	"\"created\":\"2023-04-15T08:30:00\","                               \
+#define RECORD(active)                                                        \
+	"{\"shortID\":\"K1\",\"name\":\"Acme\",\"address1\":\"1 Main\","      \
+	"\"address2\":\"Suite 2, Floor 3\",\"city\":\"Town\","                \
+	"\"state\":\"IL\",\"zip\":\"62701\",\"country\":\"US\","              \
+	"\"phone\":\"555-1\",\"fax\":\"555-9\",\"email\":\"a@x.test\","       \
+	"\"contact\":\"Jane Smith\",\"active\":" active ","                   \
+	"\"created\":\"2023-04-15T08:30:00\","                                \
 	"\"modified\":\"2024-11-02T14:22:00\"}"
 
 /* ---- mapping ------------------------------------------------------------ */
@@ -139,13 +139,13 @@ static void test_create_looks_up_then_posts_every_field(void **state)
 	expect_req(f, HTTP_GET, "/Customer/K1");
 	assert_null(f->job.req.body);
 	assert_string_equal(f->job.req.scope,
-			    "SecurityID 130 (Customers List)");
+	                    "SecurityID 130 (Customers List)");
 
 	assert_int_equal(answer(f, 404, "{\"message\":\"no\"}"), SYNC_SEND);
 	expect_req(f, HTTP_POST, "/Customer");
 	assert_string_equal(f->job.req.content_type, "application/json");
 	assert_string_equal(f->job.req.scope,
-			    "SecurityID 131 (Create/Modify Customer)");
+	                    "SecurityID 131 (Create/Modify Customer)");
 	b = req_body(f);
 	/* shortID comes first, as in the document's example. */
 	assert_string_equal(b->child->string, "shortID");
@@ -183,10 +183,10 @@ static void test_map_fallbacks(void **state)
 	/* contact.name wins; a lone last name; state name without a code;
 	 * country without a code is left out; one street line. */
 	set_change(f, CHANGE_UPSERT, "K1",
-		   "{\"contact\":{\"name\":\"Boss\",\"first_name\":\"X\"},"
-		   "\"email\":\"one@x.test\",\"phone\":[],"
-		   "\"billing_address\":{\"street\":[\"Only\"],"
-		   "\"state\":\"Illinois\",\"country\":\"France\"}}");
+	           "{\"contact\":{\"name\":\"Boss\",\"first_name\":\"X\"},"
+	           "\"email\":\"one@x.test\",\"phone\":[],"
+	           "\"billing_address\":{\"street\":[\"Only\"],"
+	           "\"state\":\"Illinois\",\"country\":\"France\"}}");
 	assert_int_equal(f->p->map(&f->cfg, &f->ch, &out, &err), 0);
 	assert_string_equal(str_of(out, "contact"), "Boss");
 	assert_string_equal(str_of(out, "email"), "one@x.test");
@@ -200,8 +200,8 @@ static void test_map_fallbacks(void **state)
 	cJSON_Delete(out);
 
 	set_change(f, CHANGE_UPDATE, "K1",
-		   "{\"contact\":{\"last_name\":\"Smith\"},"
-		   "\"billing_address\":null,\"status\":\"inactive\"}");
+	           "{\"contact\":{\"last_name\":\"Smith\"},"
+	           "\"billing_address\":null,\"status\":\"inactive\"}");
 	assert_int_equal(f->p->map(&f->cfg, &f->ch, &out, &err), 0);
 	assert_string_equal(str_of(out, "contact"), "Smith");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(out, "address1")));
@@ -212,7 +212,7 @@ static void test_map_fallbacks(void **state)
 
 	/* contact null clears; name only, nothing else touched. */
 	set_change(f, CHANGE_UPDATE, "K1",
-		   "{\"contact\":null,\"name\":\"N\"}");
+	           "{\"contact\":null,\"name\":\"N\"}");
 	assert_int_equal(f->p->map(&f->cfg, &f->ch, &out, &err), 0);
 	b = out;
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(b, "contact")));
@@ -227,7 +227,7 @@ static void test_short_id_number(void **state)
 
 	f->cfg.target.short_id = SHORT_ID_NUMBER;
 	set_change(f, CHANGE_UPSERT, "ERP-9",
-		   "{\"number\":\"N 1/2\",\"name\":\"Acme\"}");
+	           "{\"number\":\"N 1/2\",\"name\":\"Acme\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	/* Percent-encoded: a slash must not split the path. */
 	expect_req(f, HTTP_GET, "/Customer/N%201%2F2");
@@ -238,10 +238,10 @@ static void test_short_id_number(void **state)
 	assert_false(cJSON_HasObjectItem(b, "number"));
 	cJSON_Delete(b);
 	assert_int_equal(
-		answer(f, 201,
-		       "{\"shortID\":\"N 1/2\",\"name\":\"Acme\",\"active\":"
-		       "true}"),
-		SYNC_DONE);
+	    answer(f, 201,
+	           "{\"shortID\":\"N 1/2\",\"name\":\"Acme\",\"active\":"
+	           "true}"),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_APPLIED);
 	assert_string_equal(f->job.target_id, "N 1/2");
 
@@ -263,13 +263,13 @@ static void test_reserved_short_id(void **state)
 {
 	struct fx *f = *state;
 	const char *page1 =
-		"{\"value\":[{\"shortID\":\"ACME\",\"active\":true}],"
-		"\"totalCount\":2,\"page\":1,\"pageSize\":1,\"pageCount\":2,"
-		"\"hasMore\":true}";
+	    "{\"value\":[{\"shortID\":\"ACME\",\"active\":true}],"
+	    "\"totalCount\":2,\"page\":1,\"pageSize\":1,\"pageCount\":2,"
+	    "\"hasMore\":true}";
 	const char *page2 =
-		"{\"value\":[{\"shortID\":\"All\",\"name\":\"A\","
-		"\"active\":true}],\"totalCount\":2,\"page\":2,"
-		"\"pageSize\":1,\"pageCount\":2,\"hasMore\":false}";
+	    "{\"value\":[{\"shortID\":\"All\",\"name\":\"A\","
+	    "\"active\":true}],\"totalCount\":2,\"page\":2,"
+	    "\"pageSize\":1,\"pageCount\":2,\"hasMore\":false}";
 
 	set_change(f, CHANGE_UPSERT, "all", "{\"name\":\"A\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_DONE);
@@ -294,10 +294,10 @@ static void test_reserved_short_id(void **state)
 	set_change(f, CHANGE_DELETE, "All", NULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(
-		answer(f, 200,
-		       "{\"value\":[],\"totalCount\":0,\"page\":1,"
-		       "\"pageSize\":100,\"pageCount\":0,\"hasMore\":false}"),
-		SYNC_DONE);
+	    answer(f, 200,
+	           "{\"value\":[],\"totalCount\":0,\"page\":1,"
+	           "\"pageSize\":100,\"pageCount\":0,\"hasMore\":false}"),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 }
 
@@ -309,7 +309,7 @@ static void test_update_merges_and_posts_whole_record(void **state)
 	cJSON *b;
 
 	set_change(f, CHANGE_UPDATE, "K1",
-		   "{\"name\":\"Acme 2\",\"fax\":null}");
+	           "{\"name\":\"Acme 2\",\"fax\":null}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	expect_req(f, HTTP_GET, "/Customer/K1");
 	assert_int_equal(answer(f, 200, RECORD("true")), SYNC_SEND);
@@ -357,9 +357,9 @@ static void test_unchanged_ignores_server_fields(void **state)
 	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":null}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(
-		answer(f, 200,
-		       "{\"shortID\":\"K1\",\"fax\":\"\",\"active\":true}"),
-		SYNC_DONE);
+	    answer(f, 200,
+	           "{\"shortID\":\"K1\",\"fax\":\"\",\"active\":true}"),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 }
 
@@ -386,7 +386,7 @@ static void test_delete(void **state)
 	expect_req(f, HTTP_DELETE, "/Customer/K1");
 	assert_null(f->job.req.body);
 	assert_string_equal(f->job.req.scope,
-			    "SecurityID 131 (Create/Modify Customer)");
+	                    "SecurityID 131 (Create/Modify Customer)");
 	assert_int_equal(answer(f, 204, NULL), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_APPLIED);
 	assert_int_equal(f->job.action, SYNC_ACTION_DELETE);
@@ -431,7 +431,7 @@ static void test_reactivation_refused(void **state)
 
 	/* An update of other fields keeps it discontinued: POSTed. */
 	set_change(f, CHANGE_UPDATE, "K1",
-		   "{\"billing_address\":{\"city\":\"Rome\"}}");
+	           "{\"billing_address\":{\"city\":\"Rome\"}}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer(f, 200, RECORD("false")), SYNC_SEND);
 	expect_req(f, HTTP_POST, "/Customer");
@@ -442,7 +442,7 @@ static void test_reactivation_refused(void **state)
 
 	/* An upsert that says inactive may edit a discontinued one. */
 	set_change(f, CHANGE_UPSERT, "K1",
-		   "{\"name\":\"Z\",\"status\":\"inactive\"}");
+	           "{\"name\":\"Z\",\"status\":\"inactive\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer(f, 200, RECORD("false")), SYNC_SEND);
 	expect_req(f, HTTP_POST, "/Customer");
@@ -463,7 +463,7 @@ static void test_status_inactive(void **state)
 
 	/* Status and fields: two writes; refused, nothing sent. */
 	set_change(f, CHANGE_UPDATE, "K1",
-		   "{\"status\":\"inactive\",\"name\":\"B\"}");
+	           "{\"status\":\"inactive\",\"name\":\"B\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer(f, 200, RECORD("true")), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
@@ -471,7 +471,7 @@ static void test_status_inactive(void **state)
 
 	/* A new customer cannot be created discontinued. */
 	set_change(f, CHANGE_UPSERT, "K9",
-		   "{\"name\":\"B\",\"status\":\"inactive\"}");
+	           "{\"name\":\"B\",\"status\":\"inactive\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer(f, 404, NULL), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
@@ -487,21 +487,21 @@ static void test_error_envelope(void **state)
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer(f, 404, NULL), SYNC_SEND);
 	assert_int_equal(
-		answer(f, 400,
-		       "{\"code\":\"invalid_email\",\"message\":\"email "
-		       "'nope' is not an email address\"}"),
-		SYNC_DONE);
+	    answer(f, 400,
+	           "{\"code\":\"invalid_email\",\"message\":\"email "
+	           "'nope' is not an email address\"}"),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_string_equal(f->job.err_code, "invalid_email");
 	assert_int_equal(f->job.err_http_status, 400);
 	assert_non_null(strstr(f->job.err_msg, "POST create: HTTP 400: "
-					       "invalid_email: email 'nope'"));
+	                                       "invalid_email: email 'nope'"));
 
 	/* An unknown code or a foreign body: custsync's code, the words. */
 	set_change(f, CHANGE_UPSERT, "K1", "{\"name\":\"A\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer(f, 422, "{\"Message\":\"locked\"}"),
-			 SYNC_DONE);
+	                 SYNC_DONE);
 	assert_string_equal(f->job.err_code, "rejected");
 	assert_non_null(strstr(f->job.err_msg, "HTTP 422: locked"));
 
@@ -591,20 +591,20 @@ int main(void)
 {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_create_looks_up_then_posts_every_field),
-		T(test_map_fallbacks),
-		T(test_short_id_number),
-		T(test_reserved_short_id),
-		T(test_update_merges_and_posts_whole_record),
-		T(test_unchanged_ignores_server_fields),
-		T(test_update_unknown_is_not_found),
-		T(test_delete),
-		T(test_reactivation_refused),
-		T(test_status_inactive),
-		T(test_error_envelope),
-		T(test_forbidden_names_security_id),
-		T(test_retry_after_holds),
-		T(test_responses),
+	    T(test_create_looks_up_then_posts_every_field),
+	    T(test_map_fallbacks),
+	    T(test_short_id_number),
+	    T(test_reserved_short_id),
+	    T(test_update_merges_and_posts_whole_record),
+	    T(test_unchanged_ignores_server_fields),
+	    T(test_update_unknown_is_not_found),
+	    T(test_delete),
+	    T(test_reactivation_refused),
+	    T(test_status_inactive),
+	    T(test_error_envelope),
+	    T(test_forbidden_names_security_id),
+	    T(test_retry_after_holds),
+	    T(test_responses),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,30 +23,33 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define JSON_TYPE "application/json"
-#define COLLECTION "/Customer"
+#define JSON_TYPE      "application/json"
+#define COLLECTION     "/Customer"
 #define LIST_PAGE_SIZE 100
 /* The document's permissions, named in a 403's message. */
-#define SCOPE_LIST "SecurityID 130 (Customers List)"
+#define SCOPE_LIST   "SecurityID 130 (Customers List)"
 #define SCOPE_MODIFY "SecurityID 131 (Create/Modify Customer)"
 
 /* POST's field table minus shortID, in the document's order. */
 static const char *const writable[] = {
-	"name",  "address1", "address2", "city",  "state",   "zip",
-	"country", "phone",  "fax",      "email", "contact",
+    "name",    "address1", "address2", "city",  "state",   "zip",
+    "country", "phone",    "fax",      "email", "contact",
 };
 #define N_WRITABLE (sizeof(writable) / sizeof(writable[0]))
 
 /* The API's own error codes (the reference server's envelope) reported
  * as the outcome's code; static because sync keeps the pointer. */
 static const char *const api_codes[] = {
-	"invalid_request", "invalid_field", "invalid_email",
-	"short_id_required",
+    "invalid_request",
+    "invalid_field",
+    "invalid_email",
+    "short_id_required",
 };
 
 static int put(cJSON *out, const char *name, cJSON *value)
@@ -61,7 +64,7 @@ static int put(cJSON *out, const char *name, cJSON *value)
 static cJSON *copy_string(const cJSON *v)
 {
 	return cJSON_IsString(v) ? cJSON_CreateString(v->valuestring)
-				 : cJSON_CreateNull();
+	                         : cJSON_CreateNull();
 }
 
 /* The API holds one phone, fax and email: an ERP list gives its first
@@ -104,7 +107,7 @@ static int map_street(const cJSON *street, cJSON *out)
 		first = false;
 	}
 	rc = put(out, "address2",
-		 first ? cJSON_CreateNull() : cJSON_CreateString(buf));
+	         first ? cJSON_CreateNull() : cJSON_CreateString(buf));
 	free(buf);
 	return rc;
 }
@@ -112,7 +115,7 @@ static int map_street(const cJSON *street, cJSON *out)
 static int map_address(const cJSON *a, cJSON *out)
 {
 	static const char *const flat[] = {"address1", "address2", "city",
-					   "state",    "zip",      "country"};
+	                                   "state",    "zip",      "country"};
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(a, "state_code");
 	const cJSON *state = cJSON_GetObjectItemCaseSensitive(a, "state");
 	int rc = 0;
@@ -124,11 +127,11 @@ static int map_address(const cJSON *a, cJSON *out)
 	}
 	if (cJSON_HasObjectItem(a, "street"))
 		rc = map_street(cJSON_GetObjectItemCaseSensitive(a, "street"),
-				out);
+		                out);
 	if (!rc && cJSON_HasObjectItem(a, "city"))
-		rc = put(out, "city",
-			 copy_string(
-				 cJSON_GetObjectItemCaseSensitive(a, "city")));
+		rc = put(
+		    out, "city",
+		    copy_string(cJSON_GetObjectItemCaseSensitive(a, "city")));
 	/* state is the code when the ERP has one, else the name. */
 	if (!rc && cJSON_IsString(code))
 		rc = put(out, "state", copy_string(code));
@@ -136,14 +139,14 @@ static int map_address(const cJSON *a, cJSON *out)
 		rc = put(out, "state", copy_string(state));
 	if (!rc && cJSON_HasObjectItem(a, "postal_code"))
 		rc = put(out, "zip",
-			 copy_string(cJSON_GetObjectItemCaseSensitive(
-				 a, "postal_code")));
+		         copy_string(cJSON_GetObjectItemCaseSensitive(
+		             a, "postal_code")));
 	/* DECISION: country is the API's "Country code": only country_code
 	 * maps; a country name is not a code and is left out. */
 	if (!rc && cJSON_HasObjectItem(a, "country_code"))
 		rc = put(out, "country",
-			 copy_string(cJSON_GetObjectItemCaseSensitive(
-				 a, "country_code")));
+		         copy_string(cJSON_GetObjectItemCaseSensitive(
+		             a, "country_code")));
 	return rc;
 }
 
@@ -169,7 +172,7 @@ static cJSON *map_contact(const cJSON *c)
 	if (!buf)
 		return NULL;
 	snprintf(buf, n, "%s%s%s", first ? first : "",
-		 first && last ? " " : "", last ? last : "");
+	         first && last ? " " : "", last ? last : "");
 	out = cJSON_CreateString(buf);
 	free(buf);
 	return out;
@@ -178,7 +181,7 @@ static cJSON *map_contact(const cJSON *c)
 /* The shortID of the event's customer: the key, or with short_id: number
  * the customer's number. NULL when the event does not carry it. */
 static const char *wms_short_id(const struct config *cfg,
-				const struct change *ch)
+                                const struct change *ch)
 {
 	if (cfg->target.short_id == SHORT_ID_NUMBER)
 		return profile_str(ch->customer, "number");
@@ -194,21 +197,27 @@ static bool wms_reserved(const char *id)
 	return strcasecmp(id, "All") == 0;
 }
 
-static int refuse(struct profile_error *err, const char *code,
-		  const char *fmt, const char *arg)
+/* A refusal; code reaches the outcome where the seam passes it on
+ * (update_request), else sync reports "validation". */
+__attribute__((format(printf, 3, 4))) static int
+refuse(struct profile_error *err, const char *code, const char *fmt, ...)
 {
+	va_list ap;
+
 	err->code = code;
-	snprintf(err->message, sizeof(err->message), fmt, arg);
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
 	return -EINVAL;
 }
 
 static int wms_map(const struct config *cfg, const struct change *ch,
-		   cJSON **out, struct profile_error *err)
+                   cJSON **out, struct profile_error *err)
 {
 	static const char *const simple[][2] = {{"name", "name"},
-						{"fax", "fax"},
-						{"phone", "phone"},
-						{"email", "email"}};
+	                                        {"fax", "fax"},
+	                                        {"phone", "phone"},
+	                                        {"email", "email"}};
 	const cJSON *c = ch->customer;
 	const char *id = wms_short_id(cfg, ch);
 	const char *status = profile_str(c, "status");
@@ -218,35 +227,34 @@ static int wms_map(const struct config *cfg, const struct change *ch,
 	memset(err, 0, sizeof(*err));
 	if (!id || !*id)
 		return refuse(err, "missing_short_id",
-			      "%s: short_id is number, but the event "
-			      "carries no customer.number (every create, "
-			      "update and upsert must)",
-			      ch->key);
+		              "%s: short_id is number, but the event "
+		              "carries no customer.number (every create, "
+		              "update and upsert must)",
+		              ch->key);
 	if (wms_reserved(id))
 		return refuse(err, "reserved_short_id",
-			      "shortID '%s' collides with GET /Customer/All "
-			      "(the list): custsync could never read it back",
-			      id);
+		              "shortID '%s' collides with GET /Customer/All "
+		              "(the list): custsync could never read it back",
+		              id);
 	o = cJSON_CreateObject();
 	if (!o)
 		goto oom;
 	for (size_t i = 0; i < 4 && !rc; i++)
 		if (cJSON_HasObjectItem(c, simple[i][0]))
 			rc = put(o, simple[i][1],
-				 first_string(cJSON_GetObjectItemCaseSensitive(
-					 c, simple[i][0])));
+			         first_string(cJSON_GetObjectItemCaseSensitive(
+			             c, simple[i][0])));
 	if (!rc && cJSON_HasObjectItem(c, "billing_address"))
 		rc = map_address(
-			cJSON_GetObjectItemCaseSensitive(c, "billing_address"),
-			o);
+		    cJSON_GetObjectItemCaseSensitive(c, "billing_address"), o);
 	if (!rc && cJSON_HasObjectItem(c, "contact"))
 		rc = put(o, "contact",
-			 map_contact(
-				 cJSON_GetObjectItemCaseSensitive(c, "contact")));
+		         map_contact(
+		             cJSON_GetObjectItemCaseSensitive(c, "contact")));
 	/* Not sent (POST has no active): compared, see wms_write_plan. */
 	if (!rc && status)
 		rc = put(o, "active",
-			 cJSON_CreateBool(strcmp(status, "active") == 0));
+		         cJSON_CreateBool(strcmp(status, "active") == 0));
 	if (rc)
 		goto oom;
 	*out = o;
@@ -261,16 +269,16 @@ oom:
  * DECISION: a new customer cannot be created discontinued: POST has no
  * active, so the record would silently come out active. */
 static int wms_validate(const cJSON *doc, bool creating,
-			struct profile_error *err)
+                        struct profile_error *err)
 {
 	if (creating &&
 	    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "active")))
 		return refuse(err, "cannot_create_discontinued",
-			      "%s: the API cannot create a discontinued "
-			      "customer (POST /Customer has no active "
-			      "field); create it active, then send the "
-			      "status",
-			      "status is inactive");
+		              "%s: the API cannot create a discontinued "
+		              "customer (POST /Customer has no active "
+		              "field); create it active, then send the "
+		              "status",
+		              "status is inactive");
 	return 0;
 }
 
@@ -289,7 +297,7 @@ static const cJSON *wms_record_of(const cJSON *body)
 static cJSON *wms_project(const cJSON *record)
 {
 	const cJSON *active =
-		cJSON_GetObjectItemCaseSensitive(record, "active");
+	    cJSON_GetObjectItemCaseSensitive(record, "active");
 	cJSON *o = cJSON_CreateObject();
 
 	if (!o || !cJSON_IsObject(record))
@@ -312,8 +320,8 @@ oom:
 static bool wms_is_deleted(const struct config *cfg, const cJSON *record)
 {
 	(void)cfg;
-	return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(record,
-							       "active"));
+	return cJSON_IsFalse(
+	    cJSON_GetObjectItemCaseSensitive(record, "active"));
 }
 
 static int list_request(struct api_request *out, long page)
@@ -321,15 +329,14 @@ static int list_request(struct api_request *out, long page)
 	char path[96];
 
 	snprintf(path, sizeof(path), COLLECTION "/All?page=%ld&pageSize=%d",
-		 page, LIST_PAGE_SIZE);
+	         page, LIST_PAGE_SIZE);
 	return profile_request(out, HTTP_GET, strdup(path), NULL, NULL, NULL,
-			       SCOPE_LIST);
+	                       SCOPE_LIST);
 }
 
 /* GET /Customer/{shortID}: the answer is the record itself. */
 static int wms_lookup_request(const struct config *cfg,
-			      const struct change *ch,
-			      struct api_request *out)
+                              const struct change *ch, struct api_request *out)
 {
 	const char *id = wms_short_id(cfg, ch);
 
@@ -341,11 +348,11 @@ static int wms_lookup_request(const struct config *cfg,
 	if (wms_reserved(id))
 		return list_request(out, 1);
 	return profile_request(out, HTTP_GET, profile_id_path(COLLECTION, id),
-			       NULL, NULL, NULL, SCOPE_LIST);
+	                       NULL, NULL, NULL, SCOPE_LIST);
 }
 
 static int found(const cJSON *rec, const char *id, char **out_id,
-		 cJSON **record)
+                 cJSON **record)
 {
 	*out_id = strdup(id);
 	*record = cJSON_Duplicate(rec, 1);
@@ -360,8 +367,8 @@ static int found(const cJSON *rec, const char *id, char **out_id,
 }
 
 static int wms_lookup_parse(const struct config *cfg, const struct change *ch,
-			    const struct api_response *r, char **id,
-			    cJSON **record)
+                            const struct api_response *r, char **id,
+                            cJSON **record)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const char *want = wms_short_id(cfg, ch);
@@ -374,9 +381,9 @@ static int wms_lookup_parse(const struct config *cfg, const struct change *ch,
 		return -EINVAL;
 	}
 	if (is_list(doc)) {
-		cJSON_ArrayForEach(item,
-				   cJSON_GetObjectItemCaseSensitive(doc,
-								    "value")) {
+		cJSON_ArrayForEach(
+		    item, cJSON_GetObjectItemCaseSensitive(doc, "value"))
+		{
 			got = profile_str(item, "shortID");
 			if (got && strcmp(got, want) == 0) {
 				rc = found(item, got, id, record);
@@ -393,14 +400,14 @@ static int wms_lookup_parse(const struct config *cfg, const struct change *ch,
 
 /* The list's next page while hasMore says there is one. */
 static int wms_lookup_next(const struct config *cfg, const struct change *ch,
-			   const struct api_response *r,
-			   struct api_request *out)
+                           const struct api_response *r,
+                           struct api_request *out)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const cJSON *page = cJSON_GetObjectItemCaseSensitive(doc, "page");
-	bool more = is_list(doc) &&
-		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc,
-								  "hasMore"));
+	bool more =
+	    is_list(doc) &&
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "hasMore"));
 	long next = cJSON_IsNumber(page) ? (long)page->valuedouble + 1 : 0;
 
 	(void)cfg;
@@ -413,17 +420,17 @@ static int wms_lookup_next(const struct config *cfg, const struct change *ch,
 }
 
 static int wms_get_request(const struct config *cfg, const char *id,
-			   struct api_request *out)
+                           struct api_request *out)
 {
 	(void)cfg;
 	return profile_request(out, HTTP_GET, profile_id_path(COLLECTION, id),
-			       NULL, NULL, NULL, SCOPE_LIST);
+	                       NULL, NULL, NULL, SCOPE_LIST);
 }
 
 static int post(struct api_request *out, cJSON *body)
 {
 	int rc = profile_request(out, HTTP_POST, strdup(COLLECTION), body,
-				 JSON_TYPE, NULL, SCOPE_MODIFY);
+	                         JSON_TYPE, NULL, SCOPE_MODIFY);
 
 	cJSON_Delete(body);
 	return rc;
@@ -452,8 +459,8 @@ oom:
 }
 
 static int wms_create_request(const struct config *cfg,
-			      const struct change *ch, const cJSON *record,
-			      struct api_request *out)
+                              const struct change *ch, const cJSON *record,
+                              struct api_request *out)
 {
 	const char *id = wms_short_id(cfg, ch);
 	cJSON *b = id ? post_body(id, record, false) : NULL;
@@ -476,13 +483,13 @@ enum wms_plan { PLAN_POST, PLAN_DISCONTINUE, PLAN_REFUSE };
  *   discontinue_with_changes: that takes two writes, and either one
  *   alone would report a half-done event as applied. */
 static enum wms_plan wms_write_plan(const struct change *ch,
-				    const cJSON *patch, const cJSON *current,
-				    struct profile_error *err)
+                                    const cJSON *patch, const cJSON *current,
+                                    struct profile_error *err)
 {
 	const cJSON *want = cJSON_GetObjectItemCaseSensitive(patch, "active");
 	const char *status = profile_str(ch->customer, "status");
-	bool discontinued = cJSON_IsFalse(
-		cJSON_GetObjectItemCaseSensitive(current, "active"));
+	bool discontinued =
+	    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(current, "active"));
 	bool asserts = ch->op == CHANGE_CREATE || ch->op == CHANGE_UPSERT;
 
 	if (cJSON_IsTrue(want) ||
@@ -510,10 +517,10 @@ static enum wms_plan wms_write_plan(const struct change *ch,
 
 /* GET, merge, POST the whole record: no ETag exists to send. */
 static int wms_update_request(const struct config *cfg,
-			      const struct change *ch, const char *id,
-			      const char *etag, const cJSON *patch,
-			      const cJSON *current, struct api_request *out,
-			      struct profile_error *err)
+                              const struct change *ch, const char *id,
+                              const char *etag, const cJSON *patch,
+                              const cJSON *current, struct api_request *out,
+                              struct profile_error *err)
 {
 	cJSON *merged, *b;
 
@@ -525,8 +532,8 @@ static int wms_update_request(const struct config *cfg,
 		return -EINVAL;
 	case PLAN_DISCONTINUE:
 		return profile_request(out, HTTP_DELETE,
-				       profile_id_path(COLLECTION, id), NULL,
-				       NULL, NULL, SCOPE_MODIFY);
+		                       profile_id_path(COLLECTION, id), NULL,
+		                       NULL, NULL, SCOPE_MODIFY);
 	case PLAN_POST:
 		break;
 	}
@@ -537,24 +544,24 @@ static int wms_update_request(const struct config *cfg,
 }
 
 static int wms_delete_request(const struct config *cfg, const char *id,
-			      const char *etag, const cJSON *current,
-			      struct api_request *out,
-			      struct profile_error *err)
+                              const char *etag, const cJSON *current,
+                              struct api_request *out,
+                              struct profile_error *err)
 {
 	(void)cfg;
 	(void)etag;
 	(void)current;
 	(void)err;
 	return profile_request(out, HTTP_DELETE,
-			       profile_id_path(COLLECTION, id), NULL, NULL,
-			       NULL, SCOPE_MODIFY);
+	                       profile_id_path(COLLECTION, id), NULL, NULL,
+	                       NULL, SCOPE_MODIFY);
 }
 
 /* POST answers the record (200; 201 accepted too). A 204 without a body
  * is the DELETE of a status: inactive update: no record, and the
  * response cannot name the id (the seam passes none; README). */
 static int wms_write_result(const struct api_response *r, char **id,
-			    char **etag, cJSON **record)
+                            char **etag, cJSON **record)
 {
 	cJSON *doc;
 	const char *s;
@@ -581,8 +588,7 @@ static int wms_write_result(const struct api_response *r, char **id,
 }
 
 /* An upsert reports no duplicates: there is no conflict to resolve. */
-static int wms_conflict(const struct api_response *r, char **field,
-			char **id)
+static int wms_conflict(const struct api_response *r, char **field, char **id)
 {
 	(void)r;
 	*field = *id = NULL;
@@ -593,11 +599,11 @@ static int wms_conflict(const struct api_response *r, char **field,
  * the reference server answers; "Message", "error", "title" and the raw
  * body are read too, so another real shape still reaches the operator.
  * A known API code replaces custsync's. */
-static void wms_error_message(const struct api_response *r,
-			      const char **code, char *buf, size_t len)
+static void wms_error_message(const struct api_response *r, const char **code,
+                              char *buf, size_t len)
 {
 	static const char *const keys[] = {"message", "Message", "error",
-					   "title"};
+	                                   "title"};
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const char *c = profile_str(doc, "code");
 	const char *m = NULL;
@@ -618,21 +624,21 @@ static void wms_error_message(const struct api_response *r,
 }
 
 const struct profile_ops wms_profile = {
-	.name = "wms",
-	.flags = PROFILE_LOOKUP_HAS_RECORD | PROFILE_CREATE_LOOKS_UP,
-	.map = wms_map,
-	.validate = wms_validate,
-	.record_of = wms_record_of,
-	.project = wms_project,
-	.is_deleted = wms_is_deleted,
-	.lookup_request = wms_lookup_request,
-	.lookup_parse = wms_lookup_parse,
-	.lookup_next = wms_lookup_next,
-	.get_request = wms_get_request,
-	.create_request = wms_create_request,
-	.update_request = wms_update_request,
-	.delete_request = wms_delete_request,
-	.write_result = wms_write_result,
-	.conflict = wms_conflict,
-	.error_message = wms_error_message,
+    .name = "wms",
+    .flags = PROFILE_LOOKUP_HAS_RECORD | PROFILE_CREATE_LOOKS_UP,
+    .map = wms_map,
+    .validate = wms_validate,
+    .record_of = wms_record_of,
+    .project = wms_project,
+    .is_deleted = wms_is_deleted,
+    .lookup_request = wms_lookup_request,
+    .lookup_parse = wms_lookup_parse,
+    .lookup_next = wms_lookup_next,
+    .get_request = wms_get_request,
+    .create_request = wms_create_request,
+    .update_request = wms_update_request,
+    .delete_request = wms_delete_request,
+    .write_result = wms_write_result,
+    .conflict = wms_conflict,
+    .error_message = wms_error_message,
 };
