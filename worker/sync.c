@@ -225,9 +225,10 @@ enum sync_next sync_start(struct sync_job *j)
 
 	if (ch->op == CHANGE_SKIP)
 		return finish(j, SYNC_SKIPPED, SYNC_ACTION_NONE);
+	memset(&perr, 0, sizeof(perr));
 	if (ch->op != CHANGE_DELETE) {
 		if (p->map(j->cfg, ch, &j->desired, &perr))
-			return fail(j, "validation", 0, "%s", perr.message);
+			return refused(j, &perr);
 		if (ch->op == CHANGE_CREATE) {
 			cJSON *rec = profile_strip_nulls(j->desired);
 
@@ -239,7 +240,7 @@ enum sync_next sync_start(struct sync_job *j)
 			rc = p->validate(j->desired, false, &perr);
 		}
 		if (rc)
-			return fail(j, "validation", 0, "%s", perr.message);
+			return refused(j, &perr);
 	}
 	if (cache_get(j->cache, ch->key, &ce) == 0) {
 		set_str(&j->target_id, ce.id);
@@ -257,8 +258,13 @@ enum sync_next sync_start(struct sync_job *j)
 	}
 	if (ch->op == CHANGE_CREATE && !has(j, PROFILE_CREATE_LOOKS_UP))
 		return send_create(j);
-	return send(j, SYNC_STEP_LOOKUP,
-		    p->lookup_request(j->cfg, ch, &j->req));
+	rc = p->lookup_request(j->cfg, ch, &j->req);
+	if (rc == -EINVAL)
+		return fail(j, "validation", 0,
+			    "key '%s' cannot be looked up: the event carries "
+			    "nothing the %s profile finds customers by",
+			    ch->key, p->name);
+	return send(j, SYNC_STEP_LOOKUP, rc);
 }
 
 /* Answers that mean the same at every step. Returns SYNC_NEXT_MAX when
@@ -403,11 +409,14 @@ static enum sync_next on_written(struct sync_job *j,
 	if (j->profile->write_result(r, &id, &etag, &record))
 		return fail(j, "invalid_response", r->status,
 			    "write answered something unreadable");
-	free(j->target_id);
+	/* An answer without a body still wrote the record we know. */
+	if (id) {
+		free(j->target_id);
+		j->target_id = id;
+	}
 	free(j->etag);
-	j->target_id = id;
 	j->etag = etag;
-	cache_put(j->cache, j->change->key, id, etag, record);
+	cache_put(j->cache, j->change->key, j->target_id, etag, record);
 	return finish(j, SYNC_APPLIED, a);
 }
 

@@ -118,7 +118,8 @@ def check(env, outs):
     assert "cannot reactivate" in r7["error"]["message"], r7
 
     al = ev["create-All"]
-    assert al["error"]["code"] == "validation" and al["attempts"] == 0, al
+    assert al["error"]["code"] == "reserved_short_id", al
+    assert al["attempts"] == 0, al
     assert "GET /Customer/All" in al["error"]["message"], al
     da = ev["del-All"]
     assert (da["status"], da["action"], da["target_id"]) == \
@@ -249,7 +250,7 @@ def test_wms_short_id_number_and_bearer():
             ("applied", "create", "N 1/2"), up
         assert ev["upd-1"]["action"] == "update", ev["upd-1"]
         nn = ev["update-ERP-2"]
-        assert nn["error"]["code"] == "validation", nn
+        assert nn["error"]["code"] == "missing_short_id", nn
         assert "customer.number" in nn["error"]["message"], nn
         d = ev["del-1"]
         assert (d["status"], d["action"]) == ("applied", "delete"), d

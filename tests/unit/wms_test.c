@@ -249,7 +249,7 @@ static void test_short_id_number(void **state)
 	set_change(f, CHANGE_UPDATE, "ERP-10", "{\"name\":\"X\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
-	assert_string_equal(f->job.err_code, "validation");
+	assert_string_equal(f->job.err_code, "missing_short_id");
 	assert_non_null(strstr(f->job.err_msg, "customer.number"));
 	assert_int_equal(f->job.attempts, 0);
 
@@ -274,7 +274,7 @@ static void test_reserved_short_id(void **state)
 	set_change(f, CHANGE_UPSERT, "all", "{\"name\":\"A\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
-	assert_string_equal(f->job.err_code, "validation");
+	assert_string_equal(f->job.err_code, "reserved_short_id");
 	assert_non_null(strstr(f->job.err_msg, "GET /Customer/All"));
 
 	/* A delete pages the list instead of colliding with it. */
