@@ -368,6 +368,11 @@ static enum sync_next on_lookup(struct sync_job *j,
 	}
 	free(j->target_id);
 	j->target_id = id;
+	/* A conflict found by a second look-up (e.g. by email) now knows
+	 * whom it hit. */
+	if (j->after_conflict && j->n_conflicts > 0 &&
+	    !j->conflicts[j->n_conflicts - 1].target_id)
+		j->conflicts[j->n_conflicts - 1].target_id = strdup(id);
 	if (has(j, PROFILE_LOOKUP_HAS_RECORD) && record)
 		return have_record(j, record, NULL);
 	cJSON_Delete(record);

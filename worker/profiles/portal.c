@@ -23,6 +23,7 @@
  *   - server-owned fields (id, manufacturer_id, default_depot_id,
  *     cc_email, prices, the other settings) are left out; a PUT copies
  *     them back from the record as read. */
+#define _GNU_SOURCE /* strcasestr */
 #include "config.h"
 #include "event.h"
 #include "merge_patch.h"
@@ -37,13 +38,13 @@
 #include <string.h>
 #include <strings.h>
 
-#define JSON_TYPE "application/json"
-#define COLLECTION "/customers"
+#define JSON_TYPE      "application/json"
+#define COLLECTION     "/customers"
 #define LIST_PAGE_SIZE 100
-#define COUNT "count"
-#define MAX_DELIVERY 1000
+#define COUNT          "count"
+#define MAX_DELIVERY   1000
 
-#define SCOPE_READ "customer:read"
+#define SCOPE_READ   "customer:read"
 #define SCOPE_CREATE "customer:create"
 #define SCOPE_UPDATE "customer:update"
 #define SCOPE_DELETE "customer:delete"
@@ -52,22 +53,25 @@
 static const struct {
 	const char *from, *to;
 } address_map[] = {
-	{"street", "street"},         {"city", "suburb"},
-	{"state", "state"},           {"state_code", "state_code"},
-	{"postal_code", "postcode"},  {"country", "country"},
-	{"country_code", "country_code"},
+    {"street", "street"},
+    {"city", "suburb"},
+    {"state", "state"},
+    {"state_code", "state_code"},
+    {"postal_code", "postcode"},
+    {"country", "country"},
+    {"country_code", "country_code"},
 };
 #define N_ADDRESS (sizeof(address_map) / sizeof(address_map[0]))
 
 /* Members the server derives from each other (document: "*_code fields
  * can be specified instead of the state or country"). */
 static const char *const derived[] = {"state", "state_code", "country",
-				      "country_code"};
+                                      "country_code"};
 #define N_DERIVED (sizeof(derived) / sizeof(derived[0]))
 
 /* Top-level members of the projected shape that a PUT writes. */
 static const char *const scalars[] = {"name", "email", "phone", "mobile",
-				      "external_id"};
+                                      "external_id"};
 #define N_SCALARS (sizeof(scalars) / sizeof(scalars[0]))
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -87,7 +91,8 @@ static int set(cJSON *out, const char *name, cJSON *value)
 	if (!value)
 		return -ENOMEM;
 	if (cJSON_GetObjectItemCaseSensitive(out, name)) {
-		if (!cJSON_ReplaceItemInObjectCaseSensitive(out, name, value)) {
+		if (!cJSON_ReplaceItemInObjectCaseSensitive(out, name,
+		                                            value)) {
 			cJSON_Delete(value);
 			return -ENOMEM;
 		}
@@ -99,8 +104,8 @@ static int set(cJSON *out, const char *name, cJSON *value)
 static cJSON *copy_string(const cJSON *v)
 {
 	return cJSON_IsString(v) && v->valuestring[0]
-		       ? cJSON_CreateString(v->valuestring)
-		       : cJSON_CreateNull();
+	           ? cJSON_CreateString(v->valuestring)
+	           : cJSON_CreateNull();
 }
 
 /* The API holds one email, phone and mobile: an ERP list gives its
@@ -139,7 +144,8 @@ static cJSON *street_lines(const cJSON *v)
 	if (!cJSON_IsArray(v))
 		return NULL;
 	out = cJSON_CreateArray();
-	cJSON_ArrayForEach(line, v) {
+	cJSON_ArrayForEach(line, v)
+	{
 		if (!out)
 			break;
 		if (!cJSON_IsString(line) || blank(line->valuestring))
@@ -173,6 +179,14 @@ static char *id_of(const cJSON *rec)
 	return strdup(buf);
 }
 
+/* A string member that is not blank, or NULL. */
+static const char *filled(const cJSON *obj, const char *name)
+{
+	const char *s = profile_str(obj, name);
+
+	return s && !blank(s) ? s : NULL;
+}
+
 static bool is_code(const char *name)
 {
 	return strcmp(name, "state_code") == 0 ||
@@ -197,7 +211,7 @@ static int map_address(const cJSON *a, bool whole, cJSON **out)
 		return -ENOMEM;
 	for (size_t i = 0; i < N_ADDRESS && !rc; i++) {
 		const cJSON *v =
-			cJSON_GetObjectItemCaseSensitive(a, address_map[i].from);
+		    cJSON_GetObjectItemCaseSensitive(a, address_map[i].from);
 		bool derive = i >= 2 && i != 4;
 		cJSON *lines;
 
@@ -205,7 +219,8 @@ static int map_address(const cJSON *a, bool whole, cJSON **out)
 			continue;
 		if (i == 0) {
 			lines = street_lines(v);
-			rc = put(o, "street", lines ? lines : cJSON_CreateNull());
+			rc = put(o, "street",
+			         lines ? lines : cJSON_CreateNull());
 		} else {
 			rc = put(o, address_map[i].to, copy_string(v));
 		}
@@ -226,8 +241,10 @@ static int default_index(const cJSON *list)
 	const cJSON *e;
 	int i = 0;
 
-	cJSON_ArrayForEach(e, list) {
-		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "default")))
+	cJSON_ArrayForEach(e, list)
+	{
+		if (cJSON_IsTrue(
+		        cJSON_GetObjectItemCaseSensitive(e, "default")))
 			return i;
 		i++;
 	}
@@ -249,18 +266,19 @@ static int map_deliveries(const cJSON *list, cJSON **out)
 	o = cJSON_CreateObject();
 	if (!o)
 		return -ENOMEM;
-	cJSON_ArrayForEach(e, list) {
+	cJSON_ArrayForEach(e, list)
+	{
 		if (i == MAX_DELIVERY)
 			break;
 		rc = map_address(e, true, &item);
 		if (!rc)
 			rc = put(item, "name",
-				 copy_string(cJSON_GetObjectItemCaseSensitive(
-					 e, "name")));
+			         copy_string(cJSON_GetObjectItemCaseSensitive(
+			             e, "name")));
 		if (!rc)
 			rc = put(item, "external_id",
-				 copy_string(cJSON_GetObjectItemCaseSensitive(
-					 e, "external_id")));
+			         copy_string(cJSON_GetObjectItemCaseSensitive(
+			             e, "external_id")));
 		if (!rc)
 			rc = put(item, "default", cJSON_CreateBool(i == def));
 		snprintf(idx, sizeof(idx), "%d", i);
@@ -287,10 +305,10 @@ static int map_deliveries(const cJSON *list, cJSON **out)
  * document says the API does for a missing contact address. */
 static int map_contact(const cJSON *c, cJSON *o)
 {
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(c,
-							  "billing_address");
+	const cJSON *b =
+	    cJSON_GetObjectItemCaseSensitive(c, "billing_address");
 	const cJSON *d = cJSON_GetArrayItem(
-		cJSON_GetObjectItemCaseSensitive(c, "delivery_addresses"), 0);
+	    cJSON_GetObjectItemCaseSensitive(c, "delivery_addresses"), 0);
 	cJSON *a;
 	int rc;
 
@@ -319,18 +337,20 @@ static int map_status(const cJSON *c, cJSON *o)
 	if (put(o, "settings", settings))
 		return -ENOMEM;
 	return put(settings, "is_suspended",
-		   cJSON_CreateBool(s && strcmp(s, "inactive") == 0));
+	           cJSON_CreateBool(s && strcmp(s, "inactive") == 0));
 }
 
-/* Not mapped, for want of a field: type, number, fax, company, contact,
- * language, time_zone, notes. */
+/* DECISION: not mapped, for want of a field: type, number, fax,
+ * company, contact, language, time_zone, notes, and email/phone/mobile
+ * beyond the first (cc_email is not a second address: the portal CCs
+ * every mail to it, so it stays the portal's). */
 static int portal_map(const struct config *cfg, const struct change *ch,
-		      cJSON **out, struct profile_error *err)
+                      cJSON **out, struct profile_error *err)
 {
 	static const struct {
 		const char *from, *to;
-	} lists[] = {{"email", "email"}, {"phone", "phone"},
-		     {"mobile", "mobile"}};
+	} lists[] = {
+	    {"email", "email"}, {"phone", "phone"}, {"mobile", "mobile"}};
 	const cJSON *c = ch->customer;
 	cJSON *o = cJSON_CreateObject(), *d;
 	int rc = 0;
@@ -339,14 +359,14 @@ static int portal_map(const struct config *cfg, const struct change *ch,
 	if (!o)
 		goto oom;
 	if (cJSON_HasObjectItem(c, "name"))
-		rc = put(o, "name",
-			 copy_string(cJSON_GetObjectItemCaseSensitive(c,
-								      "name")));
+		rc = put(
+		    o, "name",
+		    copy_string(cJSON_GetObjectItemCaseSensitive(c, "name")));
 	for (size_t i = 0; i < 3 && !rc; i++)
 		if (cJSON_HasObjectItem(c, lists[i].from))
 			rc = put(o, lists[i].to,
-				 first_string(cJSON_GetObjectItemCaseSensitive(
-					 c, lists[i].from)));
+			         first_string(cJSON_GetObjectItemCaseSensitive(
+			             c, lists[i].from)));
 	/* DECISION: external_id always carries the customer key (the only
 	 * place the key can be found again); the ERP's own external_id has
 	 * no field of its own and is not sent. */
@@ -357,9 +377,9 @@ static int portal_map(const struct config *cfg, const struct change *ch,
 	if (!rc)
 		rc = map_contact(c, o);
 	if (!rc && cJSON_HasObjectItem(c, "delivery_addresses")) {
-		rc = map_deliveries(cJSON_GetObjectItemCaseSensitive(
-					    c, "delivery_addresses"),
-				    &d);
+		rc = map_deliveries(
+		    cJSON_GetObjectItemCaseSensitive(c, "delivery_addresses"),
+		    &d);
 		if (!rc)
 			rc = put(o, "delivery_address", d);
 	}
@@ -383,11 +403,10 @@ static bool has_state(const cJSON *a)
 	return (s && !blank(s)) || (code && !blank(code));
 }
 
-static int refuse(struct profile_error *err, const char *fmt,
-		  const char *what) __attribute__((format(printf, 2, 0)));
+static int refuse(struct profile_error *err, const char *fmt, const char *what)
+    __attribute__((format(printf, 2, 0)));
 
-static int refuse(struct profile_error *err, const char *fmt,
-		  const char *what)
+static int refuse(struct profile_error *err, const char *fmt, const char *what)
 {
 	snprintf(err->message, sizeof(err->message), fmt, what);
 	return -EINVAL;
@@ -395,62 +414,68 @@ static int refuse(struct profile_error *err, const char *fmt,
 
 /* The document: "Mandatory fields are required to be present and
  * non-blank on creation and cannot be cleared or unset when updating";
- * an address must name its state. Email syntax is left to the API,
- * whose rules the document does not give (its message is kept). */
+ * an address must name its state. DECISION: email syntax is left to
+ * the API, whose rules the document does not give (its message is
+ * kept). */
 static int portal_validate(const cJSON *doc, bool creating,
-			   struct profile_error *err)
+                           struct profile_error *err)
 {
 	static const char *const required[] = {"name", "email", "phone"};
 	const cJSON *contact =
-		cJSON_GetObjectItemCaseSensitive(doc, "contact_address");
+	    cJSON_GetObjectItemCaseSensitive(doc, "contact_address");
 	const cJSON *deliveries =
-		cJSON_GetObjectItemCaseSensitive(doc, "delivery_address");
+	    cJSON_GetObjectItemCaseSensitive(doc, "delivery_address");
 	const cJSON *first = cJSON_GetObjectItemCaseSensitive(deliveries, "0");
 	const cJSON *m;
 
 	for (size_t i = 0; i < 3; i++) {
 		const cJSON *v =
-			cJSON_GetObjectItemCaseSensitive(doc, required[i]);
+		    cJSON_GetObjectItemCaseSensitive(doc, required[i]);
 
 		if (cJSON_IsNull(v))
-			return refuse(err, "%s is mandatory and cannot be "
-					   "cleared",
-				      required[i]);
+			return refuse(err,
+			              "%s is mandatory and cannot be "
+			              "cleared",
+			              required[i]);
 		if (creating && !v)
 			return refuse(err, "%s is mandatory on create",
-				      required[i]);
+			              required[i]);
 		if (cJSON_IsString(v) && blank(v->valuestring))
 			return refuse(err, "%s must not be blank",
-				      required[i]);
+			              required[i]);
 	}
 	if (cJSON_IsNull(contact))
 		return refuse(err, "%s is mandatory and cannot be cleared",
-			      "contact_address");
+		              "contact_address");
 	if (creating && !contact && !cJSON_IsObject(first))
-		return refuse(err, "%s is mandatory on create (a billing "
-				   "address or a delivery address)",
-			      "contact_address");
+		return refuse(err,
+		              "%s is mandatory on create (a billing "
+		              "address or a delivery address)",
+		              "contact_address");
 	if (creating && !has_state(contact ? contact : first))
 		return refuse(err, "%s must have a state or state_code",
-			      "contact_address");
+		              "contact_address");
 	if (cJSON_IsObject(contact) &&
 	    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(contact, "state")) &&
 	    cJSON_IsNull(
-		    cJSON_GetObjectItemCaseSensitive(contact, "state_code")))
+	        cJSON_GetObjectItemCaseSensitive(contact, "state_code")))
 		return refuse(err, "%s: the state cannot be cleared",
-			      "contact_address");
-	cJSON_ArrayForEach(m, cJSON_IsObject(deliveries) ? deliveries : NULL) {
+		              "contact_address");
+	if (!cJSON_IsObject(deliveries))
+		deliveries = NULL;
+	cJSON_ArrayForEach(m, deliveries)
+	{
 		if (!cJSON_IsObject(m))
 			continue;
 		if ((creating && !has_state(m)) ||
-		    (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(m,
-								   "state")) &&
-		     cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
-			     m, "state_code"))))
+		    (cJSON_IsNull(
+		         cJSON_GetObjectItemCaseSensitive(m, "state")) &&
+		     cJSON_IsNull(
+		         cJSON_GetObjectItemCaseSensitive(m, "state_code"))))
 			return refuse(err,
-				      "delivery address %s must have a state "
-				      "or state_code",
-				      m->string);
+			              "delivery address %s must have a state "
+			              "or state_code",
+			              m->string);
 	}
 	return 0;
 }
@@ -506,7 +531,7 @@ static cJSON *norm_address(const cJSON *a, bool delivery)
 		if (!s || blank(s))
 			continue;
 		rc = is_code(name) ? add_upper(o, name, s)
-				   : put(o, name, cJSON_CreateString(s));
+		                   : put(o, name, cJSON_CreateString(s));
 	}
 	for (size_t i = 0; delivery && i < 2 && !rc; i++) {
 		const char *s = profile_str(a, extra[i]);
@@ -543,7 +568,7 @@ static int delivery_count(const cJSON *d)
 	if (!cJSON_IsObject(d) || !cJSON_IsNumber(n) || n->valuedouble < 0)
 		return 0;
 	return n->valuedouble > MAX_DELIVERY ? MAX_DELIVERY
-					     : (int)n->valuedouble;
+	                                     : (int)n->valuedouble;
 }
 
 /* The delivery list as {"count": n, "0": ..}, exactly one default (the
@@ -559,7 +584,7 @@ static int norm_deliveries(const cJSON *d, cJSON *out)
 		return 0;
 	for (int i = 0; i < n && def < 0; i++)
 		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-			    delivery_item(d, i), "default")))
+		        delivery_item(d, i), "default")))
 			def = i;
 	if (def < 0)
 		def = 0;
@@ -582,9 +607,9 @@ static int norm_deliveries(const cJSON *d, cJSON *out)
 static cJSON *portal_project(const cJSON *rec)
 {
 	const cJSON *contact =
-		cJSON_GetObjectItemCaseSensitive(rec, "contact_address");
+	    cJSON_GetObjectItemCaseSensitive(rec, "contact_address");
 	const cJSON *settings =
-		cJSON_GetObjectItemCaseSensitive(rec, "settings");
+	    cJSON_GetObjectItemCaseSensitive(rec, "settings");
 	cJSON *o = cJSON_CreateObject(), *a, *s;
 	int rc = 0;
 
@@ -595,9 +620,10 @@ static cJSON *portal_project(const cJSON *rec)
 
 		if (!v || blank(v))
 			continue;
-		/* Email is the login: compared without regard to case. */
+		/* DECISION: email is the login, compared without regard
+		 * to case (build_put still writes the event's spelling). */
 		rc = i == 1 ? add_lower(o, scalars[i], v)
-			    : put(o, scalars[i], cJSON_CreateString(v));
+		            : put(o, scalars[i], cJSON_CreateString(v));
 	}
 	if (!rc && cJSON_IsObject(contact)) {
 		a = norm_address(contact, false);
@@ -608,18 +634,17 @@ static cJSON *portal_project(const cJSON *rec)
 	}
 	if (!rc)
 		rc = norm_deliveries(
-			cJSON_GetObjectItemCaseSensitive(rec,
-							 "delivery_address"),
-			o);
+		    cJSON_GetObjectItemCaseSensitive(rec, "delivery_address"),
+		    o);
 	/* Absent settings are the API's defaults: not suspended. */
 	if (!rc) {
 		s = cJSON_CreateObject();
 		rc = put(o, "settings", s);
 		if (!rc)
 			rc = put(s, "is_suspended",
-				 cJSON_CreateBool(cJSON_IsTrue(
-					 cJSON_GetObjectItemCaseSensitive(
-						 settings, "is_suspended"))));
+			         cJSON_CreateBool(cJSON_IsTrue(
+			             cJSON_GetObjectItemCaseSensitive(
+			                 settings, "is_suspended"))));
 	}
 	if (rc) {
 		cJSON_Delete(o);
@@ -642,8 +667,8 @@ static bool portal_is_deleted(const struct config *cfg, const cJSON *record)
 	if (cfg->target.delete_mode == DELETE_HARD)
 		return false;
 	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(record, "settings"),
-		"is_suspended"));
+	    cJSON_GetObjectItemCaseSensitive(record, "settings"),
+	    "is_suspended"));
 }
 
 /* ---- projected -> API ------------------------------------------------- */
@@ -668,8 +693,8 @@ static cJSON *api_deliveries(const cJSON *d)
 
 	for (int i = 0; arr && i < n; i++) {
 		const cJSON *item = delivery_item(d, i);
-		cJSON *a = api_address(cJSON_IsObject(item) ? item : NULL,
-				       true);
+		cJSON *a =
+		    api_address(cJSON_IsObject(item) ? item : NULL, true);
 
 		if (!a || !cJSON_AddItemToArray(arr, a)) {
 			cJSON_Delete(a);
@@ -692,17 +717,16 @@ static void drop_stale_derived(cJSON *a, const cJSON *want, const cJSON *old)
 	if (!cJSON_IsObject(a))
 		return;
 	for (size_t i = 0; i < N_DERIVED; i++) {
-		const char *x = profile_str(a, derived[i]);
-		const char *y = profile_str(old, derived[i]);
+		const char *x = filled(a, derived[i]);
+		const char *y = filled(old, derived[i]);
 
-		if ((x == NULL) != (y == NULL) ||
-		    (x && strcasecmp(x, y) != 0))
+		if ((x == NULL) != (y == NULL) || (x && strcasecmp(x, y) != 0))
 			changed = true;
 	}
 	if (!changed)
 		return;
 	for (size_t i = 0; i < N_DERIVED; i++)
-		if (!profile_str(want, derived[i]))
+		if (!filled(want, derived[i]))
 			cJSON_DeleteItemFromObjectCaseSensitive(a, derived[i]);
 }
 
@@ -716,7 +740,8 @@ static cJSON *api_record(const cJSON *p)
 
 	if (!o)
 		return NULL;
-	cJSON_ArrayForEach(v, p) {
+	cJSON_ArrayForEach(v, p)
+	{
 		cJSON *copy;
 
 		if (strcmp(v->string, "delivery_address") == 0) {
@@ -745,9 +770,9 @@ static cJSON *api_record(const cJSON *p)
 static cJSON *build_put(const cJSON *raw, const cJSON *full, const cJSON *want)
 {
 	static const char *const server_owned[] = {"id", "manufacturer_id",
-						   "manufacturerId"};
-	const cJSON *v, *old_d = cJSON_GetObjectItemCaseSensitive(
-				raw, "delivery_address");
+	                                           "manufacturerId"};
+	const cJSON *v,
+	    *old_d = cJSON_GetObjectItemCaseSensitive(raw, "delivery_address");
 	cJSON *body = cJSON_Duplicate(raw, 1), *settings, *d;
 	int rc = 0;
 
@@ -770,39 +795,39 @@ static cJSON *build_put(const cJSON *raw, const cJSON *full, const cJSON *want)
 			rc = set(body, scalars[i], cJSON_CreateString(s));
 		else
 			cJSON_DeleteItemFromObjectCaseSensitive(body,
-								scalars[i]);
+			                                        scalars[i]);
 	}
 	v = cJSON_GetObjectItemCaseSensitive(full, "contact_address");
 	if (!rc && v) {
 		cJSON *a = api_address(v, false);
 
 		drop_stale_derived(
-			a,
-			cJSON_GetObjectItemCaseSensitive(want,
-							 "contact_address"),
-			cJSON_GetObjectItemCaseSensitive(raw,
-							 "contact_address"));
+		    a,
+		    cJSON_GetObjectItemCaseSensitive(want, "contact_address"),
+		    cJSON_GetObjectItemCaseSensitive(raw, "contact_address"));
 		rc = set(body, "contact_address", a);
 	}
-	/* The API refuses an empty list ("A delivery address must be
-	 * specified"): none is sent as no member at all. */
+	/* DECISION: the API refuses an empty list ("A delivery address
+	 * must be specified", seed 002's example): no delivery address is
+	 * sent as no member at all. */
 	v = cJSON_GetObjectItemCaseSensitive(full, "delivery_address");
 	if (!rc && delivery_count(v) > 0) {
-		const cJSON *wd = cJSON_GetObjectItemCaseSensitive(
-			want, "delivery_address");
+		const cJSON *wd =
+		    cJSON_GetObjectItemCaseSensitive(want, "delivery_address");
 		cJSON *item;
 		int i = 0;
 
 		d = api_deliveries(v);
-		cJSON_ArrayForEach(item, d) {
+		cJSON_ArrayForEach(item, d)
+		{
 			drop_stale_derived(item, delivery_item(wd, i),
-					   delivery_item(old_d, i));
+			                   delivery_item(old_d, i));
 			i++;
 		}
 		rc = set(body, "delivery_address", d);
 	} else if (!rc) {
 		cJSON_DeleteItemFromObjectCaseSensitive(body,
-							"delivery_address");
+		                                        "delivery_address");
 	}
 	v = cJSON_GetObjectItemCaseSensitive(full, "settings");
 	settings = cJSON_GetObjectItemCaseSensitive(body, "settings");
@@ -812,9 +837,9 @@ static cJSON *build_put(const cJSON *raw, const cJSON *full, const cJSON *want)
 	}
 	if (!rc && cJSON_HasObjectItem(v, "is_suspended"))
 		rc = set(settings, "is_suspended",
-			 cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-						 v, "is_suspended"),
-					 1));
+		         cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+		                             v, "is_suspended"),
+		                         1));
 	if (rc) {
 		cJSON_Delete(body);
 		return NULL;
@@ -834,11 +859,11 @@ static char *list_path(const char *email, long page)
 	p = malloc(n);
 	if (p && esc)
 		snprintf(p, n,
-			 COLLECTION "?email=%s&current_page=%ld&page_size=%d",
-			 esc, page, LIST_PAGE_SIZE);
+		         COLLECTION "?email=%s&current_page=%ld&page_size=%d",
+		         esc, page, LIST_PAGE_SIZE);
 	else if (p)
 		snprintf(p, n, COLLECTION "?current_page=%ld&page_size=%d",
-			 page, LIST_PAGE_SIZE);
+		         page, LIST_PAGE_SIZE);
 	free(esc);
 	return p;
 }
@@ -851,20 +876,20 @@ static char *list_path(const char *email, long page)
  * look-up could loop or stop early); the cache keeps the cost to one
  * paging per key and process. See portal_matches for email. */
 static int portal_lookup_request(const struct config *cfg,
-				 const struct change *ch,
-				 struct api_request *out)
+                                 const struct change *ch,
+                                 struct api_request *out)
 {
 	(void)cfg;
 	(void)ch;
 	return profile_request(out, HTTP_GET, list_path(NULL, 1), NULL, NULL,
-			       NULL, SCOPE_READ);
+	                       NULL, SCOPE_READ);
 }
 
 /* The event's email, as the API holds it (first of the list). */
 static const char *event_email(const struct change *ch)
 {
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(ch->customer,
-							  "email");
+	const cJSON *e =
+	    cJSON_GetObjectItemCaseSensitive(ch->customer, "email");
 
 	if (cJSON_IsArray(e))
 		e = cJSON_GetArrayItem(e, 0);
@@ -893,9 +918,9 @@ static int portal_matches(const struct change *ch, const cJSON *item)
 }
 
 static int portal_lookup_parse(const struct config *cfg,
-			       const struct change *ch,
-			       const struct api_response *r, char **id,
-			       cJSON **record)
+                               const struct change *ch,
+                               const struct api_response *r, char **id,
+                               cJSON **record)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items");
@@ -907,7 +932,8 @@ static int portal_lookup_parse(const struct config *cfg,
 		cJSON_Delete(doc);
 		return -EINVAL;
 	}
-	cJSON_ArrayForEach(item, items) {
+	cJSON_ArrayForEach(item, items)
+	{
 		int s = portal_matches(ch, item);
 
 		if (s > best_score) {
@@ -923,11 +949,12 @@ static int portal_lookup_parse(const struct config *cfg,
 	*record = cJSON_Duplicate(best, 1);
 	cJSON_Delete(doc);
 	if (!*id || !*record) {
+		/* No usable id, or no memory: either way not a record. */
 		free(*id);
 		cJSON_Delete(*record);
 		*id = NULL;
 		*record = NULL;
-		return *id ? -ENOMEM : -EINVAL;
+		return -EINVAL;
 	}
 	return 1;
 }
@@ -936,8 +963,7 @@ static long pagination_value(const cJSON *p, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, name);
 
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
-	    v->valuedouble > 1e9)
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9)
 		return -1;
 	return (long)v->valuedouble;
 }
@@ -945,9 +971,9 @@ static long pagination_value(const cJSON *p, const char *name)
 /* The next page while current_page < page_count; pages only go up, so
  * the look-up ends after at most page_count requests. */
 static int portal_lookup_next(const struct config *cfg,
-			      const struct change *ch,
-			      const struct api_response *r,
-			      struct api_request *out)
+                              const struct change *ch,
+                              const struct api_response *r,
+                              struct api_request *out)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "pagination");
@@ -960,20 +986,20 @@ static int portal_lookup_next(const struct config *cfg,
 	if (cur < 1 || count < 0 || cur >= count)
 		return -ENOENT;
 	return profile_request(out, HTTP_GET, list_path(NULL, cur + 1), NULL,
-			       NULL, NULL, SCOPE_READ);
+	                       NULL, NULL, SCOPE_READ);
 }
 
 static int portal_get_request(const struct config *cfg, const char *id,
-			      struct api_request *out)
+                              struct api_request *out)
 {
 	(void)cfg;
 	return profile_request(out, HTTP_GET, profile_id_path(COLLECTION, id),
-			       NULL, NULL, NULL, SCOPE_READ);
+	                       NULL, NULL, NULL, SCOPE_READ);
 }
 
 static int portal_create_request(const struct config *cfg,
-				 const struct change *ch, const cJSON *record,
-				 struct api_request *out)
+                                 const struct change *ch, const cJSON *record,
+                                 struct api_request *out)
 {
 	cJSON *body = api_record(record);
 	int rc;
@@ -983,7 +1009,7 @@ static int portal_create_request(const struct config *cfg,
 	if (!body)
 		return -ENOMEM;
 	rc = profile_request(out, HTTP_POST, strdup(COLLECTION), body,
-			     JSON_TYPE, NULL, SCOPE_CREATE);
+	                     JSON_TYPE, NULL, SCOPE_CREATE);
 	cJSON_Delete(body);
 	return rc;
 }
@@ -1003,19 +1029,18 @@ static cJSON *wanted(const struct config *cfg, const struct change *ch)
 }
 
 static int put_request(struct api_request *out, const char *id,
-		       const cJSON *body, const char *scope)
+                       const cJSON *body, const char *scope)
 {
 	return profile_request(out, HTTP_PUT, profile_id_path(COLLECTION, id),
-			       body, JSON_TYPE, NULL, scope);
+	                       body, JSON_TYPE, NULL, scope);
 }
 
 /* GET, merge, PUT: the whole record, as read, with the change applied. */
 static int portal_update_request(const struct config *cfg,
-				 const struct change *ch, const char *id,
-				 const char *etag, const cJSON *patch,
-				 const cJSON *current,
-				 struct api_request *out,
-				 struct profile_error *err)
+                                 const struct change *ch, const char *id,
+                                 const char *etag, const cJSON *patch,
+                                 const cJSON *current, struct api_request *out,
+                                 struct profile_error *err)
 {
 	cJSON *cur, *full, *want, *body;
 	int rc;
@@ -1023,8 +1048,8 @@ static int portal_update_request(const struct config *cfg,
 	(void)etag;
 	if (!current) {
 		snprintf(err->message, sizeof(err->message),
-			 "the record of '%s' was not read before the write",
-			 id);
+		         "the record of '%s' was not read before the write",
+		         id);
 		return -EINVAL;
 	}
 	cur = portal_project(current);
@@ -1044,9 +1069,9 @@ static int portal_update_request(const struct config *cfg,
  * DELETE, which the document says destroys the customer and all its
  * job records. */
 static int portal_delete_request(const struct config *cfg, const char *id,
-				 const char *etag, const cJSON *current,
-				 struct api_request *out,
-				 struct profile_error *err)
+                                 const char *etag, const cJSON *current,
+                                 struct api_request *out,
+                                 struct profile_error *err)
 {
 	cJSON *cur, *full, *body;
 	int rc;
@@ -1054,17 +1079,17 @@ static int portal_delete_request(const struct config *cfg, const char *id,
 	(void)etag;
 	if (cfg->target.delete_mode == DELETE_HARD)
 		return profile_request(out, HTTP_DELETE,
-				       profile_id_path(COLLECTION, id), NULL,
-				       NULL, NULL, SCOPE_DELETE);
+		                       profile_id_path(COLLECTION, id), NULL,
+		                       NULL, NULL, SCOPE_DELETE);
 	if (!current) {
 		snprintf(err->message, sizeof(err->message),
-			 "the record of '%s' was not read before the "
-			 "suspension",
-			 id);
+		         "the record of '%s' was not read before the "
+		         "suspension",
+		         id);
 		return -EINVAL;
 	}
 	cur = portal_project(current);
-	full = cur ? merge_patch_apply(cur, NULL) : NULL;
+	full = cur ? cJSON_Duplicate(cur, 1) : NULL;
 	if (full) {
 		cJSON *s = cJSON_GetObjectItemCaseSensitive(full, "settings");
 
@@ -1082,7 +1107,7 @@ static int portal_delete_request(const struct config *cfg, const char *id,
 }
 
 static int portal_write_result(const struct api_response *r, char **id,
-			       char **etag, cJSON **record)
+                               char **etag, cJSON **record)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const cJSON *rec = portal_record_of(doc);
@@ -1107,7 +1132,7 @@ static int portal_write_result(const struct api_response *r, char **id,
 static const cJSON *messages_of(const cJSON *doc)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(doc, "error"), "messages");
+	    cJSON_GetObjectItemCaseSensitive(doc, "error"), "messages");
 
 	return cJSON_IsArray(m) ? m : NULL;
 }
@@ -1119,8 +1144,8 @@ static const cJSON *messages_of(const cJSON *doc)
  * this email address already exists". */
 static bool portal_duplicate_email(const struct api_response *r)
 {
-	static const char *const taken[] = {"already", "exist", "in use",
-					    "taken",   "unique", "duplicate"};
+	static const char *const taken[] = {"already", "exist",  "in use",
+	                                    "taken",   "unique", "duplicate"};
 	cJSON *doc;
 	const cJSON *m;
 	bool dup = false;
@@ -1128,7 +1153,8 @@ static bool portal_duplicate_email(const struct api_response *r)
 	if (r->status < 400 || r->status > 499)
 		return false;
 	doc = cJSON_ParseWithLength(r->body, r->body_len);
-	cJSON_ArrayForEach(m, messages_of(doc)) {
+	cJSON_ArrayForEach(m, messages_of(doc))
+	{
 		if (!cJSON_IsString(m) || !strcasestr(m->valuestring, "email"))
 			continue;
 		for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
@@ -1140,7 +1166,7 @@ static bool portal_duplicate_email(const struct api_response *r)
 
 /* No id in the answer: conflict_lookup finds the customer by email. */
 static int portal_conflict(const struct api_response *r, char **field,
-			   char **id)
+                           char **id)
 {
 	*id = NULL;
 	*field = NULL;
@@ -1154,22 +1180,21 @@ static int portal_conflict(const struct api_response *r, char **field,
  * and upsert) even with another external_id. A customer of another
  * manufacturer is not listed: the event then fails with "conflict". */
 static int portal_conflict_lookup(const struct config *cfg,
-				  const struct change *ch,
-				  const cJSON *record,
-				  struct api_request *out)
+                                  const struct change *ch, const cJSON *record,
+                                  struct api_request *out)
 {
 	const char *email = profile_str(record, "email");
 
 	if (!email)
 		return portal_lookup_request(cfg, ch, out);
-	return profile_request(out, HTTP_GET, list_path(email, 1), NULL,
-			       NULL, NULL, SCOPE_READ);
+	return profile_request(out, HTTP_GET, list_path(email, 1), NULL, NULL,
+	                       NULL, SCOPE_READ);
 }
 
 /* Every message, joined with "; " (the document: the list is "not
  * exhaustive", so all of them help whoever fixes the record). */
 static void portal_error_message(const struct api_response *r,
-				 const char **code, char *buf, size_t len)
+                                 const char **code, char *buf, size_t len)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const cJSON *m;
@@ -1177,16 +1202,17 @@ static void portal_error_message(const struct api_response *r,
 
 	(void)code;
 	buf[0] = '\0';
-	cJSON_ArrayForEach(m, messages_of(doc)) {
+	cJSON_ArrayForEach(m, messages_of(doc))
+	{
 		int n;
 
 		if (!cJSON_IsString(m) || used + 3 >= len)
 			continue;
-		n = snprintf(buf + used, len - used, "%s%s",
-			     used ? "; " : "", m->valuestring);
+		n = snprintf(buf + used, len - used, "%s%s", used ? "; " : "",
+		             m->valuestring);
 		if (n > 0)
 			used += (size_t)n < len - used ? (size_t)n
-						       : len - used - 1;
+			                               : len - used - 1;
 	}
 	if (!buf[0] && !doc && r->body_len > 0)
 		snprintf(buf, len, "%.200s", r->body);
@@ -1194,22 +1220,22 @@ static void portal_error_message(const struct api_response *r,
 }
 
 const struct profile_ops portal_profile = {
-	.name = "portal",
-	.flags = PROFILE_LOOKUP_HAS_RECORD,
-	.map = portal_map,
-	.validate = portal_validate,
-	.record_of = portal_record_of,
-	.project = portal_project,
-	.is_deleted = portal_is_deleted,
-	.lookup_request = portal_lookup_request,
-	.lookup_parse = portal_lookup_parse,
-	.lookup_next = portal_lookup_next,
-	.get_request = portal_get_request,
-	.create_request = portal_create_request,
-	.update_request = portal_update_request,
-	.delete_request = portal_delete_request,
-	.write_result = portal_write_result,
-	.conflict = portal_conflict,
-	.conflict_lookup = portal_conflict_lookup,
-	.error_message = portal_error_message,
+    .name = "portal",
+    .flags = PROFILE_LOOKUP_HAS_RECORD,
+    .map = portal_map,
+    .validate = portal_validate,
+    .record_of = portal_record_of,
+    .project = portal_project,
+    .is_deleted = portal_is_deleted,
+    .lookup_request = portal_lookup_request,
+    .lookup_parse = portal_lookup_parse,
+    .lookup_next = portal_lookup_next,
+    .get_request = portal_get_request,
+    .create_request = portal_create_request,
+    .update_request = portal_update_request,
+    .delete_request = portal_delete_request,
+    .write_result = portal_write_result,
+    .conflict = portal_conflict,
+    .conflict_lookup = portal_conflict_lookup,
+    .error_message = portal_error_message,
 };
