@@ -50,8 +50,8 @@ def table(outs):
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
 
 
-ADDR = {"street": ["1 Harbour Way"], "city": "Portland", "state": "Oregon",
-        "state_code": "OR", "postal_code": "97201", "country": "United States",
+ADDR = {"street": ["1 Harbour Way"], "city": "New York", "state": "New York",
+        "state_code": "NY", "postal_code": "10001", "country": "United States",
         "country_code": "US"}
 
 
@@ -145,8 +145,11 @@ def main():
         say(f"dead-letter topic: {len(dl)} record(s)")
         for r in dl:
             hd = dict(r["headers"])
+            value = repr(r["value"])
+            if len(value) > 60:
+                value = value[:57] + "..."
             print(f"    key={r['key']} code={hd['custsync.error.code']} "
-                  f"value={r['value']!r}")
+                  f"value={value}")
         refused = sum(v for k, v in env.api.requests()["counts"].items()
                       if k.endswith(" 503"))
         say(f"reference API: {len(env.api.state())} customers, "
