@@ -75,3 +75,38 @@ def counts(api, method=None, route=None, status=None):
 
 def headers(rec):
     return {k: v for k, v in rec.get("headers") or []}
+
+
+def retry_after_window(status, profile, customer_of, create_route, n=12):
+    """A disable_writes window of 3 s with Retry-After: 2 (503 or 429)
+    while n creates arrive: every event ends applied, the endpoint is held
+    (partitions paused, one probe, no rebalance) and only a handful of
+    writes meet the window. customer_of(i) is a customer the profile can
+    create; create_route its create route in the request counts."""
+    import time
+
+    with h.Env(api=dict(no_auth=True, profile=profile)) as env:
+        w = env.worker(max_in_flight=8)
+        env.produce([native("create", "W0", customer_of(0))])
+        outcomes(env, 1)
+        env.api.disable_writes(seconds=3, retry_after=2, status=status)
+        t0 = time.monotonic()
+        env.produce([native("create", f"W{i}", customer_of(i))
+                     for i in range(1, n + 1)])
+        outs = outcomes(env, n + 1, timeout=60)
+        took = time.monotonic() - t0
+        validate(outs)
+        assert all(o["status"] == "applied" for o in outs), \
+            [o for o in outs if o["status"] != "applied"]
+        assert len(env.api.state()) == n + 1
+        refused = counts(env.api, "POST", create_route, status)
+        # The first wave (up to max_in_flight) meets the window, then one
+        # probe per Retry-After: a handful, never a hammering.
+        assert 1 <= refused <= 8 + 3, refused
+        assert took >= 2.5, took  # the events did wait
+        log = w.log()
+        assert "endpoint asked to wait" in log, w.tail()
+        assert "probing" in log, w.tail()
+        assert "partition revoked" not in log, w.tail()
+        assert "consumption paused" in log and "consumption resumed" in log
+        assert w.stop() == 0

@@ -11,11 +11,11 @@ API's error envelope with all its messages as a failed outcome + dead
 letter, local validation, not_found, 503/429 windows with Retry-After,
 and a re-run by a new group that changes nothing."""
 
-import time
 
 import harness as h
 from events import (CLIENT, OAUTH, by_event, counts, headers, native,
                     outcomes, validate)
+from events import retry_after_window
 
 PROFILE = dict(profile="portal")
 
@@ -222,25 +222,8 @@ def test_portal_delete_mode_hard():
 
 
 def run_window(status):
-    with h.Env(api=dict(no_auth=True, **PROFILE)) as env:
-        w = env.worker(max_in_flight=8)
-        env.produce([native("create", "W0", minimal("w0@x.test"))])
-        outcomes(env, 1)
-        env.api.disable_writes(seconds=3, retry_after=2, status=status)
-        t0 = time.monotonic()
-        env.produce([native("create", f"W{i}", minimal(f"w{i}@x.test"))
-                     for i in range(1, 13)])
-        outs = outcomes(env, 13, timeout=60)
-        took = time.monotonic() - t0
-        validate(outs)
-        assert all(o["status"] == "applied" for o in outs), \
-            [o for o in outs if o["status"] != "applied"]
-        assert len(by_ext(env.api)) == 13
-        refused = counts(env.api, "POST", "/customers", status)
-        assert 1 <= refused <= 8 + 3, refused
-        assert took >= 2.5, took
-        assert "endpoint asked to wait" in w.log(), w.tail()
-        assert w.stop() == 0
+    retry_after_window(status, "portal", lambda i: minimal(f"w{i}@x.test"),
+                       "/customers")
 
 
 def test_portal_503_with_retry_after():

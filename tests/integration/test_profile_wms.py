@@ -10,12 +10,12 @@ shortID "All" (refused for writes, deleted through the list), the API's
 SecurityIDs, short_id: number, 503/429 windows with Retry-After, and a
 re-run by a new group that changes nothing."""
 
-import time
 
 import harness as h
 from events import by_event, counts, headers, native, outcomes, validate
 
 PROFILE = dict(profile="wms")
+from events import retry_after_window
 # SecurityID 130 (Customers List) and 131 (Create/Modify Customer).
 CLIENT = {"id": "wms-it", "secret": "wms-secret", "tenant": "acme",
           "scopes": ["130", "131"]}
@@ -266,25 +266,8 @@ def test_wms_short_id_number_and_bearer():
 
 
 def run_window(status):
-    with h.Env(api=dict(no_auth=True, **PROFILE)) as env:
-        w = env.worker(max_in_flight=8)
-        env.produce([native("create", "R0", {"name": "r0"})])
-        outcomes(env, 1)
-        env.api.disable_writes(seconds=3, retry_after=2, status=status)
-        t0 = time.monotonic()
-        env.produce([native("create", f"R{i}", {"name": f"r{i}"})
-                     for i in range(1, 13)])
-        outs = outcomes(env, 13, timeout=60)
-        took = time.monotonic() - t0
-        validate(outs)
-        assert all(o["status"] == "applied" for o in outs), \
-            [o for o in outs if o["status"] != "applied"]
-        assert len(by_short_id(env.api)) == 13
-        refused = counts(env.api, "POST", "/Customer", status)
-        assert 1 <= refused <= 8 + 3, refused
-        assert took >= 2.5, took
-        assert "endpoint asked to wait" in w.log(), w.tail()
-        assert w.stop() == 0
+    retry_after_window(status, "wms", lambda i: {"name": f"r{i}"},
+                       "/Customer")
 
 
 def test_wms_503_with_retry_after():

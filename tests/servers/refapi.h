@@ -180,11 +180,11 @@ struct refapi_profile {
 	const char *const *route_names;
 	/* Answers every request outside /_control. */
 	void (*handle)(struct call *c);
-	/* Optional: /_control/<name> of the profile's own (e.g. seed, edit
-	 * and state of its records); false when it has none by that name,
-	 * so the shared controls answer. in may be NULL. */
-	bool (*control)(struct call *c, const char *name,
-			const struct cJSON *in);
+	/* /_control/seed, /_control/edit and /_control/state of the
+	 * profile's own records (in may be NULL). */
+	void (*seed)(struct call *c, const struct cJSON *in);
+	void (*edit)(struct call *c, const struct cJSON *in);
+	void (*state)(struct call *c, const struct cJSON *in);
 };
 
 extern const struct refapi_profile refapi_alvys;

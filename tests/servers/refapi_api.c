@@ -1113,9 +1113,24 @@ static void ctl_client(struct call *c, const cJSON *in)
 	ctl_ok(c, cJSON_CreateObject());
 }
 
+/* The records' controls belong to the profile that owns their shape. */
+static void ctl_profile_seed(struct call *c, const cJSON *in)
+{
+	c->a->profile->seed(c, in);
+}
+
+static void ctl_profile_edit(struct call *c, const cJSON *in)
+{
+	c->a->profile->edit(c, in);
+}
+
+static void ctl_profile_state(struct call *c, const cJSON *in)
+{
+	c->a->profile->state(c, in);
+}
+
 void control_handle(struct call *c)
 {
-	const struct refapi_profile *p = c->a->profile;
 	static const struct {
 		const char *name;
 		const char *method;
@@ -1123,9 +1138,9 @@ void control_handle(struct call *c)
 	} table[] = {
 	    {"latency", MHD_HTTP_METHOD_POST, ctl_latency},
 	    {"disable_writes", MHD_HTTP_METHOD_POST, ctl_disable_writes},
-	    {"edit", MHD_HTTP_METHOD_POST, ctl_edit},
-	    {"seed", MHD_HTTP_METHOD_POST, ctl_seed},
-	    {"state", MHD_HTTP_METHOD_GET, ctl_state},
+	    {"edit", MHD_HTTP_METHOD_POST, ctl_profile_edit},
+	    {"seed", MHD_HTTP_METHOD_POST, ctl_profile_seed},
+	    {"state", MHD_HTTP_METHOD_GET, ctl_profile_state},
 	    {"requests", MHD_HTTP_METHOD_GET, ctl_requests},
 	    {"reset", MHD_HTTP_METHOD_POST, ctl_reset},
 	    {"expire_tokens", MHD_HTTP_METHOD_POST, ctl_expire_tokens},
@@ -1135,19 +1150,6 @@ void control_handle(struct call *c)
 	const char *name = c->url + strlen("/_control/");
 	cJSON *in = NULL;
 
-	if (p->control) {
-		if (c->len) {
-			in = parse_object(c);
-			if (!in)
-				return;
-		}
-		if (p->control(c, name, in)) {
-			cJSON_Delete(in);
-			return;
-		}
-		cJSON_Delete(in);
-		in = NULL;
-	}
 	for (size_t i = 0; i < N_ELEMS(table); i++) {
 		if (strcmp(name, table[i].name) != 0)
 			continue;
@@ -1173,4 +1175,7 @@ const struct refapi_profile refapi_alvys = {
 	.route = api_route,
 	.route_names = route_names,
 	.handle = api_handle,
+	.seed = ctl_seed,
+	.edit = ctl_edit,
+	.state = ctl_state,
 };

@@ -988,8 +988,9 @@ static void ctl_edit(struct call *c, const cJSON *in)
 	ctl_reply(c, render(c->a, cu, false, true));
 }
 
-static void ctl_state(struct call *c)
+static void ctl_state(struct call *c, const cJSON *in)
 {
+	(void)in;
 	cJSON *b = cJSON_CreateObject();
 	cJSON *list = b ? cJSON_AddArrayToObject(b, "customers") : NULL;
 
@@ -1004,33 +1005,12 @@ static void ctl_state(struct call *c)
 	ctl_reply(c, b);
 }
 
-static bool portal_control(struct call *c, const char *name, const cJSON *in)
-{
-	const char *want =
-	    strcmp(name, "state") == 0 ? MHD_HTTP_METHOD_GET
-	    : strcmp(name, "seed") == 0 || strcmp(name, "edit") == 0
-	        ? MHD_HTTP_METHOD_POST
-	        : NULL;
-
-	if (!want)
-		return false;
-	if (!method_is(c, want)) {
-		not_allowed(c, want);
-		return true;
-	}
-	if (strcmp(name, "state") == 0)
-		ctl_state(c);
-	else if (strcmp(name, "seed") == 0)
-		ctl_seed(c, in);
-	else
-		ctl_edit(c, in);
-	return true;
-}
-
 const struct refapi_profile refapi_portal = {
     .name = "portal",
     .route = portal_route,
     .route_names = portal_route_names,
     .handle = portal_handle,
-    .control = portal_control,
+    .seed = ctl_seed,
+    .edit = ctl_edit,
+    .state = ctl_state,
 };
