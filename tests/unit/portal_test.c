@@ -21,89 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fx {
-	struct config cfg; /* zero: delete_mode suspend */
-	struct cache *cache;
-	struct change ch;
-	struct sync_job job;
-	const struct profile_ops *p;
-};
+#include "sync_fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	f->cache = cache_new(100);
-	f->p = profile_find("portal");
-	assert_non_null(f->p);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	sync_done(&f->job);
-	change_done(&f->ch);
-	cache_free(f->cache);
-	free(f);
-	return 0;
-}
-
-static void set_change(struct fx *f, enum change_op op, const char *key,
-                       const char *customer)
-{
-	change_done(&f->ch);
-	sync_done(&f->job);
-	memset(&f->ch, 0, sizeof(f->ch));
-	f->ch.op = op;
-	f->ch.key = strdup(key);
-	f->ch.event_id = strdup("e-1");
-	f->ch.customer = customer ? cJSON_Parse(customer) : NULL;
-	if (customer)
-		assert_non_null(f->ch.customer);
-	sync_init(&f->job, &f->ch, f->p, &f->cfg, f->cache);
-}
-
-static struct api_response resp(long status, const char *body)
-{
-	struct api_response r = {
-	    .status = status,
-	    .body = body ? body : "",
-	    .body_len = body ? strlen(body) : 0,
-	    .retry_after_s = -1,
-	};
-	return r;
-}
-
-static enum sync_next answer(struct fx *f, long status, const char *body)
-{
-	struct api_response r = resp(status, body);
-
-	return sync_on_response(&f->job, &r);
-}
-
-static cJSON *req_body(struct fx *f)
-{
-	cJSON *b;
-
-	assert_non_null(f->job.req.body);
-	b = cJSON_Parse(f->job.req.body);
-	assert_non_null(b);
-	return b;
+	return fx_setup(state, "portal");
 }
 
 static const cJSON *item(const cJSON *o, const char *name)
 {
 	return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
-static const char *str_of(const cJSON *o, const char *name)
-{
-	const cJSON *v = item(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* Every canonical field the profile maps, and some it cannot. */

@@ -17,83 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fx {
-	struct config cfg; /* zero: no retry bound, profile defaults */
-	struct cache *cache;
-	struct change ch;
-	struct sync_job job;
-	const struct profile_ops *p;
-};
+#include "sync_fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-
-	f->cache = cache_new(100);
-	f->p = profile_find("alvys");
-	assert_non_null(f->p);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	sync_done(&f->job);
-	change_done(&f->ch);
-	cache_free(f->cache);
-	free(f);
-	return 0;
-}
-
-static void set_change(struct fx *f, enum change_op op, const char *key,
-		       const char *customer)
-{
-	change_done(&f->ch);
-	sync_done(&f->job);
-	memset(&f->ch, 0, sizeof(f->ch));
-	f->ch.op = op;
-	f->ch.key = strdup(key);
-	f->ch.event_id = strdup("e-1");
-	f->ch.customer = customer ? cJSON_Parse(customer) : NULL;
-	if (customer)
-		assert_non_null(f->ch.customer);
-	sync_init(&f->job, &f->ch, f->p, &f->cfg, f->cache);
-}
-
-static struct api_response resp(long status, const char *body,
-				const char *etag)
-{
-	struct api_response r = {
-		.status = status,
-		.body = body ? body : "",
-		.body_len = body ? strlen(body) : 0,
-		.etag = etag,
-		.retry_after_s = -1,
-	};
-	return r;
-}
-
-static enum sync_next answer(struct fx *f, long status, const char *body,
-			     const char *etag)
-{
-	struct api_response r = resp(status, body, etag);
-
-	return sync_on_response(&f->job, &r);
-}
-
-static cJSON *req_body(struct fx *f)
-{
-	assert_non_null(f->job.req.body);
-	return cJSON_Parse(f->job.req.body);
-}
-
-static const char *str_of(const cJSON *o, const char *name)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return fx_setup(state, "alvys");
 }
 
 #define FULL                                                                 \
@@ -135,7 +63,7 @@ static void test_create_maps_and_posts(void **state)
 	assert_null(cJSON_GetObjectItemCaseSensitive(addr, "Country"));
 	cJSON_Delete(b);
 
-	assert_int_equal(answer(f, 201, EXISTING, "\"e1\""), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 201, EXISTING, "\"e1\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_APPLIED);
 	assert_int_equal(f->job.action, SYNC_ACTION_CREATE);
 	assert_string_equal(f->job.target_id, "c-1");
@@ -150,14 +78,14 @@ static void test_create_conflict_matching_sends_no_patch(void **state)
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(
-		answer(f, 409,
+		answer_etag(f, 409,
 		       "{\"status\":409,\"field\":\"CompanyNumber\","
 		       "\"customerId\":\"c-1\"}",
 		       NULL),
 		SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
 	assert_string_equal(f->job.req.path, "/customers/c-1");
-	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 	assert_int_equal(f->job.action, SYNC_ACTION_NONE);
 	assert_int_equal(f->job.n_conflicts, 1);
@@ -173,12 +101,12 @@ static void test_create_conflict_patches_only_difference(void **state)
 	set_change(f, CHANGE_CREATE, "K1",
 		   "{\"name\":\"Acme\",\"type\":\"broker\",\"fax\":\"555\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	assert_int_equal(answer(f, 409,
+	assert_int_equal(answer_etag(f, 409,
 				"{\"field\":\"ExternalId\","
 				"\"customerId\":\"c-1\"}",
 				NULL),
 			 SYNC_SEND);
-	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_SEND);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_PATCH);
 	assert_string_equal(f->job.req.content_type,
 			    "application/merge-patch+json");
@@ -187,7 +115,7 @@ static void test_create_conflict_patches_only_difference(void **state)
 	assert_int_equal(cJSON_GetArraySize(b), 1);
 	assert_string_equal(str_of(b, "Fax"), "555");
 	cJSON_Delete(b);
-	assert_int_equal(answer(f, 200, EXISTING, "\"e2\""), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e2\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_APPLIED);
 	assert_int_equal(f->job.action, SYNC_ACTION_UPDATE);
 }
@@ -201,15 +129,15 @@ static void test_update_stale_etag_rereads(void **state)
 
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	sync_start(&f->job);
-	answer(f, 201, EXISTING, "\"e1\"");
+	answer_etag(f, 201, EXISTING, "\"e1\"");
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"Acme 2\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_PATCH);
 	assert_string_equal(f->job.req.if_match, "\"e1\"");
-	assert_int_equal(answer(f, 412, "{\"status\":412}", NULL), SYNC_SEND);
+	assert_int_equal(answer_etag(f, 412, "{\"status\":412}", NULL), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
-	assert_int_equal(answer(f, 200,
+	assert_int_equal(answer_etag(f, 200,
 				"{\"Id\":\"c-1\",\"Name\":\"Acme\","
 				"\"Type\":\"Broker/3PL\",\"Fax\":\"999\"}",
 				"\"e7\""),
@@ -220,7 +148,7 @@ static void test_update_stale_etag_rereads(void **state)
 	assert_int_equal(cJSON_GetArraySize(b), 1);
 	assert_string_equal(str_of(b, "Name"), "Acme 2");
 	cJSON_Delete(b);
-	assert_int_equal(answer(f, 200, EXISTING, "\"e8\""), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e8\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_APPLIED);
 	assert_int_equal(f->job.n_conflicts, 1);
 	assert_int_equal(f->job.conflicts[0].status, 412);
@@ -237,7 +165,7 @@ static void test_update_missing_if_match_rereads(void **state)
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
 		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	assert_int_equal(answer(f, 428, "{}", NULL), SYNC_SEND);
+	assert_int_equal(answer_etag(f, 428, "{}", NULL), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
 }
 
@@ -253,7 +181,7 @@ static void test_update_unknown_key_fails_not_found(void **state)
 	b = req_body(f);
 	assert_string_equal(str_of(b, "ExternalId"), "K9");
 	cJSON_Delete(b);
-	assert_int_equal(answer(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+	assert_int_equal(answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
 			 SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_string_equal(f->job.err_code, "not_found");
@@ -265,7 +193,7 @@ static void test_upsert_unknown_key_creates(void **state)
 
 	set_change(f, CHANGE_UPSERT, "K2", FULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	assert_int_equal(answer(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+	assert_int_equal(answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
 			 SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_POST);
 	assert_string_equal(f->job.req.path, "/customers");
@@ -277,12 +205,12 @@ static void test_upsert_found_unchanged(void **state)
 
 	set_change(f, CHANGE_UPSERT, "K1", FULL);
 	sync_start(&f->job);
-	assert_int_equal(answer(f, 200,
+	assert_int_equal(answer_etag(f, 200,
 				"{\"Items\":[" EXISTING "],\"Total\":1}",
 				NULL),
 			 SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
-	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 }
 
@@ -293,8 +221,8 @@ static void test_empty_list_equals_absent(void **state)
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"phone\":[]}");
 	sync_start(&f->job);
-	answer(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
-	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
+	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 }
 
@@ -307,7 +235,7 @@ static void test_cached_noop_is_confirmed_by_read(void **state)
 		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
-	assert_int_equal(answer(f, 200, "{\"Name\":\"B\",\"Type\":\"Customer\"}",
+	assert_int_equal(answer_etag(f, 200, "{\"Name\":\"B\",\"Type\":\"Customer\"}",
 				"\"e2\""),
 			 SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_PATCH);
@@ -320,12 +248,12 @@ static void test_delete_soft(void **state)
 
 	set_change(f, CHANGE_DELETE, "K1", NULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	answer(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
-	assert_int_equal(answer(f, 200, EXISTING, "\"e1\""), SYNC_SEND);
+	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_DELETE);
 	assert_string_equal(f->job.req.if_match, "\"e1\"");
 	assert_null(f->job.req.body);
-	assert_int_equal(answer(f, 204, NULL, NULL), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 204, NULL, NULL), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_APPLIED);
 	assert_int_equal(f->job.action, SYNC_ACTION_DELETE);
 }
@@ -336,8 +264,8 @@ static void test_delete_inactive_or_unknown_unchanged(void **state)
 
 	set_change(f, CHANGE_DELETE, "K1", NULL);
 	sync_start(&f->job);
-	answer(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
-	assert_int_equal(answer(f, 200,
+	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
+	assert_int_equal(answer_etag(f, 200,
 				"{\"Name\":\"A\",\"Status\":\"Inactive\"}",
 				"\"e1\""),
 			 SYNC_DONE);
@@ -345,7 +273,7 @@ static void test_delete_inactive_or_unknown_unchanged(void **state)
 
 	set_change(f, CHANGE_DELETE, "K404", NULL);
 	sync_start(&f->job);
-	assert_int_equal(answer(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+	assert_int_equal(answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
 			 SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 	assert_int_equal(f->job.action, SYNC_ACTION_NONE);
@@ -358,16 +286,16 @@ static void test_retry_classes(void **state)
 
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	sync_start(&f->job);
-	r = resp(503, "{}", NULL);
+	r = resp_etag(503, "{}", NULL);
 	r.retry_after_s = 3600;
 	assert_int_equal(sync_on_response(&f->job, &r), SYNC_HOLD);
 	assert_int_equal(f->job.retry_after_s, 3600);
 	r.status = 429;
 	r.retry_after_s = 2;
 	assert_int_equal(sync_on_response(&f->job, &r), SYNC_HOLD);
-	assert_int_equal(answer(f, 503, "{}", NULL), SYNC_RETRY);
-	assert_int_equal(answer(f, 500, "{}", NULL), SYNC_RETRY);
-	r = resp(0, NULL, NULL);
+	assert_int_equal(answer_etag(f, 503, "{}", NULL), SYNC_RETRY);
+	assert_int_equal(answer_etag(f, 500, "{}", NULL), SYNC_RETRY);
+	r = resp_etag(0, NULL, NULL);
 	r.error = "Connection refused";
 	assert_int_equal(sync_on_response(&f->job, &r), SYNC_RETRY);
 	assert_int_equal(f->job.failures, 3);
@@ -382,8 +310,8 @@ static void test_max_attempts(void **state)
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	f->job.max_attempts = 2;
 	sync_start(&f->job);
-	assert_int_equal(answer(f, 502, "{}", NULL), SYNC_RETRY);
-	assert_int_equal(answer(f, 502, "{}", NULL), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 502, "{}", NULL), SYNC_RETRY);
+	assert_int_equal(answer_etag(f, 502, "{}", NULL), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_string_equal(f->job.err_code, "max_attempts");
 }
@@ -394,15 +322,15 @@ static void test_auth_errors(void **state)
 
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	sync_start(&f->job);
-	assert_int_equal(answer(f, 401, "{}", NULL), SYNC_REAUTH);
-	assert_int_equal(answer(f, 401, "{}", NULL), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 401, "{}", NULL), SYNC_REAUTH);
+	assert_int_equal(answer_etag(f, 401, "{}", NULL), SYNC_DONE);
 	assert_string_equal(f->job.err_code, "unauthorized");
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
 		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	sync_start(&f->job);
-	assert_int_equal(answer(f, 403, "{\"title\":\"Forbidden\"}", NULL),
+	assert_int_equal(answer_etag(f, 403, "{\"title\":\"Forbidden\"}", NULL),
 			 SYNC_DONE);
 	assert_string_equal(f->job.err_code, "forbidden");
 	assert_int_equal(f->job.err_http_status, 403);
@@ -415,7 +343,7 @@ static void test_api_rejection_keeps_message(void **state)
 
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	sync_start(&f->job);
-	assert_int_equal(answer(f, 400,
+	assert_int_equal(answer_etag(f, 400,
 				"{\"title\":\"Validation failed\","
 				"\"errors\":{\"CompanyNumber\":"
 				"[\"Placeholder values are not accepted\"]}}",
@@ -484,7 +412,7 @@ static void test_long_message_stays_utf8(void **state)
 	strcat(body, "\"}");
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	sync_start(&f->job);
-	assert_int_equal(answer(f, 422, body, NULL), SYNC_DONE);
+	assert_int_equal(answer_etag(f, 422, body, NULL), SYNC_DONE);
 	assert_true(strlen(f->job.err_msg) > 300);
 	assert_true(valid_utf8(f->job.err_msg));
 }
