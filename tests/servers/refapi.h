@@ -288,5 +288,10 @@ bool authorize(struct call *c, unsigned need);
 bool writes_disabled(struct call *c);
 /* POST /oauth/token (client credentials). */
 void handle_token(struct call *c);
+/* A control's 200 JSON answer (b taken over; NULL answers 500). */
+void control_ok(struct call *c, struct cJSON *b);
+/* A control body's "tenant" (default "default"), interned; NULL when it
+ * is not a non-empty string. */
+const char *control_tenant(struct call *c, const struct cJSON *in);
 
 #endif

@@ -810,7 +810,7 @@ void api_handle(struct call *c)
 
 /* ---- test controls ---------------------------------------------------- */
 
-static void ctl_ok(struct call *c, cJSON *b)
+void control_ok(struct call *c, cJSON *b)
 {
 	if (!b) {
 		reply_oom(&c->r);
@@ -834,7 +834,7 @@ static void ctl_latency(struct call *c, const cJSON *in)
 	c->a->latency_ms = ms;
 	b = cJSON_CreateObject();
 	cJSON_AddNumberToObject(b, "ms", (double)ms);
-	ctl_ok(c, b);
+	control_ok(c, b);
 }
 
 static void ctl_disable_writes(struct call *c, const cJSON *in)
@@ -880,7 +880,7 @@ static void ctl_disable_writes(struct call *c, const cJSON *in)
 	cJSON_AddNumberToObject(b, "disabled_ms", (double)ms);
 	cJSON_AddStringToObject(b, "retry_after", retry);
 	cJSON_AddNumberToObject(b, "status", (double)status);
-	ctl_ok(c, b);
+	control_ok(c, b);
 }
 
 static void ctl_edit(struct call *c, const cJSON *in)
@@ -914,20 +914,25 @@ static void ctl_edit(struct call *c, const cJSON *in)
 	cu->fields = merged;
 	ix_link(&c->a->ix, cu);
 	customer_touch(c->a, cu);
-	ctl_ok(c, customer_render(cu, VIEW_CONTROL));
+	control_ok(c, customer_render(cu, VIEW_CONTROL));
+}
+
+const char *control_tenant(struct call *c, const cJSON *in)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, "tenant");
+
+	return tenant_intern(c->a, !t                  ? DEFAULT_TENANT
+	                           : cJSON_IsString(t) ? t->valuestring
+	                                               : NULL);
 }
 
 static void ctl_seed(struct call *c, const cJSON *in)
 {
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, "tenant");
 	const cJSON *cust = cJSON_GetObjectItemCaseSensitive(in, "customer");
-	const char *tenant;
+	const char *tenant = control_tenant(c, in);
 	struct customer *cu;
 	cJSON *sub, *fields;
 
-	tenant = tenant_intern(c->a, !t                  ? DEFAULT_TENANT
-	                             : cJSON_IsString(t) ? t->valuestring
-	                                                 : NULL);
 	if (!tenant || !cJSON_IsObject(cust)) {
 		reply_problem(
 		    &c->r, 400, "bad-request",
@@ -951,7 +956,7 @@ static void ctl_seed(struct call *c, const cJSON *in)
 		              "cannot store more customers");
 		return;
 	}
-	ctl_ok(c, customer_render(cu, VIEW_CONTROL));
+	control_ok(c, customer_render(cu, VIEW_CONTROL));
 }
 
 static void ctl_state(struct call *c, const cJSON *in)
@@ -968,7 +973,7 @@ static void ctl_state(struct call *c, const cJSON *in)
 		cJSON_Delete(b);
 		b = NULL;
 	}
-	ctl_ok(c, b);
+	control_ok(c, b);
 }
 
 static cJSON *opt_string(const struct log_entry *e, unsigned bit,
@@ -1033,7 +1038,7 @@ static void ctl_requests(struct call *c, const cJSON *in)
 		cJSON_Delete(b);
 		b = NULL;
 	}
-	ctl_ok(c, b);
+	control_ok(c, b);
 }
 
 static void ctl_reset(struct call *c, const cJSON *in)
@@ -1047,7 +1052,7 @@ static void ctl_reset(struct call *c, const cJSON *in)
 	a->n_counts = 0;
 	a->latency_ms = 0;
 	a->disabled_until = 0;
-	ctl_ok(c, cJSON_CreateObject());
+	control_ok(c, cJSON_CreateObject());
 }
 
 static void ctl_expire_tokens(struct call *c, const cJSON *in)
@@ -1055,7 +1060,7 @@ static void ctl_expire_tokens(struct call *c, const cJSON *in)
 	(void)in;
 	for (size_t i = 0; i < TOKEN_SLOTS; i++)
 		c->a->tokens[i].expires_ms = INT64_MIN;
-	ctl_ok(c, cJSON_CreateObject());
+	control_ok(c, cJSON_CreateObject());
 }
 
 static void ctl_token_ttl(struct call *c, const cJSON *in)
@@ -1070,7 +1075,7 @@ static void ctl_token_ttl(struct call *c, const cJSON *in)
 		return;
 	}
 	c->a->token_ttl_s = s;
-	ctl_ok(c, cJSON_CreateObject());
+	control_ok(c, cJSON_CreateObject());
 }
 
 static void ctl_client(struct call *c, const cJSON *in)
@@ -1110,7 +1115,7 @@ static void ctl_client(struct call *c, const cJSON *in)
 		    MAX_NAME, MAX_SCOPES);
 		return;
 	}
-	ctl_ok(c, cJSON_CreateObject());
+	control_ok(c, cJSON_CreateObject());
 }
 
 /* The records' controls belong to the profile that owns their shape. */

@@ -971,26 +971,13 @@ static void engage_handle(struct call *c)
 
 /* ---- test controls ---------------------------------------------------- */
 
-static void ctl_reply(struct call *c, cJSON *b)
-{
-	if (!b) {
-		reply_oom(&c->r);
-		return;
-	}
-	reply_body(&c->r, 200, b);
-}
-
 /* {"tenant", "enterprise" (default acme), "customer"}: stored as if
  * POSTed, without the checks; what the server derives is derived. */
 static void ctl_seed(struct call *c, const cJSON *in)
 {
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, "tenant");
 	const char *ent = json_str(in, "enterprise");
 	const cJSON *cust = cJSON_GetObjectItemCaseSensitive(in, "customer");
-	const char *tenant =
-	    tenant_intern(c->a, !t                  ? DEFAULT_TENANT
-	                        : cJSON_IsString(t) ? t->valuestring
-	                                            : NULL);
+	const char *tenant = control_tenant(c, in);
 	struct customer *cu;
 	cJSON *f = cJSON_CreateObject();
 	char msg[256];
@@ -1021,7 +1008,7 @@ static void ctl_seed(struct call *c, const cJSON *in)
 		              "cannot store more customers");
 		return;
 	}
-	ctl_reply(c, render(cu, "en", true));
+	control_ok(c, render(cu, "en", true));
 }
 
 /* {"id", "patch"}: an edit by someone else, with PATCH semantics and no
@@ -1057,7 +1044,7 @@ static void ctl_edit(struct call *c, const cJSON *in)
 	cu->fields = f;
 	ix_link(&c->a->ix, cu);
 	customer_touch(c->a, cu);
-	ctl_reply(c, render(cu, "en", true));
+	control_ok(c, render(cu, "en", true));
 }
 
 static void ctl_state(struct call *c, const cJSON *in)
@@ -1074,7 +1061,7 @@ static void ctl_state(struct call *c, const cJSON *in)
 		cJSON_Delete(b);
 		b = NULL;
 	}
-	ctl_reply(c, b);
+	control_ok(c, b);
 }
 
 const struct refapi_profile refapi_engage = {

@@ -904,26 +904,13 @@ static void portal_handle(struct call *c)
 
 /* ---- test controls ---------------------------------------------------- */
 
-static void ctl_reply(struct call *c, cJSON *b)
-{
-	if (!b) {
-		reply_oom(&c->r);
-		return;
-	}
-	reply_body(&c->r, 200, b);
-}
-
 /* {"tenant", "customer"}: stored as the API would normalise it, without
  * refusing anything (seeds may be records the API would refuse, e.g. a
  * duplicate email). */
 static void ctl_seed(struct call *c, const cJSON *in)
 {
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, "tenant");
 	const cJSON *cust = cJSON_GetObjectItemCaseSensitive(in, "customer");
-	const char *tenant =
-	    tenant_intern(c->a, !t                  ? DEFAULT_TENANT
-	                        : cJSON_IsString(t) ? t->valuestring
-	                                            : NULL);
+	const char *tenant = control_tenant(c, in);
 	struct customer *cu;
 	cJSON *msgs, *f;
 
@@ -946,7 +933,7 @@ static void ctl_seed(struct call *c, const cJSON *in)
 		              "cannot store more customers");
 		return;
 	}
-	ctl_reply(c, render(c->a, cu, false, true));
+	control_ok(c, render(c->a, cu, false, true));
 }
 
 /* {"id", "patch"}: an edit by someone else: the patch merged into the
@@ -985,7 +972,7 @@ static void ctl_edit(struct call *c, const cJSON *in)
 		return;
 	}
 	replace_fields(c->a, cu, f);
-	ctl_reply(c, render(c->a, cu, false, true));
+	control_ok(c, render(c->a, cu, false, true));
 }
 
 static void ctl_state(struct call *c, const cJSON *in)
@@ -1002,7 +989,7 @@ static void ctl_state(struct call *c, const cJSON *in)
 		cJSON_Delete(b);
 		b = NULL;
 	}
-	ctl_reply(c, b);
+	control_ok(c, b);
 }
 
 const struct refapi_profile refapi_portal = {

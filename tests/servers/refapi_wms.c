@@ -580,25 +580,12 @@ static void wms_handle(struct call *c)
 
 /* ---- test controls ---------------------------------------------------- */
 
-static void ctl_reply(struct call *c, cJSON *b)
-{
-	if (!b) {
-		reply_oom(&c->r);
-		return;
-	}
-	reply_body(&c->r, 200, b);
-}
-
 /* {"tenant", "customer"}: stored as if POSTed, without the checks;
  * "active": false seeds a discontinued customer. */
 static void ctl_seed(struct call *c, const cJSON *in)
 {
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(in, "tenant");
 	const cJSON *cust = cJSON_GetObjectItemCaseSensitive(in, "customer");
-	const char *tenant =
-	    tenant_intern(c->a, !t                  ? DEFAULT_TENANT
-	                        : cJSON_IsString(t) ? t->valuestring
-	                                            : NULL);
+	const char *tenant = control_tenant(c, in);
 	struct customer *cu;
 	cJSON *f;
 
@@ -621,7 +608,7 @@ static void ctl_seed(struct call *c, const cJSON *in)
 		              "cannot store more customers");
 		return;
 	}
-	ctl_reply(c, render(cu, true));
+	control_ok(c, render(cu, true));
 }
 
 /* {"id": shortID, "patch", "tenant" (optional)}: an edit made in the
@@ -675,7 +662,7 @@ static void ctl_edit(struct call *c, const cJSON *in)
 	cu->fields = f;
 	ix_link(&c->a->ix, cu);
 	customer_touch(c->a, cu);
-	ctl_reply(c, render(cu, true));
+	control_ok(c, render(cu, true));
 }
 
 static void ctl_state(struct call *c, const cJSON *in)
@@ -691,7 +678,7 @@ static void ctl_state(struct call *c, const cJSON *in)
 		cJSON_Delete(b);
 		b = NULL;
 	}
-	ctl_reply(c, b);
+	control_ok(c, b);
 }
 
 const struct refapi_profile refapi_wms = {
