@@ -1263,6 +1263,7 @@ enum {
 	T_CONNECT,
 	T_IN_FLIGHT,
 	T_CONNS,
+	T_PER_PARTITION,
 	T_TLS,
 	T_SHORT_ID,
 	T_DELETE_MODE,
@@ -1278,6 +1279,7 @@ static const struct key_def target_keys[T_N] = {
     [T_CONNECT] = {"connect_timeout_ms", false},
     [T_IN_FLIGHT] = {"max_in_flight", false},
     [T_CONNS] = {"max_connections", false},
+    [T_PER_PARTITION] = {"max_in_flight_per_partition", false},
     [T_TLS] = {"tls_verify", false},
     [T_SHORT_ID] = {"short_id", false},
     [T_DELETE_MODE] = {"delete_mode", false},
@@ -1605,6 +1607,8 @@ static void load_target(struct section *root)
 	sec_long(&s, T_CONNECT, 1, 600000, &c->target.connect_timeout_ms);
 	sec_long(&s, T_IN_FLIGHT, 1, 4096, &c->target.max_in_flight);
 	sec_long(&s, T_CONNS, 0, 4096, &c->target.max_connections);
+	sec_long(&s, T_PER_PARTITION, 0, 4096,
+		 &c->target.max_in_flight_per_partition);
 	sec_bool(&s, T_TLS, &c->target.tls_verify);
 	load_profile_settings(&s);
 }

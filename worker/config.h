@@ -73,6 +73,9 @@ struct config {
 		long connect_timeout_ms; /* default 5000 */
 		long max_in_flight;      /* default 64, 1..4096 */
 		long max_connections;    /* per host, default 0 = max_in_flight */
+		/* Active events per partition, default 0 = no cap; 1 is the
+		 * partition-sequential model of a Kafka Connect HTTP sink. */
+		long max_in_flight_per_partition;
 		int tls_verify;          /* default 1 */
 		/* Profile settings (checked whatever the profile). */
 		enum short_id_source short_id; /* wms; default key */

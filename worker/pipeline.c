@@ -14,12 +14,14 @@ struct pl_keyq {
 struct pl_partition {
 	char *topic;
 	int32_t id;
+	size_t active;
 	struct pl_event *head, *tail;
 	struct pl_partition *next;
 };
 
 struct pipeline {
 	size_t max_active;
+	size_t max_per_partition; /* 0: no cap */
 	size_t active;
 	size_t buffered;
 	struct pl_partition *parts;
@@ -196,14 +198,28 @@ struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
 	return ev;
 }
 
+void pipeline_set_partition_cap(struct pipeline *pl, size_t n)
+{
+	pl->max_per_partition = n;
+}
+
 struct pl_event *pipeline_next_ready(struct pipeline *pl)
 {
 	struct pl_event *ev = pl->ready_head;
 
-	if (!ev || pl->active >= pl->max_active)
+	if (pl->active >= pl->max_active)
+		return NULL;
+	/* With a partition cap, events of a full partition wait their turn
+	 * in the ready list; the scan is the price of the comparison mode
+	 * only. */
+	while (ev && pl->max_per_partition &&
+	       ev->part->active >= pl->max_per_partition)
+		ev = ev->ready_next;
+	if (!ev)
 		return NULL;
 	ready_remove(pl, ev);
 	ev->state = PL_ACTIVE;
+	ev->part->active++;
 	pl->active++;
 	return ev;
 }
@@ -244,6 +260,7 @@ void pipeline_output(struct pipeline *pl, struct pl_event *ev)
 		return;
 	keyq_remove(pl, ev);
 	ev->state = PL_OUTPUT;
+	ev->part->active--;
 	pl->active--;
 }
 
@@ -279,8 +296,10 @@ static void drop_event(struct pipeline *pl, struct pl_event *ev,
 {
 	/* An abandoned event already left its key queue (kq NULL). */
 	if (ev->kq) {
-		if (ev->state == PL_ACTIVE)
+		if (ev->state == PL_ACTIVE) {
 			pl->active--;
+			ev->part->active--;
+		}
 		keyq_remove(pl, ev);
 	}
 	pl->buffered--;
@@ -349,6 +368,7 @@ void pipeline_abandon(struct pipeline *pl, struct pl_event *ev)
 		return;
 	keyq_remove(pl, ev);
 	pl->active--;
+	ev->part->active--;
 	ev->user = NULL;
 }
 

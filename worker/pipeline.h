@@ -34,6 +34,11 @@ struct pl_event {
 };
 
 struct pipeline *pipeline_new(size_t max_active);
+
+/* At most n ACTIVE events per partition (0: no cap). 1 gives the
+ * partition-sequential model of a Kafka Connect HTTP sink, for
+ * comparison. */
+void pipeline_set_partition_cap(struct pipeline *pl, size_t n);
 /* Frees partitions and events; users must have been released first
  * (pipeline_revoke). */
 struct pipeline *pipeline_free(struct pipeline *pl);

@@ -859,6 +859,9 @@ struct worker *worker_new(const struct config *cfg, char *err, size_t errlen)
 	cb.arg = w;
 	w->cache = cache_new(CACHE_MAX_ENTRIES);
 	w->pl = pipeline_new((size_t)cfg->target.max_in_flight);
+	if (w->pl)
+		pipeline_set_partition_cap(
+			w->pl, (size_t)cfg->target.max_in_flight_per_partition);
 	w->http = http_new(&ho);
 	w->auth = auth_new(cfg);
 	if (!w->cache || !w->pl || !w->http || !w->auth) {

@@ -158,6 +158,7 @@ static void full_valid(void **state)
 	        "  connect_timeout_ms: 700\n"
 	        "  max_in_flight: 8\n"
 	        "  max_connections: 4\n"
+	        "  max_in_flight_per_partition: 1\n"
 	        "  tls_verify: no\n"
 	        "retry:\n"
 	        "  initial_backoff_ms: 100\n"
@@ -202,6 +203,7 @@ static void full_valid(void **state)
 	assert_int_equal(c.target.connect_timeout_ms, 700);
 	assert_int_equal(c.target.max_in_flight, 8);
 	assert_int_equal(c.target.max_connections, 4);
+	assert_int_equal(c.target.max_in_flight_per_partition, 1);
 	assert_int_equal(c.target.tls_verify, 0);
 	assert_int_equal(c.retry.initial_backoff_ms, 100);
 	assert_int_equal(c.retry.max_backoff_ms, 5000);
@@ -243,6 +245,7 @@ static void defaults(void **state)
 	assert_int_equal(c.target.connect_timeout_ms, 5000);
 	assert_int_equal(c.target.max_in_flight, 64);
 	assert_int_equal(c.target.max_connections, 0);
+	assert_int_equal(c.target.max_in_flight_per_partition, 0);
 	assert_int_equal(c.target.tls_verify, 1);
 	assert_int_equal(c.retry.initial_backoff_ms, 200);
 	assert_int_equal(c.retry.max_backoff_ms, 60000);
@@ -529,6 +532,8 @@ static void out_of_range(void **state)
 	    {"target", "max_in_flight", "4097", "between 1 and 4096"},
 	    {"target", "max_connections", "-1", "between 0 and 4096"},
 	    {"target", "max_connections", "4097", "between 0 and 4096"},
+	    {"target", "max_in_flight_per_partition", "-1",
+	     "between 0 and 4096"},
 	    {"retry", "initial_backoff_ms", "0", "between 1 and 3600000"},
 	    {"retry", "initial_backoff_ms", "3600001",
 	     "between 1 and 3600000"},

@@ -88,6 +88,30 @@ static void test_offsets_contiguous_prefix(void **state)
 	pipeline_free(pl);
 }
 
+/* The partition-sequential comparison mode: one active event per
+ * partition, whatever the keys. */
+static void test_partition_cap(void **state)
+{
+	struct pipeline *pl = pipeline_new(10);
+	struct pl_partition *p0 = pipeline_partition(pl, "t", 0, 1);
+	struct pl_partition *p1 = pipeline_partition(pl, "t", 1, 1);
+	struct pl_event *a = push(pl, p0, 0, "a");
+	struct pl_event *b = push(pl, p0, 1, "b");
+	struct pl_event *c = push(pl, p1, 0, "c");
+
+	(void)state;
+	pipeline_set_partition_cap(pl, 1);
+	assert_ptr_equal(pipeline_next_ready(pl), a);
+	assert_ptr_equal(pipeline_next_ready(pl), c);
+	assert_null(pipeline_next_ready(pl)); /* b: its partition is busy */
+	pipeline_output(pl, a);
+	assert_ptr_equal(pipeline_next_ready(pl), b);
+	pipeline_output(pl, c);
+	pipeline_output(pl, b);
+	assert_int_equal(pipeline_active(pl), 0);
+	pipeline_free(pl);
+}
+
 static int released;
 
 static void release(void *user, void *arg)
@@ -212,6 +236,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_key_waits_other_keys_run),
 		cmocka_unit_test(test_cap),
+		cmocka_unit_test(test_partition_cap),
 		cmocka_unit_test(test_offsets_contiguous_prefix),
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_shutdown_barriers),
