@@ -180,11 +180,14 @@ struct refapi_profile {
 	const char *const *route_names;
 	/* Answers every request outside /_control. */
 	void (*handle)(struct call *c);
-	/* /_control/seed, /_control/edit and /_control/state of the
-	 * profile's own records (in may be NULL). */
+	/* /_control/seed and /_control/edit of the profile's own records
+	 * (in may be NULL). */
 	void (*seed)(struct call *c, const struct cJSON *in);
 	void (*edit)(struct call *c, const struct cJSON *in);
-	void (*state)(struct call *c, const struct cJSON *in);
+	/* A record as /_control/state lists it: the API's rendering plus
+	 * what tests need (tenant, ETag). */
+	struct cJSON *(*control_view)(const struct app *a,
+				      const struct customer *cu);
 };
 
 extern const struct refapi_profile refapi_alvys;

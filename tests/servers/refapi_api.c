@@ -959,21 +959,29 @@ static void ctl_seed(struct call *c, const cJSON *in)
 	control_ok(c, customer_render(cu, VIEW_CONTROL));
 }
 
+/* Every record of the profile, in creation order. */
 static void ctl_state(struct call *c, const cJSON *in)
 {
 	cJSON *b = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(b, "customers");
+	cJSON *list = b ? cJSON_AddArrayToObject(b, "customers") : NULL;
 
 	(void)in;
 	for (size_t i = 0; list && i < c->a->n_cust; i++)
 		if (!cJSON_AddItemToArray(
-		        list, customer_render(c->a->cust[i], VIEW_CONTROL)))
+		        list, c->a->profile->control_view(c->a, c->a->cust[i])))
 			list = NULL;
 	if (!list) {
 		cJSON_Delete(b);
 		b = NULL;
 	}
 	control_ok(c, b);
+}
+
+static cJSON *alvys_control_view(const struct app *a,
+                                 const struct customer *cu)
+{
+	(void)a;
+	return customer_render(cu, VIEW_CONTROL);
 }
 
 static cJSON *opt_string(const struct log_entry *e, unsigned bit,
@@ -1129,11 +1137,6 @@ static void ctl_profile_edit(struct call *c, const cJSON *in)
 	c->a->profile->edit(c, in);
 }
 
-static void ctl_profile_state(struct call *c, const cJSON *in)
-{
-	c->a->profile->state(c, in);
-}
-
 void control_handle(struct call *c)
 {
 	static const struct {
@@ -1145,7 +1148,7 @@ void control_handle(struct call *c)
 	    {"disable_writes", MHD_HTTP_METHOD_POST, ctl_disable_writes},
 	    {"edit", MHD_HTTP_METHOD_POST, ctl_profile_edit},
 	    {"seed", MHD_HTTP_METHOD_POST, ctl_profile_seed},
-	    {"state", MHD_HTTP_METHOD_GET, ctl_profile_state},
+	    {"state", MHD_HTTP_METHOD_GET, ctl_state},
 	    {"requests", MHD_HTTP_METHOD_GET, ctl_requests},
 	    {"reset", MHD_HTTP_METHOD_POST, ctl_reset},
 	    {"expire_tokens", MHD_HTTP_METHOD_POST, ctl_expire_tokens},
@@ -1182,5 +1185,5 @@ const struct refapi_profile refapi_alvys = {
 	.handle = api_handle,
 	.seed = ctl_seed,
 	.edit = ctl_edit,
-	.state = ctl_state,
+	.control_view = alvys_control_view,
 };

@@ -1047,21 +1047,10 @@ static void ctl_edit(struct call *c, const cJSON *in)
 	control_ok(c, render(cu, "en", true));
 }
 
-static void ctl_state(struct call *c, const cJSON *in)
+static cJSON *control_view(const struct app *a, const struct customer *cu)
 {
-	(void)in;
-	cJSON *b = cJSON_CreateObject();
-	cJSON *list = b ? cJSON_AddArrayToObject(b, "customers") : NULL;
-
-	for (size_t i = 0; list && i < c->a->n_cust; i++)
-		if (!cJSON_AddItemToArray(list,
-		                          render(c->a->cust[i], "en", true)))
-			list = NULL;
-	if (!list) {
-		cJSON_Delete(b);
-		b = NULL;
-	}
-	control_ok(c, b);
+	(void)a;
+	return render(cu, "en", true);
 }
 
 const struct refapi_profile refapi_engage = {
@@ -1071,5 +1060,5 @@ const struct refapi_profile refapi_engage = {
     .handle = engage_handle,
     .seed = ctl_seed,
     .edit = ctl_edit,
-    .state = ctl_state,
+    .control_view = control_view,
 };

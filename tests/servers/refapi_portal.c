@@ -975,21 +975,9 @@ static void ctl_edit(struct call *c, const cJSON *in)
 	control_ok(c, render(c->a, cu, false, true));
 }
 
-static void ctl_state(struct call *c, const cJSON *in)
+static cJSON *control_view(const struct app *a, const struct customer *cu)
 {
-	(void)in;
-	cJSON *b = cJSON_CreateObject();
-	cJSON *list = b ? cJSON_AddArrayToObject(b, "customers") : NULL;
-
-	for (size_t i = 0; list && i < c->a->n_cust; i++)
-		if (!cJSON_AddItemToArray(
-		        list, render(c->a, c->a->cust[i], false, true)))
-			list = NULL;
-	if (!list) {
-		cJSON_Delete(b);
-		b = NULL;
-	}
-	control_ok(c, b);
+	return render(a, cu, false, true);
 }
 
 const struct refapi_profile refapi_portal = {
@@ -999,5 +987,5 @@ const struct refapi_profile refapi_portal = {
     .handle = portal_handle,
     .seed = ctl_seed,
     .edit = ctl_edit,
-    .state = ctl_state,
+    .control_view = control_view,
 };
