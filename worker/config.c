@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "metrics.h"
 #include "profile.h"
 
 #include <ctype.h>
@@ -1238,11 +1239,21 @@ static int sec_url(struct section *s, size_t i, char **dst)
 
 /* ---- the schema ------------------------------------------------------ */
 
-enum { R_KAFKA, R_TARGET, R_RETRY, R_WORKER, R_LOG, R_MAPPING, R_N };
+enum {
+	R_KAFKA,
+	R_TARGET,
+	R_RETRY,
+	R_WORKER,
+	R_LOG,
+	R_MAPPING,
+	R_METRICS,
+	R_N
+};
 static const struct key_def root_keys[R_N] = {
-    [R_KAFKA] = {"kafka", true},  [R_TARGET] = {"target", true},
-    [R_RETRY] = {"retry", false}, [R_WORKER] = {"worker", false},
-    [R_LOG] = {"log", false},     [R_MAPPING] = {"mapping", false},
+    [R_KAFKA] = {"kafka", true},      [R_TARGET] = {"target", true},
+    [R_RETRY] = {"retry", false},     [R_WORKER] = {"worker", false},
+    [R_LOG] = {"log", false},         [R_MAPPING] = {"mapping", false},
+    [R_METRICS] = {"metrics", false},
 };
 
 enum { K_BROKERS, K_GROUP, K_TOPICS, K_RESULTS, K_DEAD, K_PROPS, K_N };
@@ -1347,6 +1358,11 @@ enum { W_SHUTDOWN, W_BUFFERED, W_N };
 static const struct key_def worker_keys[W_N] = {
     [W_SHUTDOWN] = {"shutdown_timeout_ms", false},
     [W_BUFFERED] = {"max_buffered_events", false},
+};
+
+enum { M_LISTEN, M_N };
+static const struct key_def metrics_keys[M_N] = {
+    [M_LISTEN] = {"listen", true},
 };
 
 enum { L_LEVEL, L_FORMAT, L_N };
@@ -1672,6 +1688,25 @@ static void load_log(struct section *root)
 		c->log.format = (enum log_format)i;
 }
 
+/* Present or not, as a whole: an empty 'metrics:' is a mistake, since
+ * leaving the section out is how metrics are turned off. */
+static void load_metrics(struct section *root)
+{
+	struct config *c = &root->p->cfg;
+	struct section s;
+	const char *why;
+
+	if (!root->slot[R_METRICS].set ||
+	    !section_sub(root, R_METRICS, &s, "metrics", metrics_keys, M_N))
+		return;
+	if (sec_str(&s, M_LISTEN, &c->metrics.listen) <= 0)
+		return;
+	why = metrics_listen_problem(c->metrics.listen, NULL);
+	if (why)
+		err_node(s.p, s.slot[M_LISTEN].val, "'metrics.listen' %s",
+		         why);
+}
+
 /* ---- mapping ---- */
 
 /* Why text is not a JSON pointer as mapping takes it (RFC 6901), or
@@ -1878,6 +1913,7 @@ static void load_root(struct cparse *p, size_t root)
 	load_retry(&s);
 	load_worker(&s);
 	load_log(&s);
+	load_metrics(&s);
 	load_mapping(&s);
 }
 
@@ -2005,5 +2041,22 @@ void config_done(struct config *cfg)
 		mapping_entry_free(&cfg->mapping[i]);
 	free(cfg->mapping);
 	free(cfg->log.level);
+	free(cfg->metrics.listen);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int config_load_report(const char *path, struct config *cfg)
+{
+	struct config_errors errs = {0};
+	int rc = config_load(path, cfg, &errs);
+
+	for (size_t i = 0; i < errs.n; i++) {
+		if (errs.v[i].line > 0)
+			fprintf(stderr, "%s:%d:%d: %s\n", path, errs.v[i].line,
+				errs.v[i].col, errs.v[i].msg);
+		else
+			fprintf(stderr, "%s: %s\n", path, errs.v[i].msg);
+	}
+	config_errors_done(&errs);
+	return rc;
 }

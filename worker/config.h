@@ -102,6 +102,11 @@ struct config {
 		char *level;            /* default "info" */
 		enum log_format format; /* default text */
 	} log;
+	struct {
+		/* "HOST:PORT" of /metrics and /healthz (metrics.h); NULL
+		 * when the section is absent: no server. */
+		char *listen;
+	} metrics;
 };
 
 struct config_error {
@@ -132,6 +137,10 @@ int config_load(const char *path, struct config *cfg,
 /* Same as config_load, from a buffer; name is used in messages only. */
 int config_load_buffer(const char *name, const char *buf, size_t len,
 		       struct config *cfg, struct config_errors *errs);
+
+/* config_load, with every problem printed to stderr as FILE:LINE:COL:
+ * message (the CLI commands' way of loading). */
+int config_load_report(const char *path, struct config *cfg);
 
 void config_done(struct config *cfg);
 void config_errors_done(struct config_errors *errs);

@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include "metrics.h"
 #include "request.h"
 
 #include <curl/curl.h>
@@ -21,6 +22,7 @@ struct http_call {
 	size_t resp_len, resp_cap;
 	int truncated;
 	char errbuf[CURL_ERROR_SIZE];
+	enum http_method method;
 	http_done_fn *done;
 	void *arg;
 	struct http_call *prev, *next; /* running calls */
@@ -179,6 +181,7 @@ struct http_call *http_submit(struct http *h, const char *url,
 	c->h = h;
 	c->done = done;
 	c->arg = arg;
+	c->method = req->method;
 	e = h->n_pool ? h->pool[--h->n_pool] : curl_easy_init();
 	if (!e) {
 		free(c);
@@ -264,7 +267,7 @@ static const char *header_value(CURL *e, const char *name)
 static void finish(struct http *h, struct http_call *c, CURLcode res)
 {
 	struct api_response r = {0};
-	curl_off_t ra = -1;
+	curl_off_t ra = -1, us = 0;
 	char etag[512];
 	const char *v;
 
@@ -288,6 +291,8 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 		r.status = 0;
 		r.error = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
 	}
+	curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &us);
+	metrics_http(h->opt.metrics, c->method, r.status, (double)us / 1e6);
 	unlink_call(h, c);
 	c->done(c->arg, &r);
 	call_free(c);

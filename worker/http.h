@@ -9,12 +9,14 @@ struct api_request;
 struct api_response;
 struct http;
 struct http_call;
+struct metrics;
 
 struct http_options {
 	long timeout_ms;
 	long connect_timeout_ms;
 	long max_connections; /* per host; 0 = unlimited */
 	int tls_verify;
+	struct metrics *metrics; /* borrowed; NULL: not counted */
 };
 
 typedef void http_done_fn(void *arg, const struct api_response *r);

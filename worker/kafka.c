@@ -132,10 +132,37 @@ static int set(rd_kafka_conf_t *c, const char *key, const char *value,
 	return 0;
 }
 
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *op)
+{
+	struct kafka *k = op;
+
+	(void)rk;
+	k->cb.stats(k->cb.arg, json, len);
+	return 0; /* librdkafka frees json */
+}
+
+/* statistics.interval.ms is a default that kafka.properties may
+ * override, though it is set after them. */
+static int stats_conf(rd_kafka_conf_t *c, const struct config *cfg,
+		      char *err, size_t errlen)
+{
+	int user_set = 0;
+
+	for (size_t i = 0; i < cfg->kafka.n_properties; i++)
+		if (strcmp(cfg->kafka.properties[i].key,
+			   "statistics.interval.ms") == 0)
+			user_set = 1;
+	if (!user_set &&
+	    set(c, "statistics.interval.ms", "1000", err, errlen))
+		return -EINVAL;
+	rd_kafka_conf_set_stats_cb(c, on_stats);
+	return 0;
+}
+
 /* User properties first, so security and tuning settings reach both
  * clients; then what at-least-once depends on, which a property must not
  * undo. */
-static rd_kafka_conf_t *base_conf(const struct config *cfg,
+rd_kafka_conf_t *kafka_base_conf(const struct config *cfg,
 				  const char *const *defaults,
 				  const char *const *fixed, char *err,
 				  size_t errlen)
@@ -180,8 +207,31 @@ static int subscribe(struct kafka *k, char *err, size_t errlen)
 	return 0;
 }
 
+static int assign(struct kafka *k, const struct kafka_assignment *as,
+		  char *err, size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *l =
+		rd_kafka_topic_partition_list_new((int)as->n + 1);
+	rd_kafka_resp_err_t e;
+
+	for (size_t i = 0; i < as->n; i++)
+		rd_kafka_topic_partition_list_add(l, as->topic,
+						  as->partitions[i])
+			->offset = as->offsets[i];
+	e = rd_kafka_assign(k->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (e) {
+		snprintf(err, errlen, "assign: %s", rd_kafka_err2str(e));
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < as->n; i++)
+		k->cb.assigned(k->cb.arg, as->topic, as->partitions[i]);
+	return 0;
+}
+
 struct kafka *kafka_new(const struct config *cfg,
-			const struct kafka_callbacks *cb, char *err,
+			const struct kafka_callbacks *cb,
+			const struct kafka_assignment *as, char *err,
 			size_t errlen)
 {
 	/* A new group starts at the beginning, as a sink connector does. */
@@ -215,17 +265,20 @@ struct kafka *kafka_new(const struct config *cfg,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	cc = base_conf(cfg, consumer_defaults, consumer_fixed, err, errlen);
-	pc = cc ? base_conf(cfg, producer_defaults, producer_fixed, err,
+	cc = kafka_base_conf(cfg, consumer_defaults, consumer_fixed, err, errlen);
+	pc = cc ? kafka_base_conf(cfg, producer_defaults, producer_fixed, err,
 			    errlen)
 		: NULL;
 	if (!cc || !pc)
 		goto fail;
-	if (set(cc, "group.id", cfg->kafka.group_id, err, errlen))
+	if (set(cc, "group.id", as ? as->group_id : cfg->kafka.group_id, err,
+		errlen))
 		goto fail;
 	rd_kafka_conf_set_opaque(cc, k);
 	rd_kafka_conf_set_opaque(pc, k);
 	rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
+	if (cb->stats && stats_conf(cc, cfg, err, errlen))
+		goto fail;
 	rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
 	/* rd_kafka_new takes over the conf only on success. */
 	k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, errlen);
@@ -243,7 +296,7 @@ struct kafka *kafka_new(const struct config *cfg,
 	 * kafka_dispatch always drains both. */
 	rd_kafka_queue_io_event_enable(k->cq, k->pipe[1], "c", 1);
 	rd_kafka_queue_io_event_enable(k->pq, k->pipe[1], "p", 1);
-	if (subscribe(k, err, errlen))
+	if (as ? assign(k, as, err, errlen) : subscribe(k, err, errlen))
 		goto fail;
 	return k;
 fail:

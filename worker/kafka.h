@@ -11,6 +11,7 @@ struct config;
 struct kafka;
 struct rd_kafka_message_s;
 struct rd_kafka_headers_s;
+struct rd_kafka_conf_s;
 
 struct kafka_callbacks {
 	/* A partition is now ours. */
@@ -26,14 +27,39 @@ struct kafka_callbacks {
 			  const char *errstr);
 	/* A fatal client error: the daemon must stop. */
 	void (*fatal)(void *arg, const char *reason);
+	/* The consumer's statistics (JSON, borrowed for the call), every
+	 * statistics.interval.ms (default 1000 when this is set). NULL:
+	 * none are collected. */
+	void (*stats)(void *arg, const char *json, size_t len);
 	void *arg;
 };
 
+/* A consumer that reads given partitions from given offsets instead of
+ * joining the group (replay): no rebalances, so its reading range is
+ * fixed. group_id is where its offsets are committed. */
+struct kafka_assignment {
+	const char *group_id;
+	const char *topic;
+	const int32_t *partitions;
+	const int64_t *offsets;
+	size_t n;
+};
+
+/* as: NULL to subscribe to cfg's topics in cfg's group. */
 struct kafka *kafka_new(const struct config *cfg,
-			const struct kafka_callbacks *cb, char *err,
+			const struct kafka_callbacks *cb,
+			const struct kafka_assignment *as, char *err,
 			size_t errlen);
 /* Closes the consumer (the final revoke runs the callbacks), then frees. */
 struct kafka *kafka_free(struct kafka *k);
+
+/* A client configuration: bootstrap.servers, then defaults (key, value
+ * pairs, NULL-terminated), kafka.properties, then fixed pairs that the
+ * properties cannot undo; logging wired to log.c. NULL with err filled. */
+struct rd_kafka_conf_s *kafka_base_conf(const struct config *cfg,
+					const char *const *defaults,
+					const char *const *fixed, char *err,
+					size_t errlen);
 
 int kafka_fd(const struct kafka *k);
 

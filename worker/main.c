@@ -1,7 +1,9 @@
 /* custsync: Kafka customer change events -> a partner's customer API.
  * The CLI, signals and process lifetime; the work is in worker.c. */
 #include "config.h"
+#include "dlq.h"
 #include "log.h"
+#include "replay.h"
 #include "worker.h"
 
 #include <curl/curl.h>
@@ -32,6 +34,8 @@ static void usage(FILE *f)
 	      "  run -c FILE           run in the foreground until SIGTERM\n"
 	      "  check-config -c FILE  validate FILE; exit 0, or 78 with\n"
 	      "                        FILE:LINE:COL: message per problem\n"
+	      "  dlq -c FILE [...]     list dead letters (dlq --help)\n"
+	      "  replay -c FILE [...]  replay dead letters (replay --help)\n"
 	      "  --version             print the version\n"
 	      "  --help                print this help\n"
 	      "\n"
@@ -40,27 +44,11 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int load(const char *path, struct config *cfg)
-{
-	struct config_errors errs = {0};
-	int rc = config_load(path, cfg, &errs);
-
-	for (size_t i = 0; i < errs.n; i++) {
-		if (errs.v[i].line > 0)
-			fprintf(stderr, "%s:%d:%d: %s\n", path, errs.v[i].line,
-				errs.v[i].col, errs.v[i].msg);
-		else
-			fprintf(stderr, "%s: %s\n", path, errs.v[i].msg);
-	}
-	config_errors_done(&errs);
-	return rc;
-}
-
 static int cmd_check(const char *path)
 {
 	struct config cfg;
 
-	if (load(path, &cfg))
+	if (config_load_report(path, &cfg))
 		return EX_CONFIG;
 	config_done(&cfg);
 	printf("%s: configuration OK\n", path);
@@ -75,7 +63,7 @@ static int cmd_run(const char *path)
 	char err[512] = "";
 	int rc;
 
-	if (load(path, &cfg))
+	if (config_load_report(path, &cfg))
 		return EX_CONFIG;
 	log_setup(cfg.log.level, cfg.log.format == LOG_FORMAT_JSON);
 	memset(&sa, 0, sizeof(sa));
@@ -87,7 +75,7 @@ static int cmd_run(const char *path)
 		config_done(&cfg);
 		return EX_SOFTWARE;
 	}
-	w = worker_new(&cfg, err, sizeof(err));
+	w = worker_new(&cfg, NULL, NULL, err, sizeof(err));
 	if (!w) {
 		/* Almost always a kafka.properties or target setting. */
 		log_err("cannot start: %s", err);
@@ -118,6 +106,11 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	/* Commands with options of their own parse them themselves. */
+	if (cmd && strcmp(cmd, "replay") == 0)
+		return replay_command(argc, argv);
+	if (cmd && strcmp(cmd, "dlq") == 0)
+		return dlq_command(argc, argv);
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -34,6 +34,18 @@ static void add_status_or_null(cJSON *o, const char *name, long v)
 		cJSON_AddNullToObject(o, name);
 }
 
+static void add_replay(cJSON *o, const struct outcome_source *s)
+{
+	cJSON *r = cJSON_AddObjectToObject(o, "replay");
+	cJSON *dl = r ? cJSON_AddObjectToObject(r, "dead_letter") : NULL;
+
+	if (!dl)
+		return;
+	cJSON_AddNumberToObject(dl, "partition", s->replay_partition);
+	cJSON_AddNumberToObject(dl, "offset", (double)s->replay_offset);
+	cJSON_AddNumberToObject(r, "count", s->replay_count);
+}
+
 char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *src, *err;
@@ -63,7 +75,10 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 		add_str_or_null(c, "target_id", j->conflicts[i].target_id);
 		cJSON_AddItemToArray(arr, c);
 	}
-	if (j->status == SYNC_FAILED) {
+	/* A skip carries an error only when it has a reason to report
+	 * (replay's "stale"); a tombstone's skip has none. */
+	if (j->status == SYNC_FAILED ||
+	    (j->status == SYNC_SKIPPED && j->err_code)) {
 		err = cJSON_AddObjectToObject(o, "error");
 		if (err) {
 			cJSON_AddStringToObject(err, "code", j->err_code);
@@ -80,6 +95,8 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 		cJSON_AddNumberToObject(src, "partition", s->partition);
 		cJSON_AddNumberToObject(src, "offset", (double)s->offset);
 	}
+	if (s->replay_count > 0)
+		add_replay(o, s);
 	outcome_time(s->finished_at_ms, when, sizeof(when));
 	cJSON_AddStringToObject(o, "finished_at", when);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)s->duration_ms);

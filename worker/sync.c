@@ -87,6 +87,12 @@ void sync_fail(struct sync_job *j, const char *code, const char *msg)
 	fail(j, code, 0, "%s", msg);
 }
 
+void sync_skip(struct sync_job *j, const char *code, const char *msg)
+{
+	fail(j, code, 0, "%s", msg);
+	j->status = SYNC_SKIPPED;
+}
+
 static enum sync_next oom(struct sync_job *j)
 {
 	return fail(j, "internal", 0, "out of memory");

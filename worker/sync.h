@@ -111,6 +111,10 @@ enum sync_next sync_start(struct sync_job *j);
 enum sync_next sync_on_response(struct sync_job *j,
 				const struct api_response *r);
 
+/* Ends a job as skipped for a reason worth naming in the outcome's error
+ * (replay's "stale"); no request is made. */
+void sync_skip(struct sync_job *j, const char *code, const char *msg);
+
 void sync_done(struct sync_job *j);
 
 const char *sync_status_str(enum sync_status s);

@@ -4,13 +4,16 @@
 #include "backoff.h"
 #include "cache.h"
 #include "config.h"
+#include "deadletter.h"
 #include "event.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "outcome.h"
 #include "pipeline.h"
 #include "profile.h"
+#include "replay.h"
 #include "request.h"
 #include "sync.h"
 
@@ -24,7 +27,7 @@
 #include <unistd.h>
 
 #define CACHE_MAX_ENTRIES 200000
-#define STATUS_EVERY_MS 5000
+#define STATUS_EVERY_MS 2000
 /* Longest single wait of the loop: signals and the watchdog are seen at
  * least this often even when nothing happens. */
 #define LOOP_MAX_WAIT_MS 1000
@@ -71,6 +74,7 @@ struct job {
 	int64_t due_ms;
 	struct job *prev, *next; /* in the list of its wait */
 	int dr_pending;
+	struct replay_item ri; /* replay runs only */
 };
 
 struct job_list {
@@ -86,6 +90,8 @@ struct worker {
 	struct auth *auth;
 	struct cache *cache;
 	struct pipeline *pl;
+	struct replay *rp; /* NULL for the live daemon */
+	struct metrics *metrics; /* NULL when off */
 
 	struct job_list lists[WAIT_MAX]; /* all but WAIT_NONE are used */
 	int token_in_flight;
@@ -184,6 +190,7 @@ static void job_free(struct job *j)
 	if (j->sync_started)
 		sync_done(&j->sync);
 	change_done(&j->change);
+	replay_item_done(&j->ri);
 	if (j->headers)
 		rd_kafka_headers_destroy(j->headers);
 	free(j->topic);
@@ -286,6 +293,18 @@ static void end_hold(struct worker *w)
 }
 
 static void complete(struct worker *w, struct job *j);
+static void complete_dry(struct worker *w, struct job *j, int dry_write);
+
+/* A dry run reads but never writes: a create, update or delete is where
+ * it stops and says what it would have sent. */
+static int is_dry_write(const struct worker *w, const struct job *j)
+{
+	enum sync_step st = j->sync.step;
+
+	return w->rp && replay_dry_run(w->rp) &&
+	       (st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
+		st == SYNC_STEP_DELETE);
+}
 
 static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 {
@@ -293,6 +312,10 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 
 	switch (n) {
 	case SYNC_SEND:
+		if (is_dry_write(w, j)) {
+			complete_dry(w, j, 1);
+			break;
+		}
 		submit(w, j);
 		break;
 	case SYNC_RETRY:
@@ -359,9 +382,12 @@ static void release_token_waiters(struct worker *w)
 static void on_token_done(void *arg, const struct api_response *r)
 {
 	struct worker *w = arg;
+	bool ok;
 
 	w->token_in_flight = 0;
-	if (auth_on_response(w->auth, r, now_ms()))
+	ok = auth_on_response(w->auth, r, now_ms());
+	metrics_token_refresh(w->metrics, ok);
+	if (ok)
 		release_token_waiters(w);
 }
 
@@ -383,13 +409,13 @@ static void maybe_fetch_token(struct worker *w)
 		return;
 	if (http_submit(w->http, url, &req, NULL, NULL, on_token_done, w))
 		w->token_in_flight = 1;
-	else
-		auth_on_response(w->auth,
+	else if (!auth_on_response(w->auth,
 				 &(struct api_response){
 					 .status = 0,
 					 .error = "cannot start the request",
 					 .retry_after_s = -1},
-				 now_ms());
+				 now_ms()))
+		metrics_token_refresh(w->metrics, 0);
 	api_request_done(&req);
 }
 
@@ -401,6 +427,16 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 	s->topic = j->topic;
 	s->partition = j->partition;
 	s->offset = j->offset;
+	if (j->ri.source_topic) {
+		/* A replayed dead letter speaks of its event's own position;
+		 * where the dead letter was is in the replay member. */
+		s->topic = j->ri.source_topic;
+		s->partition = j->ri.source_partition;
+		s->offset = j->ri.source_offset;
+		s->replay_partition = j->partition;
+		s->replay_offset = j->offset;
+		s->replay_count = j->ri.count;
+	}
 	s->event_id = j->change.event_id;
 	s->key = j->key;
 	s->op = j->parsed ? change_op_str(j->change.op) : NULL;
@@ -418,6 +454,13 @@ static rd_kafka_headers_t *dlq_headers(const struct job *j,
 	outcome_dlq_headers(&j->sync, s, h);
 	for (int i = 0; i < OUTCOME_DLQ_HEADERS; i++)
 		rd_kafka_header_add(hs, h[i].name, -1, h[i].value, -1);
+	if (s->replay_count > 0) {
+		char count[16];
+
+		snprintf(count, sizeof(count), "%d", s->replay_count);
+		rd_kafka_header_add(hs, DLQ_HEADER_REPLAY_COUNT, -1, count,
+				    -1);
+	}
 	return hs;
 }
 
@@ -450,16 +493,44 @@ static void log_outcome(const struct job *j)
 			s->target_id ? s->target_id : "-", s->attempts);
 }
 
+static void finish_event(struct worker *w, struct job *j);
+
+/* Replay's answers that need no outcome: the dead letter is settled
+ * (or left for later) without a word on the results topic. */
+static void settle_quietly(struct worker *w, struct job *j)
+{
+	pipeline_output(w->pl, j->ev);
+	replay_report(w->rp, j->partition, j->offset, j->key, &j->ri, NULL,
+		      0);
+	finish_event(w, j);
+}
+
+static void complete_dry(struct worker *w, struct job *j, int dry_write)
+{
+	pipeline_output(w->pl, j->ev);
+	replay_report(w->rp, j->partition, j->offset, j->key, &j->ri,
+		      &j->sync, dry_write);
+	finish_event(w, j);
+}
+
 static void complete(struct worker *w, struct job *j)
 {
 	struct outcome_source src;
 	char *json;
 
+	if (w->rp && replay_dry_run(w->rp)) {
+		complete_dry(w, j, 0);
+		return;
+	}
 	pipeline_output(w->pl, j->ev);
 	fill_source(j, &src);
 	log_outcome(j);
 	w->counts[j->sync.status]++;
 	w->events_done++;
+	metrics_event(w->metrics, j->sync.status, j->sync.action);
+	if (w->rp)
+		replay_report(w->rp, j->partition, j->offset, j->key, &j->ri,
+			      &j->sync, 0);
 	json = outcome_json(&j->sync, &src);
 	if (!json) {
 		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
@@ -480,6 +551,10 @@ static void complete(struct worker *w, struct job *j)
 			  dlq_headers(j, &src), j)) {
 		j->dr_pending--;
 		fatal(w, WORKER_EXIT_SOFTWARE, "cannot produce a dead letter");
+	} else {
+		/* Counted when produced: a dead letter that is then not
+		 * delivered stops the daemon (exit 70). */
+		metrics_dead_letter(w->metrics);
 	}
 }
 
@@ -488,8 +563,6 @@ static void on_delivered(void *arg, void *opaque, int err,
 {
 	struct worker *w = arg;
 	struct job *j = opaque;
-	struct pl_partition *part;
-	int64_t next;
 
 	if (err) {
 		/* The offset stays unstored: after a restart the event is
@@ -511,7 +584,16 @@ static void on_delivered(void *arg, void *opaque, int err,
 	}
 	if (--j->dr_pending > 0)
 		return;
-	part = j->ev->part;
+	finish_event(w, j);
+}
+
+/* The event's outputs are acknowledged (or it had none): it is DONE, and
+ * the partition's offset may move. */
+static void finish_event(struct worker *w, struct job *j)
+{
+	struct pl_partition *part = j->ev->part;
+	int64_t next;
+
 	j->ev->user = NULL;
 	if (pipeline_done(w->pl, j->ev)) {
 		job_free(j);
@@ -519,7 +601,9 @@ static void on_delivered(void *arg, void *opaque, int err,
 	}
 	job_free(j);
 	next = pipeline_advance(w->pl, part);
-	if (next >= 0)
+	if (next >= 0 && w->rp)
+		next = replay_progress(w->rp, pl_partition_id(part), next);
+	if (next >= 0 && !(w->rp && replay_dry_run(w->rp)))
 		kafka_store(w->kafka, pl_partition_topic(part),
 			    pl_partition_id(part), next);
 }
@@ -548,13 +632,18 @@ static void *memdup(const void *p, size_t n)
 	return q;
 }
 
-static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m)
+static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
+				    struct replay_item *ri)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	char default_id[512];
 
 	if (!j)
 		return NULL;
+	if (ri) {
+		j->ri = *ri;
+		memset(ri, 0, sizeof(*ri));
+	}
 	j->w = w;
 	j->topic = strdup(rd_kafka_topic_name(m->rkt));
 	j->partition = m->partition;
@@ -565,9 +654,15 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m)
 	j->value_len = m->len;
 	j->received_ms = now_ms();
 	copy_headers(j, m);
-	/* Events without an id (Debezium) are named by their position. */
-	snprintf(default_id, sizeof(default_id), "%s-%d-%lld", j->topic,
-		 (int)m->partition, (long long)m->offset);
+	/* Events without an id (Debezium) are named by their position: a
+	 * replayed one by its own, so it keeps its name. */
+	if (j->ri.source_topic)
+		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
+			 j->ri.source_topic, (int)j->ri.source_partition,
+			 (long long)j->ri.source_offset);
+	else
+		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
+			 j->topic, (int)m->partition, (long long)m->offset);
 	if (event_parse(m->payload, m->len, m->key, m->key_len, default_id,
 			w->cfg->mapping, w->cfg->n_mapping, &j->change,
 			&j->perr) == 0) {
@@ -593,6 +688,7 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m)
 static void on_message(void *arg, rd_kafka_message_t *m)
 {
 	struct worker *w = arg;
+	struct replay_item ri = {0};
 	struct pl_partition *part;
 	struct job *j;
 
@@ -600,9 +696,14 @@ static void on_message(void *arg, rd_kafka_message_t *m)
 		rd_kafka_message_destroy(m);
 		return;
 	}
+	if (w->rp && replay_classify(w->rp, m, &ri) == REPLAY_BEYOND) {
+		rd_kafka_message_destroy(m);
+		return;
+	}
 	part = pipeline_partition(w->pl, rd_kafka_topic_name(m->rkt),
 				  m->partition, 1);
-	j = part ? job_from_message(w, m) : NULL;
+	j = part ? job_from_message(w, m, w->rp ? &ri : NULL) : NULL;
+	replay_item_done(&ri);
 	rd_kafka_message_destroy(m);
 	if (!j || !(j->ev = pipeline_push(w->pl, part, j->offset, j->key, j))) {
 		job_free(j);
@@ -636,6 +737,14 @@ static int64_t on_revoked(void *arg, const char *topic, int32_t partition,
 	return lost ? -1 : next;
 }
 
+static void on_stats(void *arg, const char *json, size_t len)
+{
+	struct worker *w = arg;
+
+	if (metrics_kafka_stats(w->metrics, json, len, now_ms()))
+		log_debug("kafka statistics unreadable, ignoring");
+}
+
 static void on_fatal(void *arg, const char *reason)
 {
 	fatal(arg, WORKER_EXIT_TEMPFAIL, reason);
@@ -650,9 +759,19 @@ static void start_ready(struct worker *w)
 	while (!w->stopping && (ev = pipeline_next_ready(w->pl))) {
 		struct job *j = ev->user;
 
+		if (j->ri.verdict == REPLAY_PASS ||
+		    j->ri.verdict == REPLAY_DONE) {
+			settle_quietly(w, j);
+			continue;
+		}
 		j->sync_started = 1;
 		sync_init(&j->sync, j->parsed ? &j->change : NULL, w->profile,
 			  w->cfg, w->cache);
+		if (j->ri.verdict == REPLAY_STALE) {
+			sync_skip(&j->sync, "stale", j->ri.stale_reason);
+			complete(w, j);
+			continue;
+		}
 		if (!j->parsed) {
 			sync_fail(&j->sync, j->perr.code, j->perr.message);
 			complete(w, j);
@@ -704,22 +823,35 @@ static int next_timeout(struct worker *w, int64_t now)
 
 static void notify_status(struct worker *w, int64_t now)
 {
+	/* A check that just misses the due time may be followed by a wait
+	 * of LOOP_MAX_WAIT_MS, so ping that much early: the gap then stays
+	 * within half of WatchdogSec= (sd_watchdog_enabled(3)'s advice).
+	 * The floor bounds the rate for very short intervals. */
+	int64_t ping_ms =
+	    (int64_t)(w->watchdog_usec / 2000) - LOOP_MAX_WAIT_MS;
+	struct pl_partition *p;
+	size_t assigned = 0;
 	double secs;
 
-	if (w->watchdog_usec &&
-	    now - w->last_watchdog >= (int64_t)(w->watchdog_usec / 2000)) {
+	if (ping_ms < LOOP_MAX_WAIT_MS / 10)
+		ping_ms = LOOP_MAX_WAIT_MS / 10;
+	if (w->watchdog_usec && now - w->last_watchdog >= ping_ms) {
 		sd_notify(0, "WATCHDOG=1");
 		w->last_watchdog = now;
 	}
 	if (now - w->last_status < STATUS_EVERY_MS)
 		return;
 	secs = (double)(now - w->last_status) / 1000.0;
+	for (p = pipeline_partition_next(w->pl, NULL); p;
+	     p = pipeline_partition_next(w->pl, p))
+		assigned++;
+	/* Pauses apply to every assigned partition at once. */
 	sd_notifyf(0,
 		   "STATUS=%.1f events/s, %zu in flight, %zu buffered, "
-		   "partitions %s",
+		   "%zu/%zu partitions paused",
 		   (double)(w->events_done - w->events_at_status) / secs,
 		   http_in_flight(w->http), pipeline_buffered(w->pl),
-		   w->paused ? "paused" : "consuming");
+		   w->paused ? assigned : 0, assigned);
 	w->events_at_status = w->events_done;
 	w->last_status = now;
 }
@@ -777,7 +909,8 @@ static void finish_stop(struct worker *w, int64_t deadline)
 		log_warn("outcomes not acknowledged at shutdown count=%d: "
 			 "their events will be processed again",
 			 undelivered);
-	kafka_commit(w->kafka);
+	if (!(w->rp && replay_dry_run(w->rp)))
+		kafka_commit(w->kafka);
 	kafka_close_consumer(w->kafka);
 	kafka_purge(w->kafka);
 	log_notice("stopped events=%llu applied=%llu unchanged=%llu "
@@ -787,6 +920,20 @@ static void finish_stop(struct worker *w, int64_t deadline)
 		   (unsigned long long)w->counts[SYNC_UNCHANGED],
 		   (unsigned long long)w->counts[SYNC_SKIPPED],
 		   (unsigned long long)w->counts[SYNC_FAILED]);
+}
+
+static void update_metrics(struct worker *w, int64_t now)
+{
+	struct pl_partition *p = NULL;
+	size_t paused = 0;
+
+	if (!w->metrics)
+		return;
+	/* kafka_pause_all pauses every assigned partition, or none. */
+	while (w->paused && (p = pipeline_partition_next(w->pl, p)))
+		paused++;
+	metrics_loop(w->metrics, now, http_in_flight(w->http), paused,
+		     w->hold_until ? w->hold_until - now : 0);
 }
 
 int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
@@ -802,7 +949,9 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 		   w->cfg->kafka.group_id, w->cfg->target.max_in_flight);
 	for (;;) {
 		now = now_ms();
-		if ((*stop || w->exit_code) && !deadline) {
+		if ((*stop || w->exit_code ||
+		     (w->rp && replay_finished(w->rp))) &&
+		    !deadline) {
 			begin_stop(w);
 			deadline = now + w->cfg->worker.shutdown_timeout_ms;
 		}
@@ -812,6 +961,7 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 		start_ready(w);
 		maybe_fetch_token(w);
 		notify_status(w, now);
+		update_metrics(w, now);
 		http_wait(w->http, &fd, 1, next_timeout(w, now));
 		http_dispatch(w->http);
 		kafka_dispatch(w->kafka);
@@ -828,7 +978,9 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 	return w->exit_code;
 }
 
-struct worker *worker_new(const struct config *cfg, char *err, size_t errlen)
+struct worker *worker_new(const struct config *cfg, struct replay *rp,
+			  const struct kafka_assignment *as, char *err,
+			  size_t errlen)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	struct kafka_callbacks cb = {
@@ -850,6 +1002,7 @@ struct worker *worker_new(const struct config *cfg, char *err, size_t errlen)
 	if (!w)
 		return NULL;
 	w->cfg = cfg;
+	w->rp = rp;
 	w->profile = profile_find(cfg->target.profile);
 	if (!w->profile) {
 		snprintf(err, errlen, "unknown profile '%s'",
@@ -857,6 +1010,15 @@ struct worker *worker_new(const struct config *cfg, char *err, size_t errlen)
 		return worker_free(w);
 	}
 	cb.arg = w;
+	/* Not for replay, which runs next to the daemon and its port. */
+	if (cfg->metrics.listen && !rp) {
+		w->metrics = metrics_new(w->profile->name, cfg->metrics.listen,
+					 err, errlen);
+		if (!w->metrics)
+			return worker_free(w);
+		cb.stats = on_stats;
+		ho.metrics = w->metrics;
+	}
 	w->cache = cache_new(CACHE_MAX_ENTRIES);
 	w->pl = pipeline_new((size_t)cfg->target.max_in_flight);
 	if (w->pl)
@@ -868,7 +1030,7 @@ struct worker *worker_new(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return worker_free(w);
 	}
-	w->kafka = kafka_new(cfg, &cb, err, errlen);
+	w->kafka = kafka_new(cfg, &cb, as, err, errlen);
 	if (!w->kafka)
 		return worker_free(w);
 	if (sd_watchdog_enabled(0, &w->watchdog_usec) <= 0)
@@ -901,6 +1063,8 @@ struct worker *worker_free(struct worker *w)
 	w->http = http_free(w->http);
 	w->auth = auth_free(w->auth);
 	w->cache = cache_free(w->cache);
+	/* Last: the consumer's close still reports statistics. */
+	w->metrics = metrics_free(w->metrics);
 	free(w);
 	return NULL;
 }

@@ -6,6 +6,8 @@
 #include <signal.h>
 
 struct config;
+struct kafka_assignment;
+struct replay;
 struct worker;
 
 /* Exit codes of worker_run, sysexits-style. */
@@ -13,7 +15,9 @@ struct worker;
 #define WORKER_EXIT_SOFTWARE 70 /* a produce failed for good */
 #define WORKER_EXIT_TEMPFAIL 75 /* fatal Kafka client error */
 
-struct worker *worker_new(const struct config *cfg, char *err,
+/* rp and as: a replay run (replay.c), else both NULL. */
+struct worker *worker_new(const struct config *cfg, struct replay *rp,
+			  const struct kafka_assignment *as, char *err,
 			  size_t errlen);
 struct worker *worker_free(struct worker *w);
 

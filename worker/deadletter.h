@@ -1,0 +1,70 @@
+/* A dead-letter record read back (schemas/dead-letter.md), and the
+ * filters `custsync dlq` and `custsync replay` share. */
+#ifndef CUSTSYNC_DEADLETTER_H
+#define CUSTSYNC_DEADLETTER_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+struct rd_kafka_message_s;
+
+#define DLQ_HEADER_REPLAY_COUNT "custsync.replay.count"
+
+struct dead_letter {
+	/* where the dead letter itself is */
+	int32_t partition;
+	int64_t offset;
+	int64_t timestamp_ms;
+	/* the customer key as the event's outcome names it */
+	char *key;
+	char *event_id;     /* "" when the value carried none */
+	char *code;
+	char *message;
+	long http_status;   /* 0 for local errors */
+	/* NULL, -1, -1 unless all three custsync.source.* headers are
+	 * there and well-formed */
+	char *source_topic;
+	int32_t source_partition;
+	int64_t source_offset;
+	int attempts;
+	int replay_count;   /* custsync.replay.count, 0 when never replayed */
+	char *failed_at;
+};
+
+/* 0, or -1 when m is not a custsync dead letter (no custsync.error.code
+ * header) or memory ran out. The last occurrence of each custsync.*
+ * header counts. */
+int dead_letter_parse(const struct config *cfg,
+		      const struct rd_kafka_message_s *m,
+		      struct dead_letter *dl);
+void dead_letter_done(struct dead_letter *dl);
+
+struct dlq_filter {
+	const char *code; /* NULL: any */
+	const char *key;  /* NULL: any */
+	int64_t since_ms; /* 0: any; compared with the dead letter's time */
+};
+
+int dlq_filter_match(const struct dlq_filter *f, const struct dead_letter *dl);
+
+/* --since TIME: "2026-11-23T10:00:00Z" (optionally .mmm), "2026-11-23"
+ * (UTC midnight), or a duration back from now_ms: "90s", "15m", "2h",
+ * "7d". 0, or -1 for anything else or a time before 1970. */
+int dlq_parse_since(const char *s, int64_t now_ms, int64_t *out_ms);
+
+/* The options dlq and replay share, for their getopt_long tables. */
+enum { DLQ_OPT_CODE = 900, DLQ_OPT_KEY, DLQ_OPT_SINCE };
+#define DLQ_FILTER_OPTIONS                                           \
+	{"config", required_argument, NULL, 'c'},                    \
+	{"code", required_argument, NULL, DLQ_OPT_CODE},             \
+	{"key", required_argument, NULL, DLQ_OPT_KEY},               \
+	{"since", required_argument, NULL, DLQ_OPT_SINCE}
+
+/* Takes option c if it is one of DLQ_FILTER_OPTIONS: 1; not one: 0; a bad
+ * value (message printed): -1. */
+int dlq_filter_option(int c, const char *arg, const char **config,
+		      struct dlq_filter *f);
+
+#endif

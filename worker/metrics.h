@@ -1,0 +1,54 @@
+/* Prometheus metrics (text format 0.0.4) at /metrics and a health check at
+ * /healthz, served by libmicrohttpd on its own thread.
+ *
+ * The event loop only bumps atomics, and once per librdkafka statistics
+ * report swaps a small table under a mutex: it never waits for a scrape.
+ * Every update accepts m == NULL (metrics off) and does nothing. */
+#ifndef CUSTSYNC_METRICS_H
+#define CUSTSYNC_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct metrics;
+struct sockaddr_storage;
+
+/* Why listen ("HOST:PORT", HOST an IPv4 address or a bracketed IPv6
+ * address) is not usable, or NULL with *addr filled (addr may be NULL). */
+const char *metrics_listen_problem(const char *listen,
+                                   struct sockaddr_storage *addr);
+
+/* Counters for profile. listen NULL: no server (tests render directly);
+ * else the server is listening when this returns. NULL on failure, with
+ * err filled. */
+struct metrics *metrics_new(const char *profile, const char *listen, char *err,
+                            size_t errlen);
+/* Stops the server first. NULL-safe. */
+struct metrics *metrics_free(struct metrics *m);
+
+/* status: enum sync_status, action: enum sync_action. */
+void metrics_event(struct metrics *m, unsigned status, unsigned action);
+void metrics_dead_letter(struct metrics *m);
+/* method: enum http_method; status 0 for a transport failure. */
+void metrics_http(struct metrics *m, unsigned method, long status,
+                  double seconds);
+void metrics_token_refresh(struct metrics *m, int ok);
+
+/* Once per loop iteration: the heartbeat and the loop's gauges. */
+void metrics_loop(struct metrics *m, int64_t now_ms, size_t in_flight,
+                  size_t paused_partitions, int64_t retry_after_ms);
+
+/* One librdkafka statistics report (the consumer's JSON). Returns 0, or
+ * -EINVAL when it is not a statistics object (nothing changes). */
+int metrics_kafka_stats(struct metrics *m, const char *json, size_t len,
+                        int64_t now_ms);
+
+/* The exposition text at now_ms (monotonic), NUL-terminated; the caller
+ * frees it. NULL when out of memory. */
+char *metrics_render(struct metrics *m, int64_t now_ms, size_t *len);
+
+/* 1 when healthy; else 0 with a one-line reason in why. */
+int metrics_health(struct metrics *m, int64_t now_ms, char *why,
+                   size_t whylen);
+
+#endif
