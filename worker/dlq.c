@@ -2,8 +2,10 @@
  * letter. Reads up to the end the topic has now; never commits. */
 #include "dlq.h"
 
+#include "cli.h"
 #include "config.h"
 #include "deadletter.h"
+#include "event.h"
 #include "log.h"
 #include "outcome.h"
 #include "scan.h"
@@ -26,47 +28,6 @@ struct listing {
 	size_t read, shown, foreign;
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0
- * (RFC 3629: no overlongs, surrogates or code points past U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xBF;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		len = 2;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		len = 3;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		len = 4;
-	else
-		return 0;
-	if (s[0] == 0xE0)
-		lo = 0xA0;
-	else if (s[0] == 0xED)
-		hi = 0x9F;
-	else if (s[0] == 0xF0)
-		lo = 0x90;
-	else if (s[0] == 0xF4)
-		hi = 0x8F;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	return len;
-}
-
 /* s as one table cell (caller frees): on one line, bytes that are not
  * UTF-8 shown as '?', at most max code points (0: any) with "..."
  * marking a cut. Headers and keys come from whoever wrote the record, so
@@ -80,13 +41,13 @@ static char *cell(const char *s, size_t max)
 	if (!out)
 		return NULL;
 	for (i = 0; i < n; chars++) {
-		size_t len = utf8_seq(u + i, n - i);
+		size_t len = utf8_char(u + i, n - i);
 
 		i += len ? len : 1;
 	}
 	keep = max && chars > max ? max - 3 : chars;
 	for (i = 0; keep > 0; keep--) {
-		size_t len = utf8_seq(u + i, n - i);
+		size_t len = utf8_char(u + i, n - i);
 
 		if (!len)
 			out[o++] = '?';
@@ -117,7 +78,7 @@ static char *json_text(const char *s)
 	if (!out)
 		return NULL;
 	while (i < n) {
-		size_t len = utf8_seq(u + i, n - i);
+		size_t len = utf8_char(u + i, n - i);
 
 		if (!len) {
 			memcpy(out + o, "\xEF\xBF\xBD", 3);
@@ -304,22 +265,16 @@ static int parse_args(int argc, char **argv, const char **config,
 int dlq_command(int argc, char **argv)
 {
 	struct listing l = {0};
-	struct scan_opts so = {.timeout_ms = 10000, .stop = &stop_requested};
+	struct scan_opts so = {.timeout_ms = 10000, .stop = &cli_stop};
 	const char *path = NULL;
 	struct config cfg;
-	struct sigaction sa;
 	char err[512] = "";
 	int rc = parse_args(argc, argv, &path, &l);
 
 	if (rc)
 		return rc < 0 ? EX_OK : rc;
-	if (config_load_report(path, &cfg))
+	if (cli_start(path, &cfg))
 		return EX_CONFIG;
-	log_setup(cfg.log.level, cfg.log.format == LOG_FORMAT_JSON);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	l.cfg = &cfg;
 	so.topic = cfg.kafka.dead_letter_topic;
 	/* Dead letters are written in time order, so --since can skip. */
@@ -333,8 +288,8 @@ int dlq_command(int argc, char **argv)
 		fprintf(stderr, "custsync dlq: %s\n", err);
 		rc = EX_UNAVAILABLE;
 	} else {
-		fprintf(stderr, "%zu dead letters shown, %zu read", l.shown,
-			l.read);
+		fprintf(stderr, "%zu dead letter%s shown, %zu read", l.shown,
+			l.shown == 1 ? "" : "s", l.read);
 		if (l.foreign)
 			fprintf(stderr, ", %zu of them not dead letters",
 				l.foreign);

@@ -109,9 +109,7 @@ static bool integral(const cJSON *v, long long *out)
 
 /* ---- bytes ---- */
 
-/* Length of the well-formed UTF-8 sequence at s, or 0. RFC 3629: no
- * overlong forms, no surrogates, nothing past U+10FFFF. */
-static size_t utf8_char(const unsigned char *s, size_t n)
+size_t utf8_char(const unsigned char *s, size_t n)
 {
 	unsigned char lo = 0x80, hi = 0xBF;
 	size_t len;

@@ -1,5 +1,6 @@
 /* custsync: Kafka customer change events -> a partner's customer API.
  * The CLI, signals and process lifetime; the work is in worker.c. */
+#include "cli.h"
 #include "config.h"
 #include "dlq.h"
 #include "log.h"
@@ -13,14 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -58,19 +51,12 @@ static int cmd_check(const char *path)
 static int cmd_run(const char *path)
 {
 	struct config cfg;
-	struct sigaction sa;
 	struct worker *w;
 	char err[512] = "";
 	int rc;
 
-	if (config_load_report(path, &cfg))
+	if (cli_start(path, &cfg))
 		return EX_CONFIG;
-	log_setup(cfg.log.level, cfg.log.format == LOG_FORMAT_JSON);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		config_done(&cfg);
 		return EX_SOFTWARE;
@@ -83,7 +69,7 @@ static int cmd_run(const char *path)
 		config_done(&cfg);
 		return EX_CONFIG;
 	}
-	rc = worker_run(w, &stop_requested);
+	rc = worker_run(w, &cli_stop);
 	worker_free(w);
 	curl_global_cleanup();
 	config_done(&cfg);

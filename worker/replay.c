@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include "replay.h"
 
+#include "cli.h"
 #include "config.h"
 #include "deadletter.h"
 #include "event.h"
@@ -507,14 +508,6 @@ static int prepare(struct replay *rp, const char *group, int from_beginning,
 
 /* ---- the command ---- */
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
 static void usage(FILE *f)
 {
 	fputs("usage: custsync replay -c FILE [--code CODE] [--key KEY]\n"
@@ -635,7 +628,7 @@ static int run_loop(struct replay *rp, const char *group)
 		rc = EX_CONFIG;
 		goto out;
 	}
-	rc = worker_run(w, &stop_requested);
+	rc = worker_run(w, &cli_stop);
 	worker_free(w);
 out:
 	free(ps);
@@ -656,20 +649,13 @@ int replay_command(int argc, char **argv)
 	struct replay_args a = {0};
 	struct replay rp = {0};
 	struct config cfg;
-	struct sigaction sa;
 	char *group = NULL;
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc)
 		return rc < 0 ? EX_OK : rc;
-	if (config_load_report(a.config, &cfg))
+	if (cli_start(a.config, &cfg))
 		return EX_CONFIG;
-	log_setup(cfg.log.level, cfg.log.format == LOG_FORMAT_JSON);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	rp.cfg = &cfg;
 	rp.filter = a.filter;
 	rp.dry_run = a.dry_run;
@@ -678,10 +664,10 @@ int replay_command(int argc, char **argv)
 		config_done(&cfg);
 		return EX_SOFTWARE;
 	}
-	rc = prepare(&rp, group, a.from_beginning, &stop_requested);
+	rc = prepare(&rp, group, a.from_beginning, &cli_stop);
 	if (rc < 0)
 		rc = EX_UNAVAILABLE;
-	else if (rc > 0 || stop_requested)
+	else if (rc > 0 || cli_stop)
 		rc = 0;
 	else if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		rc = EX_SOFTWARE;
@@ -690,7 +676,7 @@ int replay_command(int argc, char **argv)
 		curl_global_cleanup();
 	}
 	if (rc == 0)
-		print_summary(&rp, stop_requested != 0);
+		print_summary(&rp, cli_stop != 0);
 	replay_free(&rp);
 	free(group);
 	config_done(&cfg);

@@ -251,5 +251,18 @@ def test_sigterm_mid_replay_then_resume_replays_each_exactly_once():
         assert len(by_external_id(env.api)) == n
 
 
+def test_help_documents_every_flag():
+    out = subprocess.run([h.bin_path("custsync"), "replay", "--help"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out
+    for flag in ("-c, --config", "--code", "--key", "--since", "--dry-run",
+                 "--force", "--from-beginning", "--help"):
+        assert flag in out.stdout, (flag, out.stdout)
+    bad = subprocess.run([h.bin_path("custsync"), "replay", "-c", "x.yaml",
+                          "--since", "yesterday"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 64 and "--since" in bad.stderr, bad
+
+
 if __name__ == "__main__":
     h.run_tests(globals())

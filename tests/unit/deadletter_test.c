@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOW 1795860001123LL /* 2026-11-28T... : a fixed "now" */
-#define T0 1795800000000LL  /* record timestamps start here */
+#define NOW 1795860001123LL /* 2026-11-28T10:00:01.123Z, a fixed now */
+#define T0 1795800000000LL  /* 2026-11-27T17:20:00Z: records from here */
 #define TOPIC "dl"
 
 /* ---- --since ---- */
