@@ -236,6 +236,9 @@ def test_sigterm_mid_replay_then_resume_replays_each_exactly_once():
         assert "interrupted" in first, first
         done_first = first.count("applied create")
         assert 5 <= done_first < n, first
+        # What finished was committed: the next replay starts after it.
+        c = env.committed(group="custsync-test.replay", topic=DLQ)
+        assert 3 <= c[0] <= done_first, (c, done_first)
 
         env.api.latency(0)
         out = replay(w)
