@@ -1,22 +1,33 @@
-"""Throughput benchmark of custsync (issue 3/4, first slice).
+"""Throughput benchmark of custsync (issue 3/4).
 
-    /usr/bin/python3 tests/bench/bench.py [--events N] [--keys K] [--quick]
+    /usr/bin/python3 tests/bench/bench.py [--quick] [--only A,B,C,...]
 
 Binaries come from $CUSTSYNC_BUILD_DIR (default <repo>/build-bench, a
 Release build). Each scenario gets a fresh broker + reference API (alvys,
---no-auth), preloads N create events over K keys into the 3-partition
-input topic, then starts custsync and measures until every outcome is on
-the results topic. See README "Benchmark" for the columns.
+--no-auth), preloads create events into the 3-partition input topic, then
+starts custsync. Scenarios (README "Benchmark" describes the columns):
+
+  A    100k events / 10k keys, 20 ms API, max_in_flight 64 and 256
+  Aseq partition-sequential (max_in_flight_per_partition: 1), small slice
+  conn A(64) again with target.max_connections 8 (connection limit)
+  B    the A stream at 0 ms, beside curlbench (bare libcurl-multi loop)
+  C    1M events preloaded, 50 ms, 60 s then SIGTERM: peak RSS, bounded
+       fetch queue (and the same with librdkafka's queue defaults)
+  D    one hot key carrying half the events, 20 ms
+  E    a 30 s 503 + Retry-After window in the middle of an A-like run
+  cg   instructions per event on the 0 ms path (valgrind callgrind)
 """
 
 import argparse
+import calendar
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime
+from collections import Counter
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -30,95 +41,326 @@ TOPICS = {"erp.customers": 3, "custsync.results": 3,
 INPUT = "erp.customers"
 RESULTS = "custsync.results"
 GROUP = "custsync-bench"
-PRODUCE_BATCH = 5000
-# Fetch more per request than the defaults; commit often so the bench
-# notices the end sooner (timing itself comes from finished_at).
+# The mock cluster keeps at most 5 MiB per partition and drops older
+# data silently, so both topics must be compressed: 100k outcomes or 1M
+# inputs would not fit otherwise. Properties go to custsync's consumer
+# and producer alike; the consumer ignores compression.codec.
 PROPERTIES = {"fetch.max.bytes": "52428800",
               "max.partition.fetch.bytes": "4194304",
-              "auto.commit.interval.ms": "200"}
+              "auto.commit.interval.ms": "200",
+              "compression.codec": "lz4"}
+# Scenario C: what bounds librdkafka's pre-fetch queue and one fetch.
+C_QUEUE = {"queued.max.messages.kbytes": "4096",
+           "queued.min.messages": "5000",
+           "fetch.max.bytes": "4194304",
+           "max.partition.fetch.bytes": "1048576"}
+C_BUFFERED = 10000           # worker.max_buffered_events (its default)
+PRODUCER_X = ["compression.codec=zstd", "linger.ms=50",
+              "batch.num.messages=10000",
+              "queue.buffering.max.messages=500000"]
 CURL_SECONDS = 5
-CURL_START_ID = 100000000  # curlbench ExternalIds never meet event keys
+CURL_START_ID = 100000000    # curlbench ExternalIds never meet event keys
+HOT = "HOT"
+CLK = os.sysconf("SC_CLK_TCK")
 
 
-def events(n, k):
-    """n small create events; event i has key K(i % k)."""
+# ---------------------------------------------------------------------------
+# Input
+
+def uniform_keys(k):
+    return lambda i: f"K{i % k}"
+
+
+def hot_keys(k):
+    """Every other event has the hot key; the rest spread over k keys."""
+    return lambda i: HOT if i % 2 == 0 else f"K{(i // 2) % k}"
+
+
+def record_line(key, i):
+    """One kafkatool produce line: a create event for key. Keys and names
+    are plain ASCII, so a template is enough (and 1M lines stay fast)."""
+    return ('{"key":"%s","value":"{\\"op\\":\\"create\\",\\"key\\":\\"%s\\",'
+            '\\"customer\\":{\\"name\\":\\"x %d\\",\\"type\\":\\"customer\\",'
+            '\\"external_id\\":\\"%s\\"}}"}\n' % (key, key, i, key))
+
+
+def preload(env, n, keyfn):
+    """Streams n events into kafkatool produce (compressed batches)."""
+    argv = [h.bin_path("kafkatool"), "produce", "-b", env.bootstrap,
+            "-t", INPUT]
+    for x in PRODUCER_X:
+        argv += ["-X", x]
+    t0 = time.monotonic()
+    proc = h.spawn(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+    chunk = []
     for i in range(n):
-        key = f"K{i % k}"
-        yield {"key": key,
-               "value": {"op": "create", "key": key,
-                         "customer": {"name": f"x {i}", "type": "customer",
-                                      "external_id": key}}}
+        chunk.append(record_line(keyfn(i), i))
+        if len(chunk) == 20000:
+            proc.stdin.write("".join(chunk).encode())
+            chunk = []
+    proc.stdin.write("".join(chunk).encode())
+    proc.stdin.close()
+    err = proc.stderr.read().decode("utf-8", "replace")
+    rc = proc.wait(timeout=300)
+    h._forget(proc)
+    if rc != 0 or f"produced {n}" not in err:
+        raise RuntimeError(f"preload of {n} events failed rc={rc}: "
+                           f"{err[-1000:]}")
+    return time.monotonic() - t0
 
 
-def preload(env, n, k):
-    batch = []
-    for r in events(n, k):
-        batch.append(r)
-        if len(batch) == PRODUCE_BATCH:
-            env.produce(batch, INPUT)
-            batch = []
-    if batch:
-        env.produce(batch, INPUT)
+def stream_topic(env, topic, min_count, timeout_s, each):
+    """kafkatool consume, one record at a time into each(record) (the
+    whole topic is never held in memory) -> records read."""
+    proc = h.spawn([h.bin_path("kafkatool"), "consume", "-b",
+                    env.bootstrap, "-t", topic, "--min-count",
+                    str(min_count), "--timeout-ms",
+                    str(int(timeout_s * 1000))],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                   stderr=subprocess.DEVNULL)
+    n = 0
+    for line in proc.stdout:
+        each(json.loads(line))
+        n += 1
+    rc = proc.wait(timeout=timeout_s + 60)
+    h._forget(proc)
+    if rc != 0:
+        raise RuntimeError(f"consume {topic} rc={rc}")
+    return n
 
 
-def proc_cpu_s(pid):
-    """utime + stime of pid in seconds (/proc/PID/stat)."""
-    with open(f"/proc/{pid}/stat") as f:
-        text = f.read()
-    fields = text[text.rindex(")") + 2:].split()
-    # fields[0] is field 3 (state); utime, stime are fields 14, 15.
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+def input_timestamps(env, n):
+    """-> {partition: [timestamp s by offset]} of the input topic."""
+    ts = {}
+
+    def each(r):
+        ts.setdefault(r["partition"], {})[r["offset"]] = \
+            r["timestamp"] / 1000.0
+    stream_topic(env, INPUT, n, 60, each)
+    return ts
 
 
-def proc_hwm_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+# ---------------------------------------------------------------------------
+# Outcome checks, streaming: memory grows with keys and offsets, not with
+# outcome bodies.
 
+class Outcomes:
+    """Per key, outcomes in ascending source offset and in one partition;
+    every source offset at most once; counts, rates and latencies."""
 
-def iso_s(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+    MAX_PROBLEMS = 20
 
+    def __init__(self, ts=None, hot=None):
+        self.n = 0
+        self.statuses = Counter()
+        self.last = {}              # key -> (partition, offset)
+        self.seen = {}              # partition -> bytearray by offset
+        self.problems = []
+        self.n_problems = 0
+        self.per_sec = Counter()    # whole second of finished_at -> count
+        self.first = self.final = None
+        self.ts = ts
+        self.lat = []
+        self.dur = []
+        self.hot = hot
+        self.hot_n = self.other_n = 0
+        self.other_last = None
+        self._sec = {}
 
-def check_order(outs):
-    """Per key, outcomes in ascending source offset, each source once.
-    -> list of problems (empty when fine). outs in results-topic order
-    per partition (a key's outcomes share one partition)."""
-    problems = []
-    last = {}
-    seen = set()
-    for o in outs:
+    def _problem(self, text):
+        self.n_problems += 1
+        if len(self.problems) < self.MAX_PROBLEMS:
+            self.problems.append(text)
+
+    def _time(self, s):
+        # "YYYY-MM-DDTHH:MM:SS.mmmZ"; one timegm per distinct second.
+        base = self._sec.get(s[:19])
+        if base is None:
+            base = calendar.timegm(time.strptime(s[:19],
+                                                 "%Y-%m-%dT%H:%M:%S"))
+            self._sec[s[:19]] = base
+        return base + int(s[20:23]) / 1000.0
+
+    def add(self, o):
         src = o.get("source") or {}
-        where = (src.get("partition"), src.get("offset"))
-        if where in seen:
-            problems.append(f"duplicate outcome for {where}")
-        seen.add(where)
+        p, off = src.get("partition"), src.get("offset")
+        if not isinstance(p, int) or not isinstance(off, int):
+            self._problem(f"outcome without a source: {o}")
+            return
+        bits = self.seen.setdefault(p, bytearray())
+        if off >= len(bits):
+            bits.extend(bytes(max(off + 1 - len(bits), len(bits))))
+        if bits[off]:
+            self._problem(f"duplicate outcome for {p}@{off}")
+        bits[off] = 1
         key = o.get("key")
-        prev = last.get(key)
-        if prev is not None and (prev[0] != where[0] or
-                                 prev[1] >= where[1]):
-            problems.append(f"key {key}: {where} after {prev}")
-        last[key] = where
-    return problems
+        prev = self.last.get(key)
+        if prev is not None and (prev[0] != p or prev[1] >= off):
+            self._problem(f"key {key}: {p}@{off} after {prev[0]}@{prev[1]}")
+        self.last[key] = (p, off)
+        self.n += 1
+        self.statuses[o.get("status")] += 1
+        fin = self._time(o["finished_at"])
+        self.per_sec[int(fin)] += 1
+        self.first = fin if self.first is None else min(self.first, fin)
+        self.final = fin if self.final is None else max(self.final, fin)
+        self.dur.append(o.get("duration_ms", 0))
+        if self.ts is not None:
+            t0 = self.ts.get(p, {}).get(off)
+            if t0 is not None:
+                self.lat.append((fin - t0) * 1000.0)
+        if self.hot is not None:
+            if key == self.hot:
+                self.hot_n += 1
+            else:
+                self.other_n += 1
+                self.other_last = fin if self.other_last is None \
+                    else max(self.other_last, fin)
+
+    def each_record(self, r):
+        try:
+            self.add(json.loads(r["value"]))
+        except (TypeError, ValueError, KeyError) as e:
+            self._problem(f"unreadable outcome {r.get('offset')}: {e}")
+
+    def missing(self, n_by_partition):
+        """Offsets [0, n_by_partition[p]) without an outcome -> count."""
+        miss = 0
+        for p, n in n_by_partition.items():
+            bits = self.seen.get(p, bytearray())
+            miss += sum(1 for i in range(n) if i >= len(bits) or
+                        not bits[i])
+        return miss
+
+    def ok(self):
+        return self.n_problems == 0
 
 
 def selfcheck_order():
-    """The order check must be able to fail."""
-    a = {"key": "K1", "source": {"partition": 0, "offset": 1}}
-    b = {"key": "K1", "source": {"partition": 0, "offset": 2}}
-    assert not check_order([a, b])
-    assert check_order([b, a]), "order check cannot fail"
-    assert check_order([a, a]), "duplicate check cannot fail"
+    """The checks must be able to fail."""
+    def mk(key, p, off):
+        return {"key": key, "source": {"partition": p, "offset": off},
+                "finished_at": "2026-11-23T10:00:00.000Z", "status": "ok"}
+    good = Outcomes()
+    for o in (mk("K1", 0, 1), mk("K1", 0, 2), mk("K2", 0, 0)):
+        good.add(o)
+    assert good.ok() and good.missing({0: 3}) == 0
+    rev = Outcomes()
+    rev.add(mk("K1", 0, 2))
+    rev.add(mk("K1", 0, 1))
+    assert not rev.ok(), "order check cannot fail"
+    dup = Outcomes()
+    dup.add(mk("K1", 0, 1))
+    dup.add(mk("K2", 0, 1))
+    assert not dup.ok(), "duplicate check cannot fail"
+    assert good.missing({0: 4}) == 1, "loss check cannot fail"
 
 
-def wait_all_committed(env, n, timeout):
-    """Cheap end detection: the group's committed offsets cover n events
-    (a committed offset implies its outcome was acknowledged)."""
+# ---------------------------------------------------------------------------
+# Processes: CPU, memory, connections
+
+def proc_cpu_s(pid):
+    """utime + stime of pid in seconds (/proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2:].split()
+    # fields[0] is field 3 (state); utime, stime are fields 14, 15.
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def machine_busy_s():
+    """-> (busy CPU s, total CPU s) of the whole machine (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return (sum(v[:8]) - idle) / CLK, sum(v[:8]) / CLK
+
+
+def proc_status_kib(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def api_connections(port):
+    """-> local ports of ESTABLISHED client sockets to 127.0.0.1:port."""
+    out = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            c = line.split()
+            if c[3] == "01" and int(c[2].split(":")[1], 16) == port:
+                out.add(int(c[1].split(":")[1], 16))
+    return out
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+class Sampler:
+    """CPU seconds of every process of a run, the machine's busy time,
+    RSS and the connections to the API, sampled while it runs."""
+
+    def __init__(self, env, worker_pid):
+        self.env = env
+        self.pids = {"custsync": worker_pid,
+                     "broker": env.broker.proc.pid,
+                     "refapi": env.api.proc.pid,
+                     "script": os.getpid()}
+        self.port = env.api.port
+        self.max_conns = 0
+        self.ports = set()
+        self.max_rss = 0
+        self.rss_trace = []
+        self.t0 = time.monotonic()
+        self.cpu0 = self.cpu()
+
+    def cpu(self):
+        c = {k: proc_cpu_s(p) for k, p in self.pids.items()}
+        c["machine"], c["capacity"] = machine_busy_s()
+        c["wall"] = time.monotonic()
+        return c
+
+    def tick(self):
+        conns = api_connections(self.port)
+        self.max_conns = max(self.max_conns, len(conns))
+        self.ports |= conns
+        rss = proc_status_kib(self.pids["custsync"], "VmRSS")
+        self.max_rss = max(self.max_rss, rss)
+        self.rss_trace.append((round(time.monotonic() - self.t0, 1), rss))
+
+    def cpu_used(self, until=None):
+        """-> {process: CPU s} between start and until (a cpu() dict)."""
+        c1 = until or self.cpu()
+        d = {k: round(c1[k] - self.cpu0[k], 2) for k in c1}
+        d["others"] = round(d["machine"] - sum(
+            d[k] for k in self.pids), 2)
+        return d
+
+
+def wait_done(env, n, timeout, tick):
+    """Cheap end detection: the API saw n requests, then the group's
+    committed offsets cover n events (a committed offset implies its
+    outcome was acknowledged)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        tick()
+        if env.api._control("GET", "requests?log=0")["total"] >= n:
+            break
+        time.sleep(0.25)
+    while time.monotonic() < deadline:
+        tick()
         c = env.committed(GROUP, INPUT)
         if sum(max(v, 0) for v in c.values()) >= n:
             return True
@@ -134,151 +376,432 @@ def pct(sorted_vals, p):
     return sorted_vals[i]
 
 
-def run_curlbench(api, concurrency, seconds):
-    out = subprocess.run(
-        [str(h.bin_path("curlbench")), "--url", api.base_url,
-         "--concurrency", str(concurrency), "--duration", str(seconds),
-         "--start", str(CURL_START_ID)],
-        capture_output=True, text=True, timeout=seconds + 60)
-    if out.returncode != 0:
-        raise RuntimeError(f"curlbench rc={out.returncode}: "
-                           f"{out.stderr.strip()} {out.stdout.strip()}")
-    return json.loads(out.stdout)
+def committed_by_partition(env):
+    return {p: max(v, 0) for p, v in env.committed(GROUP, INPUT).items()}
 
 
-def scenario(name, n, k, max_in_flight, latency_ms, target=None,
-             timeout=600):
-    """One fresh Env, preload, run custsync to the last outcome."""
+def log_count(w, text):
+    return w.log().count(text)
+
+
+# ---------------------------------------------------------------------------
+# Scenarios
+
+def worker_for(env, mif, props=None, target=None, extra_yaml="",
+               binary=None):
+    p = dict(PROPERTIES)
+    p.update(props or {})
+    return env.worker(start=False, group=GROUP, max_in_flight=mif,
+                      properties=p, target=target, extra_yaml=extra_yaml,
+                      binary=binary)
+
+
+def summarize(name, n, k, mif, latency_ms, oc, t_start, cpu, smp, extra):
+    lat = sorted(oc.lat)
+    r = {"name": name, "events": n, "keys": k, "mif": mif,
+         "latency_ms": latency_ms, "outcomes": oc.n,
+         "eps": oc.n / (oc.final - t_start) if oc.n else 0.0,
+         "eps_after_first": ((oc.n - 1) / (oc.final - oc.first)
+                             if oc.n > 1 and oc.final > oc.first
+                             else float("nan")),
+         "first_outcome_s": (oc.first - t_start) if oc.n else None,
+         "p50_ms": pct(lat, 50) if lat else None,
+         "p99_ms": pct(lat, 99) if lat else None,
+         "dur_p50_ms": statistics.median(oc.dur) if oc.dur else None,
+         "cpu_s_per_1000": cpu["custsync"] / max(oc.n, 1) * 1000.0,
+         "cpu": cpu,
+         "rss_mib": proc_status_kib(smp.pids["custsync"], "VmHWM") / 1024.0
+         if extra.get("hwm_kib") is None else extra["hwm_kib"] / 1024.0,
+         "max_conns": smp.max_conns, "distinct_conns": len(smp.ports),
+         "statuses": dict(oc.statuses),
+         "order_ok": oc.ok(), "problems": oc.problems[:5],
+         "n_problems": oc.n_problems}
+    r.update({k2: v for k2, v in extra.items() if k2 != "hwm_kib"})
+    return r
+
+
+def drain(name, n, k, mif, latency_ms, target=None, props=None,
+          keyfn=None, timeout=900):
+    """Preload n events, run custsync until all are committed, check."""
+    keyfn = keyfn or uniform_keys(k)
+    load0 = loadavg()
     with h.Env(topics=TOPICS, api=dict(no_auth=True)) as env:
         if latency_ms:
             env.api.latency(latency_ms)
-        preload(env, n, k)
-        w = env.worker(start=False, group=GROUP,
-                       max_in_flight=max_in_flight,
-                       properties=PROPERTIES, target=target)
+        produce_s = preload(env, n, keyfn)
+        w = worker_for(env, mif, props=props, target=target)
         t_start = time.time()
         w.start()
-        pid = w.pid
-        if not wait_all_committed(env, n, timeout):
+        smp = Sampler(env, w.pid)
+        if not wait_done(env, n, timeout, smp.tick):
             raise RuntimeError(f"{name}: not all {n} events done in "
                                f"{timeout}s:\n{w.tail()}")
-        cpu_s = proc_cpu_s(pid)
-        hwm = proc_hwm_kib(pid)
-        recs = env.wait_for(RESULTS, n, timeout=60)
-        inputs = env.consume(INPUT, min_count=n, timeout=30)
-        reqs = env.api.requests()
+        cpu = smp.cpu_used()
+        hwm = proc_status_kib(w.pid, "VmHWM")
+        reqs = env.api._control("GET", "requests?log=0")["total"]
         rc = w.stop()
-    ts = {(r["partition"], r["offset"]): r["timestamp"] / 1000.0
-          for r in inputs}
-    outs = [r["json"] for r in recs]
-    statuses = {}
-    for o in outs:
-        statuses[o["status"]] = statuses.get(o["status"], 0) + 1
-    fin = [iso_s(o["finished_at"]) for o in outs]
-    lat = sorted((iso_s(o["finished_at"]) -
-                  ts[(o["source"]["partition"], o["source"]["offset"])])
-                 * 1000.0 for o in outs)
-    first, last = min(fin), max(fin)
-    problems = check_order(outs)
-    return {
-        "name": name, "events": n, "keys": k, "mif": max_in_flight,
-        "latency_ms": latency_ms, "outcomes": len(outs),
-        "eps": len(outs) / (last - t_start),
-        "eps_after_first": ((len(outs) - 1) / (last - first)
-                            if last > first else float("nan")),
-        "first_outcome_s": first - t_start,
-        "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99),
-        "dur_p50_ms": statistics.median(o["duration_ms"] for o in outs),
-        "cpu_s_per_1000": cpu_s / len(outs) * 1000.0,
-        "rss_mib": hwm / 1024.0,
-        "req_per_event": reqs["total"] / len(outs),
-        "statuses": statuses,
-        "order_ok": not problems and len(outs) == n,
-        "problems": problems[:5],
-        "exit": rc,
-    }
+        ts = input_timestamps(env, n)
+        oc = Outcomes(ts=ts)
+        stream_topic(env, RESULTS, n, 120, oc.each_record)
+        ends = committed_by_partition(env)
+    missing = oc.missing(ends)
+    r = summarize(name, n, k, mif, latency_ms, oc, t_start, cpu, smp,
+                  {"hwm_kib": hwm, "req_per_event": reqs / max(oc.n, 1),
+                   "exit": rc, "produce_s": round(produce_s, 1),
+                   "missing": missing, "load": f"{load0} -> {loadavg()}"})
+    r["order_ok"] = r["order_ok"] and oc.n == n and missing == 0
+    return r
+
+
+def scenario_c(n, k, seconds, queue_props, label):
+    """1M events preloaded, slow API: run `seconds`, SIGTERM, check."""
+    load0 = loadavg()
+    extra = f"worker:\n  max_buffered_events: {C_BUFFERED}\n"
+    with h.Env(topics=TOPICS, api=dict(no_auth=True)) as env:
+        env.api.latency(50)
+        produce_s = preload(env, n, uniform_keys(k))
+        w = worker_for(env, 64, props=queue_props, extra_yaml=extra)
+        t_start = time.time()
+        w.start()
+        smp = Sampler(env, w.pid)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            smp.tick()
+            time.sleep(0.5)
+        cpu = smp.cpu_used()
+        hwm = proc_status_kib(w.pid, "VmHWM")
+        t_stop = time.monotonic()
+        rc = w.stop()
+        stop_s = time.monotonic() - t_stop
+        oc = Outcomes()
+        # The worker flushed its producer before exiting: everything up to
+        # the high watermark is all there is.
+        stream_topic(env, RESULTS, 0, 120, oc.each_record)
+        ends = committed_by_partition(env)
+    # Every event below the committed offset must have its outcome; above
+    # it, key order and no duplicates are what can be checked.
+    missing = oc.missing(ends)
+    r = summarize(f"C{label}", n, k, 64, 50, oc, t_start, cpu, smp,
+                  {"hwm_kib": hwm, "exit": rc, "stop_s": round(stop_s, 2),
+                   "produce_s": round(produce_s, 1), "missing": missing,
+                   "committed": sum(ends.values()),
+                   "queue": queue_props or "librdkafka defaults",
+                   "rss_trace": smp.rss_trace[::max(1, len(
+                       smp.rss_trace) // 12)],
+                   "load": f"{load0} -> {loadavg()}"})
+    r["order_ok"] = r["order_ok"] and missing == 0 and rc == 0
+    return r
+
+
+def scenario_d(n, k, mif, cap_s, buffered=None):
+    """Half the events on one key: the others' rate, the hot key's order."""
+    load0 = loadavg()
+    extra = (f"worker:\n  max_buffered_events: {buffered}\n"
+             if buffered else "")
+    n_other = n // 2
+    with h.Env(topics=TOPICS, api=dict(no_auth=True)) as env:
+        env.api.latency(20)
+        preload(env, n, hot_keys(k))
+        w = worker_for(env, mif, extra_yaml=extra)
+        t_start = time.time()
+        w.start()
+        smp = Sampler(env, w.pid)
+        end = time.monotonic() + cap_s
+        hist = []
+        while time.monotonic() < end:
+            smp.tick()
+            # The hot key alone makes at most 50 requests/s (20 ms each):
+            # a lower rate once n_other requests were made means the
+            # others are done (or starved; other_eps tells which).
+            total = env.api._control("GET", "requests?log=0")["total"]
+            hist.append((time.monotonic(), total))
+            if len(hist) > 4 and total >= n_other and \
+                    (total - hist[-5][1]) / (hist[-1][0] - hist[-5][0]) < 150:
+                break
+            time.sleep(0.5)
+        t_stop = time.time()
+        cpu = smp.cpu_used()
+        hwm = proc_status_kib(w.pid, "VmHWM")
+        rc = w.stop()
+        ts = input_timestamps(env, n)
+        oc = Outcomes(ts=ts, hot=HOT)
+        stream_topic(env, RESULTS, 0, 120, oc.each_record)
+    others_done = oc.other_n >= n_other
+    span = ((oc.other_last if others_done else t_stop) - oc.first) \
+        if oc.n else float("nan")
+    name = "D" + (f" (max_buffered_events {buffered})" if buffered else "")
+    r = summarize(name, n, k + 1, mif, 20, oc, t_start, cpu, smp,
+                  {"hwm_kib": hwm, "exit": rc, "hot_n": oc.hot_n,
+                   "other_n": oc.other_n, "others_all_done": others_done,
+                   "other_eps": (oc.other_n - 1) / span if span > 0
+                   else float("nan"),
+                   "hot_eps": oc.hot_n / (t_stop - oc.first)
+                   if oc.n else float("nan"),
+                   "load": f"{load0} -> {loadavg()}"})
+    return r
+
+
+def scenario_e(n, k, window_s, lead_s, timeout=900):
+    """A 503 window with a truthful Retry-After, mid-run."""
+    load0 = loadavg()
+    with h.Env(topics=TOPICS, api=dict(no_auth=True)) as env:
+        env.api.latency(20)
+        preload(env, n, uniform_keys(k))
+        w = worker_for(env, 64)
+        t_start = time.time()
+        w.start()
+        smp = Sampler(env, w.pid)
+        # The window opens lead_s after the first outcome-producing
+        # request, so the rate before it is a steady one.
+        while env.api._control("GET", "requests?log=0")["total"] == 0:
+            smp.tick()
+            time.sleep(0.1)
+            if time.time() - t_start > 60:
+                raise RuntimeError(f"E: no request in 60 s\n{w.tail()}")
+        time.sleep(lead_s)
+        # No retry_after: the reference API then sends the truthful one
+        # (the window's length).
+        env.api._control("POST", "disable_writes", {"seconds": window_s})
+        t_win = time.time()
+        if not wait_done(env, n, timeout, smp.tick):
+            raise RuntimeError(f"E: not all {n} events done:\n{w.tail()}")
+        cpu = smp.cpu_used()
+        hwm = proc_status_kib(w.pid, "VmHWM")
+        log_before_stop = w.log()
+        reqs = env.api._control("GET", "requests?log=0")
+        rc = w.stop()
+        oc = Outcomes()
+        stream_topic(env, RESULTS, n, 120, oc.each_record)
+        ends = committed_by_partition(env)
+    t_end = t_win + window_s
+    before = [oc.per_sec[s] for s in range(int(oc.first) + 1, int(t_win))]
+    base = statistics.mean(before) if before else float("nan")
+    recovered = None
+    for s in range(int(t_end), int(oc.final) + 1):
+        if oc.per_sec[s] >= 0.8 * base:
+            recovered = max(0.0, s + 1 - t_end)
+            break
+    in_window = sum(oc.per_sec[s] for s in range(int(t_win) + 1,
+                                                  int(t_end)))
+    n503 = sum(v for c, v in reqs["counts"].items() if c.endswith(" 503"))
+    missing = oc.missing(ends)
+    r = summarize("E", n, k, 64, 20, oc, t_start, cpu, smp,
+                  {"hwm_kib": hwm, "exit": rc, "window_s": window_s,
+                   "assigned": log_before_stop.count("partition assigned"),
+                   "revoked": log_before_stop.count("partition revoked"),
+                   "missing": missing, "failed": oc.statuses.get("failed",
+                                                                   0),
+                   "rate_before": base, "recovered_s": recovered,
+                   "outcomes_in_window": in_window, "requests_503": n503,
+                   "requests": reqs["total"],
+                   "per_sec_around_end": [oc.per_sec[s] for s in range(
+                       int(t_end) - 2, int(t_end) + 8)],
+                   "load": f"{load0} -> {loadavg()}"})
+    r["order_ok"] = r["order_ok"] and oc.n == n and missing == 0
+    return r
+
+
+def callgrind_run(n, k, outdir):
+    """custsync under callgrind on the 0 ms path -> (Ir, outcomes, file)."""
+    out = Path(outdir) / f"callgrind.{n}.out"
+    with h.Env(topics=TOPICS, api=dict(no_auth=True)) as env:
+        preload(env, n, uniform_keys(k))
+        wrap = Path(env.dir.path) / "custsync-callgrind.sh"
+        wrap.write_text("#!/bin/sh\nexec valgrind --tool=callgrind "
+                        f"--callgrind-out-file={out} "
+                        f"{h.bin_path('custsync')} \"$@\"\n")
+        wrap.chmod(0o755)
+        w = worker_for(env, 64, binary=wrap)
+        w.start()
+        if not wait_done(env, n, 900, lambda: None):
+            raise RuntimeError(f"callgrind: not done\n{w.tail()}")
+        rc = w.stop(timeout=120)
+        oc = Outcomes()
+        stream_topic(env, RESULTS, n, 120, oc.each_record)
+    ir = None
+    with open(out) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                ir = int(line.split()[1])
+    if rc != 0 or ir is None or oc.n != n or not oc.ok():
+        raise RuntimeError(f"callgrind run n={n}: rc={rc} ir={ir} "
+                           f"outcomes={oc.n} problems={oc.problems[:3]}")
+    return ir, oc.n, out
+
+
+def scenario_cg(n_small, n_big, outdir):
+    if not shutil.which("valgrind"):
+        return {"name": "callgrind", "skipped": "valgrind not installed"}
+    ir1, _, _ = callgrind_run(n_small, max(1, n_small // 10), outdir)
+    ir2, _, f2 = callgrind_run(n_big, max(1, n_big // 10), outdir)
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=no",
+                          str(f2)], capture_output=True, text=True,
+                         timeout=300).stdout
+    top = []
+    started = False
+    for line in ann.splitlines():
+        if line.strip().startswith("Ir") and "file:function" in line:
+            started = True
+            continue
+        if started and line.strip() and len(top) < 25:
+            if set(line.strip()) <= {"-"}:
+                continue
+            top.append(line.strip())
+    return {"name": "callgrind", "n_small": n_small, "n_big": n_big,
+            "ir_small": ir1, "ir_big": ir2,
+            "ir_per_event_total": ir2 / n_big,
+            "ir_per_event_marginal": (ir2 - ir1) / (n_big - n_small),
+            "top": top, "file": str(f2)}
 
 
 def curl_scenario(concurrency, seconds):
     with h.RefApi(no_auth=True) as api:
-        return run_curlbench(api, concurrency, seconds)
+        t0 = proc_cpu_s(api.proc.pid)
+        out = subprocess.run(
+            [str(h.bin_path("curlbench")), "--url", api.base_url,
+             "--concurrency", str(concurrency), "--duration", str(seconds),
+             "--start", str(CURL_START_ID)],
+            capture_output=True, text=True, timeout=seconds + 60)
+        api_cpu = proc_cpu_s(api.proc.pid) - t0
+    if out.returncode != 0:
+        raise RuntimeError(f"curlbench rc={out.returncode}: "
+                           f"{out.stderr.strip()} {out.stdout.strip()}")
+    r = json.loads(out.stdout)
+    r["refapi_cpu_s"] = round(api_cpu, 2)
+    return r
 
+
+# ---------------------------------------------------------------------------
+# Report
 
 def fmt(v, d=1):
-    return "-" if v is None else f"{v:.{d}f}"
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    return f"{v:.{d}f}"
+
+
+def table(rows):
+    print("| scenario | events/keys | max_in_flight | API ms | events/s | "
+          "events/s after 1st outcome | 1st outcome s | p50 ms | p99 ms | "
+          "duration_ms p50 | CPU s/1000 ev | peak RSS MiB | "
+          "max conns | key order | target | met |")
+    print("|" + "---|" * 16)
+    for r in rows:
+        print(f"| {r['name']} | {r['events']}/{r['keys']} | {r['mif']} | "
+              f"{r['latency_ms']} | {fmt(r['eps'])} | "
+              f"{fmt(r['eps_after_first'])} | "
+              f"{fmt(r['first_outcome_s'], 2)} | {fmt(r['p50_ms'], 0)} | "
+              f"{fmt(r['p99_ms'], 0)} | {fmt(r['dur_p50_ms'], 0)} | "
+              f"{fmt(r['cpu_s_per_1000'], 3)} | {fmt(r['rss_mib'])} | "
+              f"{r['max_conns']} | {'ok' if r['order_ok'] else 'BROKEN'} | "
+              f"{r.get('target', '')} | "
+              f"{'yes' if r.get('met') else 'no'} |")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--events", type=int, default=20000)
-    ap.add_argument("--keys", type=int, default=2000)
     ap.add_argument("--quick", action="store_true",
-                    help="4000 events, skip max_in_flight 256")
+                    help="smaller runs (about 5 min instead of 15)")
+    ap.add_argument("--only", default="A,Aseq,conn,B,C,D,E,cg",
+                    help="comma-separated scenarios")
+    ap.add_argument("--keep", default=None,
+                    help="directory for callgrind output (default: tmp)")
     args = ap.parse_args()
-    n, k = args.events, args.keys
-    if args.quick:
-        n = min(n, 4000)
-        k = min(k, n // 10 or 1)
-    # A-seq: a smaller slice with the same events-per-key mix.
-    n_seq = 300 if args.quick else 600
-    k_seq = max(1, n_seq * k // n)
+    q = args.quick
+    only = set(args.only.split(","))
+    n, k = (20000, 2000) if q else (100000, 10000)
     selfcheck_order()
-    print(f"machine: nproc={os.cpu_count()} cpu={cpu_model()}; "
-          f"build={h.BUILD_DIR}", flush=True)
+    print(f"machine: nproc={os.cpu_count()} cpu={cpu_model()} "
+          f"load={loadavg()}; build={h.BUILD_DIR}", flush=True)
+    rows, res = [], {}
 
-    rows = []
-    results = {}
-
-    def add(key, r, target_desc, target_val, value):
-        r["target"] = target_desc
-        r["met"] = value is not None and value >= target_val
+    def add(key, r, target_desc=None, met=None):
+        r["target"] = target_desc or ""
+        r["met"] = bool(met)
         rows.append(r)
-        results[key] = r
-        print(json.dumps(r), flush=True)
+        res[key] = r
+        print(json.dumps(r, default=str), flush=True)
 
-    r = scenario("A", n, k, 64, 20)
-    add("A64", r, f">= {0.85 * 64 / 0.020:.0f} ev/s",
-        0.85 * 64 / 0.020, r["eps"])
-    if not args.quick:
-        r = scenario("A", n, k, 256, 20)
-        add("A256", r, f">= {0.85 * 256 / 0.020:.0f} ev/s",
-            0.85 * 256 / 0.020, r["eps"])
-    r = scenario("A-seq", n_seq, k_seq, 64, 20,
-                 target={"max_in_flight_per_partition": 1})
-    ratio = results["A64"]["eps"] / r["eps"]
-    r["ratio"] = ratio
-    add("Aseq", r, f"A(64)/A-seq = {ratio:.1f}x >= 15x", 15, ratio)
-
-    curl = curl_scenario(64, CURL_SECONDS)
-    print("curlbench c=64:", json.dumps(curl), flush=True)
-    r = scenario("B", n, k, 64, 0)
-    r["bare_rps"] = curl["rps"]
-    add("B", r, f">= 0.6 x {curl['rps']:.0f} req/s (bare loop) "
-        f"= {0.6 * curl['rps']:.0f} ev/s", 0.6 * curl["rps"], r["eps"])
+    if "A" in only:
+        for mif in (64, 256):
+            r = drain("A", n, k, mif, 20)
+            goal = 0.85 * mif / 0.020
+            add(f"A{mif}", r, f">= {goal:.0f} ev/s (after 1st outcome)",
+                r["eps_after_first"] >= goal and r["order_ok"])
+    if "Aseq" in only:
+        n_seq = 300 if q else 600
+        r = drain("A-seq (per-partition 1)", n_seq, n_seq // 10, 64, 20,
+                  target={"max_in_flight_per_partition": 1})
+        base = res.get("A64", {}).get("eps_after_first")
+        ratio = base / r["eps_after_first"] if base else None
+        r["ratio"] = ratio
+        add("Aseq", r, f"A(64)/A-seq = {fmt(ratio)}x >= 15x",
+            ratio is not None and ratio >= 15 and r["order_ok"])
+    if "conn" in only:
+        r = drain("A, max_connections 8", n // 5, k // 5, 64, 20,
+                  target={"max_connections": 8})
+        add("conn8", r, "<= 8 connections to the API",
+            r["max_conns"] <= 8 and r["order_ok"])
+    if "B" in only:
+        curl = curl_scenario(64, CURL_SECONDS)
+        print("curlbench c=64:", json.dumps(curl), flush=True)
+        res["curl"] = curl
+        r = drain("B", n, k, 64, 0)
+        goal = 0.6 * curl["rps"]
+        r["bare_rps"] = curl["rps"]
+        add("B", r, f">= 0.6 x {curl['rps']:.0f} = {goal:.0f} ev/s",
+            r["eps_after_first"] >= goal and r["order_ok"])
+    if "C" in only:
+        n_c, secs = (200000, 20) if q else (1000000, 60)
+        r = scenario_c(n_c, 10000, secs, C_QUEUE, "")
+        add("C", r, "peak RSS <= 64 MiB",
+            r["rss_mib"] <= 64 and r["order_ok"])
+        r = scenario_c(n_c, 10000, secs, {}, " (librdkafka queue defaults)")
+        add("Cdef", r, "(comparison: queue not bounded by the bench)",
+            r["rss_mib"] <= 64 and r["order_ok"])
+    if "D" in only:
+        cap = 30 if q else 90
+        a64 = res.get("A64", {}).get("eps_after_first")
+        for buffered in (None, n):
+            r = scenario_d(n, k, 64, cap, buffered)
+            goal = 0.8 * a64 if a64 else None
+            add("D" if buffered is None else "Dbuf", r,
+                f"others {fmt(r['other_eps'])} ev/s >= 0.8 x A(64) = "
+                f"{fmt(goal)}",
+                goal is not None and r["other_eps"] >= goal and
+                r["order_ok"])
+    if "E" in only:
+        window, lead = (10, 3) if q else (30, 5)
+        r = scenario_e(n // 2 if not q else n, k, window, lead)
+        add("E", r, "no rebalance, none lost, back <= 5 s",
+            r["assigned"] == 3 and r["revoked"] == 0 and
+            r["missing"] == 0 and r["failed"] == 0 and r["order_ok"] and
+            r["recovered_s"] is not None and r["recovered_s"] <= 5)
+    cg = None
+    if "cg" in only:
+        outdir = args.keep or h._Workdir("custsync-cg-").path
+        cg = scenario_cg(1000, 3000 if q else 6000, outdir)
+        print(json.dumps(cg), flush=True)
 
     print()
-    print("| scenario | events/keys | max_in_flight | API ms | events/s | "
-          "events/s after 1st outcome | 1st outcome s | p50 ms | p99 ms | "
-          "duration_ms p50 | CPU s/1000 ev | peak RSS MiB | requests/event "
-          "| key order | target | met |")
-    print("|" + "---|" * 16)
-    for r in rows:
-        name = r["name"] + (" (per-partition 1)" if r["name"] == "A-seq"
-                            else "")
-        print(f"| {name} | {r['events']}/{r['keys']} | {r['mif']} | "
-              f"{r['latency_ms']} | {fmt(r['eps'])} | "
-              f"{fmt(r['eps_after_first'])} | {fmt(r['first_outcome_s'], 2)}"
-              f" | {fmt(r['p50_ms'], 0)} | {fmt(r['p99_ms'], 0)} | "
-              f"{fmt(r['dur_p50_ms'], 0)} | {fmt(r['cpu_s_per_1000'], 3)} | "
-              f"{fmt(r['rss_mib'])} | {fmt(r['req_per_event'], 2)} | "
-              f"{'ok' if r['order_ok'] else 'BROKEN'} | {r['target']} | "
-              f"{'yes' if r['met'] else 'no'} |")
-    print(f"| curlbench (bare libcurl multi, c=64, {CURL_SECONDS} s) | "
-          f"{curl['requests']} requests | 64 | 0 | {fmt(curl['rps'])} "
-          f"req/s | | | | | | | | 1 | | API headroom | |")
+    table(rows)
+    if "curl" in res:
+        c = res["curl"]
+        print(f"| curlbench (bare libcurl multi, c=64, {CURL_SECONDS} s) | "
+              f"{c['requests']} requests | 64 | 0 | {fmt(c['rps'])} req/s "
+              f"| | | | | | | | 64 | | refapi CPU {c['refapi_cpu_s']} s "
+              f"in {CURL_SECONDS} s | |")
+    if cg and "ir_big" in cg:
+        print(f"\ncallgrind (0 ms, custsync only): "
+              f"{cg['ir_per_event_total']:.0f} Ir/event over the whole "
+              f"process at {cg['n_big']} events, "
+              f"{cg['ir_per_event_marginal']:.0f} Ir/event marginal "
+              f"({cg['n_small']} -> {cg['n_big']} events)")
+        for line in cg["top"]:
+            print("   ", line)
     bad = [r["name"] for r in rows if not r["order_ok"]]
     if bad:
-        print(f"per-key order BROKEN in: {bad}")
+        print(f"per-key order / loss check FAILED in: {bad}")
         for r in rows:
             if r["problems"]:
                 print(r["name"], r["problems"])
