@@ -3,6 +3,7 @@ local Kafka-protocol broker and the reference Alvys API, printed as the
 on-call engineer would read the results topic."""
 
 import argparse
+import subprocess
 import sys
 from pathlib import Path
 
@@ -110,6 +111,17 @@ def generic_story(env):
     return 6
 
 
+def cli(w, *args):
+    """custsync ARGS -c <the demo's config>, in the worker's environment."""
+    out = subprocess.run([h.bin_path("custsync"), *args, "-c",
+                          w.config_path], env=w._env(), cwd=w.workdir,
+                         capture_output=True, text=True, timeout=120)
+    print(out.stdout.rstrip())
+    if out.returncode != 0:
+        print(out.stderr.rstrip())
+        raise SystemExit(f"custsync {args[0]} exited {out.returncode}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--profile", default="alvys",
@@ -141,15 +153,10 @@ def main():
         print()
         table(outs)
         print()
-        dl = env.consume("custsync.dead-letter")
-        say(f"dead-letter topic: {len(dl)} record(s)")
-        for r in dl:
-            hd = dict(r["headers"])
-            value = repr(r["value"])
-            if len(value) > 60:
-                value = value[:57] + "..."
-            print(f"    key={r['key']} code={hd['custsync.error.code']} "
-                  f"value={value}")
+        say("custsync dlq: what is on the dead-letter topic")
+        cli(w, "dlq")
+        say("custsync replay --dry-run: what a replay would do now")
+        cli(w, "replay", "--dry-run")
         refused = sum(v for k, v in env.api.requests()["counts"].items()
                       if k.endswith(" 503"))
         say(f"reference API: {len(env.api.state())} customers, "
