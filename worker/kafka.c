@@ -400,6 +400,22 @@ void kafka_pause_all(struct kafka *k, int pause)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
+void kafka_pause_one(struct kafka *k, const char *topic, int32_t partition,
+		     int pause)
+{
+	rd_kafka_topic_partition_list_t *l;
+
+	if (k->closed)
+		return;
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, topic, partition);
+	if (pause)
+		rd_kafka_pause_partitions(k->consumer, l);
+	else
+		rd_kafka_resume_partitions(k->consumer, l);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
 int kafka_flush(struct kafka *k, int timeout_ms)
 {
 	rd_kafka_flush(k->producer, timeout_ms);

@@ -78,6 +78,10 @@ int kafka_store(struct kafka *k, const char *topic, int32_t partition,
 /* Pauses or resumes every assigned partition. */
 void kafka_pause_all(struct kafka *k, int pause);
 
+/* Pauses or resumes one partition. */
+void kafka_pause_one(struct kafka *k, const char *topic, int32_t partition,
+		     int pause);
+
 /* Waits up to timeout_ms for outstanding deliveries; returns how many
  * are still outstanding. */
 int kafka_flush(struct kafka *k, int timeout_ms);

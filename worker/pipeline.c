@@ -15,6 +15,8 @@ struct pl_partition {
 	char *topic;
 	int32_t id;
 	size_t active;
+	size_t buffered; /* its events not yet DONE */
+	int held;        /* the caller's backpressure flag */
 	struct pl_event *head, *tail;
 	struct pl_partition *next;
 };
@@ -195,6 +197,7 @@ struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
 	if (kq->head == ev)
 		ready_push(pl, ev);
 	pl->buffered++;
+	p->buffered++;
 	return ev;
 }
 
@@ -268,8 +271,10 @@ int pipeline_done(struct pipeline *pl, struct pl_event *ev)
 {
 	ev->state = PL_DONE;
 	pl->buffered--;
-	if (ev->part)
+	if (ev->part) {
+		ev->part->buffered--;
 		return 0;
+	}
 	event_free(ev);
 	return 1;
 }
@@ -303,6 +308,8 @@ static void drop_event(struct pipeline *pl, struct pl_event *ev,
 		keyq_remove(pl, ev);
 	}
 	pl->buffered--;
+	if (ev->part)
+		ev->part->buffered--;
 	if (release && ev->user)
 		release(ev->user, arg);
 	event_free(ev);
@@ -389,4 +396,19 @@ size_t pipeline_active(const struct pipeline *pl)
 size_t pipeline_buffered(const struct pipeline *pl)
 {
 	return pl->buffered;
+}
+
+size_t pl_partition_buffered(const struct pl_partition *p)
+{
+	return p->buffered;
+}
+
+int pl_partition_held(const struct pl_partition *p)
+{
+	return p->held;
+}
+
+void pl_partition_set_held(struct pl_partition *p, int held)
+{
+	p->held = held;
 }

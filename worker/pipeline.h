@@ -91,6 +91,12 @@ void pipeline_forget(struct pipeline *pl, struct pl_event *ev);
 
 size_t pipeline_active(const struct pipeline *pl);
 size_t pipeline_buffered(const struct pipeline *pl); /* not yet DONE */
+size_t pl_partition_buffered(const struct pl_partition *p);
+
+/* A flag the caller keeps per partition (the worker: paused for
+ * backpressure); 0 for a new partition. */
+int pl_partition_held(const struct pl_partition *p);
+void pl_partition_set_held(struct pl_partition *p, int held);
 
 /* Iterates assigned partitions; NULL at the end. */
 struct pl_partition *pipeline_partition_next(struct pipeline *pl,

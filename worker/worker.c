@@ -32,10 +32,11 @@
  * least this often even when nothing happens. */
 #define LOOP_MAX_WAIT_MS 1000
 
+/* Why every partition is paused. Backpressure is per partition instead
+ * (hold_if_full), so one partition's backlog never stops the others. */
 enum pause_reason {
 	PAUSE_HOLD = 1,
-	PAUSE_BACKPRESSURE = 2,
-	PAUSE_SHUTDOWN = 4,
+	PAUSE_SHUTDOWN = 2,
 };
 
 enum job_wait {
@@ -99,7 +100,7 @@ struct worker {
 	int64_t hold_until; /* 0 when the endpoint is not held */
 	struct job *probe;
 
-	int paused; /* enum pause_reason bits */
+	int paused; /* enum pause_reason bits: all partitions */
 	int reapply_pause;
 
 	int stopping;
@@ -166,6 +167,8 @@ static void list_remove(struct worker *w, struct job *j)
 
 /* ---- pause reasons ---- */
 
+static void repause_held(struct worker *w);
+
 static void pause_set(struct worker *w, int reason, int on)
 {
 	int before = w->paused;
@@ -174,11 +177,98 @@ static void pause_set(struct worker *w, int reason, int on)
 	if (!before == !w->paused)
 		return;
 	kafka_pause_all(w->kafka, w->paused != 0);
-	log_info("consumption %s reasons=%s%s%s",
+	if (!w->paused)
+		repause_held(w);
+	log_info("consumption %s reasons=%s%s",
 		 w->paused ? "paused" : "resumed",
 		 w->paused & PAUSE_HOLD ? "retry-after," : "",
-		 w->paused & PAUSE_BACKPRESSURE ? "backpressure," : "",
 		 w->paused & PAUSE_SHUTDOWN ? "shutdown," : "");
+}
+
+/* ---- backpressure, per partition ---- */
+
+/* Once worker.max_buffered_events are buffered, partitions holding more
+ * than their share of it are paused; the others keep flowing up to their
+ * share. So a hot key's backlog stops only its own partition, a backlog
+ * that fits in the total stops nothing, and memory stays below twice the
+ * total. */
+static size_t partition_share(struct worker *w)
+{
+	struct pl_partition *p = NULL;
+	size_t n = 0, share;
+
+	while ((p = pipeline_partition_next(w->pl, p)))
+		n++;
+	share = (size_t)w->cfg->worker.max_buffered_events / (n ? n : 1);
+	return share ? share : 1;
+}
+
+static void hold_if_full(struct worker *w, struct pl_partition *p)
+{
+	if (pl_partition_held(p) ||
+	    (long)pipeline_buffered(w->pl) < w->cfg->worker.max_buffered_events ||
+	    pl_partition_buffered(p) < partition_share(w))
+		return;
+	pl_partition_set_held(p, 1);
+	if (!w->paused)
+		kafka_pause_one(w->kafka, pl_partition_topic(p),
+				pl_partition_id(p), 1);
+	log_info("partition paused topic=%s partition=%d reason=backpressure "
+		 "buffered=%zu",
+		 pl_partition_topic(p), (int)pl_partition_id(p),
+		 pl_partition_buffered(p));
+}
+
+/* Half its share drained, or half the total: the partition may fetch
+ * again. */
+static void release_drained(struct worker *w)
+{
+	struct pl_partition *p = NULL;
+	size_t share = 0;
+
+	while ((p = pipeline_partition_next(w->pl, p))) {
+		if (!pl_partition_held(p))
+			continue;
+		if (!share)
+			share = partition_share(w);
+		if (pl_partition_buffered(p) >= share / 2 &&
+		    (long)pipeline_buffered(w->pl) >=
+			    w->cfg->worker.max_buffered_events / 2)
+			continue;
+		pl_partition_set_held(p, 0);
+		if (!w->paused)
+			kafka_pause_one(w->kafka, pl_partition_topic(p),
+					pl_partition_id(p), 0);
+		log_info("partition resumed topic=%s partition=%d "
+			 "buffered=%zu",
+			 pl_partition_topic(p), (int)pl_partition_id(p),
+			 pl_partition_buffered(p));
+	}
+}
+
+/* Resuming all (or a new assignment) also resumed the held ones. */
+static void repause_held(struct worker *w)
+{
+	struct pl_partition *p = NULL;
+
+	while ((p = pipeline_partition_next(w->pl, p)))
+		if (pl_partition_held(p))
+			kafka_pause_one(w->kafka, pl_partition_topic(p),
+					pl_partition_id(p), 1);
+}
+
+/* Paused partitions, of *assigned. */
+static size_t count_paused(struct worker *w, size_t *assigned)
+{
+	struct pl_partition *p = NULL;
+	size_t n = 0, held = 0;
+
+	while ((p = pipeline_partition_next(w->pl, p))) {
+		n++;
+		held += pl_partition_held(p) != 0;
+	}
+	*assigned = n;
+	return w->paused ? n : held;
 }
 
 /* ---- jobs ---- */
@@ -710,8 +800,7 @@ static void on_message(void *arg, rd_kafka_message_t *m)
 		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
 		return;
 	}
-	if ((long)pipeline_buffered(w->pl) >= w->cfg->worker.max_buffered_events)
-		pause_set(w, PAUSE_BACKPRESSURE, 1);
+	hold_if_full(w, part);
 }
 
 static void on_assigned(void *arg, const char *topic, int32_t partition)
@@ -720,8 +809,7 @@ static void on_assigned(void *arg, const char *topic, int32_t partition)
 
 	pipeline_partition(w->pl, topic, partition, 1);
 	/* librdkafka forgets pauses across assignments. */
-	if (w->paused)
-		w->reapply_pause = 1;
+	w->reapply_pause = 1;
 }
 
 static int64_t on_revoked(void *arg, const char *topic, int32_t partition,
@@ -829,8 +917,7 @@ static void notify_status(struct worker *w, int64_t now)
 	 * The floor bounds the rate for very short intervals. */
 	int64_t ping_ms =
 	    (int64_t)(w->watchdog_usec / 2000) - LOOP_MAX_WAIT_MS;
-	struct pl_partition *p;
-	size_t assigned = 0;
+	size_t assigned, paused;
 	double secs;
 
 	if (ping_ms < LOOP_MAX_WAIT_MS / 10)
@@ -842,16 +929,13 @@ static void notify_status(struct worker *w, int64_t now)
 	if (now - w->last_status < STATUS_EVERY_MS)
 		return;
 	secs = (double)(now - w->last_status) / 1000.0;
-	for (p = pipeline_partition_next(w->pl, NULL); p;
-	     p = pipeline_partition_next(w->pl, p))
-		assigned++;
-	/* Pauses apply to every assigned partition at once. */
+	paused = count_paused(w, &assigned);
 	sd_notifyf(0,
 		   "STATUS=%.1f events/s, %zu in flight, %zu buffered, "
 		   "%zu/%zu partitions paused",
 		   (double)(w->events_done - w->events_at_status) / secs,
 		   http_in_flight(w->http), pipeline_buffered(w->pl),
-		   w->paused ? assigned : 0, assigned);
+		   paused, assigned);
 	w->events_at_status = w->events_done;
 	w->last_status = now;
 }
@@ -924,14 +1008,11 @@ static void finish_stop(struct worker *w, int64_t deadline)
 
 static void update_metrics(struct worker *w, int64_t now)
 {
-	struct pl_partition *p = NULL;
-	size_t paused = 0;
+	size_t assigned, paused;
 
 	if (!w->metrics)
 		return;
-	/* kafka_pause_all pauses every assigned partition, or none. */
-	while (w->paused && (p = pipeline_partition_next(w->pl, p)))
-		paused++;
+	paused = count_paused(w, &assigned);
 	metrics_loop(w->metrics, now, http_in_flight(w->http), paused,
 		     w->hold_until ? w->hold_until - now : 0);
 }
@@ -965,13 +1046,14 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 		http_wait(w->http, &fd, 1, next_timeout(w, now));
 		http_dispatch(w->http);
 		kafka_dispatch(w->kafka);
-		if (w->reapply_pause && w->paused)
-			kafka_pause_all(w->kafka, 1);
+		if (w->reapply_pause) {
+			if (w->paused)
+				kafka_pause_all(w->kafka, 1);
+			else
+				repause_held(w);
+		}
 		w->reapply_pause = 0;
-		if ((w->paused & PAUSE_BACKPRESSURE) &&
-		    (long)pipeline_buffered(w->pl) <
-			    w->cfg->worker.max_buffered_events / 2)
-			pause_set(w, PAUSE_BACKPRESSURE, 0);
+		release_drained(w);
 		run_timers(w, now_ms());
 	}
 	finish_stop(w, deadline);

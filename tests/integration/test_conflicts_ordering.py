@@ -1,4 +1,5 @@
-"""Stale ETags and per-key order."""
+"""Stale ETags, per-key order, and a hot key's backlog staying in its
+own partition."""
 
 import harness as h
 from events import by_event, by_external_id, counts, customer, native, outcomes
@@ -56,6 +57,42 @@ def test_forty_updates_of_one_key_end_at_the_last():
         assert len(names) == 40, len(names)
         t = [r["t_ms"] for r in names]
         assert t == sorted(t), t
+
+
+def test_hot_key_backlog_pauses_only_its_partition():
+    # worker.max_buffered_events 60 over 3 partitions: 20 each. The hot
+    # key's 80 updates fill its partition's share; the other partitions
+    # must keep flowing instead of waiting for the hot key to drain.
+    with h.Env(api=dict(no_auth=True)) as env:
+        env.api.latency(100)
+        w = env.worker(max_in_flight=16,
+                       extra_yaml="worker:\n  max_buffered_events: 60\n")
+        hot_p = h.partition_for("HOT", 3)
+        others = [k for k in (f"O{i}" for i in range(200))
+                  if h.partition_for(k, 3) != hot_p][:20]
+        recs = [native("create", "HOT", customer("v0", "HOT-1"))]
+        recs += [native("update", "HOT", {"name": f"v{i}"},
+                        event_id=f"hot-{i}") for i in range(1, 80)]
+        env.produce(recs)
+        env.produce([native("create", k, customer(k.lower()))
+                     for k in others])
+        outs = outcomes(env, 100, timeout=120)
+        hot = [o for o in outs if o["key"] == "HOT"]
+        assert [o["event_id"] for o in hot] == \
+            ["create-HOT"] + [f"hot-{i}" for i in range(1, 80)], hot
+        rest = [o for o in outs if o["key"] != "HOT"]
+        assert sorted(o["key"] for o in rest) == sorted(others)
+        assert all(o["status"] == "applied" for o in outs)
+        # With one global pause the others would wait for the hot key to
+        # drain 30 events (3 s); here they finish before its 15th.
+        last_other = max(o["finished_at"] for o in rest)
+        assert last_other < hot[14]["finished_at"], \
+            (last_other, [o["finished_at"] for o in hot[:20]])
+        log = w.log()
+        assert f"partition paused topic=erp.customers partition={hot_p} " \
+               "reason=backpressure" in log, w.tail()
+        assert "reason=backpressure" not in log.replace(
+            f"partition={hot_p} reason=backpressure", ""), w.tail()
 
 
 if __name__ == "__main__":

@@ -193,6 +193,33 @@ static void test_forget_keeps_barrier(void **state)
 	pipeline_free(pl);
 }
 
+/* The worker's backpressure counts each partition on its own. */
+static void test_partition_buffered(void **state)
+{
+	struct pipeline *pl = pipeline_new(10);
+	struct pl_partition *p0 = pipeline_partition(pl, "t", 0, 1);
+	struct pl_partition *p1 = pipeline_partition(pl, "t", 1, 1);
+	struct pl_event *a = push(pl, p0, 0, "A");
+
+	(void)state;
+	push(pl, p0, 1, "A");
+	push(pl, p1, 0, "B");
+	assert_int_equal(pl_partition_buffered(p0), 2);
+	assert_int_equal(pl_partition_buffered(p1), 1);
+	assert_false(pl_partition_held(p0));
+	pl_partition_set_held(p0, 1);
+	assert_true(pl_partition_held(p0));
+	assert_false(pl_partition_held(p1));
+	assert_ptr_equal(pipeline_next_ready(pl), a);
+	finish(pl, a);
+	assert_int_equal(pl_partition_buffered(p0), 1);
+	assert_int_equal(pipeline_advance(pl, p0), 1);
+	assert_int_equal(pl_partition_buffered(p0), 1);
+	pipeline_revoke(pl, p1, NULL, NULL);
+	assert_int_equal(pipeline_buffered(pl), 1);
+	pipeline_free(pl);
+}
+
 static void test_many_keys_order(void **state)
 {
 	struct pipeline *pl = pipeline_new(8);
@@ -242,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_shutdown_barriers),
 		cmocka_unit_test(test_forget_keeps_barrier),
 		cmocka_unit_test(test_many_keys_order),
+		cmocka_unit_test(test_partition_buffered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
