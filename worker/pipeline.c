@@ -29,8 +29,14 @@ struct pipeline {
 	struct pl_partition *parts;
 	struct pl_keyq **buckets;
 	size_t n_buckets;
-	/* events that head their key queue and wait to start, oldest first */
-	struct pl_event *ready_head, *ready_tail;
+	/* Events that head their key queue and wait to start: a min-heap on
+	 * arrival order, so the oldest starts first. A key with a backlog
+	 * (its next event waited behind its key) is then not starved by
+	 * the many keys that came after it. Room for every buffered event
+	 * is kept, so becoming ready never allocates. */
+	struct pl_event **ready;
+	size_t n_ready, ready_cap;
+	uint64_t seq;
 };
 
 struct pipeline *pipeline_new(size_t max_active)
@@ -81,6 +87,7 @@ struct pipeline *pipeline_free(struct pipeline *pl)
 		}
 	}
 	free(pl->buckets);
+	free(pl->ready);
 	free(pl);
 	return NULL;
 }
@@ -132,32 +139,87 @@ static struct pl_keyq **keyq_slot(struct pipeline *pl, const char *key)
 	return s;
 }
 
+static int older(const struct pl_event *a, const struct pl_event *b)
+{
+	return a->seq < b->seq;
+}
+
+static void ready_set(struct pipeline *pl, size_t i, struct pl_event *ev)
+{
+	pl->ready[i] = ev;
+	ev->in_ready = i + 1;
+}
+
+static void sift_up(struct pipeline *pl, size_t i)
+{
+	struct pl_event *ev = pl->ready[i];
+
+	while (i > 0 && older(ev, pl->ready[(i - 1) / 2])) {
+		ready_set(pl, i, pl->ready[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	ready_set(pl, i, ev);
+}
+
+static void sift_down(struct pipeline *pl, size_t i)
+{
+	struct pl_event *ev = pl->ready[i];
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= pl->n_ready)
+			break;
+		if (c + 1 < pl->n_ready && older(pl->ready[c + 1], pl->ready[c]))
+			c++;
+		if (!older(pl->ready[c], ev))
+			break;
+		ready_set(pl, i, pl->ready[c]);
+		i = c;
+	}
+	ready_set(pl, i, ev);
+}
+
 static void ready_push(struct pipeline *pl, struct pl_event *ev)
 {
-	ev->ready_next = NULL;
-	ev->ready_prev = pl->ready_tail;
-	if (pl->ready_tail)
-		pl->ready_tail->ready_next = ev;
-	else
-		pl->ready_head = ev;
-	pl->ready_tail = ev;
-	ev->in_ready = 1;
+	pl->ready[pl->n_ready++] = ev;
+	sift_up(pl, pl->n_ready - 1);
 }
 
 static void ready_remove(struct pipeline *pl, struct pl_event *ev)
 {
+	size_t i;
+	struct pl_event *last;
+
 	if (!ev->in_ready)
 		return;
-	if (ev->ready_prev)
-		ev->ready_prev->ready_next = ev->ready_next;
-	else
-		pl->ready_head = ev->ready_next;
-	if (ev->ready_next)
-		ev->ready_next->ready_prev = ev->ready_prev;
-	else
-		pl->ready_tail = ev->ready_prev;
-	ev->ready_next = ev->ready_prev = NULL;
+	i = ev->in_ready - 1;
 	ev->in_ready = 0;
+	last = pl->ready[--pl->n_ready];
+	if (last == ev)
+		return;
+	pl->ready[i] = last;
+	if (i > 0 && older(last, pl->ready[(i - 1) / 2]))
+		sift_up(pl, i);
+	else
+		sift_down(pl, i);
+}
+
+/* Every ready event is buffered, so room for one more buffered event is
+ * room for it in the heap. */
+static int ready_reserve(struct pipeline *pl)
+{
+	size_t cap = pl->ready_cap ? pl->ready_cap * 2 : 64;
+	struct pl_event **r;
+
+	if (pl->buffered < pl->ready_cap)
+		return 0;
+	r = realloc(pl->ready, cap * sizeof(*r));
+	if (!r)
+		return -1;
+	pl->ready = r;
+	pl->ready_cap = cap;
+	return 0;
 }
 
 struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
@@ -165,8 +227,11 @@ struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
 {
 	struct pl_keyq **slot = keyq_slot(pl, key);
 	struct pl_keyq *kq = *slot;
-	struct pl_event *ev = calloc(1, sizeof(*ev));
+	struct pl_event *ev;
 
+	if (ready_reserve(pl))
+		return NULL;
+	ev = calloc(1, sizeof(*ev));
 	if (!ev)
 		return NULL;
 	if (!kq) {
@@ -194,6 +259,7 @@ struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
 	else
 		kq->head = ev;
 	kq->tail = ev;
+	ev->seq = pl->seq++;
 	if (kq->head == ev)
 		ready_push(pl, ev);
 	pl->buffered++;
@@ -206,18 +272,31 @@ void pipeline_set_partition_cap(struct pipeline *pl, size_t n)
 	pl->max_per_partition = n;
 }
 
+/* With a partition cap, events of a full partition wait their turn; the
+ * scan is the price of the comparison mode only. */
+static struct pl_event *oldest_under_cap(const struct pipeline *pl)
+{
+	struct pl_event *best = NULL;
+
+	for (size_t i = 0; i < pl->n_ready; i++) {
+		struct pl_event *ev = pl->ready[i];
+
+		if (ev->part->active < pl->max_per_partition &&
+		    (!best || older(ev, best)))
+			best = ev;
+	}
+	return best;
+}
+
 struct pl_event *pipeline_next_ready(struct pipeline *pl)
 {
-	struct pl_event *ev = pl->ready_head;
+	struct pl_event *ev;
 
 	if (pl->active >= pl->max_active)
 		return NULL;
-	/* With a partition cap, events of a full partition wait their turn
-	 * in the ready list; the scan is the price of the comparison mode
-	 * only. */
-	while (ev && pl->max_per_partition &&
-	       ev->part->active >= pl->max_per_partition)
-		ev = ev->ready_next;
+	ev = pl->max_per_partition	? oldest_under_cap(pl)
+	     : pl->n_ready		? pl->ready[0]
+					: NULL;
 	if (!ev)
 		return NULL;
 	ready_remove(pl, ev);

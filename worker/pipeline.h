@@ -29,8 +29,8 @@ struct pl_event {
 	struct pl_event *part_next;
 	struct pl_event *key_prev, *key_next;
 	struct pl_keyq *kq;
-	struct pl_event *ready_next, *ready_prev;
-	int in_ready;
+	size_t in_ready; /* 0, or 1 + its place in the ready heap */
+	uint64_t seq;    /* arrival order */
 };
 
 struct pipeline *pipeline_new(size_t max_active);

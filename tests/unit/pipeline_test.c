@@ -8,6 +8,7 @@
 
 #include "pipeline.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static struct pl_event *push(struct pipeline *pl, struct pl_partition *p,
@@ -193,6 +194,95 @@ static void test_forget_keeps_barrier(void **state)
 	pipeline_free(pl);
 }
 
+/* A key's next event, waiting since before the fresh keys behind it
+ * came, starts before them: a hot key is not starved. */
+static void test_oldest_ready_first(void **state)
+{
+	struct pipeline *pl = pipeline_new(1);
+	struct pl_partition *p = pipeline_partition(pl, "t", 0, 1);
+	struct pl_event *a0 = push(pl, p, 0, "A");
+	struct pl_event *a1 = push(pl, p, 1, "A");
+	struct pl_event *b2 = push(pl, p, 2, "B");
+	struct pl_event *c3 = push(pl, p, 3, "C");
+	struct pl_event *a4 = push(pl, p, 4, "A");
+
+	(void)state;
+	assert_ptr_equal(pipeline_next_ready(pl), a0);
+	finish(pl, a0);
+	assert_ptr_equal(pipeline_next_ready(pl), a1);
+	finish(pl, a1);
+	/* A's next came after B and C: they go first. */
+	assert_ptr_equal(pipeline_next_ready(pl), b2);
+	finish(pl, b2);
+	assert_ptr_equal(pipeline_next_ready(pl), c3);
+	finish(pl, c3);
+	assert_ptr_equal(pipeline_next_ready(pl), a4);
+	finish(pl, a4);
+	assert_null(pipeline_next_ready(pl));
+	assert_int_equal(pipeline_advance(pl, p), 5);
+	pipeline_free(pl);
+}
+
+/* Against a model: whatever the interleaving, the event that starts is
+ * the oldest of those whose key has nothing before them left to run. */
+#define MODEL_EVENTS 400
+#define MODEL_KEYS 23
+static void test_ready_heap_against_model(void **state)
+{
+	struct pipeline *pl = pipeline_new(8);
+	struct pl_partition *p = pipeline_partition(pl, "t", 0, 1);
+	struct pl_event *evs[MODEL_EVENTS];
+	int key_of[MODEL_EVENTS], state_of[MODEL_EVENTS] = {0};
+	int pushed = 0, active[8], n_active = 0, done = 0;
+	unsigned r = 12345;
+
+	(void)state;
+	while (done < MODEL_EVENTS) {
+		r = r * 1103515245u + 12345u;
+		if (pushed < MODEL_EVENTS && (r >> 16) % 3 == 0) {
+			char key[8];
+
+			key_of[pushed] = (int)((r >> 8) % MODEL_KEYS);
+			snprintf(key, sizeof(key), "k%d", key_of[pushed]);
+			evs[pushed] = push(pl, p, pushed, key);
+			pushed++;
+		} else if (n_active > 0 && (r >> 16) % 3 == 1) {
+			int i = (int)((r >> 4) % (unsigned)n_active);
+
+			finish(pl, evs[active[i]]);
+			state_of[active[i]] = 2;
+			active[i] = active[--n_active];
+			done++;
+		} else {
+			struct pl_event *got = pipeline_next_ready(pl);
+			int want = -1;
+
+			for (int e = 0; e < pushed && want < 0; e++) {
+				int blocked = 0;
+
+				if (state_of[e] != 0)
+					continue;
+				for (int b = 0; b < e && !blocked; b++)
+					blocked = key_of[b] == key_of[e] &&
+						  state_of[b] != 2;
+				if (!blocked)
+					want = e;
+			}
+			if (n_active == 8)
+				want = -1;
+			if (want < 0) {
+				assert_null(got);
+				continue;
+			}
+			assert_ptr_equal(got, evs[want]);
+			state_of[want] = 1;
+			active[n_active++] = want;
+		}
+	}
+	assert_int_equal(pipeline_advance(pl, p), MODEL_EVENTS);
+	pipeline_free(pl);
+}
+
 /* The worker's backpressure counts each partition on its own. */
 static void test_partition_buffered(void **state)
 {
@@ -270,6 +360,8 @@ int main(void)
 		cmocka_unit_test(test_forget_keeps_barrier),
 		cmocka_unit_test(test_many_keys_order),
 		cmocka_unit_test(test_partition_buffered),
+		cmocka_unit_test(test_oldest_ready_first),
+		cmocka_unit_test(test_ready_heap_against_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
