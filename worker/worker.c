@@ -2,6 +2,7 @@
 
 #include "auth.h"
 #include "backoff.h"
+#include "backpressure.h"
 #include "cache.h"
 #include "config.h"
 #include "deadletter.h"
@@ -33,7 +34,7 @@
 #define LOOP_MAX_WAIT_MS 1000
 
 /* Why every partition is paused. Backpressure is per partition instead
- * (hold_if_full), so one partition's backlog never stops the others. */
+ * (backpressure.h), so one partition's backlog never stops the others. */
 enum pause_reason {
 	PAUSE_HOLD = 1,
 	PAUSE_SHUTDOWN = 2,
@@ -91,6 +92,7 @@ struct worker {
 	struct auth *auth;
 	struct cache *cache;
 	struct pipeline *pl;
+	struct backpressure bp;
 	struct replay *rp; /* NULL for the live daemon */
 	struct metrics *metrics; /* NULL when off */
 
@@ -167,7 +169,6 @@ static void list_remove(struct worker *w, struct job *j)
 
 /* ---- pause reasons ---- */
 
-static void repause_held(struct worker *w);
 
 static void pause_set(struct worker *w, int reason, int on)
 {
@@ -178,97 +179,11 @@ static void pause_set(struct worker *w, int reason, int on)
 		return;
 	kafka_pause_all(w->kafka, w->paused != 0);
 	if (!w->paused)
-		repause_held(w);
+		backpressure_repause(&w->bp);
 	log_info("consumption %s reasons=%s%s",
 		 w->paused ? "paused" : "resumed",
 		 w->paused & PAUSE_HOLD ? "retry-after," : "",
 		 w->paused & PAUSE_SHUTDOWN ? "shutdown," : "");
-}
-
-/* ---- backpressure, per partition ---- */
-
-/* Once worker.max_buffered_events are buffered, partitions holding more
- * than their share of it are paused; the others keep flowing up to their
- * share. So a hot key's backlog stops only its own partition, a backlog
- * that fits in the total stops nothing, and memory stays below twice the
- * total. */
-static size_t partition_share(struct worker *w)
-{
-	struct pl_partition *p = NULL;
-	size_t n = 0, share;
-
-	while ((p = pipeline_partition_next(w->pl, p)))
-		n++;
-	share = (size_t)w->cfg->worker.max_buffered_events / (n ? n : 1);
-	return share ? share : 1;
-}
-
-static void hold_if_full(struct worker *w, struct pl_partition *p)
-{
-	if (pl_partition_held(p) ||
-	    (long)pipeline_buffered(w->pl) < w->cfg->worker.max_buffered_events ||
-	    pl_partition_buffered(p) < partition_share(w))
-		return;
-	pl_partition_set_held(p, 1);
-	if (!w->paused)
-		kafka_pause_one(w->kafka, pl_partition_topic(p),
-				pl_partition_id(p), 1);
-	log_info("partition paused topic=%s partition=%d reason=backpressure "
-		 "buffered=%zu",
-		 pl_partition_topic(p), (int)pl_partition_id(p),
-		 pl_partition_buffered(p));
-}
-
-/* Half its share drained, or half the total: the partition may fetch
- * again. */
-static void release_drained(struct worker *w)
-{
-	struct pl_partition *p = NULL;
-	size_t share = 0;
-
-	while ((p = pipeline_partition_next(w->pl, p))) {
-		if (!pl_partition_held(p))
-			continue;
-		if (!share)
-			share = partition_share(w);
-		if (pl_partition_buffered(p) >= share / 2 &&
-		    (long)pipeline_buffered(w->pl) >=
-			    w->cfg->worker.max_buffered_events / 2)
-			continue;
-		pl_partition_set_held(p, 0);
-		if (!w->paused)
-			kafka_pause_one(w->kafka, pl_partition_topic(p),
-					pl_partition_id(p), 0);
-		log_info("partition resumed topic=%s partition=%d "
-			 "buffered=%zu",
-			 pl_partition_topic(p), (int)pl_partition_id(p),
-			 pl_partition_buffered(p));
-	}
-}
-
-/* Resuming all (or a new assignment) also resumed the held ones. */
-static void repause_held(struct worker *w)
-{
-	struct pl_partition *p = NULL;
-
-	while ((p = pipeline_partition_next(w->pl, p)))
-		if (pl_partition_held(p))
-			kafka_pause_one(w->kafka, pl_partition_topic(p),
-					pl_partition_id(p), 1);
-}
-
-/* Paused partitions, of *assigned. */
-static size_t count_paused(struct worker *w, size_t *assigned)
-{
-	struct pl_partition *p = NULL;
-	size_t n = 0, held = 0;
-
-	while ((p = pipeline_partition_next(w->pl, p))) {
-		n++;
-		held += pl_partition_held(p) != 0;
-	}
-	*assigned = n;
-	return w->paused ? n : held;
 }
 
 /* ---- jobs ---- */
@@ -800,7 +715,7 @@ static void on_message(void *arg, rd_kafka_message_t *m)
 		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
 		return;
 	}
-	hold_if_full(w, part);
+	backpressure_check(&w->bp, part, w->paused != 0);
 }
 
 static void on_assigned(void *arg, const char *topic, int32_t partition)
@@ -929,7 +844,7 @@ static void notify_status(struct worker *w, int64_t now)
 	if (now - w->last_status < STATUS_EVERY_MS)
 		return;
 	secs = (double)(now - w->last_status) / 1000.0;
-	paused = count_paused(w, &assigned);
+	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
 	sd_notifyf(0,
 		   "STATUS=%.1f events/s, %zu in flight, %zu buffered, "
 		   "%zu/%zu partitions paused",
@@ -1012,7 +927,7 @@ static void update_metrics(struct worker *w, int64_t now)
 
 	if (!w->metrics)
 		return;
-	paused = count_paused(w, &assigned);
+	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
 	metrics_loop(w->metrics, now, http_in_flight(w->http), paused,
 		     w->hold_until ? w->hold_until - now : 0);
 }
@@ -1050,10 +965,10 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 			if (w->paused)
 				kafka_pause_all(w->kafka, 1);
 			else
-				repause_held(w);
+				backpressure_repause(&w->bp);
 		}
 		w->reapply_pause = 0;
-		release_drained(w);
+		backpressure_release(&w->bp, w->paused != 0);
 		run_timers(w, now_ms());
 	}
 	finish_stop(w, deadline);
@@ -1115,6 +1030,11 @@ struct worker *worker_new(const struct config *cfg, struct replay *rp,
 	w->kafka = kafka_new(cfg, &cb, as, err, errlen);
 	if (!w->kafka)
 		return worker_free(w);
+	w->bp = (struct backpressure){
+		.pl = w->pl,
+		.kafka = w->kafka,
+		.max_buffered = cfg->worker.max_buffered_events,
+	};
 	if (sd_watchdog_enabled(0, &w->watchdog_usec) <= 0)
 		w->watchdog_usec = 0;
 	srand((unsigned)(now_ms() ^ (int64_t)getpid()));

@@ -1,0 +1,39 @@
+/* Backpressure per partition. Once max buffered events are reached, the
+ * partitions holding more than their share (max ÷ assigned partitions)
+ * are paused; the others keep flowing up to their share. So a hot key's
+ * backlog stops only its own partition, a backlog that fits in the total
+ * stops nothing, and memory stays below twice the total. The held flag
+ * lives on the pipeline's partition. */
+#ifndef CUSTSYNC_BACKPRESSURE_H
+#define CUSTSYNC_BACKPRESSURE_H
+
+#include <stddef.h>
+
+struct kafka;
+struct pipeline;
+struct pl_partition;
+
+struct backpressure {
+	struct pipeline *pl;
+	struct kafka *kafka;
+	long max_buffered; /* worker.max_buffered_events */
+};
+
+/* After an event of p was buffered. all_paused: every partition is
+ * paused anyway (Retry-After, shutdown); p is then only marked. */
+void backpressure_check(const struct backpressure *bp, struct pl_partition *p,
+			int all_paused);
+
+/* Resumes held partitions that drained to half their share, or all of
+ * them once half the total is left. */
+void backpressure_release(const struct backpressure *bp, int all_paused);
+
+/* Pauses the held partitions again: after every partition was resumed,
+ * or after a new assignment (librdkafka forgets pauses). */
+void backpressure_repause(const struct backpressure *bp);
+
+/* Paused partitions of *assigned. */
+size_t backpressure_paused(const struct backpressure *bp, int all_paused,
+			   size_t *assigned);
+
+#endif
