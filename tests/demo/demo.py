@@ -3,7 +3,6 @@ local Kafka-protocol broker and the reference Alvys API, printed as the
 on-call engineer would read the results topic."""
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -113,13 +112,11 @@ def generic_story(env):
 
 def cli(w, *args):
     """custsync ARGS -c <the demo's config>, in the worker's environment."""
-    out = subprocess.run([h.bin_path("custsync"), *args, "-c",
-                          w.config_path], env=w._env(), cwd=w.workdir,
-                         capture_output=True, text=True, timeout=120)
-    print(out.stdout.rstrip())
-    if out.returncode != 0:
-        print(out.stderr.rstrip())
-        raise SystemExit(f"custsync {args[0]} exited {out.returncode}")
+    rc, out, err = w.command(*args, timeout=120)
+    print(out.rstrip())
+    if rc != 0:
+        print(err.rstrip())
+        raise SystemExit(f"custsync {args[0]} exited {rc}")
 
 
 def main():

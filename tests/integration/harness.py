@@ -142,6 +142,28 @@ def spawn(argv, **kw):
     return proc
 
 
+def run_cli(argv, timeout=60.0, wait_then=None, **kw):
+    """Runs argv to the end as a tracked process -> (rc, stdout, stderr),
+    text. wait_then=(s, sig): send sig after s seconds. Over timeout it
+    is killed and AssertionError raised."""
+    proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE, **kw)
+    try:
+        if wait_then:
+            time.sleep(wait_then[0])
+            proc.send_signal(wait_then[1])
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"{argv[1:3]} took over {timeout}s: "
+                             f"{err[-2000:]!r}")
+    finally:
+        _forget(proc)
+    return (proc.returncode, out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"))
+
+
 def terminate(proc, grace=STOP_GRACE_S, sig=signal.SIGTERM):
     """Stops proc: sig, then SIGKILL after grace seconds. -> returncode."""
     if proc.poll() is None:
@@ -999,21 +1021,17 @@ class Worker:
         return wait_until(check, timeout, what=f"{pattern!r} in "
                           f"{self.name}'s log")
 
+    def command(self, *args, timeout=60.0, wait_then=None):
+        """custsync ARGS -c FILE (dlq, replay, ...) in this worker's
+        environment -> (rc, stdout, stderr); see run_cli."""
+        return run_cli([self._binary(), *args, "-c", self.config_path],
+                       timeout=timeout, wait_then=wait_then,
+                       env=self._env(), cwd=self.workdir)
+
     def check_config(self, timeout=30):
         """custsync check-config -c FILE -> (returncode, output)."""
-        proc = spawn([self._binary(), "check-config", "-c",
-                      self.config_path], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                     env=self._env(), cwd=self.workdir)
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-            raise AssertionError(f"check-config took over {timeout}s")
-        finally:
-            _forget(proc)
-        return proc.returncode, out.decode("utf-8", "replace")
+        rc, out, err = self.command("check-config", timeout=timeout)
+        return rc, out + err
 
     def cleanup(self, keep=False):
         """Stops the worker however needed (owning contexts call this).

@@ -23,21 +23,8 @@ FLAGS = ("-c", "--config", "--code", "--key", "--since", "--json",
 def run_dlq(*args, timeout=60, wait_then=None):
     """custsync dlq ARGS -> (rc, stdout, stderr). wait_then=(s, sig):
     send sig after s seconds."""
-    proc = h.spawn([BIN, "dlq", *args], stdin=subprocess.DEVNULL,
-                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        if wait_then:
-            time.sleep(wait_then[0])
-            proc.send_signal(wait_then[1])
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        raise AssertionError(f"dlq {args} took over {timeout}s: {err!r}")
-    finally:
-        h._forget(proc)
-    return (proc.returncode, out.decode("utf-8"),
-            err.decode("utf-8", "replace"))
+    return h.run_cli([BIN, "dlq", *args], timeout=timeout,
+                     wait_then=wait_then)
 
 
 def rows(out):

@@ -25,17 +25,9 @@ def grant_all(env):
 
 
 def replay(w, *args, timeout=120):
-    """custsync replay -c <the worker's config> ARGS -> (rc, stdout)."""
-    p = h.spawn([h.bin_path("custsync"), "replay", "-c", w.config_path,
-                 *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL, cwd=w.workdir)
-    try:
-        out, err = p.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        h.terminate(p)
-        raise
-    out, err = out.decode(), err.decode()
-    assert p.returncode == 0, f"replay {args} rc={p.returncode}\n{out}\n{err}"
+    """custsync replay ARGS -c <the worker's config> -> stdout."""
+    rc, out, err = w.command("replay", *args, timeout=timeout)
+    assert rc == 0, f"replay {args} rc={rc}\n{out}\n{err}"
     return out
 
 
