@@ -1,9 +1,11 @@
 #include "profile.h"
 
+#include "event.h"
 #include "merge_patch.h"
 #include "request.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,4 +123,16 @@ int profile_request(struct api_request *out, int method, char *path,
 cJSON *profile_strip_nulls(const cJSON *patch)
 {
 	return merge_patch_apply(NULL, patch);
+}
+
+const char *profile_event_external_id(const struct config *cfg,
+				      const struct change *ch)
+{
+	const char *ext = profile_str(ch->customer, "external_id");
+
+	for (const char *p = ext; p && *p; p++)
+		if (!isspace((unsigned char)*p))
+			return ext;
+	(void)cfg;
+	return ch->key;
 }

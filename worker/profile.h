@@ -32,11 +32,30 @@ enum profile_flags {
 	/* A create looks the key up first (an upsert API that reports no
 	 * conflicts: a POST must never clobber a record it did not read). */
 	PROFILE_CREATE_LOOKS_UP = 1u << 2,
+	/* The API cannot find a record by its external id: the key's record
+	 * is found in a keyindex built from the whole list (index_request,
+	 * index_page) instead of one look-up per key. */
+	PROFILE_INDEXED = 1u << 3,
 };
+
+/* Called by index_page for each record of a page. */
+typedef int profile_index_add_fn(void *arg, const char *external_id,
+				 const char *id);
 
 struct profile_ops {
 	const char *name;
 	unsigned flags; /* enum profile_flags */
+
+	/* Whose record is it? The member that carries the ERP key on the
+	 * target (owner_field, for messages), as this event would write it
+	 * (event_owner: NULL when the event does not say) and as a record
+	 * read from the API holds it (record_owner: NULL or "" when it
+	 * holds none). sync adopts a record found by a look-up or a
+	 * conflict only when the two agree or the record holds none. */
+	const char *owner_field;
+	const char *(*event_owner)(const struct config *cfg,
+				   const struct change *ch);
+	const char *(*record_owner)(const struct cJSON *record);
 
 	/* The change as a merge patch in the API's writable shape: absent =
 	 * leave alone, null = clear. For create and upsert the defaults the
@@ -117,6 +136,18 @@ struct profile_ops {
 			       const struct cJSON *record,
 			       struct api_request *out);
 
+	/* PROFILE_INDEXED: the request for page (from 1) of the whole
+	 * list. */
+	int (*index_request)(const struct config *cfg, long page,
+			     struct api_request *out);
+	/* PROFILE_INDEXED: calls add for every record of a list page
+	 * (external id and id; either may be NULL) and sets *next_page to
+	 * the page to ask for next, or 0 after the last page. -EINVAL when
+	 * the answer is unreadable, add's error otherwise. */
+	int (*index_page)(const struct api_response *r, long page,
+			  profile_index_add_fn *add, void *arg,
+			  long *next_page);
+
 	/* The API's own words for an error response; *code may be set to a
 	 * code of the API's (e.g. a business code) to report instead of
 	 * custsync's. */
@@ -145,6 +176,12 @@ char *profile_id_path(const char *prefix, const char *id);
 int profile_request(struct api_request *out, int method, char *path,
 		    const struct cJSON *body, const char *content_type,
 		    const char *etag, const char *scope);
+
+/* Shared by profiles: the external id an event's record carries, for
+ * APIs with an external id field: the event's customer.external_id when
+ * it is a non-blank string, else the key. */
+const char *profile_event_external_id(const struct config *cfg,
+				      const struct change *ch);
 
 /* Shared by profiles: the record with null members removed (a create
  * body from a merge patch). */

@@ -3,6 +3,7 @@
 #include "cache.h"
 #include "config.h"
 #include "event.h"
+#include "keyindex.h"
 #include "merge_patch.h"
 #include "profile.h"
 
@@ -15,13 +16,14 @@
 
 void sync_init(struct sync_job *j, const struct change *ch,
 	       const struct profile_ops *p, const struct config *cfg,
-	       struct cache *cache)
+	       struct cache *cache, struct keyindex *index)
 {
 	memset(j, 0, sizeof(*j));
 	j->change = ch;
 	j->profile = p;
 	j->cfg = cfg;
 	j->cache = cache;
+	j->index = (p->flags & PROFILE_INDEXED) ? index : NULL;
 	j->max_attempts = cfg->retry.max_attempts;
 	j->retry_after_s = -1;
 }
@@ -221,12 +223,103 @@ static enum sync_next decide(struct sync_job *j, bool from_cache)
 	return send(j, SYNC_STEP_UPDATE, rc);
 }
 
+/* The external id this event's record carries on the target: what the
+ * key index is keyed by and what a found record's owner must be. */
+static const char *event_owner(const struct sync_job *j)
+{
+	const char *o = j->profile->event_owner
+			    ? j->profile->event_owner(j->cfg, j->change)
+			    : NULL;
+
+	return o && *o ? o : NULL;
+}
+
+static const char *index_key(const struct sync_job *j)
+{
+	const char *o = event_owner(j);
+
+	return o ? o : j->change->key;
+}
+
+static enum sync_next send_scan(struct sync_job *j, long page)
+{
+	api_request_done(&j->req);
+	j->scan_page = page;
+	return send(j, SYNC_STEP_SCAN,
+		    j->profile->index_request(j->cfg, page, &j->req));
+}
+
+/* With the key index: SYNC_NEXT_MAX when it cannot answer (it failed:
+ * look up per key instead), else the next step. */
+static enum sync_next use_index(struct sync_job *j)
+{
+	const char *id;
+
+	switch (keyindex_state(j->index)) {
+	case KEYINDEX_STALE:
+		keyindex_claim(j->index);
+		j->scanning = true;
+		return send_scan(j, 1);
+	case KEYINDEX_SCANNING:
+		return SYNC_WAIT;
+	case KEYINDEX_READY:
+		id = keyindex_get(j->index, index_key(j));
+		if (!id)
+			return not_found(j);
+		set_str(&j->target_id, id);
+		return j->target_id ? send_get(j) : oom(j);
+	default:
+		return SYNC_NEXT_MAX;
+	}
+}
+
+/* Where the key's record is: the cache, the key index, or a look-up;
+ * a create that needs none goes straight to the API. */
+static enum sync_next locate(struct sync_job *j)
+{
+	const struct change *ch = j->change;
+	const struct profile_ops *p = j->profile;
+	struct cache_entry ce;
+	enum sync_next n;
+	int rc;
+
+	if (cache_get(j->cache, ch->key, &ce) == 0) {
+		set_str(&j->target_id, ce.id);
+		if (!j->target_id)
+			return oom(j);
+		/* Without ETags a write is only as good as the read before
+		 * it: the cache then saves the look-up, not the read. */
+		if (!has(j, PROFILE_ETAGS) || !ce.etag || !ce.record)
+			return send_get(j);
+		set_str(&j->etag, ce.etag);
+		j->current = cJSON_Duplicate(ce.record, 1);
+		if (!j->etag || !j->current)
+			return oom(j);
+		return decide(j, true);
+	}
+	if (j->index && (n = use_index(j)) != SYNC_NEXT_MAX)
+		return n;
+	if (ch->op == CHANGE_CREATE && !has(j, PROFILE_CREATE_LOOKS_UP))
+		return send_create(j);
+	rc = p->lookup_request(j->cfg, ch, &j->req);
+	if (rc == -EINVAL)
+		return fail(j, "validation", 0,
+			    "key '%s' cannot be looked up: the event carries "
+			    "nothing the %s profile finds customers by",
+			    ch->key, p->name);
+	return send(j, SYNC_STEP_LOOKUP, rc);
+}
+
+enum sync_next sync_resume(struct sync_job *j)
+{
+	return locate(j);
+}
+
 enum sync_next sync_start(struct sync_job *j)
 {
 	const struct change *ch = j->change;
 	const struct profile_ops *p = j->profile;
 	struct profile_error perr;
-	struct cache_entry ce;
 	int rc;
 
 	if (ch->op == CHANGE_SKIP)
@@ -248,29 +341,7 @@ enum sync_next sync_start(struct sync_job *j)
 		if (rc)
 			return refused(j, &perr);
 	}
-	if (cache_get(j->cache, ch->key, &ce) == 0) {
-		set_str(&j->target_id, ce.id);
-		if (!j->target_id)
-			return oom(j);
-		/* Without ETags a write is only as good as the read before
-		 * it: the cache then saves the look-up, not the read. */
-		if (!has(j, PROFILE_ETAGS) || !ce.etag || !ce.record)
-			return send_get(j);
-		set_str(&j->etag, ce.etag);
-		j->current = cJSON_Duplicate(ce.record, 1);
-		if (!j->etag || !j->current)
-			return oom(j);
-		return decide(j, true);
-	}
-	if (ch->op == CHANGE_CREATE && !has(j, PROFILE_CREATE_LOOKS_UP))
-		return send_create(j);
-	rc = p->lookup_request(j->cfg, ch, &j->req);
-	if (rc == -EINVAL)
-		return fail(j, "validation", 0,
-			    "key '%s' cannot be looked up: the event carries "
-			    "nothing the %s profile finds customers by",
-			    ch->key, p->name);
-	return send(j, SYNC_STEP_LOOKUP, rc);
+	return locate(j);
 }
 
 /* Answers that mean the same at every step. Returns SYNC_NEXT_MAX when
@@ -315,9 +386,43 @@ static enum sync_next classify_common(struct sync_job *j,
 
 /* Keeps what a read returned: the record as is (for whole-record
  * writes) and its comparable projection; caches it. */
+/* A record found through a look-up or a conflict is adopted only when
+ * it carries this event's external id, or none (the write then sets
+ * it): a record of another ERP key is never taken over. Returns
+ * SYNC_NEXT_MAX when raw may be used. */
+static enum sync_next check_owner(struct sync_job *j, const cJSON *raw)
+{
+	const struct profile_ops *p = j->profile;
+	const char *want = event_owner(j);
+	const char *have = raw && p->record_owner ? p->record_owner(raw) : NULL;
+	const struct sync_conflict *c =
+	    j->n_conflicts ? &j->conflicts[j->n_conflicts - 1] : NULL;
+
+	if (!want || !have || !*have || strcmp(want, have) == 0)
+		return SYNC_NEXT_MAX;
+	if (j->after_conflict && c)
+		return fail(j, "conflict", c->status,
+			    "create conflicts on %s with customer '%s', whose "
+			    "%s is '%s', not '%s': it belongs to another key; "
+			    "nothing was written to it",
+			    c->field ? c->field : "a unique field",
+			    j->target_id, p->owner_field, have, want);
+	return fail(j, "conflict", 0,
+		    "the customer found for key '%s', '%s', has %s '%s', not "
+		    "'%s': it belongs to another key; nothing was written to "
+		    "it",
+		    j->change->key, j->target_id, p->owner_field, have, want);
+}
+
 static enum sync_next have_record(struct sync_job *j, cJSON *raw,
 				  const char *etag)
 {
+	enum sync_next n = check_owner(j, raw);
+
+	if (n != SYNC_NEXT_MAX) {
+		cJSON_Delete(raw);
+		return n;
+	}
 	cJSON_Delete(j->raw);
 	cJSON_Delete(j->current);
 	j->raw = raw;
@@ -328,6 +433,8 @@ static enum sync_next have_record(struct sync_job *j, cJSON *raw,
 	set_str(&j->etag, etag);
 	cache_put(j->cache, j->change->key, j->target_id, j->etag,
 		  cJSON_Duplicate(j->current, 1));
+	if (j->index && keyindex_put(j->index, index_key(j), j->target_id))
+		return oom(j);
 	return decide(j, false);
 }
 
@@ -428,6 +535,8 @@ static enum sync_next on_written(struct sync_job *j,
 	free(j->etag);
 	j->etag = etag;
 	cache_put(j->cache, j->change->key, j->target_id, etag, record);
+	if (j->index && keyindex_put(j->index, index_key(j), j->target_id))
+		return oom(j);
 	return finish(j, SYNC_APPLIED, a);
 }
 
@@ -530,6 +639,9 @@ static enum sync_next on_delete(struct sync_job *j,
 	case 204:
 		/* No body: the next write of this key re-reads. */
 		cache_drop(j->cache, j->change->key);
+		/* A DELETE destroys (a suspension is a PUT and keeps it). */
+		if (j->index && j->req.method == HTTP_DELETE)
+			keyindex_drop(j->index, index_key(j));
 		set_str(&j->etag, r->etag);
 		return finish(j, SYNC_APPLIED, SYNC_ACTION_DELETE);
 	case 412:
@@ -540,6 +652,42 @@ static enum sync_next on_delete(struct sync_job *j,
 	default:
 		return api_fail(j, "rejected", r);
 	}
+}
+
+static int index_add(void *arg, const char *external_id, const char *id)
+{
+	return keyindex_add(arg, external_id, id);
+}
+
+/* Pages only go up and are bounded, so a scan ends even when an API
+ * keeps answering "there is more". */
+#define SYNC_MAX_SCAN_PAGES 1000000L
+
+/* A page of the key index's scan; after the last one the job goes on
+ * as if it had found the index ready. A list that cannot be read makes
+ * the index FAILED: every key is then looked up on its own. */
+static enum sync_next on_scan(struct sync_job *j, const struct api_response *r)
+{
+	long next = 0;
+	int rc = r->status == 200
+		     ? j->profile->index_page(r, j->scan_page, index_add,
+					      j->index, &next)
+		     : -EINVAL;
+
+	if (rc == -ENOMEM)
+		return oom(j);
+	if (rc == 0 && next > j->scan_page && next <= SYNC_MAX_SCAN_PAGES)
+		return send_scan(j, next);
+	j->scanning = false;
+	if (rc)
+		keyindex_fail(j->index);
+	else if (keyindex_scanned(j->index)) {
+		j->scanning = true;
+		return send_scan(j, 1);
+	}
+	api_request_done(&j->req);
+	j->step = SYNC_STEP_NONE;
+	return locate(j);
 }
 
 enum sync_next sync_on_response(struct sync_job *j,
@@ -562,6 +710,8 @@ enum sync_next sync_on_response(struct sync_job *j,
 		return on_update(j, r);
 	case SYNC_STEP_DELETE:
 		return on_delete(j, r);
+	case SYNC_STEP_SCAN:
+		return on_scan(j, r);
 	default:
 		return fail(j, "internal", r->status, "response without step");
 	}
@@ -569,6 +719,8 @@ enum sync_next sync_on_response(struct sync_job *j,
 
 void sync_done(struct sync_job *j)
 {
+	if (j->scanning)
+		keyindex_release(j->index);
 	api_request_done(&j->req);
 	free(j->target_id);
 	free(j->etag);
@@ -601,7 +753,8 @@ const char *sync_action_str(enum sync_action a)
 const char *sync_step_str(enum sync_step s)
 {
 	static const char *const names[] = {"-",      "lookup", "read",
-					    "create", "update", "delete"};
+					    "create", "update", "delete",
+					    "scan"};
 
 	return s < SYNC_STEP_MAX ? names[s] : "?";
 }

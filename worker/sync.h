@@ -12,6 +12,7 @@
 struct cJSON;
 struct cache;
 struct change;
+struct keyindex;
 struct config;
 struct profile_ops;
 
@@ -38,6 +39,8 @@ enum sync_next {
 	SYNC_HOLD,   /* endpoint asked to wait job->retry_after_s: resend
 			after the endpoint-wide hold */
 	SYNC_REAUTH, /* 401: get a new token, then resend (once) */
+	SYNC_WAIT,   /* waits for the key index another job is building:
+			call sync_resume once it is no longer SCANNING */
 	SYNC_DONE,   /* outcome ready in status/action/... */
 	SYNC_NEXT_MAX
 };
@@ -49,6 +52,7 @@ enum sync_step {
 	SYNC_STEP_CREATE,
 	SYNC_STEP_UPDATE,
 	SYNC_STEP_DELETE,
+	SYNC_STEP_SCAN, /* a page of the whole list, for the key index */
 	SYNC_STEP_MAX
 };
 
@@ -69,6 +73,7 @@ struct sync_job {
 	const struct profile_ops *profile;
 	const struct config *cfg;
 	struct cache *cache;
+	struct keyindex *index; /* NULL unless the profile is indexed */
 	long max_attempts; /* transient failures before failing; 0 = never */
 
 	struct api_request req; /* valid after SEND/RETRY/HOLD/REAUTH */
@@ -97,17 +102,22 @@ struct sync_job {
 	bool reauthed;
 	bool verify;         /* GET confirms a no-op decided from cache */
 	bool after_conflict; /* the GET follows a 409 */
+	bool scanning;       /* this job claimed the key index's scan */
+	long scan_page;
 };
 
-/* cfg: the profile's settings and retry.max_attempts. */
+/* cfg: the profile's settings and retry.max_attempts. index: the shared
+ * key index for a PROFILE_INDEXED profile (NULL: look up per key). */
 void sync_init(struct sync_job *j, const struct change *ch,
 	       const struct profile_ops *p, const struct config *cfg,
-	       struct cache *cache);
+	       struct cache *cache, struct keyindex *index);
 
 /* Ends a job that never reaches the API (e.g. unparsable input). */
 void sync_fail(struct sync_job *j, const char *code, const char *msg);
 
 enum sync_next sync_start(struct sync_job *j);
+/* After SYNC_WAIT: looks the key up again. */
+enum sync_next sync_resume(struct sync_job *j);
 enum sync_next sync_on_response(struct sync_job *j,
 				const struct api_response *r);
 

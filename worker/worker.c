@@ -9,6 +9,7 @@
 #include "event.h"
 #include "http.h"
 #include "kafka.h"
+#include "keyindex.h"
 #include "log.h"
 #include "metrics.h"
 #include "outcome.h"
@@ -46,6 +47,7 @@ enum job_wait {
 	WAIT_TOKEN, /* needs a token first */
 	WAIT_HOLD,  /* endpoint-wide Retry-After */
 	WAIT_TIMER, /* backoff */
+	WAIT_INDEX, /* another job scans the key index */
 	WAIT_MAX
 };
 
@@ -91,6 +93,8 @@ struct worker {
 	struct http *http;
 	struct auth *auth;
 	struct cache *cache;
+	struct keyindex *index; /* NULL unless the profile is indexed */
+	enum keyindex_state index_seen;
 	struct pipeline *pl;
 	struct backpressure bp;
 	struct replay *rp; /* NULL for the live daemon */
@@ -343,6 +347,9 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 	case SYNC_REAUTH:
 		auth_invalidate(w->auth, j->auth_gen);
 		list_add(w, j, WAIT_TOKEN);
+		break;
+	case SYNC_WAIT:
+		list_add(w, j, WAIT_INDEX);
 		break;
 	default:
 		complete(w, j);
@@ -725,6 +732,10 @@ static void on_assigned(void *arg, const char *topic, int32_t partition)
 	pipeline_partition(w->pl, topic, partition, 1);
 	/* librdkafka forgets pauses across assignments. */
 	w->reapply_pause = 1;
+	/* Another instance may have created records of these partitions'
+	 * keys: the key index is scanned again before it answers. */
+	if (w->index)
+		keyindex_invalidate(w->index);
 }
 
 static int64_t on_revoked(void *arg, const char *topic, int32_t partition,
@@ -769,7 +780,7 @@ static void start_ready(struct worker *w)
 		}
 		j->sync_started = 1;
 		sync_init(&j->sync, j->parsed ? &j->change : NULL, w->profile,
-			  w->cfg, w->cache);
+			  w->cfg, w->cache, w->index);
 		if (j->ri.verdict == REPLAY_STALE) {
 			sync_skip(&j->sync, "stale", j->ri.stale_reason);
 			complete(w, j);
@@ -781,6 +792,36 @@ static void start_ready(struct worker *w)
 			continue;
 		}
 		handle_next(w, j, sync_start(&j->sync));
+	}
+}
+
+/* Jobs waiting for the key index go on once nobody scans it: each
+ * looks again (one of them may claim the next scan, and the others then
+ * wait for that one). */
+static void release_index_waiters(struct worker *w)
+{
+	struct job_list waiting = w->lists[WAIT_INDEX];
+	enum keyindex_state st;
+	struct job *j;
+
+	if (!w->index)
+		return;
+	st = keyindex_state(w->index);
+	if (st != w->index_seen && st == KEYINDEX_READY)
+		log_info("key index ready entries=%zu scans=%lu",
+			 keyindex_size(w->index), keyindex_scans(w->index));
+	else if (st != w->index_seen && st == KEYINDEX_FAILED)
+		log_warn("key index: the list cannot be read; looking up "
+			 "each key on its own");
+	w->index_seen = st;
+	if (st == KEYINDEX_SCANNING || !waiting.n)
+		return;
+	memset(&w->lists[WAIT_INDEX], 0, sizeof(w->lists[WAIT_INDEX]));
+	while ((j = waiting.head)) {
+		waiting.head = j->next;
+		j->prev = j->next = NULL;
+		j->wait = WAIT_NONE;
+		handle_next(w, j, sync_resume(&j->sync));
 	}
 }
 
@@ -970,6 +1011,7 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 		w->reapply_pause = 0;
 		backpressure_release(&w->bp, w->paused != 0);
 		run_timers(w, now_ms());
+		release_index_waiters(w);
 	}
 	finish_stop(w, deadline);
 	return w->exit_code;
@@ -1017,6 +1059,13 @@ struct worker *worker_new(const struct config *cfg, struct replay *rp,
 		ho.metrics = w->metrics;
 	}
 	w->cache = cache_new(CACHE_MAX_ENTRIES);
+	if (w->profile->flags & PROFILE_INDEXED) {
+		w->index = keyindex_new();
+		if (!w->index) {
+			snprintf(err, errlen, "out of memory");
+			return worker_free(w);
+		}
+	}
 	w->pl = pipeline_new((size_t)cfg->target.max_in_flight);
 	if (w->pl)
 		pipeline_set_partition_cap(
@@ -1049,7 +1098,8 @@ struct worker *worker_free(struct worker *w)
 	 * pipeline. */
 	w->kafka = kafka_free(w->kafka);
 	while (w->lists[WAIT_HTTP].head || w->lists[WAIT_TOKEN].head ||
-	       w->lists[WAIT_HOLD].head || w->lists[WAIT_TIMER].head) {
+	       w->lists[WAIT_HOLD].head || w->lists[WAIT_TIMER].head ||
+	       w->lists[WAIT_INDEX].head) {
 		for (int l = WAIT_HTTP; l < WAIT_MAX; l++) {
 			struct job *j = w->lists[l].head;
 
@@ -1065,6 +1115,7 @@ struct worker *worker_free(struct worker *w)
 	w->http = http_free(w->http);
 	w->auth = auth_free(w->auth);
 	w->cache = cache_free(w->cache);
+	w->index = keyindex_free(w->index);
 	/* Last: the consumer's close still reports statistics. */
 	w->metrics = metrics_free(w->metrics);
 	free(w);

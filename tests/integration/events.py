@@ -51,6 +51,21 @@ def validate(outs):
         assert not errs, f"outcome {o} violates the schema: {errs[0]}"
 
 
+def wait_all_outcomes(env, n_records, timeout=90):
+    """Waits until every record of erp.customers (n_records of them) has
+    an outcome, however many outcomes a crash made of some."""
+    expected = {(r["partition"], r["offset"])
+                for r in env.consume("erp.customers", min_count=n_records)}
+    assert len(expected) == n_records
+
+    def covered():
+        seen = {(o["json"]["source"]["partition"],
+                 o["json"]["source"]["offset"])
+                for o in env.consume("custsync.results")}
+        return expected <= seen
+    h.wait_until(covered, timeout=timeout, what="an outcome for every event")
+
+
 def by_external_id(api):
     return {c.get("ExternalId"): c for c in api.state()}
 

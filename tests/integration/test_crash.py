@@ -5,7 +5,8 @@ import signal
 import time
 
 import harness as h
-from events import by_external_id, customer, native, outcomes
+from events import (by_external_id, customer, native, outcomes,
+                    wait_all_outcomes)
 
 
 def test_sigkill_mid_stream_then_restart():
@@ -29,17 +30,7 @@ def test_sigkill_mid_stream_then_restart():
         assert before < len(recs), "the kill came too late to mean much"
         env.api.latency(0)
         w2 = env.worker(max_in_flight=8)
-        expected = set()
-        for r in env.consume("erp.customers", min_count=len(recs)):
-            expected.add((r["partition"], r["offset"]))
-        assert len(expected) == len(recs)
-
-        def covered():
-            seen = {(o["json"]["source"]["partition"],
-                     o["json"]["source"]["offset"])
-                    for o in env.consume("custsync.results")}
-            return expected <= seen
-        h.wait_until(covered, timeout=90, what="an outcome for every event")
+        wait_all_outcomes(env, len(recs))
         st = by_external_id(env.api)
         assert len(st) == 10, sorted(st)  # no duplicate creates
         for k in range(10):

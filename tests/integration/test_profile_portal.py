@@ -5,8 +5,9 @@ seed 002).
 Create, an update through GET + merge + PUT of the whole record, an
 unchanged upsert against the server's normalised record, a delete that
 suspends (default) and one that destroys (delete_mode: hard), the
-duplicate-email conflict that updates the customer holding the email,
-a duplicate email held by another manufacturer (failed conflict), the
+duplicate email held by another key's customer (failed conflict: a
+login is never taken over), a duplicate email held by another
+manufacturer (failed conflict), the
 API's error envelope with all its messages as a failed outcome + dead
 letter, local validation, not_found, 503/429 windows with Retry-After,
 and a re-run by a new group that changes nothing."""
@@ -92,8 +93,10 @@ def check(env, outs, seeded):
     assert (d1["status"], d1["action"]) == ("applied", "delete"), d1
 
     c2 = ev["create-P2"]
-    assert (c2["status"], c2["action"]) == ("applied", "update"), c2
-    assert c2["target_id"] == str(seeded["id"]), c2
+    assert (c2["status"], c2["error"]["code"]) == ("failed", "conflict"), c2
+    msg = c2["error"]["message"]
+    assert "email" in msg and f"'{seeded['id']}'" in msg and \
+        "'LEGACY'" in msg, c2
     assert c2["conflicts"] == [
         {"status": 409, "field": "email",
          "target_id": str(seeded["id"])}], c2
@@ -115,7 +118,7 @@ def check(env, outs, seeded):
     assert nf["status"] == "failed" and nf["error"]["code"] == "not_found"
 
     st = by_ext(env.api)
-    assert set(st) == {"P1", "P2", "LEGACY-OTHER"}, sorted(st)
+    assert set(st) == {"P1", "LEGACY", "LEGACY-OTHER"}, sorted(st)
     p1 = st["P1"]
     # Suspended, not destroyed (delete_mode suspend is the default).
     assert p1["settings"] == {"is_beta": True, "is_assembly_enabled": False,
@@ -135,16 +138,16 @@ def check(env, outs, seeded):
             for a in d] == [("Shop", "VIC", "Australia", False),
                             ("Warehouse", "NSW", "Australia", True)], d
     assert d[0]["external_id"] == "Id-123" and d[1]["external_id"] is None
-    p2 = st["P2"]
-    assert p2["id"] == seeded["id"] and p2["email"] == "dup@x.test", p2
-    assert p2["name"] == "Customer dup@x.test", p2
-    assert p2["contact_address"]["country_code"] == "US", p2
+    # The holder of the email is untouched.
+    legacy = st["LEGACY"]
+    assert legacy == {**seeded, "Tenant": legacy["Tenant"]}, legacy
     assert st["LEGACY-OTHER"]["Tenant"] == "other"
 
-    dl = env.wait_for("custsync.dead-letter", 4)
-    assert len(dl) == 4, [r["key"] for r in dl]
+    dl = env.wait_for("custsync.dead-letter", 5)
+    assert len(dl) == 5, [r["key"] for r in dl]
     hd = {r["key"]: headers(r) for r in dl}
-    assert set(hd) == {"P3", "P4", "P5", "P405"}, hd
+    assert set(hd) == {"P2", "P3", "P4", "P5", "P405"}, hd
+    assert hd["P2"]["custsync.error.code"] == "conflict", hd["P2"]
     h4 = hd["P4"]
     assert h4["custsync.error.code"] == "rejected", h4
     assert h4["custsync.error.http_status"] == "400", h4
@@ -192,9 +195,9 @@ def test_portal_stream_then_rerun_changes_nothing():
         for o in again:
             assert o["status"] in ("unchanged", "failed"), o
         assert env.api.state() == before
-        # Only the refused creates again: P1 and P2 (duplicate email,
-        # then found and unchanged), P3 (foreign email) and P4.
-        assert api_writes(env.api) == writes + 4
+        # Only the refused creates again: P2 (another key's email), P3
+        # (foreign email) and P4. P1 is found in the key index: no POST.
+        assert api_writes(env.api) == writes + 3
         assert counts(env.api, "PUT") == counts(env.api, "PUT", None, 200)
 
 

@@ -36,6 +36,10 @@
  *   POST /_control/expire_tokens           every issued token expires
  *   POST /_control/token_ttl {"seconds":N} TTL of tokens issued later
  *   POST /_control/client {"id","secret","tenant","scopes"}  add/replace
+ *   POST /_control/loose_ids {"on":bool}   engage externalIds and wms
+ *                                          shortIDs match in any case
+ *                                          (a careless API, for the
+ *                                          ownership tests)
  *
  * Choices the document leaves open, made so tests can rely on them:
  * - Latency is served after the work: a delayed create has happened

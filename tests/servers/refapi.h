@@ -151,6 +151,9 @@ struct app {
 	uint64_t etag_seq;
 	struct index ix;
 	int64_t latency_ms;
+	/* /_control/loose_ids: a careless API that matches external ids
+	 * and shortIDs without regard to case (engage, wms). */
+	bool loose_ids;
 	int64_t disabled_until; /* monotonic ms */
 	unsigned disabled_status;
 	char retry_after[64];
@@ -168,6 +171,10 @@ struct app {
 };
 
 struct call;
+
+/* Two ids the same for the API: exactly, or with loose_ids in any
+ * case. */
+bool ids_match(const struct app *a, const char *x, const char *y);
 
 /* One partner API the server plays (--profile NAME, default alvys). The
  * process, the request log, latency, disabled writes, OAuth2 and tokens

@@ -1060,6 +1060,7 @@ static void ctl_reset(struct call *c, const cJSON *in)
 	a->n_counts = 0;
 	a->latency_ms = 0;
 	a->disabled_until = 0;
+	a->loose_ids = false;
 	control_ok(c, cJSON_CreateObject());
 }
 
@@ -1083,6 +1084,24 @@ static void ctl_token_ttl(struct call *c, const cJSON *in)
 		return;
 	}
 	c->a->token_ttl_s = s;
+	control_ok(c, cJSON_CreateObject());
+}
+
+bool ids_match(const struct app *a, const char *x, const char *y)
+{
+	return a->loose_ids ? strcasecmp(x, y) == 0 : strcmp(x, y) == 0;
+}
+
+/* {"on": bool}: see struct app's loose_ids. */
+static void ctl_loose_ids(struct call *c, const cJSON *in)
+{
+	const cJSON *on = cJSON_GetObjectItemCaseSensitive(in, "on");
+
+	if (!cJSON_IsBool(on)) {
+		reply_problem(&c->r, 400, "bad-request", "on must be a bool");
+		return;
+	}
+	c->a->loose_ids = cJSON_IsTrue(on);
 	control_ok(c, cJSON_CreateObject());
 }
 
@@ -1153,6 +1172,7 @@ void control_handle(struct call *c)
 	    {"reset", MHD_HTTP_METHOD_POST, ctl_reset},
 	    {"expire_tokens", MHD_HTTP_METHOD_POST, ctl_expire_tokens},
 	    {"token_ttl", MHD_HTTP_METHOD_POST, ctl_token_ttl},
+	    {"loose_ids", MHD_HTTP_METHOD_POST, ctl_loose_ids},
 	    {"client", MHD_HTTP_METHOD_POST, ctl_client},
 	};
 	const char *name = c->url + strlen("/_control/");

@@ -497,7 +497,7 @@ static struct customer *live_with_external_id(struct app *a,
 		const char *x = json_str(cu->fields, "externalId");
 
 		if (cu != self && mine(cu, tenant, enterprise) && x &&
-		    strcmp(x, ext) == 0 &&
+		    ids_match(a, x, ext) &&
 		    !cJSON_HasObjectItem(cu->fields, "deletedAt"))
 			return cu;
 	}
@@ -878,7 +878,8 @@ static void api_lookup(struct call *c, const char *ent)
 		const struct customer *cu = c->a->cust[i];
 		const char *x = json_str(cu->fields, "externalId");
 
-		if (!mine(cu, c->tenant, ent) || !x || strcmp(x, ext) != 0)
+		if (!mine(cu, c->tenant, ent) || !x ||
+		    !ids_match(c->a, x, ext))
 			continue;
 		n++;
 		if (!cJSON_AddItemToArray(list, render(cu, lang, false))) {

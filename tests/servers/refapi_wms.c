@@ -239,7 +239,7 @@ static struct customer *find(struct app *a, const char *tenant, const char *id)
 		const char *s = json_str(cu->fields, "shortID");
 
 		if ((!tenant || cu->tenant == tenant) && s &&
-		    strcmp(s, id) == 0)
+		    ids_match(a, s, id))
 			return cu;
 	}
 	return NULL;

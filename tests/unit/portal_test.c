@@ -651,10 +651,12 @@ static void test_delete_hard(void **state)
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 }
 
+/* The email's holder carries no external_id: it is adopted, and the PUT
+ * gives it the key. */
 static void test_create_duplicate_email_updates_holder(void **state)
 {
 	struct fx *f = *state;
-	char *p1 = page(SERVER_REC("OTHER", "52 1234 1234", "false"), 1, 1, 1),
+	char *p1 = page(SERVER_REC("", "52 1234 1234", "false"), 1, 1, 1),
 	     *ok;
 	cJSON *b;
 
@@ -687,6 +689,39 @@ static void test_create_duplicate_email_updates_holder(void **state)
 	assert_string_equal(f->job.conflicts[0].field, "email");
 	/* the look-up by email found the holder */
 	assert_string_equal(f->job.conflicts[0].target_id, f->job.target_id);
+}
+
+/* The email belongs to another ERP key's customer: the login is never
+ * taken over; the event fails and nothing is sent to that customer. */
+static void test_duplicate_email_of_another_key_fails(void **state)
+{
+	struct fx *f = *state;
+	char *p1 =
+	    page(SERVER_REC("ERP-OTHER-9", "52 1234 1234", "false"), 1, 1, 1);
+
+	set_change(f, CHANGE_CREATE, "POR-NEW-1", FULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 409,
+	                        "{\"success\":0,\"error\":{\"messages\":[\"A "
+	                        "customer with this email address already "
+	                        "exists\"]}}"),
+	                 SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_GET);
+	assert_int_equal(answer(f, 200, p1), SYNC_DONE);
+	free(p1);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "conflict");
+	assert_int_equal(f->job.err_http_status, 409);
+	assert_non_null(strstr(f->job.err_msg, "email"));
+	assert_non_null(strstr(f->job.err_msg, "'1234'"));
+	assert_non_null(strstr(f->job.err_msg, "'ERP-OTHER-9'"));
+	assert_int_equal(f->job.n_conflicts, 1);
+	assert_string_equal(f->job.conflicts[0].target_id, "1234");
+	/* Not cached as the key's record either. */
+	set_change(f, CHANGE_UPDATE, "POR-NEW-1", "{\"name\":\"x\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_string_equal(f->job.req.path,
+	                    "/customers?current_page=1&page_size=100");
 }
 
 static void test_duplicate_email_of_another_tenant_fails(void **state)
@@ -740,7 +775,119 @@ static void test_unreadable_lookup(void **state)
 	assert_string_equal(f->job.err_code, "invalid_response");
 }
 
+/* ---- the key index ----------------------------------------------------- */
+
+#define LIST_PAGE(n) "/customers?current_page=" #n "&page_size=100"
+
+static int setup_indexed(void **state)
+{
+	struct fx *f;
+
+	fx_setup(state, "portal");
+	f = *state;
+	f->index = keyindex_new();
+	assert_non_null(f->index);
+	return 0;
+}
+
+/* One scan of the whole list, then a miss is a create and a hit a read
+ * by id: no look-up per key. */
+static void test_index_scans_once(void **state)
+{
+	struct fx *f = *state;
+	char *p1 = page(SERVER, 1, 2, 2), *p2 = page(OTHER, 2, 2, 2), *ok;
+
+	set_change(f, CHANGE_CREATE, "K-NEW", FULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_GET);
+	assert_string_equal(f->job.req.path, LIST_PAGE(1));
+	assert_int_equal(keyindex_state(f->index), KEYINDEX_SCANNING);
+	assert_int_equal(answer(f, 200, p1), SYNC_SEND);
+	assert_string_equal(f->job.req.path, LIST_PAGE(2));
+	assert_int_equal(answer(f, 200, p2), SYNC_SEND);
+	free(p1);
+	free(p2);
+	assert_int_equal(keyindex_state(f->index), KEYINDEX_READY);
+	assert_int_equal(keyindex_scans(f->index), 1);
+	assert_string_equal(keyindex_get(f->index, "K1"), "1234");
+	/* K-NEW is not in the list: created without a look-up. */
+	assert_int_equal(f->job.req.method, HTTP_POST);
+	ok = wrap("{\"id\":99,\"name\":\"n\",\"email\":\"n@x\","
+	          "\"phone\":\"1\",\"external_id\":\"K-NEW\"}");
+	assert_int_equal(answer(f, 200, ok), SYNC_DONE);
+	free(ok);
+	assert_int_equal(f->job.status, SYNC_APPLIED);
+	/* custsync's own create is in the index at once. */
+	assert_string_equal(keyindex_get(f->index, "K-NEW"), "99");
+
+	/* A known key: read by id, no list. */
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"x\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_GET);
+	assert_string_equal(f->job.req.path, "/customers/1234");
+	/* An unknown key's update: not found, no request. */
+	set_change(f, CHANGE_UPDATE, "K-NONE", "{\"name\":\"x\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_DONE);
+	assert_string_equal(f->job.err_code, "not_found");
+	assert_int_equal(keyindex_scans(f->index), 1);
+}
+
+/* Jobs that need the index while it is scanned wait for it; a scan
+ * whose job goes away is claimed again; an assignment during a scan
+ * makes it start over. */
+static void test_index_wait_release_and_rescan(void **state)
+{
+	struct fx *f = *state;
+	struct change ch2 = {.op = CHANGE_CREATE};
+	struct sync_job j2;
+	char *p1 = page(SERVER, 1, 1, 1);
+
+	ch2.key = strdup("K2");
+	ch2.event_id = strdup("e-2");
+	ch2.customer = cJSON_Parse(FULL);
+	set_change(f, CHANGE_CREATE, "K-NEW", FULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	sync_init(&j2, &ch2, f->p, &f->cfg, f->cache, f->index);
+	assert_int_equal(sync_start(&j2), SYNC_WAIT);
+
+	/* The scanning job is revoked: the next one claims the scan. */
+	sync_done(&f->job);
+	assert_int_equal(keyindex_state(f->index), KEYINDEX_STALE);
+	assert_int_equal(sync_resume(&j2), SYNC_SEND);
+	assert_string_equal(j2.req.path, LIST_PAGE(1));
+
+	keyindex_invalidate(f->index);
+	{
+		struct api_response r = resp(200, p1);
+
+		assert_int_equal(sync_on_response(&j2, &r), SYNC_SEND);
+		assert_string_equal(j2.req.path, LIST_PAGE(1));
+		assert_int_equal(sync_on_response(&j2, &r), SYNC_SEND);
+	}
+	free(p1);
+	assert_int_equal(keyindex_scans(f->index), 2);
+	assert_int_equal(keyindex_state(f->index), KEYINDEX_READY);
+	assert_int_equal(j2.req.method, HTTP_POST);
+	sync_done(&j2);
+	change_done(&ch2);
+}
+
+/* A list that cannot be read: the index fails and each key is found
+ * as without one. */
+static void test_index_unreadable_list(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"x\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 404, "{\"success\":0}"), SYNC_SEND);
+	assert_int_equal(keyindex_state(f->index), KEYINDEX_FAILED);
+	assert_string_equal(f->job.req.path, LIST_PAGE(1));
+	assert_int_equal(f->job.step, SYNC_STEP_LOOKUP);
+}
+
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
+#define TI(n) cmocka_unit_test_setup_teardown(n, setup_indexed, teardown)
 
 int main(void)
 {
@@ -761,7 +908,11 @@ int main(void)
 	    T(test_delete_suspends_by_default),
 	    T(test_delete_hard),
 	    T(test_create_duplicate_email_updates_holder),
+	    T(test_duplicate_email_of_another_key_fails),
 	    T(test_duplicate_email_of_another_tenant_fails),
+	    TI(test_index_scans_once),
+	    TI(test_index_wait_release_and_rescan),
+	    TI(test_index_unreadable_list),
 	    T(test_error_envelope_fails_with_all_messages),
 	    T(test_unreadable_lookup),
 	};

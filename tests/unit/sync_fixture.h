@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "config.h"
 #include "event.h"
+#include "keyindex.h"
 #include "profile.h"
 #include "request.h"
 #include "sync.h"
@@ -18,6 +19,9 @@
 struct fx {
 	struct config cfg; /* zero: every profile setting at its default */
 	struct cache *cache;
+	/* NULL unless a test sets it: an indexed profile then looks every
+	 * key up on its own, as when its list cannot be read. */
+	struct keyindex *index;
 	struct change ch;
 	struct sync_job job;
 	const struct profile_ops *p;
@@ -42,6 +46,7 @@ static inline int teardown(void **state)
 	sync_done(&f->job);
 	change_done(&f->ch);
 	cache_free(f->cache);
+	keyindex_free(f->index);
 	free(f);
 	return 0;
 }
@@ -59,7 +64,7 @@ static inline void set_change(struct fx *f, enum change_op op,
 	f->ch.customer = customer ? cJSON_Parse(customer) : NULL;
 	if (customer)
 		assert_non_null(f->ch.customer);
-	sync_init(&f->job, &f->ch, f->p, &f->cfg, f->cache);
+	sync_init(&f->job, &f->ch, f->p, &f->cfg, f->cache, f->index);
 }
 
 static inline struct api_response resp_etag(long status, const char *body,

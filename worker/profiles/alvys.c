@@ -302,6 +302,11 @@ static const cJSON *alvys_record_of(const cJSON *body)
 	return cJSON_IsObject(body) ? body : NULL;
 }
 
+static const char *alvys_record_owner(const cJSON *record)
+{
+	return profile_str(record, "ExternalId");
+}
+
 static bool alvys_is_deleted(const struct config *cfg, const cJSON *record)
 {
 	(void)cfg;
@@ -318,13 +323,12 @@ static int alvys_lookup_request(const struct config *cfg,
 				const struct change *ch,
 				struct api_request *out)
 {
-	const char *ext = profile_str(ch->customer, "external_id");
 	cJSON *body = cJSON_CreateObject();
 	int rc;
 
 	(void)cfg;
 	if (!body || !cJSON_AddStringToObject(body, "ExternalId",
-					      ext ? ext : ch->key)) {
+					      profile_event_external_id(cfg, ch))) {
 		cJSON_Delete(body);
 		return -ENOMEM;
 	}
@@ -481,6 +485,9 @@ static void alvys_error_message(const struct api_response *r,
 const struct profile_ops alvys_profile = {
 	.name = "alvys",
 	.flags = PROFILE_ETAGS,
+	.owner_field = "ExternalId",
+	.event_owner = profile_event_external_id,
+	.record_owner = alvys_record_owner,
 	.map = alvys_map,
 	.validate = alvys_validate,
 	.record_of = alvys_record_of,

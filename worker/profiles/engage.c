@@ -654,9 +654,12 @@ static int engage_lookup_request(const struct config *cfg,
                                  const struct change *ch,
                                  struct api_request *out)
 {
-	const char *ext = profile_str(ch->customer, "external_id");
+	return lookup_by(cfg, profile_event_external_id(cfg, ch), out);
+}
 
-	return lookup_by(cfg, ext && !blank(ext) ? ext : ch->key, out);
+static const char *engage_record_owner(const cJSON *record)
+{
+	return profile_str(record, "externalId");
 }
 
 /* DECISION: the first live customer of the externalId, else the last
@@ -955,6 +958,9 @@ static void engage_error_message(const struct api_response *r,
 const struct profile_ops engage_profile = {
     .name = "engage",
     .flags = PROFILE_LOOKUP_HAS_RECORD | PROFILE_CREATE_LOOKS_UP,
+    .owner_field = "externalId",
+    .event_owner = profile_event_external_id,
+    .record_owner = engage_record_owner,
     .map = engage_map,
     .validate = engage_validate,
     .record_of = engage_record_of,

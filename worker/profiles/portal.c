@@ -989,6 +989,72 @@ static int portal_lookup_next(const struct config *cfg,
 	                       NULL, NULL, SCOPE_READ);
 }
 
+/* The key index (external_id is not a search field): the whole list,
+ * page by page, at the largest page size the document's API takes. */
+static int portal_index_request(const struct config *cfg, long page,
+                                struct api_request *out)
+{
+	(void)cfg;
+	return profile_request(out, HTTP_GET, list_path(NULL, page), NULL,
+	                       NULL, NULL, SCOPE_READ);
+}
+
+/* DECISION (the document shows pagination.page_count and total_count):
+ * the next page while page < page_count; without page_count, while the
+ * pages so far hold fewer than total_count items; with neither, the
+ * page asked for was the only one. Counted by custsync's own page
+ * number, so an API that echoes a wrong current_page cannot loop it. */
+static int portal_index_page(const struct api_response *r, long page,
+                             profile_index_add_fn *add, void *arg,
+                             long *next_page)
+{
+	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "pagination");
+	long count = pagination_value(p, "page_count");
+	long total = pagination_value(p, "total_count");
+	long size = pagination_value(p, "page_size");
+	const cJSON *item;
+	int rc = 0, n = 0;
+
+	*next_page = 0;
+	if (!cJSON_IsArray(items)) {
+		cJSON_Delete(doc);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(item, items)
+	{
+		char *id = id_of(item);
+
+		rc = add(arg, profile_str(item, "external_id"), id);
+		free(id);
+		if (rc)
+			break;
+		n++;
+	}
+	/* The page size the API used, which may be smaller than asked. */
+	if (size <= 0)
+		size = n;
+	if (!rc && n > 0 &&
+	    ((count >= 0 && page < count) ||
+	     (count < 0 && total >= 0 && page * size < total)))
+		*next_page = page + 1;
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static const char *portal_event_owner(const struct config *cfg,
+                                      const struct change *ch)
+{
+	(void)cfg;
+	return ch->key;
+}
+
+static const char *portal_record_owner(const cJSON *record)
+{
+	return profile_str(record, "external_id");
+}
+
 static int portal_get_request(const struct config *cfg, const char *id,
                               struct api_request *out)
 {
@@ -1221,7 +1287,12 @@ static void portal_error_message(const struct api_response *r,
 
 const struct profile_ops portal_profile = {
     .name = "portal",
-    .flags = PROFILE_LOOKUP_HAS_RECORD,
+    .flags = PROFILE_LOOKUP_HAS_RECORD | PROFILE_INDEXED,
+    .owner_field = "external_id",
+    .event_owner = portal_event_owner,
+    .record_owner = portal_record_owner,
+    .index_request = portal_index_request,
+    .index_page = portal_index_page,
     .map = portal_map,
     .validate = portal_validate,
     .record_of = portal_record_of,

@@ -317,6 +317,15 @@ oom:
 	return NULL;
 }
 
+/* DECISION: shortIDs are compared exactly, as the reference server and
+ * the document's examples treat them: a WMS that answers the record of
+ * "ACME" for "acme" would otherwise hand one ERP key's record to
+ * another. */
+static const char *wms_record_owner(const cJSON *record)
+{
+	return profile_str(record, "shortID");
+}
+
 static bool wms_is_deleted(const struct config *cfg, const cJSON *record)
 {
 	(void)cfg;
@@ -626,6 +635,9 @@ static void wms_error_message(const struct api_response *r, const char **code,
 const struct profile_ops wms_profile = {
     .name = "wms",
     .flags = PROFILE_LOOKUP_HAS_RECORD | PROFILE_CREATE_LOOKS_UP,
+    .owner_field = "shortID",
+    .event_owner = wms_short_id,
+    .record_owner = wms_record_owner,
     .map = wms_map,
     .validate = wms_validate,
     .record_of = wms_record_of,
