@@ -528,6 +528,7 @@ static void complete_dry(struct worker *w, struct job *j, int dry_write)
 static void complete(struct worker *w, struct job *j)
 {
 	struct outcome_source src;
+	rd_kafka_headers_t *hs;
 	char *json;
 
 	if (w->rp && replay_dry_run(w->rp)) {
@@ -558,9 +559,11 @@ static void complete(struct worker *w, struct job *j)
 	if (j->sync.status != SYNC_FAILED || !j->dr_pending)
 		return;
 	j->dr_pending++;
+	hs = dlq_headers(j, &src);
 	if (kafka_produce(w->kafka, w->cfg->kafka.dead_letter_topic, j->kkey,
-			  j->kkey_len, j->value, j->value_len,
-			  dlq_headers(j, &src), j)) {
+			  j->kkey_len, j->value, j->value_len, hs, j)) {
+		/* Taken over only on success (kafka.h). */
+		rd_kafka_headers_destroy(hs);
 		j->dr_pending--;
 		fatal(w, WORKER_EXIT_SOFTWARE, "cannot produce a dead letter");
 	} else {
