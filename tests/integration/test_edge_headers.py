@@ -1,0 +1,73 @@
+"""Nothing from event data or config may break an HTTP header.
+
+An event_id carrying CR LF reaches the reference API percent-encoded in
+X-Correlation-Id, as one header line (no header of its own appears), on
+the alvys profile (POST) and on engage (look-up GET, then POST), while
+its outcome keeps the original event_id."""
+
+import harness as h
+from events import CLIENT, OAUTH, by_event, customer, native, outcomes
+
+INJECTED = "corr-2\r\nX-Injected: 1"
+# Every byte but visible ASCII and (inner) spaces, and '%' itself, is
+# percent-encoded, so the value is reversible.
+IDS = {
+    INJECTED: "corr-2%0D%0AX-Injected: 1",
+    "caf\u00e9-7": "caf%C3%A9-7",
+    "50%-off\t8": "50%25-off%098",
+    "plain-9 ok": "plain-9 ok",
+}
+# What custsync itself sends (curl adds Host, User-Agent and, with a
+# body, Content-Length).
+EXPECTED = {"host", "user-agent", "accept", "content-type",
+            "content-length", "authorization", "x-correlation-id",
+            "accept-language"}
+
+
+def check_requests(api, want_methods):
+    log = [r for r in api.requests()["log"] if r["route"] != "/oauth/token"]
+    seen = {}
+    for r in log:
+        names = {n.lower() for n in r["header_names"]}
+        assert not r["header_names_cut"], r
+        assert "x-injected" not in names, r
+        assert names <= EXPECTED, (names - EXPECTED, r)
+        assert "authorization" in names, r
+        assert r["correlation_id"] in IDS.values(), r
+        seen.setdefault(r["correlation_id"], set()).add(r["method"])
+    for sent in IDS.values():
+        assert want_methods <= seen.get(sent, set()), (sent, seen)
+
+
+def check_outcomes(outs):
+    ev = by_event(outs)
+    assert set(ev) == set(IDS), sorted(ev)
+    for o in outs:
+        assert o["status"] == "applied", o
+
+
+def test_alvys_event_id_cannot_add_a_header():
+    with h.Env(api=dict(clients=[CLIENT])) as env:
+        env.worker(auth=OAUTH)
+        env.produce([native("create", f"H{i}",
+                            customer(f"Hdr {i}", f"N-H{i}"), event_id=eid)
+                     for i, eid in enumerate(IDS)])
+        check_outcomes(outcomes(env, len(IDS)))
+        check_requests(env.api, {"POST"})
+
+
+def test_engage_event_id_cannot_add_a_header():
+    with h.Env(api=dict(clients=[CLIENT], profile="engage")) as env:
+        env.worker(auth=OAUTH)
+        env.produce([native("create", f"H{i}",
+                            {"email": f"h{i}@hdr.test",
+                             "contact": {"first_name": "H",
+                                         "last_name": f"Dr{i}"}},
+                            event_id=eid)
+                     for i, eid in enumerate(IDS)])
+        check_outcomes(outcomes(env, len(IDS)))
+        check_requests(env.api, {"GET", "POST"})
+
+
+if __name__ == "__main__":
+    h.run_tests(globals())
