@@ -3,7 +3,13 @@
 An event_id carrying CR LF reaches the reference API percent-encoded in
 X-Correlation-Id, as one header line (no header of its own appears), on
 the alvys profile (POST) and on engage (look-up GET, then POST), while
-its outcome keeps the original event_id."""
+its outcome keeps the original event_id. A bearer token carrying CR LF,
+inline or from its file, is a config error at its FILE:LINE:COL (exit
+78), and the token never shows in the output."""
+
+import re
+import tempfile
+from pathlib import Path
 
 import harness as h
 from events import CLIENT, OAUTH, by_event, customer, native, outcomes
@@ -67,6 +73,42 @@ def test_engage_event_id_cannot_add_a_header():
                      for i, eid in enumerate(IDS)])
         check_outcomes(outcomes(env, len(IDS)))
         check_requests(env.api, {"GET", "POST"})
+
+
+def check_config(d, auth, secret_text):
+    text = h.config_text("127.0.0.1:9092", None, auth=auth)
+    path = d / "c.yaml"
+    path.write_text(text)
+    key = "token_file" if "token_file" in auth else "token"
+    lines = text.splitlines()
+    line = next(i for i, l in enumerate(lines, 1)
+                if l.lstrip().startswith(key + ":"))
+    col = lines[line - 1].index('"') + 1
+    for cmd in ("check-config", "run"):
+        rc, out, err = h.run_cli([h.bin_path("custsync"), cmd, "-c",
+                                  path], timeout=30)
+        text_out = out + err
+        assert rc == 78, (cmd, rc, text_out)
+        assert re.search(rf"^{re.escape(str(path))}:{line}:{col}: "
+                         rf"'target\.auth\.{key}' .*control character",
+                         text_out, re.M), text_out
+        assert secret_text not in text_out, text_out
+        assert "X-Injected" not in text_out, text_out
+
+
+def test_bearer_token_with_crlf_is_a_config_error():
+    with tempfile.TemporaryDirectory(prefix="custsync-headers-") as d:
+        check_config(Path(d), {"type": "bearer",
+                               "token": "s3cret\r\nX-Injected: 1"},
+                     "s3cret")
+
+
+def test_bearer_token_file_with_crlf_is_a_config_error():
+    with tempfile.TemporaryDirectory(prefix="custsync-headers-") as d:
+        token = Path(d) / "token"
+        token.write_bytes(b"s3cret\r\nX-Injected: 1\n")
+        check_config(Path(d), {"type": "bearer", "token_file": str(token)},
+                     "s3cret")
 
 
 if __name__ == "__main__":
