@@ -27,6 +27,11 @@
 #define CONFIG_MAX_ERRORS     100 /* reported; the rest are counted */
 #define CONFIG_MAX_VARNAME    255
 #define CONFIG_MAX_POINTERS   32 /* JSON pointers of one mapped field */
+/* target.max_response_bytes: a record or a page fits in 4 KiB at
+ * least; past 256 MiB a body is a runaway, not an answer. */
+#define CONFIG_MIN_RESPONSE 4096L
+#define CONFIG_MAX_RESPONSE (256L * 1024 * 1024)
+#define CONFIG_DEF_RESPONSE (1024L * 1024)
 
 #define NO_NODE SIZE_MAX
 
@@ -1292,6 +1297,7 @@ enum {
 	T_CONNS,
 	T_PER_PARTITION,
 	T_TLS,
+	T_MAX_RESPONSE,
 	T_SHORT_ID,
 	T_DELETE_MODE,
 	T_LANGUAGE,
@@ -1308,6 +1314,7 @@ static const struct key_def target_keys[T_N] = {
     [T_CONNS] = {"max_connections", false},
     [T_PER_PARTITION] = {"max_in_flight_per_partition", false},
     [T_TLS] = {"tls_verify", false},
+    [T_MAX_RESPONSE] = {"max_response_bytes", false},
     [T_SHORT_ID] = {"short_id", false},
     [T_DELETE_MODE] = {"delete_mode", false},
     [T_LANGUAGE] = {"language", false},
@@ -1685,6 +1692,8 @@ static void load_target(struct section *root)
 	sec_long(&s, T_PER_PARTITION, 0, 4096,
 		 &c->target.max_in_flight_per_partition);
 	sec_bool(&s, T_TLS, &c->target.tls_verify);
+	sec_long(&s, T_MAX_RESPONSE, CONFIG_MIN_RESPONSE, CONFIG_MAX_RESPONSE,
+	         &c->target.max_response_bytes);
 	load_profile_settings(&s);
 }
 
@@ -1942,6 +1951,7 @@ static void set_defaults(struct config *c)
 	c->target.max_in_flight = 64;
 	c->target.max_connections = 0;
 	c->target.tls_verify = 1;
+	c->target.max_response_bytes = CONFIG_DEF_RESPONSE;
 	c->target.short_id = SHORT_ID_KEY;
 	c->target.delete_mode = DELETE_SUSPEND;
 	c->retry.initial_backoff_ms = 200;

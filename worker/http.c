@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Responses larger than this are cut: the APIs answer records, not
- * files, and a runaway body must not grow the daemon. */
-#define HTTP_BODY_MAX (1024 * 1024)
+/* Responses larger than target.max_response_bytes (this by default) are
+ * cut: the APIs answer records, not files, and a runaway body must not
+ * grow the daemon. */
+#define HTTP_BODY_DEFAULT (1024 * 1024)
 #define POOL_MAX 256
 
 struct http_call {
@@ -48,6 +49,8 @@ struct http *http_new(const struct http_options *o)
 	if (!h)
 		return NULL;
 	h->opt = *o;
+	if (!h->opt.max_response_bytes)
+		h->opt.max_response_bytes = HTTP_BODY_DEFAULT;
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		free(h);
@@ -128,14 +131,16 @@ struct http *http_free(struct http *h)
 	return NULL;
 }
 
+/* The rest of a body over the cap is read and dropped, so that the
+ * status and headers still arrive and the connection can be reused. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct http_call *c = arg;
-	size_t n = size * nmemb;
+	size_t n = size * nmemb, max = c->h->opt.max_response_bytes;
 
-	if (c->resp_len + n > HTTP_BODY_MAX) {
+	if (n > max - c->resp_len) {
 		c->truncated = 1;
-		n = HTTP_BODY_MAX - c->resp_len;
+		n = max - c->resp_len;
 	}
 	if (c->resp_len + n + 1 > c->resp_cap) {
 		size_t cap = c->resp_cap ? c->resp_cap : 4096;
@@ -143,6 +148,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 
 		while (cap < c->resp_len + n + 1)
 			cap *= 2;
+		if (cap > max + 1)
+			cap = max + 1;
 		p = realloc(c->resp, cap);
 		if (!p)
 			return 0;
@@ -458,6 +465,7 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 	r.retry_after_s = -1;
 	r.body = c->resp ? c->resp : "";
 	r.body_len = c->resp_len;
+	r.truncated = c->truncated;
 	if (c->refused) {
 		r.error = c->errbuf;
 	} else if (res == CURLE_OK) {

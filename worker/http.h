@@ -17,6 +17,8 @@ struct http_options {
 	long connect_timeout_ms;
 	long max_connections; /* per host; 0 = unlimited */
 	int tls_verify;
+	/* Longer bodies are cut (api_response.truncated); 0: 1 MiB. */
+	size_t max_response_bytes;
 	struct metrics *metrics; /* borrowed; NULL: not counted */
 };
 

@@ -5,7 +5,10 @@ X-Correlation-Id, as one header line (no header of its own appears), on
 the alvys profile (POST) and on engage (look-up GET, then POST), while
 its outcome keeps the original event_id. A bearer token carrying CR LF,
 inline or from its file, is a config error at its FILE:LINE:COL (exit
-78), and the token never shows in the output."""
+78), and the token never shows in the output.
+
+Also at the edge: target.max_response_bytes reaches the HTTP layer, and
+an answer longer than it is cut (so not read as a whole record)."""
 
 import re
 import tempfile
@@ -109,6 +112,30 @@ def test_bearer_token_file_with_crlf_is_a_config_error():
         token.write_bytes(b"s3cret\r\nX-Injected: 1\n")
         check_config(Path(d), {"type": "bearer", "token_file": str(token)},
                      "s3cret")
+
+
+def test_max_response_bytes_cuts_long_answers():
+    # alvys answers a create with the record: a 6000-byte Fax makes the
+    # answer longer than 4096 bytes.
+    long_fax = "5" * 6000
+    with h.Env(api=dict(no_auth=True)) as env:
+        w = env.worker(target={"max_response_bytes": 4096})
+        env.produce([native("create", "S1", customer("Short", "N-S1")),
+                     native("create", "L1", customer("Long", "N-L1",
+                                                     fax=long_fax))])
+        ev = by_event(outcomes(env, 2))
+        assert ev["create-S1"]["status"] == "applied", ev
+        # Cut, the answer is not a record: the event does not pass as
+        # applied although the partner made the customer.
+        assert ev["create-L1"]["status"] == "failed", ev
+        assert {c["Name"] for c in env.api.state()} == {"Short", "Long"}
+        assert w.stop() == 0, w.tail()
+        # The default (1 MiB) keeps such an answer whole.
+        env.worker(group="custsync-default-cap")
+        env.produce([native("create", "L2", customer("Long 2", "N-L2",
+                                                     fax=long_fax))])
+        ev = by_event(outcomes(env, 5))
+        assert ev["create-L2"]["status"] == "applied", ev["create-L2"]
 
 
 if __name__ == "__main__":

@@ -247,6 +247,7 @@ static void defaults(void **state)
 	assert_int_equal(c.target.max_connections, 0);
 	assert_int_equal(c.target.max_in_flight_per_partition, 0);
 	assert_int_equal(c.target.tls_verify, 1);
+	assert_int_equal(c.target.max_response_bytes, 1024 * 1024);
 	assert_int_equal(c.retry.initial_backoff_ms, 200);
 	assert_int_equal(c.retry.max_backoff_ms, 60000);
 	assert_int_equal(c.retry.max_retry_after_s, 3600);
@@ -545,6 +546,10 @@ static void out_of_range(void **state)
 	    {"target", "max_connections", "4097", "between 0 and 4096"},
 	    {"target", "max_in_flight_per_partition", "-1",
 	     "between 0 and 4096"},
+	    {"target", "max_response_bytes", "4095",
+	     "between 4096 and 268435456"},
+	    {"target", "max_response_bytes", "268435457",
+	     "between 4096 and 268435456"},
 	    {"retry", "initial_backoff_ms", "0", "between 1 and 3600000"},
 	    {"retry", "initial_backoff_ms", "3600001",
 	     "between 1 and 3600000"},
@@ -620,6 +625,12 @@ static void range_bounds_accepted(void **state)
 	               "  max_backoff_ms: 1\n",
 	        &c);
 	assert_int_equal(c.retry.max_backoff_ms, 1);
+	config_done(&c);
+	load_ok(MIN_OK "  max_response_bytes: 4096\n", &c);
+	assert_int_equal(c.target.max_response_bytes, 4096);
+	config_done(&c);
+	load_ok(MIN_OK "  max_response_bytes: 268435456\n", &c);
+	assert_int_equal(c.target.max_response_bytes, 268435456);
 	config_done(&c);
 }
 

@@ -2,7 +2,7 @@
  * config and partner values refused when a header cannot carry them),
  * and what reaches the wire: a loopback server on a thread answers one
  * request and keeps its header block, so the tests see the lines libcurl
- * sent and that a refused request never connects. */
+ * sent, that a refused request never connects, and the body cap. */
 #include "http.h"
 #include "request.h"
 
@@ -191,6 +191,7 @@ struct result {
 	int calls;
 	long status;
 	size_t body_len;
+	int truncated;
 	char error[256];
 };
 
@@ -264,6 +265,7 @@ static void on_done(void *arg, const struct api_response *r)
 	res->calls++;
 	res->status = r->status;
 	res->body_len = r->body_len;
+	res->truncated = r->truncated;
 	assert_int_equal(strlen(r->body), r->body_len);
 	snprintf(res->error, sizeof(res->error), "%s",
 	         r->error ? r->error : "");
@@ -294,11 +296,12 @@ static void get(struct http *h, const struct server *s,
 	drive(h, res);
 }
 
-static struct http *new_http(void)
+static struct http *new_http(size_t max_response_bytes)
 {
 	struct http_options o = {
 	    .timeout_ms = 10000,
 	    .connect_timeout_ms = 5000,
+	    .max_response_bytes = max_response_bytes,
 	};
 	struct http *h = http_new(&o);
 
@@ -324,7 +327,7 @@ static void lines_on_the_wire(void **state)
 {
 	struct api_request req = {.method = HTTP_GET,
 	                          .extra_header = "Accept-Language: en"};
-	struct http *h = new_http();
+	struct http *h = new_http(0);
 	struct server s;
 	struct result res;
 
@@ -364,7 +367,7 @@ static void refused_lines_never_sent(void **state)
 	    {NULL, "X Injected: s3cret", NULL, "is not an HTTP token"},
 	    {NULL, "s3cret", NULL, "has no ':'"},
 	};
-	struct http *h = new_http();
+	struct http *h = new_http(0);
 	struct server s;
 
 	(void)state;
@@ -391,7 +394,7 @@ static void refused_lines_never_sent(void **state)
 static void refused_call_cancelled(void **state)
 {
 	struct api_request req = {.method = HTTP_GET, .if_match = "\"a\"\n"};
-	struct http *h = new_http();
+	struct http *h = new_http(0);
 	struct result res = {0};
 	struct http_call *c;
 
@@ -411,6 +414,40 @@ static void refused_call_cancelled(void **state)
 	assert_int_equal(res.calls, 0);
 }
 
+static void body_capped(struct http *h, size_t body_len, size_t want_len,
+                        int want_truncated)
+{
+	struct api_request req = {.method = HTTP_GET};
+	struct server s;
+	struct result res;
+
+	server_open(&s, body_len);
+	assert_int_equal(pthread_create(&s.thread, NULL, serve_one, &s), 0);
+	get(h, &s, &req, NULL, NULL, &res);
+	assert_int_equal(pthread_join(s.thread, NULL), 0);
+	close(s.fd);
+	assert_int_equal(res.status, 200);
+	assert_int_equal(res.body_len, want_len);
+	assert_int_equal(res.truncated, want_truncated);
+}
+
+static void response_cap(void **state)
+{
+	struct http *h = new_http(4096);
+
+	(void)state;
+	body_capped(h, 4096, 4096, 0);
+	body_capped(h, 4097, 4096, 1);
+	body_capped(h, 100000, 4096, 1);
+	body_capped(h, 0, 0, 0);
+	http_free(h);
+	/* 0 is today's 1 MiB. */
+	h = new_http(0);
+	body_capped(h, 100000, 100000, 0);
+	body_capped(h, 1024 * 1024 + 1, 1024 * 1024, 1);
+	http_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +457,7 @@ int main(void)
 	    cmocka_unit_test(lines_on_the_wire),
 	    cmocka_unit_test(refused_lines_never_sent),
 	    cmocka_unit_test(refused_call_cancelled),
+	    cmocka_unit_test(response_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
