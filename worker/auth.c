@@ -2,6 +2,7 @@
 
 #include "backoff.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "request.h"
 
@@ -54,14 +55,22 @@ struct auth {
 	unsigned long refreshes; /* also the token's generation */
 };
 
+/* "name: prefix value" through http's one header builder, which refuses
+ * what a header cannot carry (config.c has refused it already; a token
+ * from the token endpoint is checked only here). NULL when refused or
+ * out of memory. */
 static char *header_line(const char *name, const char *prefix,
 			 const char *value)
 {
-	size_t n = strlen(name) + strlen(prefix) + strlen(value) + 4;
-	char *h = malloc(n);
+	size_t n = strlen(prefix) + strlen(value) + 1;
+	char *v = malloc(n), *h = NULL;
 
-	if (h)
-		snprintf(h, n, "%s: %s%s", name, prefix, value);
+	if (!v)
+		return NULL;
+	snprintf(v, n, "%s%s", prefix, value);
+	if (http_header_line(name, v, HTTP_VALUE_CHECKED, &h))
+		h = NULL;
+	wipe(v);
 	return h;
 }
 
@@ -225,7 +234,7 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 	cJSON *doc;
 	const cJSON *tok, *exp;
 	double ttl;
-	size_t n;
+	char *header;
 
 	a->in_flight = false;
 	if (r->status == 0)
@@ -243,12 +252,25 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 		cJSON_Delete(doc);
 		return failed(a, now_ms, why, r->status);
 	}
+	header = header_line("Authorization", "Bearer ", tok->valuestring);
+	if (!header) {
+		char b[64], why[96];
+		const char *p =
+		    http_value_problem(tok->valuestring, false, b, sizeof(b));
+
+		/* Named, never shown: it is a credential. */
+		if (p)
+			snprintf(why, sizeof(why),
+				 "access_token has %s, which a header "
+				 "cannot carry",
+				 p);
+		else
+			snprintf(why, sizeof(why), "out of memory");
+		cJSON_Delete(doc);
+		return failed(a, now_ms, why, r->status);
+	}
 	wipe(a->header);
-	n = strlen(tok->valuestring) + 32;
-	a->header = malloc(n);
-	if (a->header)
-		snprintf(a->header, n, "Authorization: Bearer %s",
-			 tok->valuestring);
+	a->header = header;
 	/* Refresh at 90% of the lifetime so requests rarely meet an expired
 	 * token; a token without expires_in is used until a 401. */
 	ttl = cJSON_IsNumber(exp) && exp->valuedouble > 0 ? exp->valuedouble
@@ -259,7 +281,7 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 	a->refreshes++;
 	cJSON_Delete(doc);
 	log_info("token acquired expires_in_s=%.0f", ttl);
-	return a->header != NULL;
+	return true;
 }
 
 unsigned long auth_generation(const struct auth *a)

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "http.h"
 #include "metrics.h"
 #include "profile.h"
 
@@ -26,6 +27,11 @@
 #define CONFIG_MAX_ERRORS     100 /* reported; the rest are counted */
 #define CONFIG_MAX_VARNAME    255
 #define CONFIG_MAX_POINTERS   32 /* JSON pointers of one mapped field */
+/* target.max_response_bytes: a record or a page fits in 4 KiB at
+ * least; past 256 MiB a body is a runaway, not an answer. */
+#define CONFIG_MIN_RESPONSE 4096L
+#define CONFIG_MAX_RESPONSE (256L * 1024 * 1024)
+#define CONFIG_DEF_RESPONSE (1024L * 1024)
 
 #define NO_NODE SIZE_MAX
 
@@ -1203,6 +1209,14 @@ static int sec_strlist(struct section *s, size_t i, bool nonempty, char ***dst,
 	           : 1;
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* http:// or https:// and a host; the one trailing '/' is dropped since
  * request paths start with '/'. */
 static int sec_url(struct section *s, size_t i, char **dst)
@@ -1228,6 +1242,13 @@ static int sec_url(struct section *s, size_t i, char **dst)
 	}
 	if (!u[skip] || u[skip] == '/') {
 		err_node(s->p, s->slot[i].val, "'%s' has no host",
+		         sec_path(s, i));
+		return -1;
+	}
+	/* libcurl refuses such a URL on every request; say so once. */
+	if (strchr(u, ' ') || has_control(u)) {
+		err_node(s->p, s->slot[i].val,
+		         "'%s' must not contain spaces or control characters",
 		         sec_path(s, i));
 		return -1;
 	}
@@ -1276,6 +1297,7 @@ enum {
 	T_CONNS,
 	T_PER_PARTITION,
 	T_TLS,
+	T_MAX_RESPONSE,
 	T_SHORT_ID,
 	T_DELETE_MODE,
 	T_LANGUAGE,
@@ -1292,6 +1314,7 @@ static const struct key_def target_keys[T_N] = {
     [T_CONNS] = {"max_connections", false},
     [T_PER_PARTITION] = {"max_in_flight_per_partition", false},
     [T_TLS] = {"tls_verify", false},
+    [T_MAX_RESPONSE] = {"max_response_bytes", false},
     [T_SHORT_ID] = {"short_id", false},
     [T_DELETE_MODE] = {"delete_mode", false},
     [T_LANGUAGE] = {"language", false},
@@ -1459,16 +1482,39 @@ static void load_kafka(struct section *root)
 	load_properties(&s, K_PROPS);
 }
 
-/* RFC 9110 tchar: what a header name may be made of. */
-static bool is_http_token(const char *s)
+/* How a credential reaches the partner decides what it may hold. */
+enum sent_as {
+	/* As is, in a header line (bearer token, API key): visible ASCII
+	 * and spaces only, as http_header_line requires. */
+	SENT_IN_HEADER,
+	/* Encoded first (basic's base64, OAuth2's form body): no control
+	 * characters (RFC 7617 section 2, RFC 6749 appendix A). */
+	SENT_ENCODED,
+};
+
+/* A value bound for the partner is checked here, so a CR LF in a token
+ * is a config error with its place instead of an extra header line on
+ * every request. The value itself is never shown. Returns 0 or -1. */
+static int check_sent_value(struct cparse *p, size_t node, const char *path,
+                            const char *value, enum sent_as how)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) &&
-		    !strchr("!#$%&'*+-.^_`|~", *s))
-			return false;
-	return true;
+	char b[64];
+	const char *why =
+	    http_value_problem(value, how == SENT_ENCODED, b, sizeof(b));
+
+	if (!why)
+		return 0;
+	if (how == SENT_IN_HEADER)
+		err_node(p, node,
+		         "'%s' contains %s; an HTTP header value may hold "
+		         "only visible ASCII and spaces",
+		         path, why);
+	else
+		err_node(p, node,
+		         "'%s' contains %s; credentials must not contain "
+		         "control characters",
+		         path, why);
+	return -1;
 }
 
 /* RFC 9110 Accept-Language: language ranges ("da", "en-GB", "*"), commas,
@@ -1485,15 +1531,22 @@ static bool is_accept_language(const char *s)
 	return true;
 }
 
-/* Exactly one of an inline secret (key a) and its file form (key b). */
-static void load_one_of(struct section *s, size_t a, size_t b, char **dst)
+/* Exactly one of an inline secret (key a) and its file form (key b),
+ * checked for how it is sent (after ${VAR} expansion or reading the
+ * file, whichever gave the value). */
+static void load_one_of(struct section *s, size_t a, size_t b, char **dst,
+                        enum sent_as how)
 {
 	const struct slot *sa = &s->slot[a], *sb = &s->slot[b];
 
 	if (sa->set && !sb->set) {
-		sec_str(s, a, dst);
+		if (sec_str(s, a, dst) > 0)
+			check_sent_value(s->p, sa->val, sec_path(s, a), *dst,
+			                 how);
 	} else if (sb->set && !sa->set) {
-		get_secret_file(s->p, sb->val, sec_path(s, b), dst);
+		if (get_secret_file(s->p, sb->val, sec_path(s, b), dst) == 0)
+			check_sent_value(s->p, sb->val, sec_path(s, b), *dst,
+			                 how);
 	} else {
 		/* Both: the second one is the offending key. */
 		struct cpos at = s->where;
@@ -1525,7 +1578,8 @@ static void load_auth(struct section *target)
 			         sec_path(&s, i), auth_names[type]);
 	switch (type) {
 	case AUTH_BEARER:
-		load_one_of(&s, A_TOKEN, A_TOKEN_FILE, &c->target.auth.token);
+		load_one_of(&s, A_TOKEN, A_TOKEN_FILE, &c->target.auth.token,
+		            SENT_IN_HEADER);
 		break;
 	case AUTH_OAUTH2_CC:
 		if (!s.slot[A_TOKEN_URL].set)
@@ -1537,9 +1591,13 @@ static void load_auth(struct section *target)
 			       "missing required key '%s'",
 			       sec_path(&s, A_CLIENT_ID));
 		sec_url(&s, A_TOKEN_URL, &c->target.auth.token_url);
-		sec_str(&s, A_CLIENT_ID, &c->target.auth.client_id);
+		if (sec_str(&s, A_CLIENT_ID, &c->target.auth.client_id) > 0)
+			check_sent_value(s.p, s.slot[A_CLIENT_ID].val,
+			                 sec_path(&s, A_CLIENT_ID),
+			                 c->target.auth.client_id,
+			                 SENT_ENCODED);
 		load_one_of(&s, A_SECRET, A_SECRET_FILE,
-		            &c->target.auth.client_secret);
+		            &c->target.auth.client_secret, SENT_ENCODED);
 		sec_strlist(&s, A_SCOPES, false, &c->target.auth.scopes,
 		            &c->target.auth.n_scopes);
 		break;
@@ -1550,24 +1608,32 @@ static void load_auth(struct section *target)
 			       sec_path(&s, A_USERNAME));
 		/* RFC 7617: the user-id ends at the first colon, so one in
 		 * the name would silently send other credentials. */
-		if (sec_str(&s, A_USERNAME, &c->target.auth.username) > 0 &&
-		    strchr(c->target.auth.username, ':'))
-			err_node(s.p, s.slot[A_USERNAME].val,
-			         "'%s' must not contain ':'",
-			         sec_path(&s, A_USERNAME));
+		if (sec_str(&s, A_USERNAME, &c->target.auth.username) > 0) {
+			const char *u = c->target.auth.username;
+
+			if (strchr(u, ':'))
+				err_node(s.p, s.slot[A_USERNAME].val,
+				         "'%s' must not contain ':'",
+				         sec_path(&s, A_USERNAME));
+			else
+				check_sent_value(s.p, s.slot[A_USERNAME].val,
+				                 sec_path(&s, A_USERNAME), u,
+				                 SENT_ENCODED);
+		}
 		load_one_of(&s, A_PASSWORD, A_PASSWORD_FILE,
-		            &c->target.auth.password);
+		            &c->target.auth.password, SENT_ENCODED);
 		break;
 	case AUTH_API_KEY:
 		/* The name goes into the request as is: anything but an
 		 * HTTP token would break the header block. */
 		if (sec_str(&s, A_HEADER, &c->target.auth.header) > 0 &&
-		    !is_http_token(c->target.auth.header))
+		    !http_header_name_ok(c->target.auth.header))
 			err_node(s.p, s.slot[A_HEADER].val,
 			         "'%s' must be an HTTP header name (letters, "
 			         "digits and !#$%%&'*+-.^_`|~)",
 			         sec_path(&s, A_HEADER));
-		load_one_of(&s, A_KEY, A_KEY_FILE, &c->target.auth.key);
+		load_one_of(&s, A_KEY, A_KEY_FILE, &c->target.auth.key,
+		            SENT_IN_HEADER);
 		break;
 	default:
 		break;
@@ -1626,6 +1692,8 @@ static void load_target(struct section *root)
 	sec_long(&s, T_PER_PARTITION, 0, 4096,
 		 &c->target.max_in_flight_per_partition);
 	sec_bool(&s, T_TLS, &c->target.tls_verify);
+	sec_long(&s, T_MAX_RESPONSE, CONFIG_MIN_RESPONSE, CONFIG_MAX_RESPONSE,
+	         &c->target.max_response_bytes);
 	load_profile_settings(&s);
 }
 
@@ -1883,6 +1951,7 @@ static void set_defaults(struct config *c)
 	c->target.max_in_flight = 64;
 	c->target.max_connections = 0;
 	c->target.tls_verify = 1;
+	c->target.max_response_bytes = CONFIG_DEF_RESPONSE;
 	c->target.short_id = SHORT_ID_KEY;
 	c->target.delete_mode = DELETE_SUSPEND;
 	c->retry.initial_backoff_ms = 200;

@@ -77,6 +77,9 @@ struct config {
 		 * partition-sequential model of a Kafka Connect HTTP sink. */
 		long max_in_flight_per_partition;
 		int tls_verify;          /* default 1 */
+		/* Longer response bodies are cut (api_response.truncated):
+		 * default 1 MiB, 4 KiB..256 MiB. */
+		long max_response_bytes;
 		/* Profile settings (checked whatever the profile). */
 		enum short_id_source short_id; /* wms; default key */
 		enum delete_mode delete_mode;  /* portal; default suspend */

@@ -4,13 +4,15 @@
 #include "request.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Responses larger than this are cut: the APIs answer records, not
- * files, and a runaway body must not grow the daemon. */
-#define HTTP_BODY_MAX (1024 * 1024)
+/* Responses larger than target.max_response_bytes (this by default) are
+ * cut: the APIs answer records, not files, and a runaway body must not
+ * grow the daemon. */
+#define HTTP_BODY_DEFAULT (1024 * 1024)
 #define POOL_MAX 256
 
 struct http_call {
@@ -21,6 +23,7 @@ struct http_call {
 	char *resp;
 	size_t resp_len, resp_cap;
 	int truncated;
+	bool refused; /* a header was refused: never sent (h->refused) */
 	char errbuf[CURL_ERROR_SIZE];
 	enum http_method method;
 	http_done_fn *done;
@@ -33,6 +36,8 @@ struct http {
 	struct http_options opt;
 	size_t in_flight;
 	struct http_call *running;
+	struct http_call *refused; /* waiting for http_dispatch to fail */
+	size_t n_refused;
 	CURL *pool[POOL_MAX];
 	size_t n_pool;
 };
@@ -44,6 +49,8 @@ struct http *http_new(const struct http_options *o)
 	if (!h)
 		return NULL;
 	h->opt = *o;
+	if (!h->opt.max_response_bytes)
+		h->opt.max_response_bytes = HTTP_BODY_DEFAULT;
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		free(h);
@@ -75,13 +82,32 @@ static void call_free(struct http_call *c)
 	free(c);
 }
 
+static void link_call(struct http *h, struct http_call *c)
+{
+	struct http_call **head = c->refused ? &h->refused : &h->running;
+
+	c->prev = NULL;
+	c->next = *head;
+	if (*head)
+		(*head)->prev = c;
+	*head = c;
+	if (c->refused)
+		h->n_refused++;
+	h->in_flight++;
+}
+
 static void unlink_call(struct http *h, struct http_call *c)
 {
-	curl_multi_remove_handle(h->multi, c->easy);
+	struct http_call **head = c->refused ? &h->refused : &h->running;
+
+	if (c->refused)
+		h->n_refused--;
+	else
+		curl_multi_remove_handle(h->multi, c->easy);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		h->running = c->next;
+		*head = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	h->in_flight--;
@@ -91,9 +117,9 @@ struct http *http_free(struct http *h)
 {
 	if (!h)
 		return NULL;
-	/* Whatever is still running is abandoned. */
-	while (h->running) {
-		struct http_call *c = h->running;
+	/* Whatever is still running or refused is abandoned. */
+	while (h->running || h->refused) {
+		struct http_call *c = h->running ? h->running : h->refused;
 
 		unlink_call(h, c);
 		call_free(c);
@@ -105,14 +131,16 @@ struct http *http_free(struct http *h)
 	return NULL;
 }
 
+/* The rest of a body over the cap is read and dropped, so that the
+ * status and headers still arrive and the connection can be reused. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct http_call *c = arg;
-	size_t n = size * nmemb;
+	size_t n = size * nmemb, max = c->h->opt.max_response_bytes;
 
-	if (c->resp_len + n > HTTP_BODY_MAX) {
+	if (n > max - c->resp_len) {
 		c->truncated = 1;
-		n = HTTP_BODY_MAX - c->resp_len;
+		n = max - c->resp_len;
 	}
 	if (c->resp_len + n + 1 > c->resp_cap) {
 		size_t cap = c->resp_cap ? c->resp_cap : 4096;
@@ -120,6 +148,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 
 		while (cap < c->resp_len + n + 1)
 			cap *= 2;
+		if (cap > max + 1)
+			cap = max + 1;
 		p = realloc(c->resp, cap);
 		if (!p)
 			return 0;
@@ -132,40 +162,193 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-static int add_header(struct http_call *c, const char *fmt, const char *v)
-{
-	char line[1024];
-	struct curl_slist *l;
+/* ---- header lines ---------------------------------------------------- */
 
-	snprintf(line, sizeof(line), fmt, v);
+static bool is_visible(unsigned char b)
+{
+	return b > 0x20 && b < 0x7f;
+}
+
+bool http_header_name_ok(const char *name)
+{
+	if (!name || !*name)
+		return false;
+	for (const char *s = name; *s; s++) {
+		unsigned char b = (unsigned char)*s;
+		bool alnum = (b >= '0' && b <= '9') ||
+			     (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
+
+		if (!alnum && !strchr("!#$%&'*+-.^_`|~", b))
+			return false;
+	}
+	return true;
+}
+
+const char *http_value_problem(const char *value, bool non_ascii_ok,
+			       char *buf, size_t size)
+{
+	static const struct {
+		unsigned char b;
+		const char *name;
+	} names[] = {{'\r', "CR"}, {'\n', "LF"}, {'\t', "tab"}, {0x7f, "DEL"}};
+
+	for (const char *s = value; *s; s++) {
+		unsigned char b = (unsigned char)*s;
+		const char *name = NULL;
+		char hex[8];
+
+		if (b == ' ' || is_visible(b) || (b >= 0x80 && non_ascii_ok))
+			continue;
+		if (b >= 0x80) {
+			snprintf(buf, size, "a non-ASCII byte");
+			return buf;
+		}
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (names[i].b == b)
+				name = names[i].name;
+		if (!name) {
+			snprintf(hex, sizeof(hex), "0x%02x", b);
+			name = hex;
+		}
+		snprintf(buf, size, "a control character (%s)", name);
+		return buf;
+	}
+	return NULL;
+}
+
+int http_header_line(const char *name, const char *value,
+		     enum http_value_source src, char **out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n_name, n_value, o;
+	char why[64], *line;
+
+	if (!http_header_name_ok(name) || !value ||
+	    (unsigned)src >= HTTP_VALUE_SOURCE_MAX)
+		return -EINVAL;
+	if (src == HTTP_VALUE_CHECKED &&
+	    http_value_problem(value, false, why, sizeof(why)))
+		return -EINVAL;
+	n_name = strlen(name);
+	n_value = strlen(value);
+	line = malloc(n_name + 2 + 3 * n_value + 1);
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, name, n_name);
+	o = n_name;
+	line[o++] = ':';
+	if (n_value)
+		line[o++] = ' ';
+	for (size_t i = 0; i < n_value; i++) {
+		unsigned char b = (unsigned char)value[i];
+		bool inner_space = b == ' ' && i > 0 && i + 1 < n_value;
+
+		/* A checked value holds nothing to encode by now. */
+		if (src == HTTP_VALUE_CHECKED ||
+		    (is_visible(b) && b != '%') || inner_space) {
+			line[o++] = (char)b;
+		} else {
+			line[o++] = '%';
+			line[o++] = hex[b >> 4];
+			line[o++] = hex[b & 15];
+		}
+	}
+	line[o] = '\0';
+	*out = line;
+	return 0;
+}
+
+/* A refused header is named in errbuf, never its value: it may be a
+ * token. */
+static int add_header(struct http_call *c, const char *name,
+		      const char *value, enum http_value_source src)
+{
+	struct curl_slist *l;
+	char why[64], *line = NULL;
+	const char *problem;
+	int rc = http_header_line(name, value, src, &line);
+
+	if (rc == -EINVAL) {
+		problem = value ? http_value_problem(value, false, why,
+						     sizeof(why))
+				: NULL;
+		if (!http_header_name_ok(name))
+			snprintf(c->errbuf, sizeof(c->errbuf),
+				 "request not sent: a header name is not an "
+				 "HTTP token");
+		else
+			snprintf(c->errbuf, sizeof(c->errbuf),
+				 "request not sent: header %s would carry "
+				 "%s",
+				 name, problem ? problem : "no value");
+		return rc;
+	}
+	if (rc)
+		return rc;
 	l = curl_slist_append(c->headers, line);
+	explicit_bzero(line, strlen(line));
+	free(line);
 	if (!l)
-		return -1;
+		return -ENOMEM;
 	c->headers = l;
 	return 0;
 }
 
+/* A line built elsewhere (auth's "Authorization: Bearer ...", a
+ * profile's "Accept-Language: en") is taken apart and built again, so it
+ * meets the checks of every other config value. */
+static int add_line(struct http_call *c, const char *line)
+{
+	const char *colon = strchr(line, ':'), *value;
+	char *name;
+	int rc;
+
+	if (!colon) {
+		snprintf(c->errbuf, sizeof(c->errbuf),
+			 "request not sent: a header line has no ':'");
+		return -EINVAL;
+	}
+	name = strndup(line, (size_t)(colon - line));
+	if (!name)
+		return -ENOMEM;
+	value = colon + 1;
+	while (*value == ' ')
+		value++;
+	rc = add_header(c, name, value, HTTP_VALUE_CHECKED);
+	free(name);
+	return rc;
+}
+
+/* Stops at the first refused line: the request is then never sent. */
 static int set_headers(struct http_call *c, const struct api_request *req,
 		       const char *authorization, const char *correlation_id)
 {
-	int rc = add_header(c, "Accept: %s", "application/json");
+	int rc = add_header(c, "Accept", "application/json",
+			    HTTP_VALUE_CHECKED);
 
 	/* Set explicitly: libcurl would send a form type for POST bodies. */
-	if (req->content_type)
-		rc |= add_header(c, "Content-Type: %s", req->content_type);
-	if (req->if_match)
-		rc |= add_header(c, "If-Match: %s", req->if_match);
-	if (authorization)
-		rc |= add_header(c, "%s", authorization);
-	if (correlation_id)
-		rc |= add_header(c, "X-Correlation-Id: %s", correlation_id);
-	if (req->extra_header)
-		rc |= add_header(c, "%s", req->extra_header);
+	if (!rc && req->content_type)
+		rc = add_header(c, "Content-Type", req->content_type,
+				HTTP_VALUE_CHECKED);
+	/* The partner's own ETag: changed, it would never match. */
+	if (!rc && req->if_match)
+		rc = add_header(c, "If-Match", req->if_match,
+				HTTP_VALUE_CHECKED);
+	if (!rc && authorization)
+		rc = add_line(c, authorization);
+	if (!rc && correlation_id)
+		rc = add_header(c, "X-Correlation-Id", correlation_id,
+				HTTP_VALUE_ENCODED);
+	if (!rc && req->extra_header)
+		rc = add_line(c, req->extra_header);
 	/* Bodies are small; waiting for 100-continue only adds a round
 	 * trip. */
-	rc |= add_header(c, "%s", "Expect:");
+	if (!rc)
+		rc = add_header(c, "Expect", "", HTTP_VALUE_CHECKED);
 	return rc;
 }
+
+/* ---- calls ----------------------------------------------------------- */
 
 struct http_call *http_submit(struct http *h, const char *url,
 			      const struct api_request *req,
@@ -175,6 +358,7 @@ struct http_call *http_submit(struct http *h, const char *url,
 {
 	struct http_call *c = calloc(1, sizeof(*c));
 	CURL *e;
+	int rc;
 
 	if (!c)
 		return NULL;
@@ -190,7 +374,15 @@ struct http_call *http_submit(struct http *h, const char *url,
 	c->easy = e;
 	if (req->body && !(c->body = strdup(req->body)))
 		goto fail;
-	if (set_headers(c, req, authorization, correlation_id))
+	rc = set_headers(c, req, authorization, correlation_id);
+	if (rc == -EINVAL) {
+		/* Failed like any request, from http_dispatch: the caller
+		 * sees one way for a request to end. */
+		c->refused = true;
+		link_call(h, c);
+		return c;
+	}
+	if (rc)
 		goto fail;
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
@@ -220,11 +412,7 @@ struct http_call *http_submit(struct http *h, const char *url,
 	}
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK)
 		goto fail;
-	c->next = h->running;
-	if (h->running)
-		h->running->prev = c;
-	h->running = c;
-	h->in_flight++;
+	link_call(h, c);
 	return c;
 fail:
 	call_free(c);
@@ -244,6 +432,9 @@ int http_wait(struct http *h, const int *fds, int n_fds, int timeout_ms)
 	struct curl_waitfd w[4];
 	int n = n_fds < 4 ? n_fds : 4;
 
+	/* A refused call is done already: no reason to sleep. */
+	if (h->refused)
+		timeout_ms = 0;
 	for (int i = 0; i < n; i++) {
 		w[i].fd = fds[i];
 		w[i].events = CURL_WAIT_POLLIN;
@@ -274,7 +465,10 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 	r.retry_after_s = -1;
 	r.body = c->resp ? c->resp : "";
 	r.body_len = c->resp_len;
-	if (res == CURLE_OK) {
+	r.truncated = c->truncated;
+	if (c->refused) {
+		r.error = c->errbuf;
+	} else if (res == CURLE_OK) {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		v = header_value(c->easy, "ETag");
 		if (v) {
@@ -291,7 +485,8 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 		r.status = 0;
 		r.error = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
 	}
-	curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &us);
+	if (!c->refused)
+		curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &us);
 	metrics_http(h->opt.metrics, c->method, r.status, (double)us / 1e6);
 	unlink_call(h, c);
 	c->done(c->arg, &r);
@@ -303,6 +498,9 @@ void http_dispatch(struct http *h)
 	struct CURLMsg *m;
 	int running, left;
 
+	/* Only those refused before this call: done may submit again. */
+	for (size_t n = h->n_refused; n > 0 && h->refused; n--)
+		finish(h, h->refused, CURLE_OK);
 	curl_multi_perform(h->multi, &running);
 	while ((m = curl_multi_info_read(h->multi, &left))) {
 		struct http_call *c = NULL;

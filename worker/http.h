@@ -3,6 +3,7 @@
 #ifndef CUSTSYNC_HTTP_H
 #define CUSTSYNC_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct api_request;
@@ -16,8 +17,42 @@ struct http_options {
 	long connect_timeout_ms;
 	long max_connections; /* per host; 0 = unlimited */
 	int tls_verify;
+	/* Longer bodies are cut (api_response.truncated); 0: 1 MiB. */
+	size_t max_response_bytes;
 	struct metrics *metrics; /* borrowed; NULL: not counted */
 };
+
+/* Where a header value comes from decides what becomes of a byte that a
+ * header cannot carry: anything but visible ASCII (0x21-0x7e) and
+ * space. */
+enum http_value_source {
+	/* Config, secrets, the partner's answers: the value is refused,
+	 * since an altered token or ETag would only fail further on. */
+	HTTP_VALUE_CHECKED,
+	/* Event data: such bytes, '%' itself and a space at either end
+	 * (which HTTP would strip) become %XX, so the line stays one line
+	 * and the value can be decoded back. */
+	HTTP_VALUE_ENCODED,
+	HTTP_VALUE_SOURCE_MAX
+};
+
+/* The one builder of every header line custsync sends: "name: value"
+ * into *out (malloc'd). name must be an HTTP token. An empty value gives
+ * "name:", which libcurl reads as "send no such header". Returns 0,
+ * -EINVAL when name or a checked value is refused (*out untouched), or
+ * -ENOMEM. */
+int http_header_line(const char *name, const char *value,
+		     enum http_value_source src, char **out);
+
+/* RFC 9110 token: what a header name is made of. */
+bool http_header_name_ok(const char *name);
+
+/* Why value cannot be sent in a header as it is, or NULL when it can:
+ * "a control character (CR)", or "a non-ASCII byte" unless non_ascii_ok
+ * (for values that are encoded before they are sent). Names the byte,
+ * never shows the value, which may be a secret; buf holds the text. */
+const char *http_value_problem(const char *value, bool non_ascii_ok,
+			       char *buf, size_t size);
 
 typedef void http_done_fn(void *arg, const struct api_response *r);
 
@@ -25,8 +60,10 @@ struct http *http_new(const struct http_options *o);
 struct http *http_free(struct http *h);
 
 /* Starts req against url (copied). authorization is a whole header line
- * or NULL; correlation_id becomes X-Correlation-Id. done runs from
- * http_dispatch with a response borrowed for the call. */
+ * or NULL; correlation_id (event data) becomes X-Correlation-Id. done
+ * runs from http_dispatch with a response borrowed for the call. Every
+ * header line goes through http_header_line; one it refuses is never
+ * sent: done then reports status 0 and an error naming the header. */
 struct http_call *http_submit(struct http *h, const char *url,
 			      const struct api_request *req,
 			      const char *authorization,

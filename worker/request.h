@@ -30,6 +30,9 @@ struct api_response {
 	long status;        /* 0 when no response came (see error) */
 	const char *body;   /* NUL-terminated, may be "" */
 	size_t body_len;
+	/* The body was cut at target.max_response_bytes: whatever the
+	 * status, the body is not all the partner said. */
+	int truncated;
 	const char *etag;   /* ETag header or NULL */
 	long retry_after_s; /* Retry-After in seconds, -1 when absent */
 	const char *error;  /* transport error text when status is 0 */

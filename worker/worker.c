@@ -1039,6 +1039,7 @@ struct worker *worker_new(const struct config *cfg, struct replay *rp,
 					   ? cfg->target.max_connections
 					   : cfg->target.max_in_flight,
 		.tls_verify = cfg->target.tls_verify,
+		.max_response_bytes = (size_t)cfg->target.max_response_bytes,
 	};
 
 	if (!w)

@@ -57,6 +57,10 @@
  *   is still sending would only see a reset), or at once with Expect:
  *   100-continue. Such an early 413 is not delayed by /_control/latency.
  * - Every response echoes X-Correlation-Id.
+ * - The request log keeps the names (not the values: tokens) of every
+ *   request header, as "header_names" in /_control/requests, so a test
+ *   sees a header line that should not be there; "header_names_cut" is
+ *   true when they did not all fit.
  *
  * One thread drives libmicrohttpd's epoll fd with MHD_run(), so handlers
  * share state without locks. Injected latency suspends the connection and
@@ -178,6 +182,24 @@ void count_add(struct app *a, const char *key)
 	a->counts[i].n++;
 }
 
+static enum MHD_Result add_name(void *cls, enum MHD_ValueKind kind,
+                                const char *key, const char *value)
+{
+	struct log_entry *e = cls;
+	size_t used = strlen(e->header_names), n = strlen(key);
+
+	(void)kind;
+	(void)value;
+	if (n + 2 > sizeof(e->header_names) - used) {
+		e->header_names_cut = true;
+		return MHD_NO;
+	}
+	memcpy(e->header_names + used, key, n);
+	e->header_names[used + n] = '\n';
+	e->header_names[used + n + 1] = '\0';
+	return MHD_YES;
+}
+
 static void record(struct app *a, const struct call *c, int64_t t_ms)
 {
 	struct log_entry *e = &a->log[a->log_head];
@@ -201,6 +223,7 @@ static void record(struct app *a, const struct call *c, int64_t t_ms)
 	copy_header(e, HAS_CORRELATION, e->correlation_id,
 	            sizeof(e->correlation_id),
 	            call_header(c, "X-Correlation-Id"));
+	MHD_get_connection_values(c->conn, MHD_HEADER_KIND, add_name, e);
 	a->total++;
 	if (im && strcmp(im, "*") == 0)
 		a->if_match_star++;

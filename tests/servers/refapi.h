@@ -124,6 +124,10 @@ struct log_entry {
 	char if_match[96];
 	char content_type[96];
 	char correlation_id[96];
+	/* Names of every request header, in arrival order, each followed
+	 * by '\n'; cut (header_names_cut) when they do not fit. */
+	char header_names[384];
+	bool header_names_cut;
 };
 
 struct count {

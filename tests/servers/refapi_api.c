@@ -990,6 +990,28 @@ static cJSON *opt_string(const struct log_entry *e, unsigned bit,
 	return (e->has & bit) ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
+/* "A\nB\n" -> ["A", "B"] */
+static cJSON *name_list(const char *s)
+{
+	cJSON *list = cJSON_CreateArray();
+	const char *nl = strchr(s, '\n');
+
+	while (list && nl) {
+		char *name = strndup(s, (size_t)(nl - s));
+		cJSON *v = name ? cJSON_CreateString(name) : NULL;
+
+		free(name);
+		if (!v || !cJSON_AddItemToArray(list, v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(list);
+			return NULL;
+		}
+		s = nl + 1;
+		nl = strchr(s, '\n');
+	}
+	return list;
+}
+
 static cJSON *log_json(const struct log_entry *e,
 		       const char *const *names)
 {
@@ -1010,6 +1032,8 @@ static cJSON *log_json(const struct log_entry *e,
 	    o, "correlation_id",
 	    opt_string(e, HAS_CORRELATION, e->correlation_id));
 	cJSON_AddBoolToObject(o, "authorization_present", e->auth);
+	cJSON_AddItemToObject(o, "header_names", name_list(e->header_names));
+	cJSON_AddBoolToObject(o, "header_names_cut", e->header_names_cut);
 	cJSON_AddNumberToObject(o, "t_ms", (double)e->t_ms);
 	return o;
 }

@@ -247,6 +247,7 @@ static void defaults(void **state)
 	assert_int_equal(c.target.max_connections, 0);
 	assert_int_equal(c.target.max_in_flight_per_partition, 0);
 	assert_int_equal(c.target.tls_verify, 1);
+	assert_int_equal(c.target.max_response_bytes, 1024 * 1024);
 	assert_int_equal(c.retry.initial_backoff_ms, 200);
 	assert_int_equal(c.retry.max_backoff_ms, 60000);
 	assert_int_equal(c.retry.max_retry_after_s, 3600);
@@ -329,6 +330,17 @@ static void base_url_forms(void **state)
 	                       "  profile: alvys\n"
 	                       "  base_url: 'http:///x'\n",
 	              "9:13: 'target.base_url' has no host\n");
+	/* libcurl would refuse it on every request. */
+	expect_errors(KAFKA_OK "target:\n"
+	                       "  profile: alvys\n"
+	                       "  base_url: \"http://h/a\\r\\nX: 1\"\n",
+	              "9:13: 'target.base_url' must not contain spaces or "
+	              "control characters\n");
+	expect_errors(KAFKA_OK "target:\n"
+	                       "  profile: alvys\n"
+	                       "  base_url: http://h/a b\n",
+	              "9:13: 'target.base_url' must not contain spaces or "
+	              "control characters\n");
 }
 
 static void properties_in_order(void **state)
@@ -534,6 +546,10 @@ static void out_of_range(void **state)
 	    {"target", "max_connections", "4097", "between 0 and 4096"},
 	    {"target", "max_in_flight_per_partition", "-1",
 	     "between 0 and 4096"},
+	    {"target", "max_response_bytes", "4095",
+	     "between 4096 and 268435456"},
+	    {"target", "max_response_bytes", "268435457",
+	     "between 4096 and 268435456"},
 	    {"retry", "initial_backoff_ms", "0", "between 1 and 3600000"},
 	    {"retry", "initial_backoff_ms", "3600001",
 	     "between 1 and 3600000"},
@@ -609,6 +625,12 @@ static void range_bounds_accepted(void **state)
 	               "  max_backoff_ms: 1\n",
 	        &c);
 	assert_int_equal(c.retry.max_backoff_ms, 1);
+	config_done(&c);
+	load_ok(MIN_OK "  max_response_bytes: 4096\n", &c);
+	assert_int_equal(c.target.max_response_bytes, 4096);
+	config_done(&c);
+	load_ok(MIN_OK "  max_response_bytes: 268435456\n", &c);
+	assert_int_equal(c.target.max_response_bytes, 268435456);
 	config_done(&c);
 }
 
@@ -1313,6 +1335,173 @@ static void secrets_not_shown(void **state)
 	unsetenv("CUSTSYNC_T_SECRET");
 }
 
+/* Every config value that reaches an HTTP header, from each source
+ * (inline, ${VAR}, *_file): what a header cannot carry is an error at
+ * its place, and the value never shows in the message. */
+#define HDR_MSG                                                               \
+	"an HTTP header value may hold only visible ASCII and "               \
+	"spaces"
+#define CRED_MSG "credentials must not contain control characters"
+
+static void header_value_error(const char *auth, const char *want)
+{
+	struct config c;
+	struct config_errors e;
+	char *y = fmt(MIN_OK "  auth:\n%s", auth), got[4096];
+
+	expect_errors(y, want);
+	assert_int_equal(load(y, &c, &e), -EINVAL);
+	join_errors(&e, got, sizeof(got));
+	assert_null(strstr(got, "s3cret"));
+	assert_null(strstr(got, "Injected"));
+	config_errors_done(&e);
+	free(y);
+}
+
+static void header_values_inline(void **state)
+{
+	(void)state;
+	header_value_error("    type: bearer\n"
+	                   "    token: \"s3cret\\r\\nX-Injected: 1\"\n",
+	                   "12:12: 'target.auth.token' contains a control "
+	                   "character (CR); " HDR_MSG "\n");
+	header_value_error("    type: bearer\n"
+	                   "    token: \"s3cret\\nX-Injected: 1\"\n",
+	                   "12:12: 'target.auth.token' contains a control "
+	                   "character (LF); " HDR_MSG "\n");
+	header_value_error("    type: bearer\n"
+	                   "    token: \"s3cret\\tInjected\"\n",
+	                   "12:12: 'target.auth.token' contains a control "
+	                   "character (tab); " HDR_MSG "\n");
+	header_value_error("    type: bearer\n"
+	                   "    token: \"s3cret\\x7fInjected\"\n",
+	                   "12:12: 'target.auth.token' contains a control "
+	                   "character (DEL); " HDR_MSG "\n");
+	header_value_error("    type: bearer\n"
+	                   "    token: \"s3cret\\x01Injected\"\n",
+	                   "12:12: 'target.auth.token' contains a control "
+	                   "character (0x01); " HDR_MSG "\n");
+	/* Sent as is, so UTF-8 cannot be sent either. */
+	header_value_error("    type: bearer\n"
+	                   "    token: \"s3cret\u00e9\"\n",
+	                   "12:12: 'target.auth.token' contains a non-ASCII "
+	                   "byte; " HDR_MSG "\n");
+	header_value_error("    type: api_key\n"
+	                   "    header: X-Key\n"
+	                   "    key: \"s3cret\\r\\nX-Injected: 1\"\n",
+	                   "13:10: 'target.auth.key' contains a control "
+	                   "character (CR); " HDR_MSG "\n");
+	/* Basic credentials are sent in base64: controls are still
+	 * refused (RFC 7617), UTF-8 is not. */
+	header_value_error("    type: basic\n"
+	                   "    username: \"u\\nInjected\"\n"
+	                   "    password: \"s3cret\\r\\nX-Injected: 1\"\n",
+	                   "12:15: 'target.auth.username' contains a control "
+	                   "character (LF); " CRED_MSG "\n"
+	                   "13:15: 'target.auth.password' contains a control "
+	                   "character (CR); " CRED_MSG "\n");
+	header_value_error("    type: oauth2_client_credentials\n"
+	                   "    token_url: https://auth/token\n"
+	                   "    client_id: \"c\\nInjected\"\n"
+	                   "    client_secret: \"s3cret\\n\"\n",
+	                   "13:16: 'target.auth.client_id' contains a "
+	                   "control character (LF); " CRED_MSG "\n"
+	                   "14:20: 'target.auth.client_secret' contains a "
+	                   "control character (LF); " CRED_MSG "\n");
+}
+
+static void header_values_accepted(void **state)
+{
+	struct config c;
+
+	(void)state;
+	/* Visible ASCII and inner spaces are what a token may hold. */
+	load_ok(MIN_OK "  auth:\n"
+	               "    type: bearer\n"
+	               "    token: \"a-Z_0.9~+/= !#$%&'*^`|\\\"x\"\n",
+	        &c);
+	assert_string_equal(c.target.auth.token, "a-Z_0.9~+/= !#$%&'*^`|\"x");
+	config_done(&c);
+	load_ok(MIN_OK "  auth:\n"
+	               "    type: basic\n"
+	               "    username: \"j\u00fcrgen\"\n"
+	               "    password: \"p\u00e4ss w\"\n",
+	        &c);
+	assert_string_equal(c.target.auth.password, "p\xc3\xa4ss w");
+	config_done(&c);
+}
+
+static void header_values_from_env(void **state)
+{
+	(void)state;
+	setenv("CUSTSYNC_T_TOKEN", "s3cret\r\nX-Injected: 1", 1);
+	header_value_error("    type: bearer\n"
+	                   "    token: ${CUSTSYNC_T_TOKEN}\n",
+	                   "12:12: 'target.auth.token' contains a control "
+	                   "character (CR); " HDR_MSG "\n");
+	header_value_error("    type: bearer\n"
+	                   "    token: \"Bearer-${CUSTSYNC_T_TOKEN}\"\n",
+	                   "12:12: 'target.auth.token' contains a control "
+	                   "character (CR); " HDR_MSG "\n");
+	header_value_error("    type: api_key\n"
+	                   "    key: ${CUSTSYNC_T_TOKEN}\n",
+	                   "12:10: 'target.auth.key' contains a control "
+	                   "character (CR); " HDR_MSG "\n");
+	header_value_error("    type: basic\n"
+	                   "    username: u\n"
+	                   "    password: ${CUSTSYNC_T_TOKEN}\n",
+	                   "13:15: 'target.auth.password' contains a control "
+	                   "character (CR); " CRED_MSG "\n");
+	unsetenv("CUSTSYNC_T_TOKEN");
+}
+
+/* One trailing newline is stripped (editors add it); any other CR or
+ * LF is the secret's own, and a header cannot carry it. */
+static void header_values_from_files(void **state)
+{
+	static const struct {
+		const char *content;
+		size_t len;
+		const char *what;
+	} files[] = {
+	    {"s3cret\r\nX-Injected: 1\n", 22, "a control character (CR)"},
+	    {"s3cret\nX-Injected: 1\n", 21, "a control character (LF)"},
+	    {"s3cret\n\n", 8, "a control character (LF)"},
+	    {"s3cret\r", 7, "a control character (CR)"},
+	    {"s3cret\r\r\n", 9, "a control character (CR)"},
+	};
+	static const struct {
+		const char *type, *key, *extra, *msg;
+		int line, col;
+	} keys[] = {
+	    {"bearer", "token_file", "", HDR_MSG, 12, 17},
+	    {"api_key", "key_file", "", HDR_MSG, 12, 15},
+	    {"basic", "password_file", "    username: u\n", CRED_MSG, 13, 20},
+	    {"oauth2_client_credentials", "client_secret_file",
+	     "    token_url: https://auth/token\n    client_id: c\n", CRED_MSG,
+	     14, 25},
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+			char *auth, *want;
+
+			write_file("secret", files[f].content, files[f].len);
+			auth = fmt("    type: %s\n%s    %s: %s\n",
+			           keys[k].type, keys[k].extra, keys[k].key,
+			           path_in_tmp("secret"));
+			want = fmt("%d:%d: 'target.auth.%s' contains %s; %s\n",
+			           keys[k].line, keys[k].col, keys[k].key,
+			           files[f].what, keys[k].msg);
+			header_value_error(auth, want);
+			free(auth);
+			free(want);
+		}
+	}
+	unlink(path_in_tmp("secret"));
+}
+
 static void env_expansion(void **state)
 {
 	struct config c;
@@ -1571,9 +1760,8 @@ static void secret_files(void **state)
 	token_from_file("tok-123\n", 8, "tok-123");
 	token_from_file("tok\r\n", 5, "tok");
 	token_from_file("tok", 3, "tok");
-	/* One newline only: anything else is the secret's own. */
-	token_from_file("tok\n\n", 5, "tok\n");
-	token_from_file("tok\r", 4, "tok\r");
+	/* One newline only is stripped; what is left must fit in a
+	 * header (header_values). */
 	token_from_file(" tok \n", 6, " tok ");
 
 	/* client_secret_file, its path from the environment. */
@@ -1771,6 +1959,10 @@ int main(void)
 	    cmocka_unit_test(mapping_errors),
 	    cmocka_unit_test(mapping_pointer_limit),
 	    cmocka_unit_test(secrets_not_shown),
+	    cmocka_unit_test(header_values_inline),
+	    cmocka_unit_test(header_values_accepted),
+	    cmocka_unit_test(header_values_from_env),
+	    cmocka_unit_test(header_values_from_files),
 	    cmocka_unit_test(env_expansion),
 	    cmocka_unit_test(several_errors_in_order),
 	    cmocka_unit_test(too_many_errors),
