@@ -514,6 +514,36 @@ static void test_responses(void **state)
 	cJSON_Delete(list);
 }
 
+/* An empty shortID is no id: a create answered with one may have
+ * happened, a look-up answered with one names nothing to write, and
+ * neither is kept in the cache. */
+static void test_empty_short_id(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_CREATE, "K1", "{\"name\":\"A\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 404, NULL), SYNC_SEND);
+	expect_req(f, HTTP_POST, "/Customer");
+	assert_int_equal(answer(f, 200, "{\"shortID\":\"\",\"name\":\"A\"}"),
+	                 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_null(f->job.target_id);
+	assert_non_null(strstr(f->job.err_msg, "may have been applied"));
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"B\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 200, "{\"shortID\":\"\",\"name\":\"A\"}"),
+	                 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_string_equal(f->job.err_msg, "GET lookup: HTTP 200 named an "
+	                                    "empty customer id for key 'K1'");
+	assert_null(f->job.target_id);
+	assert_int_equal(cache_size(f->cache), 0);
+}
+
 int main(void)
 {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
@@ -532,6 +562,7 @@ int main(void)
 	    T(test_forbidden_names_security_id),
 	    T(test_retry_after_holds),
 	    T(test_responses),
+	    T(test_empty_short_id),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
