@@ -442,6 +442,12 @@ static enum sync_next on_get(struct sync_job *j, const struct api_response *r)
 	return have_record(j, raw, r->etag);
 }
 
+static bool is_write(enum sync_step s)
+{
+	return s == SYNC_STEP_CREATE || s == SYNC_STEP_UPDATE ||
+	       s == SYNC_STEP_DELETE;
+}
+
 /* A 2xx to a write that custsync cannot take as done: the API may well
  * have applied it, so the message says so and where to look. What the
  * record holds now is unknown: the next event of the key re-reads. */
@@ -605,6 +611,27 @@ static enum sync_next on_delete(struct sync_job *j,
 	}
 }
 
+/* What every 2xx passes before a step reads it. SYNC_NEXT_MAX when the
+ * step may read r. */
+static enum sync_next check_2xx(struct sync_job *j,
+				const struct api_response *r)
+{
+	/* A body cut at the cap cannot be read, not even for an error
+	 * envelope. */
+	if (r->truncated && is_write(j->step))
+		return maybe_applied(j, r,
+				     "the answer exceeded the response size "
+				     "cap (target.max_response_bytes)");
+	if (r->truncated)
+		return fail(j, "invalid_response", r->status,
+			    "%s %s: HTTP %ld: the answer exceeded the "
+			    "response size cap (target.max_response_bytes); "
+			    "nothing was written",
+			    http_method_str(j->req.method),
+			    sync_step_str(j->step), r->status);
+	return SYNC_NEXT_MAX;
+}
+
 enum sync_next sync_on_response(struct sync_job *j,
 				const struct api_response *r)
 {
@@ -614,6 +641,11 @@ enum sync_next sync_on_response(struct sync_job *j,
 	n = classify_common(j, r);
 	if (n != SYNC_NEXT_MAX)
 		return n;
+	if (r->status >= 200 && r->status <= 299) {
+		n = check_2xx(j, r);
+		if (n != SYNC_NEXT_MAX)
+			return n;
+	}
 	switch (j->step) {
 	case SYNC_STEP_LOOKUP:
 		return on_lookup(j, r);
