@@ -629,6 +629,10 @@ static enum sync_next check_2xx(struct sync_job *j,
 			    "nothing was written",
 			    http_method_str(j->req.method),
 			    sync_step_str(j->step), r->status);
+	/* An API that answers its refusals with a 2xx: its words, as for
+	 * any rejection. */
+	if (j->profile->refused && j->profile->refused(r))
+		return api_fail(j, "rejected", r);
 	return SYNC_NEXT_MAX;
 }
 
