@@ -147,6 +147,11 @@ struct profile_ops {
 	int (*index_page)(const struct api_response *r, long page,
 			  profile_index_add_fn *add, void *arg,
 			  long *next_page);
+	/* Optional: true when a 2xx answer is an error envelope all the same
+	 * (an API that says "success": 0 with HTTP 200). sync asks it before
+	 * it reads any 2xx, and then fails the step "rejected" with
+	 * error_message's words. */
+	bool (*refused)(const struct api_response *r);
 
 	/* The API's own words for an error response; *code may be set to a
 	 * code of the API's (e.g. a business code) to report instead of

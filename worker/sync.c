@@ -8,6 +8,7 @@
 #include "profile.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,9 +40,25 @@ static void set_str(char **dst, const char *src)
 	*dst = src ? strdup(src) : NULL;
 }
 
+/* An id that names nothing: in a path it would become the collection
+ * ("/customers/"), in an outcome an empty target_id. */
+static bool no_id(const char *id)
+{
+	if (!id)
+		return true;
+	for (; *id; id++)
+		if (!isspace((unsigned char)*id))
+			return false;
+	return true;
+}
+
 static enum sync_next finish(struct sync_job *j, enum sync_status st,
 			     enum sync_action a)
 {
+	if (j->target_id && no_id(j->target_id)) {
+		free(j->target_id);
+		j->target_id = NULL;
+	}
 	j->status = st;
 	j->action = st == SYNC_APPLIED ? a : SYNC_ACTION_NONE;
 	j->step = SYNC_STEP_NONE;
@@ -128,8 +145,21 @@ static enum sync_next send(struct sync_job *j, enum sync_step step, int rc)
 	return SYNC_SEND;
 }
 
+/* An answer that named an empty id: nothing can be read or written by
+ * it, and the cache must not keep it. */
+static enum sync_next empty_id(struct sync_job *j)
+{
+	cache_drop(j->cache, j->change->key);
+	return fail(j, "invalid_response", j->http_status,
+		    "%s %s: HTTP %ld named an empty customer id for key '%s'",
+		    http_method_str(j->req.method), sync_step_str(j->step),
+		    j->http_status, j->change->key);
+}
+
 static enum sync_next send_get(struct sync_job *j)
 {
+	if (no_id(j->target_id))
+		return empty_id(j);
 	api_request_done(&j->req);
 	return send(j, SYNC_STEP_GET,
 		    j->profile->get_request(j->cfg, j->target_id, &j->req));
@@ -181,6 +211,8 @@ static enum sync_next decide(struct sync_job *j, bool from_cache)
 	struct profile_error perr;
 	int rc;
 
+	if (no_id(j->target_id))
+		return empty_id(j);
 	if (j->change->op == CHANGE_DELETE) {
 		if (!p->is_deleted(j->cfg, j->raw ? j->raw : j->current)) {
 			memset(&perr, 0, sizeof(perr));
@@ -517,6 +549,34 @@ static enum sync_next on_get(struct sync_job *j, const struct api_response *r)
 	return have_record(j, raw, r->etag);
 }
 
+static bool is_write(enum sync_step s)
+{
+	return s == SYNC_STEP_CREATE || s == SYNC_STEP_UPDATE ||
+	       s == SYNC_STEP_DELETE;
+}
+
+/* A 2xx to a write that custsync cannot take as done: the API may well
+ * have applied it, so the message says so and where to look. What the
+ * record holds now is unknown: the next event of the key re-reads. */
+static enum sync_next maybe_applied(struct sync_job *j,
+				    const struct api_response *r,
+				    const char *why)
+{
+	cache_drop(j->cache, j->change->key);
+	if (!no_id(j->target_id))
+		return fail(j, "invalid_response", r->status,
+			    "%s %s: HTTP %ld: %s; the %s may have been "
+			    "applied: check customer '%s'",
+			    http_method_str(j->req.method),
+			    sync_step_str(j->step), r->status, why,
+			    sync_step_str(j->step), j->target_id);
+	return fail(j, "invalid_response", r->status,
+		    "%s %s: HTTP %ld: %s; the %s may have been applied: "
+		    "check the target for key '%s'",
+		    http_method_str(j->req.method), sync_step_str(j->step),
+		    r->status, why, sync_step_str(j->step), j->change->key);
+}
+
 static enum sync_next on_written(struct sync_job *j,
 				 const struct api_response *r,
 				 enum sync_action a)
@@ -525,12 +585,21 @@ static enum sync_next on_written(struct sync_job *j,
 	cJSON *record;
 
 	if (j->profile->write_result(r, &id, &etag, &record))
-		return fail(j, "invalid_response", r->status,
-			    "write answered something unreadable");
-	/* An answer without a body still wrote the record we know. */
+		return maybe_applied(j, r, "the answer is unreadable");
+	if (no_id(id)) {
+		free(id);
+		id = NULL;
+	}
+	/* An answer without a body still wrote the record we know; a
+	 * create has no record we know, so its answer must name it. */
 	if (id) {
 		free(j->target_id);
 		j->target_id = id;
+	}
+	if (a == SYNC_ACTION_CREATE ? !id : no_id(j->target_id)) {
+		free(etag);
+		cJSON_Delete(record);
+		return maybe_applied(j, r, "the answer names no customer id");
 	}
 	free(j->etag);
 	j->etag = etag;
@@ -690,6 +759,31 @@ static enum sync_next on_scan(struct sync_job *j, const struct api_response *r)
 	return locate(j);
 }
 
+/* What every 2xx passes before a step reads it. SYNC_NEXT_MAX when the
+ * step may read r. */
+static enum sync_next check_2xx(struct sync_job *j,
+				const struct api_response *r)
+{
+	/* A body cut at the cap cannot be read, not even for an error
+	 * envelope. */
+	if (r->truncated && is_write(j->step))
+		return maybe_applied(j, r,
+				     "the answer exceeded the response size "
+				     "cap (target.max_response_bytes)");
+	if (r->truncated)
+		return fail(j, "invalid_response", r->status,
+			    "%s %s: HTTP %ld: the answer exceeded the "
+			    "response size cap (target.max_response_bytes); "
+			    "nothing was written",
+			    http_method_str(j->req.method),
+			    sync_step_str(j->step), r->status);
+	/* An API that answers its refusals with a 2xx: its words, as for
+	 * any rejection. */
+	if (j->profile->refused && j->profile->refused(r))
+		return api_fail(j, "rejected", r);
+	return SYNC_NEXT_MAX;
+}
+
 enum sync_next sync_on_response(struct sync_job *j,
 				const struct api_response *r)
 {
@@ -699,6 +793,11 @@ enum sync_next sync_on_response(struct sync_job *j,
 	n = classify_common(j, r);
 	if (n != SYNC_NEXT_MAX)
 		return n;
+	if (r->status >= 200 && r->status <= 299) {
+		n = check_2xx(j, r);
+		if (n != SYNC_NEXT_MAX)
+			return n;
+	}
 	switch (j->step) {
 	case SYNC_STEP_LOOKUP:
 		return on_lookup(j, r);

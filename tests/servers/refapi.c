@@ -28,6 +28,15 @@
  *   POST /_control/disable_writes {"seconds":S,"retry_after":R,
  *        "status":503|429}                 customer writes answer status
  *                                          with Retry-After: R for S s
+ *   POST /_control/script {"status":S,"body":JSON,"count":N,
+ *        "method":M,"route":R,"apply":B,"problem":B}
+ *                                          the next N (default 1)
+ *                                          customer writes (or requests
+ *                                          with method M, on route R as
+ *                                          the request counts name it)
+ *                                          answer S with body, without
+ *                                          auth; with apply they are
+ *                                          done first
  *   POST /_control/edit {"id","patch"}     an edit made by someone else
  *   POST /_control/seed {"tenant","customer"}   insert without checks
  *   GET  /_control/state                   every record, ETag, Tenant
@@ -443,7 +452,7 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 		reply_oom(&c.r);
 	else if (prefix_is(url, "/_control"))
 		control_handle(&c);
-	else
+	else if (!script_answer(&c))
 		a->profile->handle(&c);
 	if (!c.r.status)
 		reply_oom(&c.r);
@@ -543,6 +552,7 @@ static void app_free(struct app *a)
 	if (!a)
 		return;
 	customers_clear(a);
+	script_clear(a);
 	free(a->cust);
 	free(a->ix.buckets);
 	for (size_t i = 0; i < a->n_clients; i++)

@@ -161,6 +161,18 @@ struct app {
 	int64_t disabled_until; /* monotonic ms */
 	unsigned disabled_status;
 	char retry_after[64];
+	/* /_control/script: the next script_left requests that match
+	 * (script_method, "" for any write: POST, PUT, PATCH, DELETE;
+	 * script_route, ROUTE_MAX for any but token and search) answer
+	 * script_status and script_body (NULL: no body), after doing the
+	 * request with script_apply. */
+	unsigned script_left;
+	unsigned script_status;
+	struct cJSON *script_body;
+	bool script_problem;
+	bool script_apply;
+	char script_method[16];
+	enum route script_route;
 	struct log_entry *log; /* ring of MAX_LOG */
 	size_t log_head;
 	size_t log_len;
@@ -300,6 +312,11 @@ struct cJSON *parse_object(struct call *c);
 bool authorize(struct call *c, unsigned need);
 /* True (with 503/429 + Retry-After set) inside a disable_writes window. */
 bool writes_disabled(struct call *c);
+/* Answers c as /_control/script asked, when c is one of the requests
+ * it scripted: true with c->r set. */
+bool script_answer(struct call *c);
+/* Forgets the script (reset, exit). */
+void script_clear(struct app *a);
 /* POST /oauth/token (client credentials). */
 void handle_token(struct call *c);
 /* A control's 200 JSON answer (b taken over; NULL answers 500). */

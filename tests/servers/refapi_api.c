@@ -883,6 +883,116 @@ static void ctl_disable_writes(struct call *c, const cJSON *in)
 	control_ok(c, b);
 }
 
+#define MAX_SCRIPTED 1000
+
+void script_clear(struct app *a)
+{
+	cJSON_Delete(a->script_body);
+	a->script_body = NULL;
+	a->script_left = 0;
+}
+
+static bool is_write_method(const char *m)
+{
+	return strcmp(m, MHD_HTTP_METHOD_POST) == 0 ||
+	       strcmp(m, MHD_HTTP_METHOD_PUT) == 0 ||
+	       strcmp(m, MHD_HTTP_METHOD_PATCH) == 0 ||
+	       strcmp(m, MHD_HTTP_METHOD_DELETE) == 0;
+}
+
+static bool scripted(const struct app *a, const struct call *c)
+{
+	if (!a->script_left || c->route == ROUTE_TOKEN)
+		return false;
+	if (a->script_route != ROUTE_MAX && c->route != a->script_route)
+		return false;
+	if (a->script_method[0])
+		return method_is(c, a->script_method);
+	/* A search is a read, whatever its method. */
+	return c->route != ROUTE_SEARCH && is_write_method(c->method);
+}
+
+bool script_answer(struct call *c)
+{
+	struct app *a = c->a;
+	cJSON *b = NULL;
+
+	if (!scripted(a, c))
+		return false;
+	a->script_left--;
+	if (a->script_body) {
+		b = cJSON_Duplicate(a->script_body, 1);
+		if (!b) {
+			reply_oom(&c->r);
+			return true;
+		}
+	}
+	/* Done as asked, then answered as scripted: the headers the
+	 * handler set (ETag, Location) stay. */
+	if (a->script_apply)
+		a->profile->handle(c);
+	reply_body(&c->r, a->script_status, b);
+	c->r.problem = a->script_problem;
+	return true;
+}
+
+/* The next count requests that match answer status with body: a fault a
+ * partner API was seen to answer, without teaching every handler. */
+static void ctl_script(struct call *c, const cJSON *in)
+{
+	const cJSON *body = cJSON_GetObjectItemCaseSensitive(in, "body");
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(in, "count");
+	const cJSON *apply = cJSON_GetObjectItemCaseSensitive(in, "apply");
+	const cJSON *problem = cJSON_GetObjectItemCaseSensitive(in, "problem");
+	const char *method = json_str(in, "method");
+	const char *route = json_str(in, "route");
+	struct app *a = c->a;
+	int64_t status, count = 1;
+	enum route rt = ROUTE_MAX;
+	cJSON *copy = NULL;
+
+	if (route) {
+		for (rt = 0; rt < ROUTE_MAX; rt++)
+			if (strcmp(route, a->profile->route_names[rt]) == 0)
+				break;
+	}
+	if (!json_int(cJSON_GetObjectItemCaseSensitive(in, "status"), 100, 599,
+	              &status) ||
+	    (n && !json_int(n, 0, MAX_SCRIPTED, &count)) ||
+	    (apply && !cJSON_IsBool(apply)) ||
+	    (problem && !cJSON_IsBool(problem)) ||
+	    (method &&
+	     (!*method || strlen(method) >= sizeof(a->script_method))) ||
+	    (route && rt == ROUTE_MAX) ||
+	    (cJSON_HasObjectItem(in, "method") && !method) ||
+	    (cJSON_HasObjectItem(in, "route") && !route)) {
+		reply_problem(&c->r, 400, "bad-request",
+		              "status in [100, 599] is required; count in "
+		              "[0, %d], apply and problem booleans, method "
+		              "and route (as the request counts name it) "
+		              "strings",
+		              MAX_SCRIPTED);
+		return;
+	}
+	if (body) {
+		copy = cJSON_Duplicate(body, 1);
+		if (!copy) {
+			reply_oom(&c->r);
+			return;
+		}
+	}
+	script_clear(a);
+	a->script_body = copy;
+	a->script_left = (unsigned)count;
+	a->script_status = (unsigned)status;
+	a->script_apply = cJSON_IsTrue(apply);
+	a->script_problem = cJSON_IsTrue(problem);
+	snprintf(a->script_method, sizeof(a->script_method), "%s",
+	         method ? method : "");
+	a->script_route = rt;
+	control_ok(c, cJSON_CreateObject());
+}
+
 static void ctl_edit(struct call *c, const cJSON *in)
 {
 	const char *id = json_str(in, "id");
@@ -1085,6 +1195,7 @@ static void ctl_reset(struct call *c, const cJSON *in)
 	a->latency_ms = 0;
 	a->disabled_until = 0;
 	a->loose_ids = false;
+	script_clear(a);
 	control_ok(c, cJSON_CreateObject());
 }
 
@@ -1189,6 +1300,7 @@ void control_handle(struct call *c)
 	} table[] = {
 	    {"latency", MHD_HTTP_METHOD_POST, ctl_latency},
 	    {"disable_writes", MHD_HTTP_METHOD_POST, ctl_disable_writes},
+	    {"script", MHD_HTTP_METHOD_POST, ctl_script},
 	    {"edit", MHD_HTTP_METHOD_POST, ctl_profile_edit},
 	    {"seed", MHD_HTTP_METHOD_POST, ctl_profile_seed},
 	    {"state", MHD_HTTP_METHOD_GET, ctl_state},

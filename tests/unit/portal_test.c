@@ -886,6 +886,143 @@ static void test_index_unreadable_list(void **state)
 	assert_int_equal(f->job.step, SYNC_STEP_LOOKUP);
 }
 
+#define REFUSAL                                                               \
+	"\"error\":{\"messages\":[\"Invalid email address\","                 \
+	"\"A delivery address must be specified\"]}}"
+
+/* A 2xx whose envelope says success 0 is a refusal: failed rejected
+ * with every message, in whichever form success comes. */
+static void test_2xx_refusal_is_rejected(void **state)
+{
+	static const char *const flags[] = {"0",         "false",     "\"0\"",
+	                                    "\"false\"", "\"FALSE\"", NULL};
+	struct fx *f = *state;
+	char body[256];
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(*flags); i++) {
+		if (flags[i])
+			snprintf(body, sizeof(body),
+			         "{\"success\":%s," REFUSAL, flags[i]);
+		else /* no flag at all: the error member decides */
+			snprintf(body, sizeof(body), "{" REFUSAL);
+		set_change(f, CHANGE_CREATE, "K1", FULL);
+		assert_int_equal(sync_start(&f->job), SYNC_SEND);
+		assert_int_equal(answer(f, i % 2 ? 201 : 200, body),
+		                 SYNC_DONE);
+		assert_int_equal(f->job.status, SYNC_FAILED);
+		assert_string_equal(f->job.err_code, "rejected");
+		assert_int_equal(f->job.err_http_status, i % 2 ? 201 : 200);
+		assert_string_equal(f->job.err_msg + 23,
+		                    "Invalid email address; A delivery "
+		                    "address must be specified");
+		assert_null(f->job.target_id);
+		assert_int_equal(f->job.n_conflicts, 0);
+	}
+	assert_string_equal(f->job.err_msg,
+	                    "POST create: HTTP 201: Invalid email address; A "
+	                    "delivery address must be specified");
+}
+
+/* The same at every other step that reads a 2xx: the look-up's list, a
+ * read by id, the PUT of an update, the PUT that suspends and a hard
+ * DELETE. */
+static void test_2xx_refusal_at_every_step(void **state)
+{
+	struct fx *f = *state;
+	const char *no = "{\"success\":0,\"error\":{\"messages\":["
+	                 "\"Customer cannot be changed\"]}}";
+	char *p1 = page(SERVER, 1, 1, 1), *rec = wrap(SERVER);
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"phone\":\"999\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 200, no), SYNC_DONE);
+	assert_string_equal(f->job.err_code, "rejected");
+	assert_string_equal(f->job.err_msg, "GET lookup: HTTP 200: Customer "
+	                                    "cannot be changed");
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"phone\":\"999\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 200, p1), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_PUT);
+	assert_int_equal(answer(f, 200, no), SYNC_DONE);
+	assert_string_equal(f->job.err_code, "rejected");
+	assert_string_equal(f->job.err_msg, "PUT update: HTTP 200: Customer "
+	                                    "cannot be changed");
+
+	/* The key is cached now: a read by id. */
+	set_change(f, CHANGE_UPDATE, "K1", "{\"phone\":\"999\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_string_equal(f->job.req.path, "/customers/1234");
+	assert_int_equal(answer(f, 200, no), SYNC_DONE);
+	assert_string_equal(f->job.err_code, "rejected");
+	assert_string_equal(f->job.err_msg, "GET read: HTTP 200: Customer "
+	                                    "cannot be changed");
+
+	set_change(f, CHANGE_DELETE, "K1", NULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 200, rec), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_PUT);
+	assert_int_equal(answer(f, 200, no), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "rejected");
+
+	f->cfg.target.delete_mode = DELETE_HARD;
+	set_change(f, CHANGE_DELETE, "K1", NULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 200, rec), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_DELETE);
+	assert_int_equal(answer(f, 200,
+	                        "{\"success\":false,\"error\":{"
+	                        "\"messages\":[\"Customer cannot be "
+	                        "deleted\"]}}"),
+	                 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "rejected");
+	assert_string_equal(f->job.err_msg, "DELETE delete: HTTP 200: "
+	                                    "Customer cannot be deleted");
+	free(p1);
+	free(rec);
+}
+
+/* What is not a refusal, and the words of one without messages. */
+static void test_refused_forms(void **state)
+{
+	static const char *const fine[] = {
+	    "",
+	    "{}",
+	    "[]",
+	    "not json",
+	    "{\"success\":1}",
+	    "{\"success\":true,\"error\":{\"messages\":[\"x\"]}}",
+	    "{\"success\":\"1\",\"customer\":{\"id\":1}}",
+	    "{\"success\":\"true\"}",
+	    "{\"success\":\"yes\"}",
+	    "{\"success\":null,\"customer\":{\"id\":1},\"error\":null}",
+	    "{\"items\":[],\"error\":{}}"};
+	struct fx *f = *state;
+	const char *code = "rejected";
+	struct api_response r;
+	char buf[128];
+
+	assert_non_null(f->p->refused);
+	for (size_t i = 0; i < sizeof(fine) / sizeof(*fine); i++) {
+		r = resp(200, fine[i]);
+		assert_false(f->p->refused(&r));
+	}
+	r = resp(200, "{\"success\":0}");
+	assert_true(f->p->refused(&r));
+	f->p->error_message(&r, &code, buf, sizeof(buf));
+	assert_string_equal(buf, "refused (success 0) without a message");
+	r = resp(200, "{\"success\":null,\"error\":\"Not allowed\"}");
+	assert_true(f->p->refused(&r));
+	f->p->error_message(&r, &code, buf, sizeof(buf));
+	assert_string_equal(buf, "Not allowed");
+	r = resp(200, "{\"success\":0,\"error\":{\"message\":\"Locked\"}}");
+	f->p->error_message(&r, &code, buf, sizeof(buf));
+	assert_string_equal(buf, "Locked");
+	assert_string_equal(code, "rejected");
+}
+
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
 #define TI(n) cmocka_unit_test_setup_teardown(n, setup_indexed, teardown)
 
@@ -915,6 +1052,9 @@ int main(void)
 	    TI(test_index_unreadable_list),
 	    T(test_error_envelope_fails_with_all_messages),
 	    T(test_unreadable_lookup),
+	    T(test_2xx_refusal_is_rejected),
+	    T(test_2xx_refusal_at_every_step),
+	    T(test_refused_forms),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -448,6 +448,157 @@ static void test_state_name_fallback_and_clear(void **state)
 	cJSON_Delete(b);
 }
 
+/* A 2xx create must name the new customer: an empty or blank id is no
+ * id, and the outcome says the create may have happened. */
+static void test_create_without_id_is_invalid_response(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"Id\":\"\",\"Name\":\"Acme\",\"Type\":\"Customer\"}",
+		"{\"Id\":\"  \",\"Name\":\"Acme\",\"Type\":\"Customer\"}",
+		"{\"Name\":\"Acme\",\"Type\":\"Customer\"}",
+		"{\"Id\":null}",
+	};
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(*bodies); i++) {
+		set_change(f, CHANGE_CREATE, "K1", FULL);
+		assert_int_equal(sync_start(&f->job), SYNC_SEND);
+		assert_int_equal(answer_etag(f, i % 2 ? 200 : 201, bodies[i],
+					     "\"e1\""),
+				 SYNC_DONE);
+		assert_int_equal(f->job.status, SYNC_FAILED);
+		assert_string_equal(f->job.err_code, "invalid_response");
+		assert_int_equal(f->job.err_http_status, i % 2 ? 200 : 201);
+		assert_null(f->job.target_id);
+		assert_non_null(strstr(f->job.err_msg,
+				       "POST create: HTTP 20"));
+		assert_non_null(strstr(f->job.err_msg,
+				       "the create may have been applied: "
+				       "check the target for key 'K1'"));
+		assert_int_equal(cache_size(f->cache), 0);
+	}
+}
+
+/* An update's answer without an id still wrote the record we know. */
+static void test_update_empty_id_keeps_known_id(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
+	cache_put(f->cache, "K1", "c-1", "\"e1\"",
+		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_PATCH);
+	assert_int_equal(answer_etag(f, 200,
+				     "{\"Id\":\"\",\"Name\":\"A\","
+				     "\"Type\":\"Customer\",\"Fax\":\"1\"}",
+				     "\"e2\""),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_APPLIED);
+	assert_string_equal(f->job.target_id, "c-1");
+}
+
+/* A look-up that names an empty id is not a customer to read or write:
+ * "/customers/" would be the collection. */
+static void test_lookup_empty_id_is_invalid_response(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 200, "{\"Items\":[{\"Id\":\"\"}],"
+				     "\"Total\":1}"),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_null(f->job.target_id);
+	assert_non_null(strstr(f->job.err_msg, "empty customer id"));
+}
+
+static enum sync_next answer_truncated(struct fx *f, long status,
+				       const char *body, const char *etag)
+{
+	struct api_response r = resp_etag(status, body, etag);
+
+	r.truncated = 1;
+	return sync_on_response(&f->job, &r);
+}
+
+/* A 2xx cut at target.max_response_bytes: a write it answers may have
+ * happened, so the outcome says so (and where to look) instead of
+ * taking the cut body as done or calling it unreadable. */
+static void test_truncated_write_may_have_been_applied(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	/* Even a cut that leaves readable JSON is not read. */
+	assert_int_equal(answer_truncated(f, 201, EXISTING, "\"e1\""),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_int_equal(f->job.action, SYNC_ACTION_NONE);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_int_equal(f->job.err_http_status, 201);
+	assert_string_equal(f->job.err_msg,
+			    "POST create: HTTP 201: the answer exceeded the "
+			    "response size cap (target.max_response_bytes); "
+			    "the create may have been applied: check the "
+			    "target for key 'K1'");
+	assert_int_equal(cache_size(f->cache), 0);
+
+	/* An update names the customer; the cached record is forgotten. */
+	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
+	cache_put(f->cache, "K1", "c-1", "\"e1\"",
+		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer_truncated(f, 200, "{\"Id\":\"c-1\",\"Na",
+					  "\"e2\""),
+			 SYNC_DONE);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_non_null(strstr(f->job.err_msg, "PATCH update: HTTP 200: "
+					       "the answer exceeded the "
+					       "response size cap"));
+	assert_non_null(strstr(f->job.err_msg,
+			       "the update may have been applied: check "
+			       "customer 'c-1'"));
+	assert_int_equal(cache_size(f->cache), 0);
+
+	/* A delete too, though it reads no body. */
+	set_change(f, CHANGE_DELETE, "K1", NULL);
+	cache_put(f->cache, "K1", "c-1", "\"e1\"",
+		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(f->job.req.method, HTTP_DELETE);
+	assert_int_equal(answer_truncated(f, 200, "{\"Id\"", NULL),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_non_null(strstr(f->job.err_msg,
+			       "the delete may have been applied"));
+}
+
+/* A cut read wrote nothing, and says so. */
+static void test_truncated_read_wrote_nothing(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer_truncated(f, 200, "{\"Items\":[", NULL),
+			 SYNC_DONE);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_string_equal(f->job.err_msg,
+			    "POST lookup: HTTP 200: the answer exceeded the "
+			    "response size cap (target.max_response_bytes); "
+			    "nothing was written");
+	/* A cut error answer is an error all the same. */
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer_truncated(f, 400, "{\"detail\":\"x", NULL),
+			 SYNC_DONE);
+	assert_string_equal(f->job.err_code, "rejected");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,6 +623,11 @@ int main(void)
 		T(test_long_message_stays_utf8),
 		T(test_skip),
 		T(test_state_name_fallback_and_clear),
+		T(test_create_without_id_is_invalid_response),
+		T(test_update_empty_id_keeps_known_id),
+		T(test_lookup_empty_id_is_invalid_response),
+		T(test_truncated_write_may_have_been_applied),
+		T(test_truncated_read_wrote_nothing),
 #undef T
 	};
 

@@ -514,6 +514,189 @@ static void test_responses(void **state)
 	cJSON_Delete(list);
 }
 
+static int valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : *p >= 0xF0 ? 3 : *p >= 0xE0 ? 2 : 1;
+
+		if (*p >= 0x80 && *p < 0xC0)
+			return 0;
+		p++;
+		for (int i = 0; i < n; i++, p++)
+			if ((*p & 0xC0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
+static void message_of(struct fx *f, long status, const char *body, char *buf,
+                       size_t len, const char **code)
+{
+	struct api_response r = resp(status, body);
+
+	*code = "rejected";
+	f->p->error_message(&r, code, buf, len);
+}
+
+/* RFC 9457 / 7807 problem documents: title and detail, then the field
+ * errors in the shapes APIs use for them. */
+static void test_problem_document(void **state)
+{
+	struct fx *f = *state;
+	const char *code;
+	char buf[400];
+
+	message_of(f, 405,
+	           "{\"type\":\"about:blank\",\"title\":\"Method Not "
+	           "Allowed\",\"status\":405,\"detail\":\"POST is not "
+	           "allowed on /Customer/K1\",\"instance\":\"/Customer/K1\"}",
+	           buf, sizeof(buf), &code);
+	assert_string_equal(buf, "Method Not Allowed: POST is not allowed on "
+	                         "/Customer/K1");
+	assert_string_equal(code, "rejected");
+
+	/* ASP.NET Core's ValidationProblemDetails. */
+	message_of(f, 400,
+	           "{\"type\":\"https://tools.ietf.org/html/rfc9110#section-"
+	           "15.5.1\",\"title\":\"One or more validation errors "
+	           "occurred.\",\"status\":400,\"errors\":{\"Email\":[\"The "
+	           "Email field is not a valid e-mail address.\",\"Too "
+	           "long\"],\"Zip\":[\"Required\"],\"\":[\"Body "
+	           "unreadable\"]},"
+	           "\"traceId\":\"00-ab-cd-00\"}",
+	           buf, sizeof(buf), &code);
+	assert_string_equal(buf, "One or more validation errors occurred.; "
+	                         "Email: The Email field is not a valid "
+	                         "e-mail address., Too long; Zip: Required; "
+	                         "Body unreadable");
+
+	/* RFC 9457's errors array, and plain {field, message} items. */
+	message_of(f, 422,
+	           "{\"title\":\"Invalid\",\"detail\":\"2 problems\","
+	           "\"errors\":[{\"detail\":\"must be a positive integer\","
+	           "\"pointer\":\"#/zip\"},{\"field\":\"email\",\"message\":"
+	           "\"taken\"},\"free text\",{\"code\":7}]}",
+	           buf, sizeof(buf), &code);
+	assert_string_equal(buf, "Invalid: 2 problems; #/zip: must be a "
+	                         "positive integer; email: taken; free text");
+
+	/* RFC 7807's invalid-params; detail alone; detail equal to title. */
+	message_of(f, 400,
+	           "{\"title\":\"Bad\",\"invalid-params\":[{\"name\":\"zip\","
+	           "\"reason\":\"too short\"}]}",
+	           buf, sizeof(buf), &code);
+	assert_string_equal(buf, "Bad; zip: too short");
+	message_of(f, 409, "{\"detail\":\"locked by an import\"}", buf,
+	           sizeof(buf), &code);
+	assert_string_equal(buf, "locked by an import");
+	message_of(f, 400, "{\"title\":\"Bad\",\"detail\":\"Bad\"}", buf,
+	           sizeof(buf), &code);
+	assert_string_equal(buf, "Bad");
+
+	/* The reference server's envelope, and others', are kept. */
+	message_of(f, 400,
+	           "{\"code\":\"invalid_field\",\"message\":\"name must be a "
+	           "string\"}",
+	           buf, sizeof(buf), &code);
+	assert_string_equal(buf, "invalid_field: name must be a string");
+	assert_string_equal(code, "invalid_field");
+	message_of(f, 400,
+	           "{\"message\":\"The given data was invalid.\",\"errors\":"
+	           "{\"email\":[\"The email must be valid.\"]}}",
+	           buf, sizeof(buf), &code);
+	assert_string_equal(buf, "The given data was invalid.; email: The "
+	                         "email must be valid.");
+	message_of(f, 400,
+	           "{\"error\":{\"code\":\"BadArgument\","
+	           "\"message\":\"zip\"}}",
+	           buf, sizeof(buf), &code);
+	assert_string_equal(buf, "BadArgument: zip");
+	assert_string_equal(code, "rejected");
+	message_of(f, 400, "{\"error\":\"nope\"}", buf, sizeof(buf), &code);
+	assert_string_equal(buf, "nope");
+	message_of(f, 502, "", buf, sizeof(buf), &code);
+	assert_string_equal(buf, "");
+}
+
+/* Bounded, cut on a character boundary, one line. */
+static void test_problem_document_bounded(void **state)
+{
+	struct fx *f = *state;
+	char body[4096] = "{\"title\":\"T\\n1\",\"detail\":\"";
+	const char *code;
+	char buf[400], small[61];
+
+	for (int i = 0; i < 300; i++)
+		strcat(body, "\xc3\xa9");
+	strcat(body, "\",\"errors\":{\"zip\":[\"required\"]}}");
+	message_of(f, 400, body, buf, sizeof(buf), &code);
+	assert_true(valid_utf8(buf));
+	assert_null(strchr(buf, '\n'));
+	/* The long detail is cut, so the field errors still show. */
+	assert_non_null(strstr(buf, "T 1: \xc3\xa9"));
+	assert_non_null(strstr(buf, "\xc3\xa9; zip: required"));
+	assert_true(strlen(buf) < 260);
+
+	for (size_t i = 1; i <= sizeof(small); i++) {
+		message_of(f, 400, body, small, i, &code);
+		assert_true(strlen(small) < i);
+		assert_true(valid_utf8(small));
+	}
+}
+
+/* Through sync: the outcome's message carries detail and errors. */
+static void test_problem_document_in_outcome(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPSERT, "K1", "{\"name\":\"A\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 404, NULL), SYNC_SEND);
+	assert_int_equal(
+	    answer(f, 400,
+	           "{\"title\":\"One or more validation errors occurred.\","
+	           "\"status\":400,\"detail\":\"See errors\",\"errors\":{"
+	           "\"zip\":[\"Required\",\"Numeric\"]}}"),
+	    SYNC_DONE);
+	assert_string_equal(f->job.err_code, "rejected");
+	assert_string_equal(f->job.err_msg,
+	                    "POST create: HTTP 400: One or more validation "
+	                    "errors occurred.: See errors; zip: Required, "
+	                    "Numeric");
+}
+
+/* An empty shortID is no id: a create answered with one may have
+ * happened, a look-up answered with one names nothing to write, and
+ * neither is kept in the cache. */
+static void test_empty_short_id(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_CREATE, "K1", "{\"name\":\"A\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 404, NULL), SYNC_SEND);
+	expect_req(f, HTTP_POST, "/Customer");
+	assert_int_equal(answer(f, 200, "{\"shortID\":\"\",\"name\":\"A\"}"),
+	                 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_null(f->job.target_id);
+	assert_non_null(strstr(f->job.err_msg, "may have been applied"));
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"B\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer(f, 200, "{\"shortID\":\"\",\"name\":\"A\"}"),
+	                 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_string_equal(f->job.err_msg, "GET lookup: HTTP 200 named an "
+	                                    "empty customer id for key 'K1'");
+	assert_null(f->job.target_id);
+	assert_int_equal(cache_size(f->cache), 0);
+}
+
 int main(void)
 {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
@@ -532,6 +715,10 @@ int main(void)
 	    T(test_forbidden_names_security_id),
 	    T(test_retry_after_holds),
 	    T(test_responses),
+	    T(test_problem_document),
+	    T(test_problem_document_bounded),
+	    T(test_problem_document_in_outcome),
+	    T(test_empty_short_id),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);

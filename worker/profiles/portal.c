@@ -1203,6 +1203,51 @@ static const cJSON *messages_of(const cJSON *doc)
 	return cJSON_IsArray(m) ? m : NULL;
 }
 
+/* The envelope's "success": 1 true, 0 false, -1 absent or neither.
+ * DECISION (the document shows the integer 0 or 1): false is 0, false,
+ * or the string "0" or "false" (any case), as a loosely typed backend
+ * may render it; true is any other number, true, "1" or "true". null
+ * and other strings say nothing. */
+static int success_of(const cJSON *doc)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "success");
+
+	if (cJSON_IsBool(v))
+		return cJSON_IsTrue(v);
+	if (cJSON_IsNumber(v))
+		return v->valuedouble != 0;
+	if (!cJSON_IsString(v))
+		return -1;
+	if (strcmp(v->valuestring, "0") == 0 ||
+	    strcasecmp(v->valuestring, "false") == 0)
+		return 0;
+	if (strcmp(v->valuestring, "1") == 0 ||
+	    strcasecmp(v->valuestring, "true") == 0)
+		return 1;
+	return -1;
+}
+
+/* A 2xx that is a refusal all the same (the document shows none, but
+ * its envelope has room for it): success false, or, when success says
+ * nothing, an "error" member and no record or list. Then sync fails the
+ * step "rejected" with the messages, whatever the step. An answer
+ * without a body (DELETE's "empty JSON response") is no refusal. */
+static bool portal_refused(const struct api_response *r)
+{
+	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
+	int ok = success_of(doc);
+	bool refused;
+
+	if (ok >= 0)
+		refused = ok == 0;
+	else
+		refused = cJSON_HasObjectItem(doc, "error") &&
+		          !cJSON_HasObjectItem(doc, "customer") &&
+		          !cJSON_HasObjectItem(doc, "items");
+	cJSON_Delete(doc);
+	return refused;
+}
+
 /* DECISION (the document names no status or wording for a duplicate
  * email): a 409, or any 4xx whose message speaks of the email being
  * taken ("already", "exists", "in use", "taken", "unique",
@@ -1258,11 +1303,15 @@ static int portal_conflict_lookup(const struct config *cfg,
 }
 
 /* Every message, joined with "; " (the document: the list is "not
- * exhaustive", so all of them help whoever fixes the record). */
+ * exhaustive", so all of them help whoever fixes the record). Without a
+ * list, the error's own "message" or an "error" string; a refusal
+ * without any words says so. */
 static void portal_error_message(const struct api_response *r,
                                  const char **code, char *buf, size_t len)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
+	const char *one;
 	const cJSON *m;
 	size_t used = 0;
 
@@ -1280,6 +1329,12 @@ static void portal_error_message(const struct api_response *r,
 			used += (size_t)n < len - used ? (size_t)n
 			                               : len - used - 1;
 	}
+	one = cJSON_IsString(err) ? err->valuestring
+	                          : profile_str(err, "message");
+	if (!buf[0] && one)
+		snprintf(buf, len, "%s", one);
+	if (!buf[0] && success_of(doc) == 0)
+		snprintf(buf, len, "refused (success 0) without a message");
 	if (!buf[0] && !doc && r->body_len > 0)
 		snprintf(buf, len, "%.200s", r->body);
 	cJSON_Delete(doc);
@@ -1308,5 +1363,6 @@ const struct profile_ops portal_profile = {
     .write_result = portal_write_result,
     .conflict = portal_conflict,
     .conflict_lookup = portal_conflict_lookup,
+    .refused = portal_refused,
     .error_message = portal_error_message,
 };

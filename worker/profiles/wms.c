@@ -604,27 +604,163 @@ static int wms_conflict(const struct api_response *r, char **field, char **id)
 	return 0;
 }
 
-/* DECISION (the document names no error body): {"code", "message"} as
- * the reference server answers; "Message", "error", "title" and the raw
- * body are read too, so another real shape still reaches the operator.
- * A known API code replaces custsync's. */
+/* The longest a problem's title or detail, or one field's message, may
+ * take of the outcome's message, so one long text leaves room for the
+ * field errors. */
+#define WORDS_MAX 200
+
+/* Appends sep (when buf holds something) and at most max bytes of s to
+ * buf, cut on a UTF-8 character boundary; control characters become
+ * spaces, so the message stays one line. False once buf is full: what
+ * follows would be cut off mid-sentence, so nothing more is added. */
+static bool text_add(char *buf, size_t len, size_t *used, const char *sep,
+                     const char *s, size_t max)
+{
+	size_t n = strlen(s), k = *used && sep ? strlen(sep) : 0;
+	bool cut = n > max;
+
+	if (*used + k + 1 >= len)
+		return false;
+	memcpy(buf + *used, sep ? sep : "", k);
+	*used += k;
+	if (n > max)
+		n = max;
+	if (n > len - *used - 1) {
+		n = len - *used - 1;
+		cut = true;
+	}
+	while (cut && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		buf[*used + i] = c < 0x20 || c == 0x7F ? ' ' : (char)c;
+	}
+	*used += n;
+	buf[*used] = '\0';
+	return *used + 1 < len;
+}
+
+/* The words of one error item: a string, or an object's message,
+ * detail, reason or title. */
+static const char *words_of(const cJSON *v)
+{
+	static const char *const keys[] = {"message", "detail", "reason",
+	                                   "title"};
+	const char *w = NULL;
+
+	if (cJSON_IsString(v))
+		return v->valuestring;
+	for (size_t i = 0; i < 4 && !w; i++)
+		w = profile_str(v, keys[i]);
+	return w;
+}
+
+/* The field an error item names: field, name (RFC 7807's
+ * invalid-params), pointer (RFC 9457) or property; NULL for none. */
+static const char *field_of(const cJSON *v)
+{
+	static const char *const keys[] = {"field", "name", "pointer",
+	                                   "property"};
+	const char *f = NULL;
+
+	for (size_t i = 0; i < 4 && !f; i++)
+		f = profile_str(v, keys[i]);
+	return f && *f ? f : NULL;
+}
+
+/* "field: msg1, msg2" for each member of an errors object (ASP.NET
+ * Core's ValidationProblemDetails: field -> [messages]), or "field: msg"
+ * for each item of an errors array ([{field?, message | detail}]),
+ * joined with "; ". */
+static void add_field_errors(char *buf, size_t len, size_t *used,
+                             const cJSON *errors)
+{
+	const cJSON *e, *m;
+	bool more = true;
+
+	cJSON_ArrayForEach(e, errors)
+	{
+		const char *f =
+		    cJSON_IsObject(errors) ? e->string : field_of(e);
+		const char *sep = "; ";
+		bool any = false;
+
+		if (!more)
+			break;
+		if (cJSON_IsArray(e)) {
+			cJSON_ArrayForEach(m, e)
+			{
+				const char *w = words_of(m);
+
+				if (!w || !more)
+					continue;
+				if (!any && f && *f)
+					more = text_add(buf, len, used, sep, f,
+					                WORDS_MAX) &&
+					       text_add(buf, len, used, ": ",
+					                w, WORDS_MAX);
+				else
+					more = text_add(buf, len, used,
+					                any ? ", " : sep, w,
+					                WORDS_MAX);
+				any = true;
+			}
+			continue;
+		}
+		if (!words_of(e))
+			continue;
+		if (f && *f)
+			more = text_add(buf, len, used, sep, f, WORDS_MAX) &&
+			       text_add(buf, len, used, ": ", words_of(e),
+			                WORDS_MAX);
+		else
+			more = text_add(buf, len, used, sep, words_of(e),
+			                WORDS_MAX);
+	}
+}
+
+/* DECISION (the document names no error body): the message is
+ * "code: message" for the reference server's {"code", "message"}
+ * ("Message", an "error" string or an error object's message are read
+ * too), or "title: detail" for an RFC 9457 / 7807 problem document,
+ * either followed by the field errors ("errors" as an object or an
+ * array, RFC 7807's "invalid-params"): "title: detail; field: msg1,
+ * msg2; field2: msg". Each part is bounded (WORDS_MAX) and the whole
+ * fits len, cut on a UTF-8 boundary. A body without any of these gives
+ * its first 200 bytes. A known API code replaces custsync's. */
 static void wms_error_message(const struct api_response *r, const char **code,
                               char *buf, size_t len)
 {
-	static const char *const keys[] = {"message", "Message", "error",
-	                                   "title"};
+	static const char *const keys[] = {"message", "Message", "title"};
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
 	const char *c = profile_str(doc, "code");
-	const char *m = NULL;
+	const char *m = cJSON_IsString(err) ? err->valuestring : NULL;
+	const char *detail = profile_str(doc, "detail");
+	size_t used = 0;
 
-	for (size_t i = 0; i < 4 && !m; i++)
+	buf[0] = '\0';
+	for (size_t i = 0; i < 3 && !m; i++)
 		m = profile_str(doc, keys[i]);
-	if (m)
-		snprintf(buf, len, "%s%s%s", c ? c : "", c ? ": " : "", m);
-	else if (r->body_len > 0)
-		snprintf(buf, len, "%.200s", r->body);
-	else
-		buf[0] = '\0';
+	if (!m && cJSON_IsObject(err)) {
+		m = profile_str(err, "message");
+		if (!c)
+			c = profile_str(err, "code");
+	}
+	if (c && *c && ((m && *m) || (detail && *detail)))
+		text_add(buf, len, &used, NULL, c, WORDS_MAX);
+	if (m && *m)
+		text_add(buf, len, &used, ": ", m, WORDS_MAX);
+	if (detail && *detail && !(m && strcmp(m, detail) == 0))
+		text_add(buf, len, &used, ": ", detail, WORDS_MAX);
+	add_field_errors(buf, len, &used,
+	                 cJSON_GetObjectItemCaseSensitive(doc, "errors"));
+	add_field_errors(
+	    buf, len, &used,
+	    cJSON_GetObjectItemCaseSensitive(doc, "invalid-params"));
+	if (!used && r->body_len > 0)
+		text_add(buf, len, &used, NULL, r->body, 200);
 	for (size_t i = 0; c && i < sizeof(api_codes) / sizeof(*api_codes);
 	     i++)
 		if (strcmp(c, api_codes[i]) == 0)
