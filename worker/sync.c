@@ -446,6 +446,17 @@ static enum sync_next check_owner(struct sync_job *j, const cJSON *raw)
 		    j->change->key, j->target_id, p->owner_field, have, want);
 }
 
+/* An ETag goes back as If-Match: one the header could not carry (a
+ * control character, from a header or a body field) is no ETag. */
+static bool etag_ok(const char *etag)
+{
+	for (const unsigned char *p = (const unsigned char *)etag; p && *p;
+	     p++)
+		if (*p < 0x20 || *p > 0x7E)
+			return false;
+	return true;
+}
+
 static enum sync_next have_record(struct sync_job *j, cJSON *raw,
 				  const char *etag)
 {
@@ -462,6 +473,10 @@ static enum sync_next have_record(struct sync_job *j, cJSON *raw,
 	if (!j->current)
 		return fail(j, "invalid_response", j->http_status,
 			    "the record of '%s' is unreadable", j->target_id);
+	if (!etag_ok(etag))
+		return fail(j, "invalid_response", j->http_status,
+			    "the ETag of '%s' is not a valid header value",
+			    j->target_id);
 	set_str(&j->etag, etag);
 	cache_put(j->cache, j->change->key, j->target_id, j->etag,
 		  cJSON_Duplicate(j->current, 1));
@@ -601,6 +616,11 @@ static enum sync_next on_written(struct sync_job *j,
 		cJSON_Delete(record);
 		return maybe_applied(j, r, "the answer names no customer id");
 	}
+	if (!etag_ok(etag)) {
+		/* The write happened; the next one of this key reads first. */
+		free(etag);
+		etag = NULL;
+	}
 	free(j->etag);
 	j->etag = etag;
 	cache_put(j->cache, j->change->key, j->target_id, etag, record);
@@ -711,7 +731,7 @@ static enum sync_next on_delete(struct sync_job *j,
 		/* A DELETE destroys (a suspension is a PUT and keeps it). */
 		if (j->index && j->req.method == HTTP_DELETE)
 			keyindex_drop(j->index, index_key(j));
-		set_str(&j->etag, r->etag);
+		set_str(&j->etag, etag_ok(r->etag) ? r->etag : NULL);
 		return finish(j, SYNC_APPLIED, SYNC_ACTION_DELETE);
 	case 412:
 	case 428:

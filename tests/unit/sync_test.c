@@ -242,6 +242,24 @@ static void test_cached_noop_is_confirmed_by_read(void **state)
 	assert_string_equal(f->job.req.if_match, "\"e2\"");
 }
 
+/* An ETag that a header could not carry is never sent back as If-Match:
+ * the event fails at once instead of retrying a request that cannot be
+ * sent. */
+static void test_etag_with_control_characters(void **state)
+{
+	struct fx *f = *state;
+
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"A\"}");
+	cache_put(f->cache, "K1", "c-1", NULL, NULL);
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer_etag(f, 200, "{\"Name\":\"B\"}",
+				     "\"e2\"\r\nX-Injected: 1"),
+			 SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "invalid_response");
+	assert_non_null(strstr(f->job.err_msg, "ETag"));
+}
+
 static void test_delete_soft(void **state)
 {
 	struct fx *f = *state;
@@ -604,6 +622,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
 		T(test_create_maps_and_posts),
+		T(test_etag_with_control_characters),
 		T(test_create_conflict_matching_sends_no_patch),
 		T(test_create_conflict_patches_only_difference),
 		T(test_update_stale_etag_rereads),
