@@ -3,6 +3,7 @@
 #include "backoff.h"
 #include "config.h"
 #include "log.h"
+#include "num.h"
 #include "request.h"
 
 #include <cjson/cJSON.h>
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Ten years: a longer lifetime is no lifetime (used until a 401). */
+#define AUTH_TTL_MAX_S (10LL * 366 * 86400)
 
 static void wipe(char *s)
 {
@@ -224,7 +228,7 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 {
 	cJSON *doc;
 	const cJSON *tok, *exp;
-	double ttl;
+	int64_t ttl;
 	size_t n;
 
 	a->in_flight = false;
@@ -250,15 +254,17 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 		snprintf(a->header, n, "Authorization: Bearer %s",
 			 tok->valuestring);
 	/* Refresh at 90% of the lifetime so requests rarely meet an expired
-	 * token; a token without expires_in is used until a 401. */
-	ttl = cJSON_IsNumber(exp) && exp->valuedouble > 0 ? exp->valuedouble
-							   : 0;
-	a->refresh_at = ttl > 0 ? now_ms + (int64_t)(ttl * 900.0) : INT64_MAX;
+	 * token; a token without a usable expires_in (absent, not a whole
+	 * number of seconds, below 1 or beyond AUTH_TTL_MAX_S) is used
+	 * until a 401. */
+	if (num_json_int(exp, 1, AUTH_TTL_MAX_S, &ttl))
+		ttl = 0;
+	a->refresh_at = ttl > 0 ? now_ms + ttl * 900 : INT64_MAX;
 	a->failures = 0;
 	a->retry_at = 0;
 	a->refreshes++;
 	cJSON_Delete(doc);
-	log_info("token acquired expires_in_s=%.0f", ttl);
+	log_info("token acquired expires_in_s=%lld", (long long)ttl);
 	return a->header != NULL;
 }
 
