@@ -70,8 +70,9 @@ static cJSON *copy_string(const cJSON *v)
 	                         : cJSON_CreateNull();
 }
 
-/* The API holds one phone, fax and email: an ERP list gives its first
- * element, an empty list or null clears. */
+/* The API holds one phone and one email: an ERP list gives its first
+ * element, an empty list or null clears. fax is one string in the input
+ * contract (a list is invalid_event) and passes through as it is. */
 static cJSON *first_string(const cJSON *v)
 {
 	if (cJSON_IsArray(v))
