@@ -4,6 +4,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "num.h"
 #include "request.h"
 
 #include <cjson/cJSON.h>
@@ -11,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Ten years: a longer lifetime is no lifetime (used until a 401). */
+#define AUTH_TTL_MAX_S (10LL * 366 * 86400)
 
 static void wipe(char *s)
 {
@@ -233,7 +237,7 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 {
 	cJSON *doc;
 	const cJSON *tok, *exp;
-	double ttl;
+	int64_t ttl;
 	char *header;
 
 	a->in_flight = false;
@@ -272,15 +276,17 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 	wipe(a->header);
 	a->header = header;
 	/* Refresh at 90% of the lifetime so requests rarely meet an expired
-	 * token; a token without expires_in is used until a 401. */
-	ttl = cJSON_IsNumber(exp) && exp->valuedouble > 0 ? exp->valuedouble
-							   : 0;
-	a->refresh_at = ttl > 0 ? now_ms + (int64_t)(ttl * 900.0) : INT64_MAX;
+	 * token; a token without a usable expires_in (absent, not a whole
+	 * number of seconds, below 1 or beyond AUTH_TTL_MAX_S) is used
+	 * until a 401. */
+	if (num_json_int(exp, 1, AUTH_TTL_MAX_S, &ttl))
+		ttl = 0;
+	a->refresh_at = ttl > 0 ? now_ms + ttl * 900 : INT64_MAX;
 	a->failures = 0;
 	a->retry_at = 0;
 	a->refreshes++;
 	cJSON_Delete(doc);
-	log_info("token acquired expires_in_s=%.0f", ttl);
+	log_info("token acquired expires_in_s=%lld", (long long)ttl);
 	return true;
 }
 

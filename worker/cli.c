@@ -14,17 +14,21 @@ static void on_signal(int sig)
 	cli_stop = 1;
 }
 
-int cli_start(const char *path, struct config *cfg)
+void cli_signals(void)
 {
 	struct sigaction sa;
 
-	if (config_load_report(path, cfg))
-		return EX_CONFIG;
-	log_setup(cfg->log.level, cfg->log.format == LOG_FORMAT_JSON);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+int cli_start(const char *path, struct config *cfg)
+{
+	if (config_load_report(path, cfg))
+		return EX_CONFIG;
+	log_setup(cfg->log.level, cfg->log.format == LOG_FORMAT_JSON);
 	return 0;
 }

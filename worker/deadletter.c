@@ -63,19 +63,20 @@ static long long header_num(rd_kafka_headers_t *hs, const char *name,
 
 /* The key the event's outcome carries: the parsed event's, else the Kafka
  * key as text (as worker.c names events it cannot parse). */
-static char *outcome_key(const struct config *cfg, const rd_kafka_message_t *m)
+static char *outcome_key(const struct config *cfg,
+			 const struct dead_letter_record *r)
 {
 	struct change ch = {0};
 	struct event_error perr;
 	char *key = NULL;
 
-	if (event_parse(m->payload, m->len, m->key, m->key_len, "-",
+	if (event_parse(r->value, r->value_len, r->key, r->key_len, "-",
 			cfg ? cfg->mapping : NULL, cfg ? cfg->n_mapping : 0,
 			&ch, &perr) == 0 &&
 	    ch.key)
 		key = strdup(ch.key);
 	else
-		key = event_key_from_kafka(m->key, m->key_len);
+		key = event_key_from_kafka(r->key, r->key_len);
 	change_done(&ch);
 	return key ? key : strdup("");
 }
@@ -86,19 +87,38 @@ int dead_letter_parse(const struct config *cfg,
 {
 	rd_kafka_headers_t *hs = NULL;
 	rd_kafka_timestamp_type_t tt;
-	int is_dl = 0, has_src = 0;
+	struct dead_letter_record r;
 
 	memset(dl, 0, sizeof(*dl));
 	if (rd_kafka_message_headers(m, &hs) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return -1;
+	r.headers = hs;
+	r.partition = m->partition;
+	r.offset = m->offset;
+	r.timestamp_ms = rd_kafka_message_timestamp(m, &tt);
+	r.value = m->payload;
+	r.value_len = m->len;
+	r.key = m->key;
+	r.key_len = m->key_len;
+	return dead_letter_parse_record(cfg, &r, dl);
+}
+
+int dead_letter_parse_record(const struct config *cfg,
+			     const struct dead_letter_record *r,
+			     struct dead_letter *dl)
+{
+	rd_kafka_headers_t *hs = r->headers;
+	int is_dl = 0, has_src = 0;
+
+	memset(dl, 0, sizeof(*dl));
 	dl->code = header(hs, "custsync.error.code", &is_dl);
 	if (!is_dl || !dl->code) {
 		dead_letter_done(dl);
 		return -1;
 	}
-	dl->partition = m->partition;
-	dl->offset = m->offset;
-	dl->timestamp_ms = rd_kafka_message_timestamp(m, &tt);
+	dl->partition = r->partition;
+	dl->offset = r->offset;
+	dl->timestamp_ms = r->timestamp_ms;
 	dl->message = header(hs, "custsync.error.message", NULL);
 	dl->http_status = (long)header_num(hs, "custsync.error.http_status", 0,
 					   999);
@@ -112,7 +132,7 @@ int dead_letter_parse(const struct config *cfg,
 	dl->failed_at = header(hs, "custsync.failed_at", NULL);
 	dl->replay_count = (int)header_num(hs, DLQ_HEADER_REPLAY_COUNT, 0,
 					   INT_MAX);
-	dl->key = outcome_key(cfg, m);
+	dl->key = outcome_key(cfg, r);
 	if (!dl->message || !dl->event_id || !dl->failed_at || !dl->key ||
 	    !dl->source_topic) {
 		dead_letter_done(dl); /* out of memory */

@@ -9,6 +9,7 @@
 
 struct config;
 struct rd_kafka_message_s;
+struct rd_kafka_headers_s;
 
 #define DLQ_HEADER_REPLAY_COUNT "custsync.replay.count"
 
@@ -40,6 +41,25 @@ int dead_letter_parse(const struct config *cfg,
 		      const struct rd_kafka_message_s *m,
 		      struct dead_letter *dl);
 void dead_letter_done(struct dead_letter *dl);
+
+/* What dead_letter_parse reads of a record, for callers that hold no
+ * rd_kafka_message_t (a record with headers cannot be built by hand).
+ * Everything is borrowed for the call. */
+struct dead_letter_record {
+	struct rd_kafka_headers_s *headers; /* NULL: none */
+	int32_t partition;
+	int64_t offset;
+	int64_t timestamp_ms; /* -1: not available */
+	const void *value;    /* NULL: a tombstone */
+	size_t value_len;
+	const void *key;      /* NULL: none */
+	size_t key_len;
+};
+
+/* dead_letter_parse on the parts of a record. */
+int dead_letter_parse_record(const struct config *cfg,
+			     const struct dead_letter_record *r,
+			     struct dead_letter *dl);
 
 struct dlq_filter {
 	const char *code; /* NULL: any */

@@ -117,7 +117,9 @@ static void print_row(const struct dead_letter *dl)
 	char *code = cell(dl->code, 0);
 	char *msg = cell(dl->message, MESSAGE_COLUMN);
 
-	outcome_time(dl->timestamp_ms, when, sizeof(when));
+	/* A record without a usable timestamp shows "-", like HTTP. */
+	if (outcome_time(dl->timestamp_ms, when, sizeof(when)))
+		snprintf(when, sizeof(when), "-");
 	if (dl->http_status > 0)
 		snprintf(http, sizeof(http), "%ld", dl->http_status);
 	printf("%-4d %-8lld %-24s %-16s %-24s %-18s %-4s %-3d %-3d %s\n",
@@ -137,10 +139,13 @@ static void print_json(const struct dead_letter *dl)
 
 	if (!o)
 		return;
-	outcome_time(dl->timestamp_ms, when, sizeof(when));
 	cJSON_AddNumberToObject(o, "partition", dl->partition);
 	cJSON_AddNumberToObject(o, "offset", (double)dl->offset);
-	cJSON_AddStringToObject(o, "time", when);
+	/* null: the record has no timestamp (or none that is a date). */
+	if (outcome_time(dl->timestamp_ms, when, sizeof(when)))
+		cJSON_AddNullToObject(o, "time");
+	else
+		cJSON_AddStringToObject(o, "time", when);
 	add_text(o, "key", dl->key);
 	add_text(o, "event_id", dl->event_id);
 	add_text(o, "code", dl->code);

@@ -5,6 +5,7 @@
 #include "event.h"
 
 #include "mapping.h"
+#include "num.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -13,13 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* An event_id travels into outcomes, dead-letter headers and logs; one
  * longer than this is a producer bug, not an identifier. */
 #define EVENT_ID_MAX 256
-/* 9999-12-31T23:59:59.999Z, the last instant with a four-digit year. */
-#define TS_MS_MAX 253402300799999LL
 /* Fits the deepest path we name,
  * payload.after.delivery_addresses[2147483647].country_code */
 #define PATH_LEN 96
@@ -92,18 +90,15 @@ static const char *type_name(const cJSON *v)
 
 /* Only integers below 2^53 count: from there on a double no longer
  * holds every integer, and 2^53 + 1 would already read as 2^53. */
+#define INTEGRAL_MAX 9007199254740991LL
+
 static bool integral(const cJSON *v, long long *out)
 {
-	double d;
+	int64_t n;
 
-	if (!cJSON_IsNumber(v))
+	if (num_json_int(v, -INTEGRAL_MAX, INTEGRAL_MAX, &n))
 		return false;
-	d = v->valuedouble;
-	if (!(d > -9007199254740992.0 && d < 9007199254740992.0))
-		return false;
-	if ((double)(long long)d != d)
-		return false;
-	*out = (long long)d;
+	*out = n;
 	return true;
 }
 
@@ -862,11 +857,9 @@ static int parse_native(cJSON *env, const char *path, const char *op,
 static int debezium_time(const cJSON *env, const char *path, char **out,
                          struct event_error *err)
 {
-	char src_path[PATH_LEN], p[PATH_LEN], base[24], text[32];
+	char src_path[PATH_LEN], p[PATH_LEN], text[NUM_TIME_LEN];
 	cJSON *ts, *src;
-	long long ms;
-	struct tm tm;
-	time_t t;
+	int64_t ms;
 	int rc = member(env, path, "ts_ms", &ts, err);
 
 	if (!rc && (!ts || cJSON_IsNull(ts))) {
@@ -878,16 +871,11 @@ static int debezium_time(const cJSON *env, const char *path, char **out,
 	}
 	if (rc || !ts || cJSON_IsNull(ts))
 		return rc;
-	if (!integral(ts, &ms) || ms < 0 || ms > TS_MS_MAX)
+	if (num_json_int(ts, 0, NUM_TIME_MAX_MS, &ms) ||
+	    num_time(ms, text, sizeof(text)))
 		return fail(err, EVENT_ERR_INVALID_EVENT,
 		            "%s must be milliseconds since the epoch",
 		            join(p, path, "ts_ms"));
-	t = (time_t)(ms / 1000);
-	if (!gmtime_r(&t, &tm))
-		return fail(err, EVENT_ERR_INVALID_EVENT, "%s is out of range",
-		            join(p, path, "ts_ms"));
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(text, sizeof(text), "%s.%03dZ", base, (int)(ms % 1000));
 	return dup_str(text, out) ? oom(err) : 0;
 }
 

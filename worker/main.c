@@ -57,6 +57,13 @@ static int cmd_run(const char *path)
 
 	if (cli_start(path, &cfg))
 		return EX_CONFIG;
+	/* A stop asked for while starting ends here, cleanly: before any
+	 * connection, then before the loop (which would honour it too). */
+	if (cli_stop) {
+		log_info("stopped while starting");
+		config_done(&cfg);
+		return EX_OK;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
 		config_done(&cfg);
 		return EX_SOFTWARE;
@@ -69,7 +76,12 @@ static int cmd_run(const char *path)
 		config_done(&cfg);
 		return EX_CONFIG;
 	}
-	rc = worker_run(w, &cli_stop);
+	if (cli_stop) {
+		log_info("stopped while starting");
+		rc = EX_OK;
+	} else {
+		rc = worker_run(w, &cli_stop);
+	}
 	worker_free(w);
 	curl_global_cleanup();
 	config_done(&cfg);
@@ -87,6 +99,7 @@ int main(int argc, char **argv)
 	const char *cmd = NULL, *path = NULL;
 	int c;
 
+	cli_signals();
 	if (argc > 1 && argv[1][0] != '-') {
 		cmd = argv[1];
 		argv++;

@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include "log.h"
+#include "num.h"
 #include "request.h"
 #include "sync.h"
 
@@ -535,14 +536,17 @@ static const char *str_of(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static bool num_of(const cJSON *o, const char *name, double *out)
+/* A whole number member in [min, max], else dflt: librdkafka's stats
+ * are JSON, and a double is only cast once it is known to fit. */
+static int64_t int_of(const cJSON *o, const char *name, int64_t min,
+                      int64_t max, int64_t dflt)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	int64_t n;
 
-	if (!cJSON_IsNumber(v))
-		return false;
-	*out = v->valuedouble;
-	return true;
+	if (num_json_int(cJSON_GetObjectItemCaseSensitive(o, name), min, max,
+	                 &n))
+		return dflt;
+	return n;
 }
 
 static void parse_brokers(const cJSON *brokers, struct kstats *ks)
@@ -582,11 +586,10 @@ static int parse_partitions(const cJSON *parts, const char *topic,
 	{
 		const cJSON *desired =
 		    cJSON_GetObjectItemCaseSensitive(p, "desired");
-		double id, lag;
+		int64_t id = int_of(p, "partition", 0, INT32_MAX, -1);
+		int64_t lag = int_of(p, "consumer_lag", 0, INT64_MAX, -1);
 
-		if (!num_of(p, "partition", &id) || id < 0 || id > INT32_MAX ||
-		    !num_of(p, "consumer_lag", &lag) || lag < 0 ||
-		    cJSON_IsFalse(desired))
+		if (id < 0 || lag < 0 || cJSON_IsFalse(desired))
 			continue;
 		if (ks->n_lags == METRICS_MAX_PARTITIONS)
 			return 0;
@@ -601,7 +604,7 @@ static int parse_partitions(const cJSON *parts, const char *topic,
 		}
 		ks->lags[ks->n_lags].topic = topic;
 		ks->lags[ks->n_lags].partition = (int32_t)id;
-		ks->lags[ks->n_lags].lag = (int64_t)lag;
+		ks->lags[ks->n_lags].lag = lag;
 		ks->n_lags++;
 	}
 	return 0;
@@ -638,7 +641,6 @@ static int parse_topics(const cJSON *topics, struct kstats *ks)
 static void parse_cgrp(const cJSON *cgrp, struct kstats *ks)
 {
 	const char *s;
-	double n;
 
 	if (!cJSON_IsObject(cgrp))
 		return;
@@ -647,7 +649,8 @@ static void parse_cgrp(const cJSON *cgrp, struct kstats *ks)
 	snprintf(ks->cgrp_state, sizeof(ks->cgrp_state), "%s", s ? s : "");
 	s = str_of(cgrp, "join_state");
 	snprintf(ks->join_state, sizeof(ks->join_state), "%s", s ? s : "");
-	ks->assignment = num_of(cgrp, "assignment_size", &n) ? (long)n : 0;
+	ks->assignment =
+	    (long)int_of(cgrp, "assignment_size", 0, INT32_MAX, 0);
 }
 
 /* The timestamps that give a lost connection its grace carry over from

@@ -1,21 +1,15 @@
 #include "outcome.h"
 
+#include "num.h"
 #include "sync.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-void outcome_time(int64_t epoch_ms, char *buf, size_t len)
+int outcome_time(int64_t epoch_ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(epoch_ms / 1000);
-	struct tm tm;
-	char base[24];
-
-	gmtime_r(&t, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", base, (int)(epoch_ms % 1000));
+	return num_time(epoch_ms, buf, len);
 }
 
 static void add_str_or_null(cJSON *o, const char *name, const char *v)
@@ -97,6 +91,7 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 	}
 	if (s->replay_count > 0)
 		add_replay(o, s);
+	/* The wall clock: always in range on a clock that is set. */
 	outcome_time(s->finished_at_ms, when, sizeof(when));
 	cJSON_AddStringToObject(o, "finished_at", when);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)s->duration_ms);
@@ -135,5 +130,6 @@ void outcome_dlq_headers(const struct sync_job *j,
 	snprintf(out[6].value, sizeof(out[6].value), "%d", j->attempts);
 	snprintf(out[7].value, sizeof(out[7].value), "%s",
 		 s->event_id ? s->event_id : "");
+	/* Empty, like a missing HTTP status, if the clock is not set. */
 	outcome_time(s->finished_at_ms, out[8].value, sizeof(out[8].value));
 }

@@ -40,7 +40,9 @@ void outcome_dlq_headers(const struct sync_job *j,
 			 const struct outcome_source *s,
 			 struct outcome_header out[OUTCOME_DLQ_HEADERS]);
 
-/* ISO-8601 UTC with milliseconds. buf >= 25 bytes. */
-void outcome_time(int64_t epoch_ms, char *buf, size_t len);
+/* ISO-8601 UTC with milliseconds, 2026-11-22T10:00:01.123Z (buf >= 25
+ * bytes). 0, or -ERANGE with buf "" for a time that has none: negative
+ * (a Kafka record's -1, "not available") or past year 9999. */
+int outcome_time(int64_t epoch_ms, char *buf, size_t len);
 
 #endif

@@ -25,6 +25,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "merge_patch.h"
+#include "num.h"
 #include "scan.h"
 #include "sync.h"
 #include "worker.h"
@@ -392,18 +393,22 @@ static int note_outcome(struct replay *rp, const cJSON *o, const char *key)
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
 	const cJSON *dl = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(o, "replay"), "dead_letter");
+	int64_t part, offset;
 	char k[1400];
 
-	/* A stale skip settled nothing: --force may still replay it. */
+	/* A stale skip settled nothing: --force may still replay it. An
+	 * outcome is anyone's record: a position that is none (-1, 1e300)
+	 * names no dead letter. */
 	if (cJSON_IsObject(dl) && !is_stale_skip(o)) {
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(dl,
 								  "partition");
 		const cJSON *off = cJSON_GetObjectItemCaseSensitive(dl,
 								    "offset");
 
-		if (cJSON_IsNumber(p) && cJSON_IsNumber(off)) {
-			replayed_key(k, sizeof(k), (long)p->valuedouble,
-				     (long long)off->valuedouble);
+		if (!num_json_int(p, 0, INT32_MAX, &part) &&
+		    !num_json_int(off, 0, INT64_MAX, &offset)) {
+			replayed_key(k, sizeof(k), (long)part,
+				     (long long)offset);
 			if (smap_put_max(&rp->replayed, k, 0))
 				return -1;
 		}
@@ -417,12 +422,12 @@ static int note_outcome(struct replay *rp, const cJSON *o, const char *key)
 		const cJSON *off = cJSON_GetObjectItemCaseSensitive(src,
 								    "offset");
 
-		if (!cJSON_IsString(t) || !cJSON_IsNumber(p) ||
-		    !cJSON_IsNumber(off))
+		if (!cJSON_IsString(t) ||
+		    num_json_int(p, 0, INT32_MAX, &part) ||
+		    num_json_int(off, 0, INT64_MAX, &offset))
 			return 0;
-		latest_key(k, sizeof(k), key, t->valuestring,
-			   (long)p->valuedouble);
-		if (smap_put_max(&rp->latest, k, (int64_t)off->valuedouble))
+		latest_key(k, sizeof(k), key, t->valuestring, (long)part);
+		if (smap_put_max(&rp->latest, k, offset))
 			return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include "sync.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,11 +112,77 @@ static void test_failed_local(void **state)
 	sync_done(&j);
 }
 
+/* ---- outcome_time: what dlq rows, dlq --json and failed_at print ---- */
+
+static void test_time(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(outcome_time(1795860001123LL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2026-11-28T10:00:01.123Z");
+	assert_int_equal(outcome_time(0, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+	assert_int_equal(outcome_time(951782400999LL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2000-02-29T00:00:00.999Z");
+	/* The last instant with a four-digit year, in exactly 25 bytes. */
+	assert_int_equal(outcome_time(253402300799999LL, buf, 25), 0);
+	assert_string_equal(buf, "9999-12-31T23:59:59.999Z");
+}
+
+/* A Kafka record without a timestamp (librdkafka: -1) once printed
+ * 1970-01-01T00:00:00.-01Z; one of 3.3e18 ms (a 9-digit year) left
+ * strftime's buffer unterminated. Neither is a time: "". */
+static void test_time_none(void **state)
+{
+	static const int64_t bad[] = {
+		-1, -999, -1000, INT64_MIN, 253402300800000LL,
+		3300000000000000000LL, INT64_MAX,
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(buf, 'X', sizeof(buf));
+		assert_int_equal(outcome_time(bad[i], buf, sizeof(buf)),
+				 -ERANGE);
+		assert_string_equal(buf, "");
+	}
+	/* Too small a buffer is never written past, nor left open. */
+	memset(buf, 'X', sizeof(buf));
+	assert_int_not_equal(outcome_time(0, buf, 24), 0);
+	assert_string_equal(buf, "");
+}
+
+/* The dead-letter header of a record whose clock is not a date is
+ * present and empty, like a local error's HTTP status. */
+static void test_dlq_headers_without_time(void **state)
+{
+	struct outcome_header h[OUTCOME_DLQ_HEADERS];
+	struct outcome_source s2 = src;
+	struct sync_job j;
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	j.status = SYNC_FAILED;
+	j.err_code = "invalid_json";
+	s2.finished_at_ms = -1;
+	outcome_dlq_headers(&j, &s2, h);
+	assert_string_equal(h[8].name, "custsync.failed_at");
+	assert_string_equal(h[8].value, "");
+	s2.finished_at_ms = 3300000000000000000LL;
+	outcome_dlq_headers(&j, &s2, h);
+	assert_string_equal(h[8].value, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_applied),
 		cmocka_unit_test(test_failed_local),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_time_none),
+		cmocka_unit_test(test_dlq_headers_without_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

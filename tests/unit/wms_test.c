@@ -228,6 +228,50 @@ static void test_reserved_short_id(void **state)
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 }
 
+/* A page number that is no page ends the list: 9e97 was once cast to
+ * long (undefined; UBSan: outside the range of representable values). */
+static void test_list_page_out_of_range(void **state)
+{
+	static const char *const bodies[] = {
+	    "{\"value\":[],\"page\":9e97}",
+	    "{\"value\":[],\"page\":9e97,\"hasMore\":true}",
+	    "{\"value\":[],\"page\":-9e97,\"hasMore\":true}",
+	    "{\"value\":[],\"page\":1e19,\"hasMore\":true}",
+	    "{\"value\":[],\"page\":1e999,\"hasMore\":true}",
+	    "{\"value\":[],\"page\":-1e999,\"hasMore\":true}",
+	    "{\"value\":[],\"page\":1.5,\"hasMore\":true}",
+	    "{\"value\":[],\"page\":0,\"hasMore\":true}",
+	    "{\"value\":[],\"page\":100000,\"hasMore\":true}",
+	    "{\"value\":[],\"page\":\"2\",\"hasMore\":true}",
+	    "{\"value\":[],\"hasMore\":true}",
+	};
+	struct fx *f = *state;
+	struct api_request req;
+	struct api_response r;
+
+	set_change(f, CHANGE_DELETE, "All", NULL);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		r = resp(200, bodies[i]);
+		assert_int_equal(f->p->lookup_next(&f->cfg, &f->ch, &r, &req),
+		                 -ENOENT);
+		assert_null(req.path);
+	}
+	/* The last page there is. */
+	r = resp(200, "{\"value\":[],\"page\":99999,\"hasMore\":true}");
+	assert_int_equal(f->p->lookup_next(&f->cfg, &f->ch, &r, &req), 0);
+	assert_string_equal(req.path,
+	                    "/Customer/All?page=100000&pageSize=100");
+	api_request_done(&req);
+
+	/* Through sync: the look-up ends, the delete finds nothing. */
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(
+	    answer(f, 200, "{\"value\":[],\"page\":9e97,\"hasMore\":true}"),
+	    SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_UNCHANGED);
+}
+
 /* ---- flow --------------------------------------------------------------- */
 
 static void test_update_merges_and_posts_whole_record(void **state)
@@ -403,6 +447,14 @@ static void test_status_inactive(void **state)
 	assert_int_equal(answer(f, 404, NULL), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_string_equal(f->job.err_code, "validation");
+	assert_non_null(strstr(f->job.err_msg, "discontinued"));
+
+	/* A create is refused before any call, with the profile's code. */
+	set_change(f, CHANGE_CREATE, "K9",
+	           "{\"name\":\"B\",\"status\":\"inactive\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_DONE);
+	assert_int_equal(f->job.status, SYNC_FAILED);
+	assert_string_equal(f->job.err_code, "cannot_create_discontinued");
 	assert_non_null(strstr(f->job.err_msg, "discontinued"));
 }
 
@@ -705,6 +757,7 @@ int main(void)
 	    T(test_map_fallbacks),
 	    T(test_short_id_number),
 	    T(test_reserved_short_id),
+	    T(test_list_page_out_of_range),
 	    T(test_update_merges_and_posts_whole_record),
 	    T(test_unchanged_ignores_server_fields),
 	    T(test_update_unknown_is_not_found),

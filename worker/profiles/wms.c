@@ -18,6 +18,7 @@
 #include "config.h"
 #include "event.h"
 #include "merge_patch.h"
+#include "num.h"
 #include "profile.h"
 #include "request.h"
 
@@ -32,6 +33,8 @@
 #define JSON_TYPE      "application/json"
 #define COLLECTION     "/Customer"
 #define LIST_PAGE_SIZE 100
+/* The last page a look-up asks for. */
+#define LIST_PAGE_MAX 100000
 /* The document's permissions, named in a 403's message. */
 #define SCOPE_LIST   "SecurityID 130 (Customers List)"
 #define SCOPE_MODIFY "SecurityID 131 (Create/Modify Customer)"
@@ -67,8 +70,9 @@ static cJSON *copy_string(const cJSON *v)
 	                         : cJSON_CreateNull();
 }
 
-/* The API holds one phone, fax and email: an ERP list gives its first
- * element, an empty list or null clears. */
+/* The API holds one phone and one email: an ERP list gives its first
+ * element, an empty list or null clears. fax is one string in the input
+ * contract (a list is invalid_event) and passes through as it is. */
 static cJSON *first_string(const cJSON *v)
 {
 	if (cJSON_IsArray(v))
@@ -407,7 +411,10 @@ static int wms_lookup_parse(const struct config *cfg, const struct change *ch,
 	return rc;
 }
 
-/* The list's next page while hasMore says there is one. */
+/* The list's next page while hasMore says there is one. Bounded: a
+ * server that always says hasMore stops somewhere, and a page that is
+ * not a whole number from 1 to LIST_PAGE_MAX - 1 (9e97, 2.5, "2") ends
+ * the list as well. */
 static int wms_lookup_next(const struct config *cfg, const struct change *ch,
                            const struct api_response *r,
                            struct api_request *out)
@@ -417,15 +424,15 @@ static int wms_lookup_next(const struct config *cfg, const struct change *ch,
 	bool more =
 	    is_list(doc) &&
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "hasMore"));
-	long next = cJSON_IsNumber(page) ? (long)page->valuedouble + 1 : 0;
+	int64_t cur;
+	int rc = num_json_int(page, 1, LIST_PAGE_MAX - 1, &cur);
 
 	(void)cfg;
 	(void)ch;
 	cJSON_Delete(doc);
-	/* Bounded: a server that always says hasMore stops somewhere. */
-	if (!more || next < 2 || next > 100000)
+	if (!more || rc)
 		return -ENOENT;
-	return list_request(out, next);
+	return list_request(out, (long)cur + 1);
 }
 
 static int wms_get_request(const struct config *cfg, const char *id,
