@@ -173,9 +173,10 @@ static enum sync_next send_create(struct sync_job *j)
 
 	if (!record)
 		return oom(j);
+	memset(&perr, 0, sizeof(perr));
 	if (j->profile->validate(record, true, &perr)) {
 		cJSON_Delete(record);
-		return fail(j, "validation", 0, "%s", perr.message);
+		return refused(j, &perr);
 	}
 	api_request_done(&j->req);
 	rc = j->profile->create_request(j->cfg, j->change, record, &j->req);

@@ -446,7 +446,7 @@ static void test_status_inactive(void **state)
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer(f, 404, NULL), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
-	assert_string_equal(f->job.err_code, "validation");
+	assert_string_equal(f->job.err_code, "cannot_create_discontinued");
 	assert_non_null(strstr(f->job.err_msg, "discontinued"));
 
 	/* A create is refused before any call, with the profile's code. */
