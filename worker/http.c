@@ -459,7 +459,7 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 {
 	struct api_response r = {0};
 	curl_off_t ra = -1, us = 0;
-	char etag[512];
+	char *etag = NULL;
 	const char *v;
 
 	r.retry_after_s = -1;
@@ -470,11 +470,13 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 		r.error = c->errbuf;
 	} else if (res == CURLE_OK) {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &r.status);
+		/* Copied whole (libcurl's value lives only until the next
+		 * look-up): an ETag cut to a buffer would come back as an
+		 * If-Match that never matches. Without memory it is absent,
+		 * and a profile that needs one fails the read. */
 		v = header_value(c->easy, "ETag");
-		if (v) {
-			snprintf(etag, sizeof(etag), "%s", v);
-			r.etag = etag;
-		}
+		if (v)
+			r.etag = etag = strdup(v);
 		/* libcurl parses seconds and HTTP dates; a date in the past
 		 * reads as 0 and 7.88 can report a negative value. */
 		if (header_value(c->easy, "Retry-After")) {
@@ -490,6 +492,7 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 	metrics_http(h->opt.metrics, c->method, r.status, (double)us / 1e6);
 	unlink_call(h, c);
 	c->done(c->arg, &r);
+	free(etag);
 	call_free(c);
 }
 
