@@ -1,7 +1,7 @@
 #include "cli.h"
 
-#include "config.h"
-#include "log.h"
+#include "config/config.h"
+#include "ops/log.h"
 
 #include <string.h>
 #include <sysexits.h>

@@ -1,11 +1,11 @@
 /* custsync: Kafka customer change events -> a partner's customer API.
  * The CLI, signals and process lifetime; the work is in worker.c. */
 #include "cli.h"
-#include "config.h"
-#include "dlq.h"
-#include "log.h"
-#include "replay.h"
-#include "worker.h"
+#include "config/config.h"
+#include "replay/dlq.h"
+#include "ops/log.h"
+#include "replay/replay.h"
+#include "daemon/worker.h"
 
 #include <curl/curl.h>
 #include <getopt.h>

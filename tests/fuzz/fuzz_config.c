@@ -1,9 +1,9 @@
-/* The config loader (worker/config.c) on a YAML buffer: every problem
+/* The config loader (worker/config/config.c) on a YAML buffer: every problem
  * must come back as a FILE:LINE:COL error, never as a crash or a leak.
  * Input: the YAML text. */
 #include "fuzz.h"
 
-#include "config.h"
+#include "config/config.h"
 
 #include <stdlib.h>
 #include <string.h>

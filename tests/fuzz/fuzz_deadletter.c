@@ -1,4 +1,4 @@
-/* The dead-letter reader (worker/deadletter.c, what custsync dlq and
+/* The dead-letter reader (worker/core/deadletter.c, what custsync dlq and
  * replay read) on one record, and the time a dlq row shows for it.
  *
  * Input:
@@ -13,9 +13,9 @@
  *   the rest   the record's value */
 #include "fuzz.h"
 
-#include "config.h"
-#include "deadletter.h"
-#include "outcome.h"
+#include "config/config.h"
+#include "core/deadletter.h"
+#include "core/outcome.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* The event parser (worker/event.c) on one Kafka record: native and
+/* The event parser (worker/core/event.c) on one Kafka record: native and
  * Debezium envelopes, tombstones, JSON keys, with and without a mapping.
  *
  * Input: a flags byte, then the key when flags has FLAG_KEY (a length
@@ -8,8 +8,8 @@
  *   FLAG_TOMBSTONE the value is NULL (the rest of the input is unused) */
 #include "fuzz.h"
 
-#include "config.h"
-#include "event.h"
+#include "config/config.h"
+#include "core/event.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,10 +11,10 @@
  *   the rest  the body */
 #include "fuzz.h"
 
-#include "config.h"
-#include "event.h"
-#include "profile.h"
-#include "request.h"
+#include "config/config.h"
+#include "core/event.h"
+#include "profiles/profile.h"
+#include "core/request.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#include "merge_patch.h"
+#include "core/merge_patch.h"
 #include "refapi.h"
 
 const char *const route_names[ROUTE_MAX] = {"other", "/oauth/token",

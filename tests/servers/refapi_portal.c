@@ -49,7 +49,7 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
-#include "merge_patch.h"
+#include "core/merge_patch.h"
 #include "refapi.h"
 
 #define PORTAL_BASE   "/api/admin/customers"

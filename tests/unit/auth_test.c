@@ -1,8 +1,8 @@
 /* auth.c: the header lines it builds from config and from the token
  * endpoint, and the token answer's expires_in as the refresh time. */
-#include "auth.h"
-#include "config.h"
-#include "request.h"
+#include "edge/auth.h"
+#include "config/config.h"
+#include "core/request.h"
 
 #include <stdbool.h>
 #include <stdint.h>

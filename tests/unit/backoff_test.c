@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "backoff.h"
+#include "daemon/backoff.h"
 
 static void test_doubles_and_caps(void **state)
 {

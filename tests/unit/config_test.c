@@ -1,8 +1,8 @@
-/* worker/config.c: YAML -> struct config, and every error with its
+/* worker/config/config.c: YAML -> struct config, and every error with its
  * line:col. Errors are compared as one "LINE:COL: msg\n" text so that a
  * failure shows the whole list. */
-#include "config.h"
-#include "profile.h"
+#include "config/config.h"
+#include "profiles/profile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -8,10 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "deadletter.h"
-#include "log.h"
-#include "scan.h"
+#include "config/config.h"
+#include "core/deadletter.h"
+#include "ops/log.h"
+#include "edge/scan.h"
 
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>

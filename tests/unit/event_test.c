@@ -1,4 +1,4 @@
-/* worker/event.c: native envelopes (every op), Debezium envelopes (every
+/* worker/core/event.c: native envelopes (every op), Debezium envelopes (every
  * op, with and without the schema wrapper), tombstones, Kafka key
  * reduction, defaults, and every kind of malformed input with its error
  * code and message. */
@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "event.h"
+#include "config/config.h"
+#include "core/event.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

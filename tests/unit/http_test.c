@@ -1,10 +1,10 @@
-/* worker/http.c: the one header builder (event data percent-encoded,
+/* worker/edge/http.c: the one header builder (event data percent-encoded,
  * config and partner values refused when a header cannot carry them),
  * and what reaches the wire: a loopback server on a thread answers one
  * request and keeps its header block, so the tests see the lines libcurl
  * sent, that a refused request never connects, and the body cap. */
-#include "http.h"
-#include "request.h"
+#include "edge/http.h"
+#include "core/request.h"
 
 #include <errno.h>
 #include <fcntl.h>

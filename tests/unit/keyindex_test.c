@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "keyindex.h"
-#include "strmap.h"
+#include "core/keyindex.h"
+#include "lib/strmap.h"
 
 #include <stdio.h>
 #include <stdlib.h>

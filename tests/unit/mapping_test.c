@@ -1,4 +1,4 @@
-/* worker/mapping.c: RFC 6901 lookups (escapes, array indexes, what finds
+/* worker/core/mapping.c: RFC 6901 lookups (escapes, array indexes, what finds
  * nothing) and canonical customers from ERP rows: every value type, list
  * collection, nested paths and each error. */
 #include <setjmp.h>
@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "mapping.h"
+#include "config/config.h"
+#include "core/mapping.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

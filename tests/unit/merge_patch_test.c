@@ -1,7 +1,7 @@
-/* worker/merge_patch.c: RFC 7396 apply (every example of Appendix A and
+/* worker/core/merge_patch.c: RFC 7396 apply (every example of Appendix A and
  * the one of section 3) and diff (exact patch, and apply(from, diff) ==
  * to). */
-#include "merge_patch.h"
+#include "core/merge_patch.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

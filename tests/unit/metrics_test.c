@@ -1,9 +1,9 @@
-/* worker/metrics.c: the exposition text, librdkafka statistics, the
+/* worker/ops/metrics.c: the exposition text, librdkafka statistics, the
  * health rule, the listen address (and its config key) and the server. */
-#include "config.h"
-#include "metrics.h"
-#include "request.h"
-#include "sync.h"
+#include "config/config.h"
+#include "ops/metrics.h"
+#include "core/request.h"
+#include "core/sync.h"
 
 #include <curl/curl.h>
 #include <dirent.h>

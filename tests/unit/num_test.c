@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "num.h"
+#include "lib/num.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "outcome.h"
-#include "sync.h"
+#include "core/outcome.h"
+#include "core/sync.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

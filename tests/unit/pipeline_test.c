@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "pipeline.h"
+#include "core/pipeline.h"
 
 #include <stdio.h>
 #include <stdlib.h>

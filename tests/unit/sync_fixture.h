@@ -4,13 +4,13 @@
 #ifndef CUSTSYNC_TEST_SYNC_FIXTURE_H
 #define CUSTSYNC_TEST_SYNC_FIXTURE_H
 
-#include "cache.h"
-#include "config.h"
-#include "event.h"
-#include "keyindex.h"
-#include "profile.h"
-#include "request.h"
-#include "sync.h"
+#include "core/cache.h"
+#include "config/config.h"
+#include "core/event.h"
+#include "core/keyindex.h"
+#include "profiles/profile.h"
+#include "core/request.h"
+#include "core/sync.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

@@ -7,12 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "cache.h"
-#include "config.h"
-#include "event.h"
-#include "profile.h"
-#include "request.h"
-#include "sync.h"
+#include "core/cache.h"
+#include "config/config.h"
+#include "core/event.h"
+#include "profiles/profile.h"
+#include "core/request.h"
+#include "core/sync.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,9 +1,9 @@
 /* Profile "alvys": the Alvys Public API customer write endpoints
  * (shared/seeds/000). POST create, PATCH merge patch with If-Match,
  * DELETE soft delete with If-Match, POST /customers/search to find a key. */
-#include "event.h"
-#include "profile.h"
-#include "request.h"
+#include "core/event.h"
+#include "profiles/profile.h"
+#include "core/request.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

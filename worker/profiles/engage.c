@@ -11,11 +11,11 @@
  * language, translations in other languages survive, and "unchanged"
  * compares only what custsync sends. create_request and update_request
  * turn it back into the API's lists. */
-#include "config.h"
-#include "event.h"
-#include "merge_patch.h"
-#include "profile.h"
-#include "request.h"
+#include "config/config.h"
+#include "core/event.h"
+#include "core/merge_patch.h"
+#include "profiles/profile.h"
+#include "core/request.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -24,11 +24,11 @@
  *     cc_email, prices, the other settings) are left out; a PUT copies
  *     them back from the record as read. */
 #define _GNU_SOURCE /* strcasestr */
-#include "config.h"
-#include "event.h"
-#include "merge_patch.h"
-#include "profile.h"
-#include "request.h"
+#include "config/config.h"
+#include "core/event.h"
+#include "core/merge_patch.h"
+#include "profiles/profile.h"
+#include "core/request.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

@@ -15,12 +15,12 @@
  * Comparable shape: the API's string fields plus "active", which POST
  * cannot write but which is compared against an event's status so that a
  * reactivation the API cannot do fails instead of passing unnoticed. */
-#include "config.h"
-#include "event.h"
-#include "merge_patch.h"
-#include "num.h"
-#include "profile.h"
-#include "request.h"
+#include "config/config.h"
+#include "core/event.h"
+#include "core/merge_patch.h"
+#include "lib/num.h"
+#include "profiles/profile.h"
+#include "core/request.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
-#include "profile.h"
+#include "profiles/profile.h"
 
-#include "event.h"
-#include "merge_patch.h"
-#include "request.h"
+#include "core/event.h"
+#include "core/merge_patch.h"
+#include "core/request.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

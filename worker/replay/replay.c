@@ -15,20 +15,20 @@
  * for good: the replay group's offset never moves past the first of
  * them. What was replayed after it is recognised in pass 2 next time. */
 #define _GNU_SOURCE
-#include "replay.h"
+#include "replay/replay.h"
 
 #include "cli.h"
-#include "config.h"
-#include "deadletter.h"
-#include "event.h"
-#include "hash.h"
-#include "kafka.h"
-#include "log.h"
-#include "merge_patch.h"
-#include "num.h"
-#include "scan.h"
-#include "sync.h"
-#include "worker.h"
+#include "config/config.h"
+#include "core/deadletter.h"
+#include "core/event.h"
+#include "lib/hash.h"
+#include "edge/kafka.h"
+#include "ops/log.h"
+#include "core/merge_patch.h"
+#include "lib/num.h"
+#include "edge/scan.h"
+#include "core/sync.h"
+#include "daemon/worker.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>

@@ -1,11 +1,11 @@
-#include "auth.h"
+#include "edge/auth.h"
 
-#include "backoff.h"
-#include "config.h"
-#include "http.h"
-#include "log.h"
-#include "num.h"
-#include "request.h"
+#include "daemon/backoff.h"
+#include "config/config.h"
+#include "edge/http.h"
+#include "ops/log.h"
+#include "lib/num.h"
+#include "core/request.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>

@@ -1,9 +1,9 @@
 #define _GNU_SOURCE
-#include "scan.h"
+#include "edge/scan.h"
 
-#include "config.h"
-#include "kafka.h"
-#include "log.h"
+#include "config/config.h"
+#include "edge/kafka.h"
+#include "ops/log.h"
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>

@@ -1,6 +1,6 @@
-#include "pipeline.h"
+#include "core/pipeline.h"
 
-#include "hash.h"
+#include "lib/hash.h"
 
 #include <stdlib.h>
 #include <string.h>

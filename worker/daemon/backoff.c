@@ -1,4 +1,4 @@
-#include "backoff.h"
+#include "daemon/backoff.h"
 
 int64_t backoff_delay_ms(int failures, int64_t initial_ms, int64_t max_ms,
 			 uint32_t rnd)

@@ -1,4 +1,4 @@
-#include "request.h"
+#include "core/request.h"
 
 #include <stdlib.h>
 #include <string.h>

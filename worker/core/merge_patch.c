@@ -1,4 +1,4 @@
-#include "merge_patch.h"
+#include "core/merge_patch.h"
 
 #include <cjson/cJSON.h>
 

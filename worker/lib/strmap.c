@@ -1,6 +1,6 @@
-#include "strmap.h"
+#include "lib/strmap.h"
 
-#include "hash.h"
+#include "lib/hash.h"
 
 #include <errno.h>
 #include <stdint.h>

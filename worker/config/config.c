@@ -1,8 +1,8 @@
-#include "config.h"
+#include "config/config.h"
 
-#include "http.h"
-#include "metrics.h"
-#include "profile.h"
+#include "edge/http.h"
+#include "ops/metrics.h"
+#include "profiles/profile.h"
 
 #include <ctype.h>
 #include <errno.h>

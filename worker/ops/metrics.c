@@ -1,9 +1,9 @@
-#include "metrics.h"
+#include "ops/metrics.h"
 
-#include "log.h"
-#include "num.h"
-#include "request.h"
-#include "sync.h"
+#include "ops/log.h"
+#include "lib/num.h"
+#include "core/request.h"
+#include "core/sync.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

@@ -1,14 +1,14 @@
 /* custsync dlq: what is on the dead-letter topic, one row per dead
  * letter. Reads up to the end the topic has now; never commits. */
-#include "dlq.h"
+#include "replay/dlq.h"
 
 #include "cli.h"
-#include "config.h"
-#include "deadletter.h"
-#include "event.h"
-#include "log.h"
-#include "outcome.h"
-#include "scan.h"
+#include "config/config.h"
+#include "core/deadletter.h"
+#include "core/event.h"
+#include "ops/log.h"
+#include "core/outcome.h"
+#include "edge/scan.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

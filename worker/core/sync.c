@@ -1,11 +1,11 @@
-#include "sync.h"
+#include "core/sync.h"
 
-#include "cache.h"
-#include "config.h"
-#include "event.h"
-#include "keyindex.h"
-#include "merge_patch.h"
-#include "profile.h"
+#include "core/cache.h"
+#include "config/config.h"
+#include "core/event.h"
+#include "core/keyindex.h"
+#include "core/merge_patch.h"
+#include "profiles/profile.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

@@ -1,7 +1,7 @@
-#include "deadletter.h"
+#include "core/deadletter.h"
 
-#include "config.h"
-#include "event.h"
+#include "config/config.h"
+#include "core/event.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 #define _GNU_SOURCE /* pipe2 */
-#include "kafka.h"
+#include "edge/kafka.h"
 
-#include "config.h"
-#include "log.h"
+#include "config/config.h"
+#include "ops/log.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 #ifndef CUSTSYNC_SYNC_H
 #define CUSTSYNC_SYNC_H
 
-#include "request.h"
+#include "core/request.h"
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
-#include "keyindex.h"
+#include "core/keyindex.h"
 
-#include "strmap.h"
+#include "lib/strmap.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* mapping.h: canonical customers from non-canonical rows. The config
  * (config.c) has already checked the field names and the pointers'
  * syntax; what is left is reading the row, which can hold anything. */
-#include "mapping.h"
+#include "core/mapping.h"
 
-#include "config.h"
+#include "config/config.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

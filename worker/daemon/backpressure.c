@@ -1,8 +1,8 @@
-#include "backpressure.h"
+#include "daemon/backpressure.h"
 
-#include "kafka.h"
-#include "log.h"
-#include "pipeline.h"
+#include "edge/kafka.h"
+#include "ops/log.h"
+#include "core/pipeline.h"
 
 static size_t share(const struct backpressure *bp)
 {

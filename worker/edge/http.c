@@ -1,7 +1,7 @@
-#include "http.h"
+#include "edge/http.h"
 
-#include "metrics.h"
-#include "request.h"
+#include "ops/metrics.h"
+#include "core/request.h"
 
 #include <curl/curl.h>
 #include <errno.h>

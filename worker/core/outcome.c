@@ -1,7 +1,7 @@
-#include "outcome.h"
+#include "core/outcome.h"
 
-#include "num.h"
-#include "sync.h"
+#include "lib/num.h"
+#include "core/sync.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
-#include "cache.h"
-#include "hash.h"
+#include "core/cache.h"
+#include "lib/hash.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

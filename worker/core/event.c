@@ -2,10 +2,10 @@
  * Debezium envelope (with or without Kafka Connect's schema wrapper) and
  * the tombstone. schemas/customer-change-event.schema.json is the
  * contract this file enforces. */
-#include "event.h"
+#include "core/event.h"
 
-#include "mapping.h"
-#include "num.h"
+#include "core/mapping.h"
+#include "lib/num.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

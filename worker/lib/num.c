@@ -1,4 +1,4 @@
-#include "num.h"
+#include "lib/num.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
