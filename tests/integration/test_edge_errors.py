@@ -3,7 +3,7 @@ to give (/_control/script), as independently written partner APIs were
 seen to give them, end to end through the built daemon.
 
 - portal: an HTTP 200 whose envelope says success 0 (on a create, and on
-  the look-up's list) fails rejected with every message, and a dead
+  a page of the list that the key index is built from) fails rejected with every message, and a dead
   letter, instead of invalid_response without the messages;
 - wms: an RFC 9457 problem document (title, detail, errors) reaches the
   outcome and the dead letter with its detail and field errors, not only
@@ -40,17 +40,20 @@ def portal_customer(email, **kw):
 
 def test_portal_200_with_success_0_is_rejected():
     with h.Env(api=dict(no_auth=True, profile="portal")) as env:
+        # At a read: the first page of the list that the key index is
+        # built from says success false.
+        script(env.api, 200, {"success": False, "error": {"messages": [
+            "Listing is suspended for this API key"]}}, method="GET",
+            route="/customers")
         w = env.worker()
+        env.produce([native("update", "P2", {"phone": "2"})])
+        outs = outcomes(env, 1)
+        # At a write: the next job scans again (unscripted now), then
+        # its POST is refused with HTTP 200.
         script(env.api, 200, {"success": 0, "error": {"messages": [
             "Invalid email address",
             "A delivery address must be specified"]}})
         env.produce([native("create", "P1", portal_customer("p1@x.test"))])
-        outs = outcomes(env, 1)
-        # The same at a read: the look-up's list says success false.
-        script(env.api, 200, {"success": False, "error": {"messages": [
-            "Listing is suspended for this API key"]}}, method="GET",
-            route="/customers")
-        env.produce([native("update", "P2", {"phone": "2"})])
         outs = outcomes(env, 2)
         # Nothing scripted any more: a create goes through.
         env.produce([native("create", "P3", portal_customer("p3@x.test"))])
@@ -68,7 +71,7 @@ def test_portal_200_with_success_0_is_rejected():
         assert p1["target_id"] is None, p1
         p2 = ev["update-P2"]
         assert p2["error"]["code"] == "rejected", p2
-        assert p2["error"]["message"] == ("GET lookup: HTTP 200: Listing "
+        assert p2["error"]["message"] == ("GET list: HTTP 200: Listing "
                                           "is suspended for this API "
                                           "key"), p2
         assert ev["create-P3"]["status"] == "applied", ev["create-P3"]

@@ -874,7 +874,7 @@ const char *sync_step_str(enum sync_step s)
 {
 	static const char *const names[] = {"-",      "lookup", "read",
 					    "create", "update", "delete",
-					    "scan"};
+					    "list"};
 
 	return s < SYNC_STEP_MAX ? names[s] : "?";
 }
