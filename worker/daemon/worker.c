@@ -459,20 +459,10 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 static rd_kafka_headers_t *dlq_headers(const struct job *j,
 				       const struct outcome_source *s)
 {
-	struct outcome_header h[OUTCOME_DLQ_HEADERS];
 	rd_kafka_headers_t *hs = j->headers ? rd_kafka_headers_copy(j->headers)
 					    : rd_kafka_headers_new(16);
 
-	outcome_dlq_headers(&j->sync, s, h);
-	for (int i = 0; i < OUTCOME_DLQ_HEADERS; i++)
-		rd_kafka_header_add(hs, h[i].name, -1, h[i].value, -1);
-	if (s->replay_count > 0) {
-		char count[16];
-
-		snprintf(count, sizeof(count), "%d", s->replay_count);
-		rd_kafka_header_add(hs, DLQ_HEADER_REPLAY_COUNT, -1, count,
-				    -1);
-	}
+	dead_letter_add_headers(hs, &j->sync, s);
 	return hs;
 }
 

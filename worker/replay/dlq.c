@@ -181,9 +181,9 @@ static int on_record(void *arg, const rd_kafka_message_t *m)
 		l->foreign++;
 		fprintf(stderr,
 			"custsync dlq: partition %d offset %lld is not a "
-			"custsync dead letter (no custsync.error.code "
-			"header), skipped\n",
-			(int)m->partition, (long long)m->offset);
+			"custsync dead letter (no %s header), skipped\n",
+			(int)m->partition, (long long)m->offset,
+			dead_letter_header_name(DL_HDR_ERROR_CODE));
 		return 0;
 	}
 	if (dlq_filter_match(&l->filter, &dl)) {
