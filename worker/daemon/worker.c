@@ -3,6 +3,7 @@
 #include "edge/auth.h"
 #include "daemon/backoff.h"
 #include "daemon/backpressure.h"
+#include "daemon/hold.h"
 #include "core/cache.h"
 #include "config/config.h"
 #include "core/deadletter.h"
@@ -103,8 +104,7 @@ struct worker {
 	struct job_list lists[WAIT_MAX]; /* all but WAIT_NONE are used */
 	int token_in_flight;
 
-	int64_t hold_until; /* 0 when the endpoint is not held */
-	struct job *probe;
+	struct hold hold; /* the endpoint-wide Retry-After hold */
 
 	int paused; /* enum pause_reason bits: all partitions */
 	int reapply_pause;
@@ -216,8 +216,7 @@ static void job_detach(struct worker *w, struct job *j)
 		http_cancel(w->http, j->call);
 		j->call = NULL;
 	}
-	if (w->probe == j)
-		w->probe = NULL;
+	hold_forget(&w->hold, j);
 	list_remove(w, j);
 }
 
@@ -241,7 +240,7 @@ static void submit(struct worker *w, struct job *j)
 	char url[2048];
 	bool ready;
 
-	if (w->hold_until && w->probe != j) {
+	if (hold_blocks(&w->hold, j)) {
 		list_add(w, j, WAIT_HOLD);
 		return;
 	}
@@ -270,18 +269,18 @@ static void submit(struct worker *w, struct job *j)
 
 static void start_hold(struct worker *w, long retry_after_s)
 {
-	int64_t until = now_ms() + backoff_retry_after_ms(
-					   retry_after_s,
-					   w->cfg->retry.max_retry_after_s,
-					   w->cfg->retry.initial_backoff_ms);
+	int64_t wait_ms = backoff_retry_after_ms(
+		retry_after_s, w->cfg->retry.max_retry_after_s,
+		w->cfg->retry.initial_backoff_ms);
+	enum hold_change c = hold_start(&w->hold, now_ms(), wait_ms);
 
-	if (until <= w->hold_until)
+	if (c == HOLD_KEPT)
 		return;
-	if (!w->hold_until)
+	if (c == HOLD_STARTED)
 		log_warn("endpoint asked to wait retry_after_s=%ld "
 			 "hold_ms=%lld: writes wait, partitions paused",
-			 retry_after_s, (long long)(until - now_ms()));
-	w->hold_until = until;
+			 retry_after_s,
+			 (long long)hold_left_ms(&w->hold, now_ms()));
 	pause_set(w, PAUSE_HOLD, 1);
 }
 
@@ -289,9 +288,8 @@ static void end_hold(struct worker *w)
 {
 	struct job *j;
 
-	if (!w->hold_until)
+	if (!hold_end(&w->hold))
 		return;
-	w->hold_until = 0;
 	log_notice("endpoint available again: resuming held=%zu",
 		   w->lists[WAIT_HOLD].n);
 	while ((j = w->lists[WAIT_HOLD].head)) {
@@ -362,19 +360,16 @@ static void on_http_done(void *arg, const struct api_response *r)
 	struct job *j = arg;
 	struct worker *w = j->w;
 	enum sync_next n;
-	int was_probe = w->probe == j;
 
 	j->call = NULL;
 	list_remove(w, j);
-	if (was_probe)
-		w->probe = NULL;
 	if (r->status == 0)
 		log_warn("request failed key=%s method=%s path=%s error=\"%s\"",
 			 j->key, http_method_str(j->sync.req.method),
 			 j->sync.req.path, r->error);
 	n = sync_on_response(&j->sync, r);
 	/* The probe's answer decides for everyone held. */
-	if (was_probe && n != SYNC_HOLD)
+	if (hold_answered(&w->hold, j, n == SYNC_HOLD))
 		end_hold(w);
 	handle_next(w, j, n);
 }
@@ -829,17 +824,20 @@ static void run_timers(struct worker *w, int64_t now)
 		list_remove(w, j);
 		submit(w, j);
 	}
-	if (w->hold_until && now >= w->hold_until && !w->probe) {
+	switch (hold_due(&w->hold, now, w->lists[WAIT_HOLD].n)) {
+	case HOLD_END:
+		end_hold(w);
+		break;
+	case HOLD_PROBE:
 		/* One request probes before the rest resume. */
 		j = w->lists[WAIT_HOLD].head;
-		if (!j) {
-			end_hold(w);
-			return;
-		}
 		list_remove(w, j);
-		w->probe = j;
+		hold_probe(&w->hold, j);
 		log_info("retry-after elapsed: probing key=%s", j->key);
 		submit(w, j);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -851,8 +849,8 @@ static int next_timeout(struct worker *w, int64_t now)
 	for (j = w->lists[WAIT_TIMER].head; j; j = j->next)
 		if (j->due_ms < next)
 			next = j->due_ms;
-	if (w->hold_until && !w->probe && w->hold_until < next)
-		next = w->hold_until;
+	if (hold_wake_ms(&w->hold) < next)
+		next = hold_wake_ms(&w->hold);
 	if (w->lists[WAIT_TOKEN].n && auth_next_ms(w->auth) < next)
 		next = auth_next_ms(w->auth);
 	return next <= now ? 0 : (int)(next - now);
@@ -909,7 +907,7 @@ static void begin_stop(struct worker *w)
 			job_free(j);
 		}
 	}
-	w->hold_until = 0;
+	hold_cancel(&w->hold);
 }
 
 /* Past the shutdown deadline: requests still running are cancelled; their
@@ -963,7 +961,7 @@ static void update_metrics(struct worker *w, int64_t now)
 		return;
 	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
 	metrics_loop(w->metrics, now, http_in_flight(w->http), paused,
-		     w->hold_until ? w->hold_until - now : 0);
+		     hold_left_ms(&w->hold, now));
 }
 
 int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
