@@ -16,7 +16,6 @@
 #include "core/outcome.h"
 #include "core/pipeline.h"
 #include "profiles/profile.h"
-#include "replay/replay.h"
 #include "core/request.h"
 #include "core/sync.h"
 
@@ -79,7 +78,7 @@ struct job {
 	int64_t due_ms;
 	struct job *prev, *next; /* in the list of its wait */
 	int dr_pending;
-	struct replay_item ri; /* replay runs only */
+	struct worker_record rec; /* from the classify hook */
 };
 
 struct job_list {
@@ -98,7 +97,7 @@ struct worker {
 	enum keyindex_state index_seen;
 	struct pipeline *pl;
 	struct backpressure bp;
-	struct replay *rp; /* NULL for the live daemon */
+	struct worker_hooks hooks; /* all NULL for the live daemon */
 	struct metrics *metrics; /* NULL when off */
 
 	struct job_list lists[WAIT_MAX]; /* all but WAIT_NONE are used */
@@ -199,7 +198,8 @@ static void job_free(struct job *j)
 	if (j->sync_started)
 		sync_done(&j->sync);
 	change_done(&j->change);
-	replay_item_done(&j->ri);
+	if (j->rec.user && j->w->hooks.release)
+		j->w->hooks.release(j->w->hooks.arg, j->rec.user);
 	if (j->headers)
 		rd_kafka_headers_destroy(j->headers);
 	free(j->topic);
@@ -300,17 +300,19 @@ static void end_hold(struct worker *w)
 }
 
 static void complete(struct worker *w, struct job *j);
-static void complete_dry(struct worker *w, struct job *j, int dry_write);
+static void complete_quietly(struct worker *w, struct job *j,
+			     const struct sync_job *s, int stopped);
 
-/* A dry run reads but never writes: a create, update or delete is where
- * it stops and says what it would have sent. */
-static int is_dry_write(const struct worker *w, const struct job *j)
+/* A create, update or delete is where the before_write hook may stop an
+ * event (a dry run reads but never writes). */
+static int stop_before_write(const struct worker *w, const struct job *j)
 {
 	enum sync_step st = j->sync.step;
 
-	return w->rp && replay_dry_run(w->rp) &&
+	return w->hooks.before_write &&
 	       (st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
-		st == SYNC_STEP_DELETE);
+		st == SYNC_STEP_DELETE) &&
+	       w->hooks.before_write(w->hooks.arg, j->rec.user, &j->sync);
 }
 
 static void handle_next(struct worker *w, struct job *j, enum sync_next n)
@@ -319,8 +321,8 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 
 	switch (n) {
 	case SYNC_SEND:
-		if (is_dry_write(w, j)) {
-			complete_dry(w, j, 1);
+		if (stop_before_write(w, j)) {
+			complete_quietly(w, j, &j->sync, 1);
 			break;
 		}
 		submit(w, j);
@@ -434,15 +436,15 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 	s->topic = j->topic;
 	s->partition = j->partition;
 	s->offset = j->offset;
-	if (j->ri.source_topic) {
+	if (j->rec.origin_topic) {
 		/* A replayed dead letter speaks of its event's own position;
 		 * where the dead letter was is in the replay member. */
-		s->topic = j->ri.source_topic;
-		s->partition = j->ri.source_partition;
-		s->offset = j->ri.source_offset;
+		s->topic = j->rec.origin_topic;
+		s->partition = j->rec.origin_partition;
+		s->offset = j->rec.origin_offset;
 		s->replay_partition = j->partition;
 		s->replay_offset = j->offset;
-		s->replay_count = j->ri.count;
+		s->replay_count = j->rec.replay_count;
 	}
 	s->event_id = j->change.event_id;
 	s->key = j->key;
@@ -492,21 +494,21 @@ static void log_outcome(const struct job *j)
 
 static void finish_event(struct worker *w, struct job *j);
 
-/* Replay's answers that need no outcome: the dead letter is settled
- * (or left for later) without a word on the results topic. */
-static void settle_quietly(struct worker *w, struct job *j)
+static void report_done(struct worker *w, struct job *j,
+			const struct sync_job *s, int stopped)
 {
-	pipeline_output(w->pl, j->ev);
-	replay_report(w->rp, j->partition, j->offset, j->key, &j->ri, NULL,
-		      0);
-	finish_event(w, j);
+	if (w->hooks.on_done)
+		w->hooks.on_done(w->hooks.arg, j->rec.user, j->partition,
+				 j->offset, j->key, s, stopped);
 }
 
-static void complete_dry(struct worker *w, struct job *j, int dry_write)
+/* Done without a word on the results topic: settled without sync (s
+ * NULL), stopped before a write, or any event of a read-only run. */
+static void complete_quietly(struct worker *w, struct job *j,
+			     const struct sync_job *s, int stopped)
 {
 	pipeline_output(w->pl, j->ev);
-	replay_report(w->rp, j->partition, j->offset, j->key, &j->ri,
-		      &j->sync, dry_write);
+	report_done(w, j, s, stopped);
 	finish_event(w, j);
 }
 
@@ -516,8 +518,8 @@ static void complete(struct worker *w, struct job *j)
 	rd_kafka_headers_t *hs;
 	char *json;
 
-	if (w->rp && replay_dry_run(w->rp)) {
-		complete_dry(w, j, 0);
+	if (w->hooks.read_only) {
+		complete_quietly(w, j, &j->sync, 0);
 		return;
 	}
 	pipeline_output(w->pl, j->ev);
@@ -526,9 +528,7 @@ static void complete(struct worker *w, struct job *j)
 	w->counts[j->sync.status]++;
 	w->events_done++;
 	metrics_event(w->metrics, j->sync.status, j->sync.action);
-	if (w->rp)
-		replay_report(w->rp, j->partition, j->offset, j->key, &j->ri,
-			      &j->sync, 0);
+	report_done(w, j, &j->sync, 0);
 	json = outcome_json(&j->sync, &src);
 	if (!json) {
 		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
@@ -601,9 +601,10 @@ static void finish_event(struct worker *w, struct job *j)
 	}
 	job_free(j);
 	next = pipeline_advance(w->pl, part);
-	if (next >= 0 && w->rp)
-		next = replay_progress(w->rp, pl_partition_id(part), next);
-	if (next >= 0 && !(w->rp && replay_dry_run(w->rp)))
+	if (next >= 0 && w->hooks.progress)
+		next = w->hooks.progress(w->hooks.arg, pl_partition_id(part),
+					 next);
+	if (next >= 0 && !w->hooks.read_only)
 		kafka_store(w->kafka, pl_partition_topic(part),
 			    pl_partition_id(part), next);
 }
@@ -632,19 +633,18 @@ static void *memdup(const void *p, size_t n)
 	return q;
 }
 
+/* Takes over rec (then rec->user is NULL) unless out of memory. */
 static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
-				    struct replay_item *ri)
+				    struct worker_record *rec)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	char default_id[512];
 
 	if (!j)
 		return NULL;
-	if (ri) {
-		j->ri = *ri;
-		memset(ri, 0, sizeof(*ri));
-	}
 	j->w = w;
+	j->rec = *rec;
+	rec->user = NULL;
 	j->topic = strdup(rd_kafka_topic_name(m->rkt));
 	j->partition = m->partition;
 	j->offset = m->offset;
@@ -656,10 +656,10 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
 	copy_headers(j, m);
 	/* Events without an id (Debezium) are named by their position: a
 	 * replayed one by its own, so it keeps its name. */
-	if (j->ri.source_topic)
+	if (j->rec.origin_topic)
 		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
-			 j->ri.source_topic, (int)j->ri.source_partition,
-			 (long long)j->ri.source_offset);
+			 j->rec.origin_topic, (int)j->rec.origin_partition,
+			 (long long)j->rec.origin_offset);
 	else
 		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
 			 j->topic, (int)m->partition, (long long)m->offset);
@@ -685,10 +685,17 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
 	return j;
 }
 
+static void release_record(struct worker *w, struct worker_record *rec)
+{
+	if (rec->user && w->hooks.release)
+		w->hooks.release(w->hooks.arg, rec->user);
+	rec->user = NULL;
+}
+
 static void on_message(void *arg, rd_kafka_message_t *m)
 {
 	struct worker *w = arg;
-	struct replay_item ri = {0};
+	struct worker_record rec = {.take = WORKER_TAKE_SYNC};
 	struct pl_partition *part;
 	struct job *j;
 
@@ -696,14 +703,21 @@ static void on_message(void *arg, rd_kafka_message_t *m)
 		rd_kafka_message_destroy(m);
 		return;
 	}
-	if (w->rp && replay_classify(w->rp, m, &ri) == REPLAY_BEYOND) {
+	if (w->hooks.classify &&
+	    w->hooks.classify(w->hooks.arg, m, &rec) < 0) {
+		rd_kafka_message_destroy(m);
+		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
+		return;
+	}
+	if (rec.take == WORKER_TAKE_IGNORE) {
+		release_record(w, &rec);
 		rd_kafka_message_destroy(m);
 		return;
 	}
 	part = pipeline_partition(w->pl, rd_kafka_topic_name(m->rkt),
 				  m->partition, 1);
-	j = part ? job_from_message(w, m, w->rp ? &ri : NULL) : NULL;
-	replay_item_done(&ri);
+	j = part ? job_from_message(w, m, &rec) : NULL;
+	release_record(w, &rec);
 	rd_kafka_message_destroy(m);
 	if (!j || !(j->ev = pipeline_push(w->pl, part, j->offset, j->key, j))) {
 		job_free(j);
@@ -761,16 +775,16 @@ static void start_ready(struct worker *w)
 	while (!w->stopping && (ev = pipeline_next_ready(w->pl))) {
 		struct job *j = ev->user;
 
-		if (j->ri.verdict == REPLAY_PASS ||
-		    j->ri.verdict == REPLAY_DONE) {
-			settle_quietly(w, j);
+		if (j->rec.take == WORKER_TAKE_SETTLE) {
+			complete_quietly(w, j, NULL, 0);
 			continue;
 		}
 		j->sync_started = 1;
 		sync_init(&j->sync, j->parsed ? &j->change : NULL, w->profile,
 			  w->cfg, w->cache, w->index);
-		if (j->ri.verdict == REPLAY_STALE) {
-			sync_skip(&j->sync, "stale", j->ri.stale_reason);
+		if (j->rec.take == WORKER_TAKE_SKIP) {
+			sync_skip(&j->sync, j->rec.skip_code,
+				  j->rec.skip_reason);
 			complete(w, j);
 			continue;
 		}
@@ -940,7 +954,7 @@ static void finish_stop(struct worker *w, int64_t deadline)
 		log_warn("outcomes not acknowledged at shutdown count=%d: "
 			 "their events will be processed again",
 			 undelivered);
-	if (!(w->rp && replay_dry_run(w->rp)))
+	if (!w->hooks.read_only)
 		kafka_commit(w->kafka);
 	kafka_close_consumer(w->kafka);
 	kafka_purge(w->kafka);
@@ -964,6 +978,12 @@ static void update_metrics(struct worker *w, int64_t now)
 		     hold_left_ms(&w->hold, now));
 }
 
+/* A run with an end of its own (replay) has reached it. */
+static int run_finished(struct worker *w)
+{
+	return w->hooks.finished && w->hooks.finished(w->hooks.arg);
+}
+
 int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 {
 	int fd = kafka_fd(w->kafka);
@@ -977,8 +997,7 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 		   w->cfg->kafka.group_id, w->cfg->target.max_in_flight);
 	for (;;) {
 		now = now_ms();
-		if ((*stop || w->exit_code ||
-		     (w->rp && replay_finished(w->rp))) &&
+		if ((*stop || w->exit_code || run_finished(w)) &&
 		    !deadline) {
 			begin_stop(w);
 			deadline = now + w->cfg->worker.shutdown_timeout_ms;
@@ -1008,7 +1027,8 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 	return w->exit_code;
 }
 
-struct worker *worker_new(const struct config *cfg, struct replay *rp,
+struct worker *worker_new(const struct config *cfg,
+			  const struct worker_hooks *hooks,
 			  const struct kafka_assignment *as, char *err,
 			  size_t errlen)
 {
@@ -1033,7 +1053,8 @@ struct worker *worker_new(const struct config *cfg, struct replay *rp,
 	if (!w)
 		return NULL;
 	w->cfg = cfg;
-	w->rp = rp;
+	if (hooks)
+		w->hooks = *hooks;
 	w->profile = profile_find(cfg->target.profile);
 	if (!w->profile) {
 		snprintf(err, errlen, "unknown profile '%s'",
@@ -1042,7 +1063,7 @@ struct worker *worker_new(const struct config *cfg, struct replay *rp,
 	}
 	cb.arg = w;
 	/* Not for replay, which runs next to the daemon and its port. */
-	if (cfg->metrics.listen && !rp) {
+	if (cfg->metrics.listen && !w->hooks.no_metrics) {
 		w->metrics = metrics_new(w->profile->name, cfg->metrics.listen,
 					 err, errlen);
 		if (!w->metrics)

@@ -9,7 +9,9 @@
  *    guard), and which dead letters already have a replay outcome (so an
  *    interrupted replay never replays one twice).
  * 3. worker.c runs the same range through the live path with the replay
- *    group's own assignment, asking replay_classify about each record.
+ *    group's own assignment; the hooks replay fills (struct
+ *    worker_hooks) classify each record, stop a dry run before it writes,
+ *    report each result and say when the run is done.
  *
  * Dead letters the filters pass over, and stale ones, are not consumed
  * for good: the replay group's offset never moves past the first of
@@ -274,11 +276,6 @@ int replay_finished(const struct replay *rp)
 		if (rp->parts[i].progress < rp->parts[i].end)
 			return 0;
 	return 1;
-}
-
-int replay_dry_run(const struct replay *rp)
-{
-	return rp->dry_run;
 }
 
 /* ---- what happened, for the operator ---- */
@@ -603,12 +600,95 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 	return 0;
 }
 
+/* ---- the hooks of the loop ---- */
+
+static int hook_classify(void *arg, const rd_kafka_message_t *m,
+			 struct worker_record *out)
+{
+	struct replay *rp = arg;
+	struct replay_item *it = calloc(1, sizeof(*it));
+
+	if (!it)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	switch (replay_classify(rp, m, it)) {
+	case REPLAY_SYNC:
+		out->take = WORKER_TAKE_SYNC;
+		break;
+	case REPLAY_STALE:
+		out->take = WORKER_TAKE_SKIP;
+		out->skip_code = "stale";
+		out->skip_reason = it->stale_reason;
+		break;
+	case REPLAY_PASS:
+	case REPLAY_DONE:
+		out->take = WORKER_TAKE_SETTLE;
+		break;
+	default:
+		replay_item_done(it);
+		free(it);
+		out->take = WORKER_TAKE_IGNORE;
+		return 0;
+	}
+	out->origin_topic = it->source_topic;
+	out->origin_partition = it->source_partition;
+	out->origin_offset = it->source_offset;
+	out->replay_count = it->count;
+	out->user = it;
+	return 0;
+}
+
+/* A dry run stops before every write and prints it (hook_done). */
+static int hook_before_write(void *arg, void *user, const struct sync_job *s)
+{
+	const struct replay *rp = arg;
+
+	(void)user;
+	(void)s;
+	return rp->dry_run;
+}
+
+static void hook_done(void *arg, void *user, int32_t partition,
+		      int64_t offset, const char *key,
+		      const struct sync_job *s, int stopped)
+{
+	replay_report(arg, partition, offset, key, user, s, stopped);
+}
+
+static int64_t hook_progress(void *arg, int32_t partition, int64_t next)
+{
+	return replay_progress(arg, partition, next);
+}
+
+static int hook_finished(void *arg)
+{
+	return replay_finished(arg);
+}
+
+static void hook_release(void *arg, void *user)
+{
+	(void)arg;
+	replay_item_done(user);
+	free(user);
+}
+
 static int run_loop(struct replay *rp, const char *group)
 {
 	struct kafka_assignment as = {.group_id = group,
 				      .topic = rp->cfg->kafka.dead_letter_topic};
 	int32_t *ps = calloc(rp->n_parts + 1, sizeof(*ps));
 	int64_t *offs = calloc(rp->n_parts + 1, sizeof(*offs));
+	struct worker_hooks hooks = {
+		.arg = rp,
+		.classify = hook_classify,
+		.before_write = hook_before_write,
+		.on_done = hook_done,
+		.progress = hook_progress,
+		.finished = hook_finished,
+		.release = hook_release,
+		.read_only = rp->dry_run,
+		.no_metrics = 1,
+	};
 	struct worker *w = NULL;
 	char err[512] = "";
 	int rc = EX_SOFTWARE;
@@ -627,7 +707,7 @@ static int run_loop(struct replay *rp, const char *group)
 		rc = 0;
 		goto out;
 	}
-	w = worker_new(rp->cfg, rp, &as, err, sizeof(err));
+	w = worker_new(rp->cfg, &hooks, &as, err, sizeof(err));
 	if (!w) {
 		log_err("replay cannot start: %s", err);
 		rc = EX_CONFIG;

@@ -1,9 +1,11 @@
 /* `custsync replay`: dead letters back through the live sync path.
  *
- * replay.c decides, before the loop starts, what each dead letter in the
- * reading range is (replay_classify), and keeps the tally; worker.c runs
- * the selected ones exactly like live events (same profile, conflict
- * handling, per-key order and concurrency) and reports each result back. */
+ * replay.c decides what each dead letter in the reading range is
+ * (replay_classify), and keeps the tally; the daemon's loop (worker.c)
+ * runs the selected ones exactly like live events (same profile,
+ * conflict handling, per-key order and concurrency) through the hooks
+ * replay.c fills (struct worker_hooks), which report each result back.
+ * worker.c knows nothing of replay. */
 #ifndef CUSTSYNC_REPLAY_H
 #define CUSTSYNC_REPLAY_H
 
@@ -25,7 +27,7 @@ enum replay_verdict {
 	REPLAY_VERDICT_MAX
 };
 
-/* What one dead letter is, for worker.c. Strings are owned. */
+/* What one dead letter is. Strings are owned. */
 struct replay_item {
 	enum replay_verdict verdict;
 	char *source_topic;  /* the event's own position, from the headers */
@@ -47,8 +49,6 @@ int64_t replay_progress(struct replay *rp, int32_t partition, int64_t next);
 
 /* Every partition is finished up to the end seen at start. */
 int replay_finished(const struct replay *rp);
-
-int replay_dry_run(const struct replay *rp);
 
 /* One dead letter's result. dry_write: in a dry run, the write the job
  * would send now is s->req (not sent). */
