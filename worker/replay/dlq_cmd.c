@@ -1,6 +1,6 @@
 /* custsync dlq: what is on the dead-letter topic, one row per dead
  * letter. Reads up to the end the topic has now; never commits. */
-#include "replay/dlq.h"
+#include "replay/dlq_cmd.h"
 
 #include "cli.h"
 #include "config/config.h"
