@@ -2,7 +2,7 @@
  * The CLI, signals and process lifetime; the work is in worker.c. */
 #include "cli.h"
 #include "config/config.h"
-#include "replay/dlq.h"
+#include "replay/dlq_cmd.h"
 #include "ops/log.h"
 #include "replay/replay.h"
 #include "daemon/worker.h"

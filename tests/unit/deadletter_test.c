@@ -10,6 +10,8 @@
 
 #include "config/config.h"
 #include "core/deadletter.h"
+#include "core/outcome.h"
+#include "core/sync.h"
 #include "ops/log.h"
 #include "edge/scan.h"
 
@@ -153,6 +155,94 @@ static void test_filter_options(void **state)
 	assert_int_equal(dlq_filter_option(DLQ_OPT_CODE, "", &config, &f), -1);
 	assert_int_equal(dlq_filter_option('h', NULL, &config, &f), 0);
 	assert_int_equal(dlq_filter_option('?', NULL, &config, &f), 0);
+}
+
+/* ---- the headers, written and read back ---- */
+
+/* What the daemon writes is what dlq and replay read: every field, also
+ * across a second failure of a replayed event (its first dead letter's
+ * headers come first, copied with the record, the new ones last). */
+static void test_headers_round_trip(void **state)
+{
+	static const char value[] = "{\"event_id\":\"e-7\",\"op\":\"update\","
+				    "\"key\":\"C-7\",\"customer\":{}}";
+	struct outcome_source src = {
+		.topic = "erp.customers",
+		.partition = 4,
+		.offset = 9000000000LL,
+		.event_id = "e-7",
+		.key = "C-7",
+		.finished_at_ms = 1795860001123LL,
+	};
+	struct dead_letter_record r = {
+		.partition = 1,
+		.offset = 33,
+		.timestamp_ms = T0,
+		.value = value,
+		.value_len = sizeof(value) - 1,
+		.key = "C-7",
+		.key_len = 3,
+	};
+	struct dead_letter_header h[DEAD_LETTER_HEADER_MAX];
+	struct dead_letter dl;
+	struct sync_job j;
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	sync_fail(&j, "validation", "name is required");
+	j.err_http_status = 422;
+	j.attempts = 3;
+	r.headers = rd_kafka_headers_new(16);
+	rd_kafka_header_add(r.headers, "x-trace", -1, "abc", -1);
+	dead_letter_add_headers(r.headers, &j, &src);
+	assert_int_equal(rd_kafka_header_cnt(r.headers),
+			 1 + DL_HDR_REPLAY_COUNT);
+	assert_int_equal(dead_letter_parse_record(NULL, &r, &dl), 0);
+	assert_int_equal(dl.partition, 1);
+	assert_int_equal(dl.offset, 33);
+	assert_int_equal(dl.timestamp_ms, T0);
+	assert_string_equal(dl.key, "C-7");
+	assert_string_equal(dl.code, "validation");
+	assert_string_equal(dl.message, "name is required");
+	assert_int_equal(dl.http_status, 422);
+	assert_string_equal(dl.source_topic, "erp.customers");
+	assert_int_equal(dl.source_partition, 4);
+	assert_int_equal(dl.source_offset, 9000000000LL);
+	assert_int_equal(dl.attempts, 3);
+	assert_string_equal(dl.event_id, "e-7");
+	assert_string_equal(dl.failed_at, "2026-11-28T10:00:01.123Z");
+	assert_int_equal(dl.replay_count, 0);
+	dead_letter_done(&dl);
+	sync_done(&j);
+
+	/* Replayed from that dead letter, failed again locally. */
+	memset(&j, 0, sizeof(j));
+	sync_fail(&j, "invalid_json", "value is not JSON");
+	src.event_id = NULL;
+	src.replay_partition = 1;
+	src.replay_offset = 33;
+	src.replay_count = 2;
+	src.finished_at_ms = -1;
+	assert_int_equal(dead_letter_headers(&j, &src, h),
+			 DEAD_LETTER_HEADER_MAX);
+	for (int i = 0; i < DEAD_LETTER_HEADER_MAX; i++)
+		assert_string_equal(h[i].name, dead_letter_header_name(i));
+	assert_string_equal(h[DL_HDR_REPLAY_COUNT].name,
+			    DLQ_HEADER_REPLAY_COUNT);
+	dead_letter_add_headers(r.headers, &j, &src);
+	assert_int_equal(dead_letter_parse_record(NULL, &r, &dl), 0);
+	assert_string_equal(dl.code, "invalid_json");
+	assert_string_equal(dl.message, "value is not JSON");
+	assert_int_equal(dl.http_status, 0);
+	assert_int_equal(dl.attempts, 0);
+	assert_string_equal(dl.event_id, "");
+	assert_string_equal(dl.failed_at, "");
+	assert_int_equal(dl.source_offset, 9000000000LL);
+	assert_int_equal(dl.replay_count, 2);
+	assert_null(dead_letter_header_name(DEAD_LETTER_HEADER_MAX));
+	dead_letter_done(&dl);
+	sync_done(&j);
+	rd_kafka_headers_destroy(r.headers);
 }
 
 /* ---- a mock cluster with a dead-letter topic ---- */
@@ -558,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_since_bad),
 		cmocka_unit_test(test_filter_match),
 		cmocka_unit_test(test_filter_options),
+		cmocka_unit_test(test_headers_round_trip),
 	};
 	const struct CMUnitTest kafka[] = {
 		cmocka_unit_test(test_parse),

@@ -1,10 +1,12 @@
-/* outcome.c: the results record and the dead-letter headers. */
+/* outcome.c: the results record; deadletter.c: the dead-letter headers
+ * the daemon writes with it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "core/deadletter.h"
 #include "core/outcome.h"
 #include "core/sync.h"
 
@@ -74,7 +76,7 @@ static void test_failed_local(void **state)
 {
 	struct sync_job j;
 	struct outcome_source s2 = src;
-	struct outcome_header h[OUTCOME_DLQ_HEADERS];
+	struct dead_letter_header h[DEAD_LETTER_HEADER_MAX];
 	cJSON *o, *e;
 	char *text;
 
@@ -98,7 +100,7 @@ static void test_failed_local(void **state)
 	cJSON_Delete(o);
 	free(text);
 
-	outcome_dlq_headers(&j, &s2, h);
+	dead_letter_headers(&j, &s2, h);
 	assert_string_equal(h[0].name, "custsync.error.code");
 	assert_string_equal(h[0].value, "invalid_json");
 	assert_string_equal(h[1].value, "value is not JSON");
@@ -158,7 +160,7 @@ static void test_time_none(void **state)
  * present and empty, like a local error's HTTP status. */
 static void test_dlq_headers_without_time(void **state)
 {
-	struct outcome_header h[OUTCOME_DLQ_HEADERS];
+	struct dead_letter_header h[DEAD_LETTER_HEADER_MAX];
 	struct outcome_source s2 = src;
 	struct sync_job j;
 
@@ -167,11 +169,11 @@ static void test_dlq_headers_without_time(void **state)
 	j.status = SYNC_FAILED;
 	j.err_code = "invalid_json";
 	s2.finished_at_ms = -1;
-	outcome_dlq_headers(&j, &s2, h);
+	dead_letter_headers(&j, &s2, h);
 	assert_string_equal(h[8].name, "custsync.failed_at");
 	assert_string_equal(h[8].value, "");
 	s2.finished_at_ms = 3300000000000000000LL;
-	outcome_dlq_headers(&j, &s2, h);
+	dead_letter_headers(&j, &s2, h);
 	assert_string_equal(h[8].value, "");
 }
 

@@ -2,6 +2,8 @@
 
 #include "config/config.h"
 #include "core/event.h"
+#include "core/outcome.h"
+#include "core/sync.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,6 +13,75 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The one list of the header names: the writer below and the reader
+ * further down both take them from here. */
+static const char *const header_names[DEAD_LETTER_HEADER_MAX] = {
+	[DL_HDR_ERROR_CODE] = "custsync.error.code",
+	[DL_HDR_ERROR_MESSAGE] = "custsync.error.message",
+	[DL_HDR_ERROR_HTTP_STATUS] = "custsync.error.http_status",
+	[DL_HDR_SOURCE_TOPIC] = "custsync.source.topic",
+	[DL_HDR_SOURCE_PARTITION] = "custsync.source.partition",
+	[DL_HDR_SOURCE_OFFSET] = "custsync.source.offset",
+	[DL_HDR_ATTEMPTS] = "custsync.attempts",
+	[DL_HDR_EVENT_ID] = "custsync.event_id",
+	[DL_HDR_FAILED_AT] = "custsync.failed_at",
+	[DL_HDR_REPLAY_COUNT] = DLQ_HEADER_REPLAY_COUNT,
+};
+
+const char *dead_letter_header_name(enum dead_letter_header_id id)
+{
+	if ((int)id < 0 || id >= DEAD_LETTER_HEADER_MAX)
+		return NULL;
+	return header_names[id];
+}
+
+/* ---- writing ---- */
+
+int dead_letter_headers(const struct sync_job *j,
+			const struct outcome_source *s,
+			struct dead_letter_header out[DEAD_LETTER_HEADER_MAX])
+{
+	int n = s->replay_count > 0 ? DEAD_LETTER_HEADER_MAX
+				    : DL_HDR_REPLAY_COUNT;
+
+	for (int i = 0; i < n; i++) {
+		out[i].name = header_names[i];
+		out[i].value[0] = '\0';
+	}
+#define VALUE(id) out[id].value, sizeof(out[id].value)
+	snprintf(VALUE(DL_HDR_ERROR_CODE), "%s",
+		 j->err_code ? j->err_code : "");
+	snprintf(VALUE(DL_HDR_ERROR_MESSAGE), "%s", j->err_msg);
+	/* Present but empty for local errors: no HTTP status to report. */
+	if (j->err_http_status > 0)
+		snprintf(VALUE(DL_HDR_ERROR_HTTP_STATUS), "%ld",
+			 j->err_http_status);
+	snprintf(VALUE(DL_HDR_SOURCE_TOPIC), "%s", s->topic);
+	snprintf(VALUE(DL_HDR_SOURCE_PARTITION), "%d", (int)s->partition);
+	snprintf(VALUE(DL_HDR_SOURCE_OFFSET), "%lld", (long long)s->offset);
+	snprintf(VALUE(DL_HDR_ATTEMPTS), "%d", j->attempts);
+	snprintf(VALUE(DL_HDR_EVENT_ID), "%s",
+		 s->event_id ? s->event_id : "");
+	/* Empty, like a missing HTTP status, if the clock is not set. */
+	outcome_time(s->finished_at_ms, VALUE(DL_HDR_FAILED_AT));
+	if (n > DL_HDR_REPLAY_COUNT)
+		snprintf(VALUE(DL_HDR_REPLAY_COUNT), "%d", s->replay_count);
+#undef VALUE
+	return n;
+}
+
+void dead_letter_add_headers(rd_kafka_headers_t *hs, const struct sync_job *j,
+			     const struct outcome_source *s)
+{
+	struct dead_letter_header h[DEAD_LETTER_HEADER_MAX];
+	int n = dead_letter_headers(j, s, h);
+
+	for (int i = 0; i < n; i++)
+		rd_kafka_header_add(hs, h[i].name, -1, h[i].value, -1);
+}
+
+/* ---- reading ---- */
 
 /* The last occurrence of a header as a string ("" when absent or empty);
  * NULL only when memory ran out. */
@@ -111,7 +182,7 @@ int dead_letter_parse_record(const struct config *cfg,
 	int is_dl = 0, has_src = 0;
 
 	memset(dl, 0, sizeof(*dl));
-	dl->code = header(hs, "custsync.error.code", &is_dl);
+	dl->code = header(hs, header_names[DL_HDR_ERROR_CODE], &is_dl);
 	if (!is_dl || !dl->code) {
 		dead_letter_done(dl);
 		return -1;
@@ -119,19 +190,21 @@ int dead_letter_parse_record(const struct config *cfg,
 	dl->partition = r->partition;
 	dl->offset = r->offset;
 	dl->timestamp_ms = r->timestamp_ms;
-	dl->message = header(hs, "custsync.error.message", NULL);
-	dl->http_status = (long)header_num(hs, "custsync.error.http_status", 0,
-					   999);
-	dl->source_topic = header(hs, "custsync.source.topic", &has_src);
+	dl->message = header(hs, header_names[DL_HDR_ERROR_MESSAGE], NULL);
+	dl->http_status = (long)header_num(
+		hs, header_names[DL_HDR_ERROR_HTTP_STATUS], 0, 999);
+	dl->source_topic =
+		header(hs, header_names[DL_HDR_SOURCE_TOPIC], &has_src);
 	dl->source_partition = (int32_t)header_num(
-		hs, "custsync.source.partition", -1, INT32_MAX);
-	dl->source_offset = header_num(hs, "custsync.source.offset", -1,
-				       INT64_MAX);
-	dl->attempts = (int)header_num(hs, "custsync.attempts", 0, INT_MAX);
-	dl->event_id = header(hs, "custsync.event_id", NULL);
-	dl->failed_at = header(hs, "custsync.failed_at", NULL);
-	dl->replay_count = (int)header_num(hs, DLQ_HEADER_REPLAY_COUNT, 0,
-					   INT_MAX);
+		hs, header_names[DL_HDR_SOURCE_PARTITION], -1, INT32_MAX);
+	dl->source_offset = header_num(
+		hs, header_names[DL_HDR_SOURCE_OFFSET], -1, INT64_MAX);
+	dl->attempts = (int)header_num(
+		hs, header_names[DL_HDR_ATTEMPTS], 0, INT_MAX);
+	dl->event_id = header(hs, header_names[DL_HDR_EVENT_ID], NULL);
+	dl->failed_at = header(hs, header_names[DL_HDR_FAILED_AT], NULL);
+	dl->replay_count = (int)header_num(
+		hs, header_names[DL_HDR_REPLAY_COUNT], 0, INT_MAX);
 	dl->key = outcome_key(cfg, r);
 	if (!dl->message || !dl->event_id || !dl->failed_at || !dl->key ||
 	    !dl->source_topic) {

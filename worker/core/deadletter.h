@@ -1,5 +1,7 @@
-/* A dead-letter record read back (schemas/dead-letter.md), and the
- * filters `custsync dlq` and `custsync replay` share. */
+/* The dead-letter record (schemas/dead-letter.md): its custsync.*
+ * headers written (for the daemon) and read back (for `custsync dlq` and
+ * `custsync replay`) from one table of names, and the filters dlq and
+ * replay share. */
 #ifndef CUSTSYNC_DEADLETTER_H
 #define CUSTSYNC_DEADLETTER_H
 
@@ -8,10 +10,48 @@
 #include <stdint.h>
 
 struct config;
+struct outcome_source;
 struct rd_kafka_message_s;
 struct rd_kafka_headers_s;
+struct sync_job;
 
-#define DLQ_HEADER_REPLAY_COUNT "custsync.replay.count"
+/* The custsync.* headers a dead letter carries besides the original
+ * ones, in the order they are written. */
+enum dead_letter_header_id {
+	DL_HDR_ERROR_CODE,
+	DL_HDR_ERROR_MESSAGE,
+	DL_HDR_ERROR_HTTP_STATUS,
+	DL_HDR_SOURCE_TOPIC,
+	DL_HDR_SOURCE_PARTITION,
+	DL_HDR_SOURCE_OFFSET,
+	DL_HDR_ATTEMPTS,
+	DL_HDR_EVENT_ID,
+	DL_HDR_FAILED_AT,
+	DL_HDR_REPLAY_COUNT, /* only on a replayed event's dead letter */
+	DEAD_LETTER_HEADER_MAX
+};
+
+/* "custsync.error.code", ...; NULL out of range. */
+#define DLQ_HEADER_REPLAY_COUNT "custsync.replay.count" /* the table's */
+const char *dead_letter_header_name(enum dead_letter_header_id id);
+
+/* One header of a dead letter being written. */
+struct dead_letter_header {
+	const char *name;
+	char value[600];
+};
+
+/* Fills out with the custsync.* headers of the dead letter of a failed
+ * job j whose outcome is s: every DL_HDR_* in order, the replay count
+ * only when s->replay_count > 0. Returns how many were filled. */
+int dead_letter_headers(const struct sync_job *j,
+			const struct outcome_source *s,
+			struct dead_letter_header out[DEAD_LETTER_HEADER_MAX]);
+
+/* dead_letter_headers, appended to hs (after the original headers). */
+void dead_letter_add_headers(struct rd_kafka_headers_s *hs,
+			     const struct sync_job *j,
+			     const struct outcome_source *s);
 
 struct dead_letter {
 	/* where the dead letter itself is */

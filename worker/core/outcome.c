@@ -4,7 +4,6 @@
 #include "core/sync.h"
 
 #include <cjson/cJSON.h>
-#include <stdio.h>
 #include <string.h>
 
 int outcome_time(int64_t epoch_ms, char *buf, size_t len)
@@ -98,38 +97,4 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
-}
-
-void outcome_dlq_headers(const struct sync_job *j,
-			 const struct outcome_source *s,
-			 struct outcome_header out[OUTCOME_DLQ_HEADERS])
-{
-	static const char *const names[OUTCOME_DLQ_HEADERS] = {
-		"custsync.error.code",	    "custsync.error.message",
-		"custsync.error.http_status", "custsync.source.topic",
-		"custsync.source.partition", "custsync.source.offset",
-		"custsync.attempts",	    "custsync.event_id",
-		"custsync.failed_at",
-	};
-
-	for (int i = 0; i < OUTCOME_DLQ_HEADERS; i++) {
-		out[i].name = names[i];
-		out[i].value[0] = '\0';
-	}
-	snprintf(out[0].value, sizeof(out[0].value), "%s",
-		 j->err_code ? j->err_code : "");
-	snprintf(out[1].value, sizeof(out[1].value), "%s", j->err_msg);
-	/* Present but empty for local errors: no HTTP status to report. */
-	if (j->err_http_status > 0)
-		snprintf(out[2].value, sizeof(out[2].value), "%ld",
-			 j->err_http_status);
-	snprintf(out[3].value, sizeof(out[3].value), "%s", s->topic);
-	snprintf(out[4].value, sizeof(out[4].value), "%d", (int)s->partition);
-	snprintf(out[5].value, sizeof(out[5].value), "%lld",
-		 (long long)s->offset);
-	snprintf(out[6].value, sizeof(out[6].value), "%d", j->attempts);
-	snprintf(out[7].value, sizeof(out[7].value), "%s",
-		 s->event_id ? s->event_id : "");
-	/* Empty, like a missing HTTP status, if the clock is not set. */
-	outcome_time(s->finished_at_ms, out[8].value, sizeof(out[8].value));
 }

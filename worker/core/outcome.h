@@ -1,5 +1,5 @@
-/* The results-topic record of an event and its dead-letter headers
- * (schemas/outcome.schema.json, schemas/dead-letter.md). Pure. */
+/* The results-topic record of an event (schemas/outcome.schema.json).
+ * Pure. A dead letter's headers are deadletter.h's. */
 #ifndef CUSTSYNC_OUTCOME_H
 #define CUSTSYNC_OUTCOME_H
 
@@ -25,20 +25,6 @@ struct outcome_source {
 
 /* The outcome record as JSON text (caller frees), or NULL on OOM. */
 char *outcome_json(const struct sync_job *j, const struct outcome_source *s);
-
-/* One header of a dead letter. */
-struct outcome_header {
-	const char *name;
-	char value[600];
-};
-
-#define OUTCOME_DLQ_HEADERS 9
-
-/* Fills the custsync.* headers a dead letter carries besides the
- * original ones. */
-void outcome_dlq_headers(const struct sync_job *j,
-			 const struct outcome_source *s,
-			 struct outcome_header out[OUTCOME_DLQ_HEADERS]);
 
 /* ISO-8601 UTC with milliseconds, 2026-11-22T10:00:01.123Z (buf >= 25
  * bytes). 0, or -ERANGE with buf "" for a time that has none: negative

@@ -3,6 +3,7 @@
 #include "edge/auth.h"
 #include "daemon/backoff.h"
 #include "daemon/backpressure.h"
+#include "daemon/hold.h"
 #include "core/cache.h"
 #include "config/config.h"
 #include "core/deadletter.h"
@@ -15,7 +16,6 @@
 #include "core/outcome.h"
 #include "core/pipeline.h"
 #include "profiles/profile.h"
-#include "replay/replay.h"
 #include "core/request.h"
 #include "core/sync.h"
 
@@ -78,7 +78,7 @@ struct job {
 	int64_t due_ms;
 	struct job *prev, *next; /* in the list of its wait */
 	int dr_pending;
-	struct replay_item ri; /* replay runs only */
+	struct worker_record rec; /* from the classify hook */
 };
 
 struct job_list {
@@ -97,14 +97,13 @@ struct worker {
 	enum keyindex_state index_seen;
 	struct pipeline *pl;
 	struct backpressure bp;
-	struct replay *rp; /* NULL for the live daemon */
+	struct worker_hooks hooks; /* all NULL for the live daemon */
 	struct metrics *metrics; /* NULL when off */
 
 	struct job_list lists[WAIT_MAX]; /* all but WAIT_NONE are used */
 	int token_in_flight;
 
-	int64_t hold_until; /* 0 when the endpoint is not held */
-	struct job *probe;
+	struct hold hold; /* the endpoint-wide Retry-After hold */
 
 	int paused; /* enum pause_reason bits: all partitions */
 	int reapply_pause;
@@ -199,7 +198,8 @@ static void job_free(struct job *j)
 	if (j->sync_started)
 		sync_done(&j->sync);
 	change_done(&j->change);
-	replay_item_done(&j->ri);
+	if (j->rec.user && j->w->hooks.release)
+		j->w->hooks.release(j->w->hooks.arg, j->rec.user);
 	if (j->headers)
 		rd_kafka_headers_destroy(j->headers);
 	free(j->topic);
@@ -216,8 +216,7 @@ static void job_detach(struct worker *w, struct job *j)
 		http_cancel(w->http, j->call);
 		j->call = NULL;
 	}
-	if (w->probe == j)
-		w->probe = NULL;
+	hold_forget(&w->hold, j);
 	list_remove(w, j);
 }
 
@@ -241,7 +240,7 @@ static void submit(struct worker *w, struct job *j)
 	char url[2048];
 	bool ready;
 
-	if (w->hold_until && w->probe != j) {
+	if (hold_blocks(&w->hold, j)) {
 		list_add(w, j, WAIT_HOLD);
 		return;
 	}
@@ -270,18 +269,18 @@ static void submit(struct worker *w, struct job *j)
 
 static void start_hold(struct worker *w, long retry_after_s)
 {
-	int64_t until = now_ms() + backoff_retry_after_ms(
-					   retry_after_s,
-					   w->cfg->retry.max_retry_after_s,
-					   w->cfg->retry.initial_backoff_ms);
+	int64_t wait_ms = backoff_retry_after_ms(
+		retry_after_s, w->cfg->retry.max_retry_after_s,
+		w->cfg->retry.initial_backoff_ms);
+	enum hold_change c = hold_start(&w->hold, now_ms(), wait_ms);
 
-	if (until <= w->hold_until)
+	if (c == HOLD_KEPT)
 		return;
-	if (!w->hold_until)
+	if (c == HOLD_STARTED)
 		log_warn("endpoint asked to wait retry_after_s=%ld "
 			 "hold_ms=%lld: writes wait, partitions paused",
-			 retry_after_s, (long long)(until - now_ms()));
-	w->hold_until = until;
+			 retry_after_s,
+			 (long long)hold_left_ms(&w->hold, now_ms()));
 	pause_set(w, PAUSE_HOLD, 1);
 }
 
@@ -289,9 +288,8 @@ static void end_hold(struct worker *w)
 {
 	struct job *j;
 
-	if (!w->hold_until)
+	if (!hold_end(&w->hold))
 		return;
-	w->hold_until = 0;
 	log_notice("endpoint available again: resuming held=%zu",
 		   w->lists[WAIT_HOLD].n);
 	while ((j = w->lists[WAIT_HOLD].head)) {
@@ -302,17 +300,19 @@ static void end_hold(struct worker *w)
 }
 
 static void complete(struct worker *w, struct job *j);
-static void complete_dry(struct worker *w, struct job *j, int dry_write);
+static void complete_quietly(struct worker *w, struct job *j,
+			     const struct sync_job *s, int stopped);
 
-/* A dry run reads but never writes: a create, update or delete is where
- * it stops and says what it would have sent. */
-static int is_dry_write(const struct worker *w, const struct job *j)
+/* A create, update or delete is where the before_write hook may stop an
+ * event (a dry run reads but never writes). */
+static int stop_before_write(const struct worker *w, const struct job *j)
 {
 	enum sync_step st = j->sync.step;
 
-	return w->rp && replay_dry_run(w->rp) &&
+	return w->hooks.before_write &&
 	       (st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
-		st == SYNC_STEP_DELETE);
+		st == SYNC_STEP_DELETE) &&
+	       w->hooks.before_write(w->hooks.arg, j->rec.user, &j->sync);
 }
 
 static void handle_next(struct worker *w, struct job *j, enum sync_next n)
@@ -321,8 +321,8 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 
 	switch (n) {
 	case SYNC_SEND:
-		if (is_dry_write(w, j)) {
-			complete_dry(w, j, 1);
+		if (stop_before_write(w, j)) {
+			complete_quietly(w, j, &j->sync, 1);
 			break;
 		}
 		submit(w, j);
@@ -362,19 +362,16 @@ static void on_http_done(void *arg, const struct api_response *r)
 	struct job *j = arg;
 	struct worker *w = j->w;
 	enum sync_next n;
-	int was_probe = w->probe == j;
 
 	j->call = NULL;
 	list_remove(w, j);
-	if (was_probe)
-		w->probe = NULL;
 	if (r->status == 0)
 		log_warn("request failed key=%s method=%s path=%s error=\"%s\"",
 			 j->key, http_method_str(j->sync.req.method),
 			 j->sync.req.path, r->error);
 	n = sync_on_response(&j->sync, r);
 	/* The probe's answer decides for everyone held. */
-	if (was_probe && n != SYNC_HOLD)
+	if (hold_answered(&w->hold, j, n == SYNC_HOLD))
 		end_hold(w);
 	handle_next(w, j, n);
 }
@@ -439,15 +436,15 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 	s->topic = j->topic;
 	s->partition = j->partition;
 	s->offset = j->offset;
-	if (j->ri.source_topic) {
+	if (j->rec.origin_topic) {
 		/* A replayed dead letter speaks of its event's own position;
 		 * where the dead letter was is in the replay member. */
-		s->topic = j->ri.source_topic;
-		s->partition = j->ri.source_partition;
-		s->offset = j->ri.source_offset;
+		s->topic = j->rec.origin_topic;
+		s->partition = j->rec.origin_partition;
+		s->offset = j->rec.origin_offset;
 		s->replay_partition = j->partition;
 		s->replay_offset = j->offset;
-		s->replay_count = j->ri.count;
+		s->replay_count = j->rec.replay_count;
 	}
 	s->event_id = j->change.event_id;
 	s->key = j->key;
@@ -459,20 +456,10 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 static rd_kafka_headers_t *dlq_headers(const struct job *j,
 				       const struct outcome_source *s)
 {
-	struct outcome_header h[OUTCOME_DLQ_HEADERS];
 	rd_kafka_headers_t *hs = j->headers ? rd_kafka_headers_copy(j->headers)
 					    : rd_kafka_headers_new(16);
 
-	outcome_dlq_headers(&j->sync, s, h);
-	for (int i = 0; i < OUTCOME_DLQ_HEADERS; i++)
-		rd_kafka_header_add(hs, h[i].name, -1, h[i].value, -1);
-	if (s->replay_count > 0) {
-		char count[16];
-
-		snprintf(count, sizeof(count), "%d", s->replay_count);
-		rd_kafka_header_add(hs, DLQ_HEADER_REPLAY_COUNT, -1, count,
-				    -1);
-	}
+	dead_letter_add_headers(hs, &j->sync, s);
 	return hs;
 }
 
@@ -507,21 +494,21 @@ static void log_outcome(const struct job *j)
 
 static void finish_event(struct worker *w, struct job *j);
 
-/* Replay's answers that need no outcome: the dead letter is settled
- * (or left for later) without a word on the results topic. */
-static void settle_quietly(struct worker *w, struct job *j)
+static void report_done(struct worker *w, struct job *j,
+			const struct sync_job *s, int stopped)
 {
-	pipeline_output(w->pl, j->ev);
-	replay_report(w->rp, j->partition, j->offset, j->key, &j->ri, NULL,
-		      0);
-	finish_event(w, j);
+	if (w->hooks.on_done)
+		w->hooks.on_done(w->hooks.arg, j->rec.user, j->partition,
+				 j->offset, j->key, s, stopped);
 }
 
-static void complete_dry(struct worker *w, struct job *j, int dry_write)
+/* Done without a word on the results topic: settled without sync (s
+ * NULL), stopped before a write, or any event of a read-only run. */
+static void complete_quietly(struct worker *w, struct job *j,
+			     const struct sync_job *s, int stopped)
 {
 	pipeline_output(w->pl, j->ev);
-	replay_report(w->rp, j->partition, j->offset, j->key, &j->ri,
-		      &j->sync, dry_write);
+	report_done(w, j, s, stopped);
 	finish_event(w, j);
 }
 
@@ -531,8 +518,8 @@ static void complete(struct worker *w, struct job *j)
 	rd_kafka_headers_t *hs;
 	char *json;
 
-	if (w->rp && replay_dry_run(w->rp)) {
-		complete_dry(w, j, 0);
+	if (w->hooks.read_only) {
+		complete_quietly(w, j, &j->sync, 0);
 		return;
 	}
 	pipeline_output(w->pl, j->ev);
@@ -541,9 +528,7 @@ static void complete(struct worker *w, struct job *j)
 	w->counts[j->sync.status]++;
 	w->events_done++;
 	metrics_event(w->metrics, j->sync.status, j->sync.action);
-	if (w->rp)
-		replay_report(w->rp, j->partition, j->offset, j->key, &j->ri,
-			      &j->sync, 0);
+	report_done(w, j, &j->sync, 0);
 	json = outcome_json(&j->sync, &src);
 	if (!json) {
 		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
@@ -616,9 +601,10 @@ static void finish_event(struct worker *w, struct job *j)
 	}
 	job_free(j);
 	next = pipeline_advance(w->pl, part);
-	if (next >= 0 && w->rp)
-		next = replay_progress(w->rp, pl_partition_id(part), next);
-	if (next >= 0 && !(w->rp && replay_dry_run(w->rp)))
+	if (next >= 0 && w->hooks.progress)
+		next = w->hooks.progress(w->hooks.arg, pl_partition_id(part),
+					 next);
+	if (next >= 0 && !w->hooks.read_only)
 		kafka_store(w->kafka, pl_partition_topic(part),
 			    pl_partition_id(part), next);
 }
@@ -647,19 +633,18 @@ static void *memdup(const void *p, size_t n)
 	return q;
 }
 
+/* Takes over rec (then rec->user is NULL) unless out of memory. */
 static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
-				    struct replay_item *ri)
+				    struct worker_record *rec)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	char default_id[512];
 
 	if (!j)
 		return NULL;
-	if (ri) {
-		j->ri = *ri;
-		memset(ri, 0, sizeof(*ri));
-	}
 	j->w = w;
+	j->rec = *rec;
+	rec->user = NULL;
 	j->topic = strdup(rd_kafka_topic_name(m->rkt));
 	j->partition = m->partition;
 	j->offset = m->offset;
@@ -671,10 +656,10 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
 	copy_headers(j, m);
 	/* Events without an id (Debezium) are named by their position: a
 	 * replayed one by its own, so it keeps its name. */
-	if (j->ri.source_topic)
+	if (j->rec.origin_topic)
 		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
-			 j->ri.source_topic, (int)j->ri.source_partition,
-			 (long long)j->ri.source_offset);
+			 j->rec.origin_topic, (int)j->rec.origin_partition,
+			 (long long)j->rec.origin_offset);
 	else
 		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
 			 j->topic, (int)m->partition, (long long)m->offset);
@@ -700,10 +685,17 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
 	return j;
 }
 
+static void release_record(struct worker *w, struct worker_record *rec)
+{
+	if (rec->user && w->hooks.release)
+		w->hooks.release(w->hooks.arg, rec->user);
+	rec->user = NULL;
+}
+
 static void on_message(void *arg, rd_kafka_message_t *m)
 {
 	struct worker *w = arg;
-	struct replay_item ri = {0};
+	struct worker_record rec = {.take = WORKER_TAKE_SYNC};
 	struct pl_partition *part;
 	struct job *j;
 
@@ -711,14 +703,21 @@ static void on_message(void *arg, rd_kafka_message_t *m)
 		rd_kafka_message_destroy(m);
 		return;
 	}
-	if (w->rp && replay_classify(w->rp, m, &ri) == REPLAY_BEYOND) {
+	if (w->hooks.classify &&
+	    w->hooks.classify(w->hooks.arg, m, &rec) < 0) {
+		rd_kafka_message_destroy(m);
+		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
+		return;
+	}
+	if (rec.take == WORKER_TAKE_IGNORE) {
+		release_record(w, &rec);
 		rd_kafka_message_destroy(m);
 		return;
 	}
 	part = pipeline_partition(w->pl, rd_kafka_topic_name(m->rkt),
 				  m->partition, 1);
-	j = part ? job_from_message(w, m, w->rp ? &ri : NULL) : NULL;
-	replay_item_done(&ri);
+	j = part ? job_from_message(w, m, &rec) : NULL;
+	release_record(w, &rec);
 	rd_kafka_message_destroy(m);
 	if (!j || !(j->ev = pipeline_push(w->pl, part, j->offset, j->key, j))) {
 		job_free(j);
@@ -776,16 +775,16 @@ static void start_ready(struct worker *w)
 	while (!w->stopping && (ev = pipeline_next_ready(w->pl))) {
 		struct job *j = ev->user;
 
-		if (j->ri.verdict == REPLAY_PASS ||
-		    j->ri.verdict == REPLAY_DONE) {
-			settle_quietly(w, j);
+		if (j->rec.take == WORKER_TAKE_SETTLE) {
+			complete_quietly(w, j, NULL, 0);
 			continue;
 		}
 		j->sync_started = 1;
 		sync_init(&j->sync, j->parsed ? &j->change : NULL, w->profile,
 			  w->cfg, w->cache, w->index);
-		if (j->ri.verdict == REPLAY_STALE) {
-			sync_skip(&j->sync, "stale", j->ri.stale_reason);
+		if (j->rec.take == WORKER_TAKE_SKIP) {
+			sync_skip(&j->sync, j->rec.skip_code,
+				  j->rec.skip_reason);
 			complete(w, j);
 			continue;
 		}
@@ -839,17 +838,20 @@ static void run_timers(struct worker *w, int64_t now)
 		list_remove(w, j);
 		submit(w, j);
 	}
-	if (w->hold_until && now >= w->hold_until && !w->probe) {
+	switch (hold_due(&w->hold, now, w->lists[WAIT_HOLD].n)) {
+	case HOLD_END:
+		end_hold(w);
+		break;
+	case HOLD_PROBE:
 		/* One request probes before the rest resume. */
 		j = w->lists[WAIT_HOLD].head;
-		if (!j) {
-			end_hold(w);
-			return;
-		}
 		list_remove(w, j);
-		w->probe = j;
+		hold_probe(&w->hold, j);
 		log_info("retry-after elapsed: probing key=%s", j->key);
 		submit(w, j);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -861,8 +863,8 @@ static int next_timeout(struct worker *w, int64_t now)
 	for (j = w->lists[WAIT_TIMER].head; j; j = j->next)
 		if (j->due_ms < next)
 			next = j->due_ms;
-	if (w->hold_until && !w->probe && w->hold_until < next)
-		next = w->hold_until;
+	if (hold_wake_ms(&w->hold) < next)
+		next = hold_wake_ms(&w->hold);
 	if (w->lists[WAIT_TOKEN].n && auth_next_ms(w->auth) < next)
 		next = auth_next_ms(w->auth);
 	return next <= now ? 0 : (int)(next - now);
@@ -919,7 +921,7 @@ static void begin_stop(struct worker *w)
 			job_free(j);
 		}
 	}
-	w->hold_until = 0;
+	hold_cancel(&w->hold);
 }
 
 /* Past the shutdown deadline: requests still running are cancelled; their
@@ -952,7 +954,7 @@ static void finish_stop(struct worker *w, int64_t deadline)
 		log_warn("outcomes not acknowledged at shutdown count=%d: "
 			 "their events will be processed again",
 			 undelivered);
-	if (!(w->rp && replay_dry_run(w->rp)))
+	if (!w->hooks.read_only)
 		kafka_commit(w->kafka);
 	kafka_close_consumer(w->kafka);
 	kafka_purge(w->kafka);
@@ -973,7 +975,13 @@ static void update_metrics(struct worker *w, int64_t now)
 		return;
 	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
 	metrics_loop(w->metrics, now, http_in_flight(w->http), paused,
-		     w->hold_until ? w->hold_until - now : 0);
+		     hold_left_ms(&w->hold, now));
+}
+
+/* A run with an end of its own (replay) has reached it. */
+static int run_finished(struct worker *w)
+{
+	return w->hooks.finished && w->hooks.finished(w->hooks.arg);
 }
 
 int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
@@ -989,8 +997,7 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 		   w->cfg->kafka.group_id, w->cfg->target.max_in_flight);
 	for (;;) {
 		now = now_ms();
-		if ((*stop || w->exit_code ||
-		     (w->rp && replay_finished(w->rp))) &&
+		if ((*stop || w->exit_code || run_finished(w)) &&
 		    !deadline) {
 			begin_stop(w);
 			deadline = now + w->cfg->worker.shutdown_timeout_ms;
@@ -1020,7 +1027,8 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 	return w->exit_code;
 }
 
-struct worker *worker_new(const struct config *cfg, struct replay *rp,
+struct worker *worker_new(const struct config *cfg,
+			  const struct worker_hooks *hooks,
 			  const struct kafka_assignment *as, char *err,
 			  size_t errlen)
 {
@@ -1045,7 +1053,8 @@ struct worker *worker_new(const struct config *cfg, struct replay *rp,
 	if (!w)
 		return NULL;
 	w->cfg = cfg;
-	w->rp = rp;
+	if (hooks)
+		w->hooks = *hooks;
 	w->profile = profile_find(cfg->target.profile);
 	if (!w->profile) {
 		snprintf(err, errlen, "unknown profile '%s'",
@@ -1054,7 +1063,7 @@ struct worker *worker_new(const struct config *cfg, struct replay *rp,
 	}
 	cb.arg = w;
 	/* Not for replay, which runs next to the daemon and its port. */
-	if (cfg->metrics.listen && !rp) {
+	if (cfg->metrics.listen && !w->hooks.no_metrics) {
 		w->metrics = metrics_new(w->profile->name, cfg->metrics.listen,
 					 err, errlen);
 		if (!w->metrics)

@@ -1,6 +1,6 @@
 /* custsync dlq: what is on the dead-letter topic, one row per dead
  * letter. Reads up to the end the topic has now; never commits. */
-#include "replay/dlq.h"
+#include "replay/dlq_cmd.h"
 
 #include "cli.h"
 #include "config/config.h"
@@ -181,9 +181,9 @@ static int on_record(void *arg, const rd_kafka_message_t *m)
 		l->foreign++;
 		fprintf(stderr,
 			"custsync dlq: partition %d offset %lld is not a "
-			"custsync dead letter (no custsync.error.code "
-			"header), skipped\n",
-			(int)m->partition, (long long)m->offset);
+			"custsync dead letter (no %s header), skipped\n",
+			(int)m->partition, (long long)m->offset,
+			dead_letter_header_name(DL_HDR_ERROR_CODE));
 		return 0;
 	}
 	if (dlq_filter_match(&l->filter, &dl)) {
