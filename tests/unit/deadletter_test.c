@@ -219,9 +219,9 @@ static void test_headers_round_trip(void **state)
 	memset(&j, 0, sizeof(j));
 	sync_fail(&j, "invalid_json", "value is not JSON");
 	src.event_id = NULL;
-	src.replay_partition = 1;
-	src.replay_offset = 33;
-	src.replay_count = 2;
+	src.dead_letter_partition = 1;
+	src.dead_letter_offset = 33;
+	src.redeliveries = 2;
 	src.finished_at_ms = -1;
 	assert_int_equal(dead_letter_headers(&j, &src, h),
 			 DEAD_LETTER_HEADER_MAX);

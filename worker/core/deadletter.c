@@ -42,7 +42,7 @@ int dead_letter_headers(const struct sync_job *j,
 			const struct outcome_source *s,
 			struct dead_letter_header out[DEAD_LETTER_HEADER_MAX])
 {
-	int n = s->replay_count > 0 ? DEAD_LETTER_HEADER_MAX
+	int n = s->redeliveries > 0 ? DEAD_LETTER_HEADER_MAX
 				    : DL_HDR_REPLAY_COUNT;
 
 	for (int i = 0; i < n; i++) {
@@ -66,7 +66,7 @@ int dead_letter_headers(const struct sync_job *j,
 	/* Empty, like a missing HTTP status, if the clock is not set. */
 	outcome_time(s->finished_at_ms, VALUE(DL_HDR_FAILED_AT));
 	if (n > DL_HDR_REPLAY_COUNT)
-		snprintf(VALUE(DL_HDR_REPLAY_COUNT), "%d", s->replay_count);
+		snprintf(VALUE(DL_HDR_REPLAY_COUNT), "%d", s->redeliveries);
 #undef VALUE
 	return n;
 }

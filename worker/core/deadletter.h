@@ -43,7 +43,7 @@ struct dead_letter_header {
 
 /* Fills out with the custsync.* headers of the dead letter of a failed
  * job j whose outcome is s: every DL_HDR_* in order, the replay count
- * only when s->replay_count > 0. Returns how many were filled. */
+ * only when s->redeliveries > 0. Returns how many were filled. */
 int dead_letter_headers(const struct sync_job *j,
 			const struct outcome_source *s,
 			struct dead_letter_header out[DEAD_LETTER_HEADER_MAX]);

@@ -34,9 +34,9 @@ static void add_replay(cJSON *o, const struct outcome_source *s)
 
 	if (!dl)
 		return;
-	cJSON_AddNumberToObject(dl, "partition", s->replay_partition);
-	cJSON_AddNumberToObject(dl, "offset", (double)s->replay_offset);
-	cJSON_AddNumberToObject(r, "count", s->replay_count);
+	cJSON_AddNumberToObject(dl, "partition", s->dead_letter_partition);
+	cJSON_AddNumberToObject(dl, "offset", (double)s->dead_letter_offset);
+	cJSON_AddNumberToObject(r, "count", s->redeliveries);
 }
 
 char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
@@ -88,7 +88,7 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 		cJSON_AddNumberToObject(src, "partition", s->partition);
 		cJSON_AddNumberToObject(src, "offset", (double)s->offset);
 	}
-	if (s->replay_count > 0)
+	if (s->redeliveries > 0)
 		add_replay(o, s);
 	/* The wall clock: always in range on a clock that is set. */
 	outcome_time(s->finished_at_ms, when, sizeof(when));

@@ -17,10 +17,11 @@ struct outcome_source {
 	const char *op;       /* NULL when the value could not be parsed */
 	int64_t finished_at_ms; /* wall clock, ms since the epoch */
 	int64_t duration_ms;
-	/* A replayed dead letter (replay_count > 0): where it was read. */
-	int32_t replay_partition;
-	int64_t replay_offset;
-	int replay_count;
+	/* A dead letter delivered again (redeliveries > 0, the outcome's
+	 * "replay" member): where it was read. */
+	int32_t dead_letter_partition;
+	int64_t dead_letter_offset;
+	int redeliveries;
 };
 
 /* The outcome record as JSON text (caller frees), or NULL on OOM. */

@@ -442,9 +442,9 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 		s->topic = j->rec.origin_topic;
 		s->partition = j->rec.origin_partition;
 		s->offset = j->rec.origin_offset;
-		s->replay_partition = j->partition;
-		s->replay_offset = j->offset;
-		s->replay_count = j->rec.replay_count;
+		s->dead_letter_partition = j->partition;
+		s->dead_letter_offset = j->offset;
+		s->redeliveries = j->rec.redeliveries;
 	}
 	s->event_id = j->change.event_id;
 	s->key = j->key;

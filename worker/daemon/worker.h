@@ -35,12 +35,13 @@ struct worker_record {
 	enum worker_take take;
 	/* The event's own position when the record carries an event read
 	 * elsewhere before (a dead letter): its outcome and its name speak
-	 * of that position, and say where the record was read and
-	 * replay_count. origin_topic NULL: the record is the event. */
+	 * of that position, and say where the record was read and how
+	 * often it was delivered again (redeliveries). origin_topic NULL:
+	 * the record is the event. */
 	const char *origin_topic;
 	int32_t origin_partition;
 	int64_t origin_offset;
-	int replay_count;
+	int redeliveries;
 	const char *skip_code, *skip_reason; /* WORKER_TAKE_SKIP */
 	void *user; /* the hooks', handed back with the event */
 };

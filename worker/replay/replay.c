@@ -359,7 +359,7 @@ static int hook_classify(void *arg, const rd_kafka_message_t *m,
 	out->origin_topic = it->source_topic;
 	out->origin_partition = it->source_partition;
 	out->origin_offset = it->source_offset;
-	out->replay_count = it->count;
+	out->redeliveries = it->count;
 	out->user = it;
 	return 0;
 }
