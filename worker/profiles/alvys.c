@@ -4,6 +4,7 @@
 #include "core/event.h"
 #include "profiles/profile.h"
 #include "core/request.h"
+#include "lib/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -177,17 +178,6 @@ oom:
 	cJSON_Delete(o);
 	snprintf(err->message, sizeof(err->message), "out of memory");
 	return -ENOMEM;
-}
-
-/* Characters, not bytes: the API counts characters. */
-static size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
 }
 
 static bool blank(const char *s)

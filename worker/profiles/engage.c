@@ -16,6 +16,7 @@
 #include "core/merge_patch.h"
 #include "profiles/profile.h"
 #include "core/request.h"
+#include "lib/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -96,17 +97,6 @@ static bool blank(const char *s)
 		if (!strchr(" \t\r\n", *s))
 			return false;
 	return true;
-}
-
-/* Characters, not bytes. */
-static size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
 }
 
 static int put(cJSON *out, const char *name, cJSON *value)
