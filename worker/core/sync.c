@@ -6,6 +6,7 @@
 #include "core/keyindex.h"
 #include "core/merge_patch.h"
 #include "lib/utf8.h"
+#include "profiles/kit.h"
 #include "profiles/profile.h"
 
 #include <cjson/cJSON.h>
