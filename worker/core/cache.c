@@ -1,27 +1,26 @@
 #include "core/cache.h"
-#include "lib/hash.h"
+#include "lib/strmap.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 struct centry {
-	char *key;
+	char *key; /* the strmap's key too: eviction starts from here */
 	char *id;
 	char *etag;
 	cJSON *record;
-	struct centry *hnext;            /* bucket chain */
-	struct centry *lru_prev, *lru_next; /* most recent at head */
+	TAILQ_ENTRY(centry) lru; /* most recent first */
 };
 
+TAILQ_HEAD(centry_list, centry);
+
 struct cache {
-	struct centry **buckets;
-	size_t n_buckets;
-	size_t n;
+	struct strmap *by_key; /* key -> struct centry */
+	struct centry_list lru;
 	size_t max;
-	struct centry *head, *tail;
 };
 
 struct cache *cache_new(size_t max_entries)
@@ -31,14 +30,12 @@ struct cache *cache_new(size_t max_entries)
 	if (!c)
 		return NULL;
 	c->max = max_entries ? max_entries : 1;
-	c->n_buckets = 1024;
-	while (c->n_buckets < c->max && c->n_buckets < (1u << 22))
-		c->n_buckets *= 2;
-	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
-	if (!c->buckets) {
+	c->by_key = strmap_new();
+	if (!c->by_key) {
 		free(c);
 		return NULL;
 	}
+	TAILQ_INIT(&c->lru);
 	return c;
 }
 
@@ -53,70 +50,34 @@ static void entry_free(struct centry *e)
 
 struct cache *cache_free(struct cache *c)
 {
-	struct centry *e, *next;
+	struct centry *e;
 
 	if (!c)
 		return NULL;
-	for (e = c->head; e; e = next) {
-		next = e->lru_next;
+	while ((e = TAILQ_FIRST(&c->lru))) {
+		TAILQ_REMOVE(&c->lru, e, lru);
 		entry_free(e);
 	}
-	free(c->buckets);
+	strmap_free(c->by_key, NULL);
 	free(c);
 	return NULL;
 }
 
-static struct centry **find_slot(struct cache *c, const char *key)
+static void remove_entry(struct cache *c, struct centry *e)
 {
-	struct centry **p = &c->buckets[hash_str(key) & (c->n_buckets - 1)];
-
-	while (*p && strcmp((*p)->key, key) != 0)
-		p = &(*p)->hnext;
-	return p;
-}
-
-static void lru_unlink(struct cache *c, struct centry *e)
-{
-	if (e->lru_prev)
-		e->lru_prev->lru_next = e->lru_next;
-	else
-		c->head = e->lru_next;
-	if (e->lru_next)
-		e->lru_next->lru_prev = e->lru_prev;
-	else
-		c->tail = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
-}
-
-static void lru_push_front(struct cache *c, struct centry *e)
-{
-	e->lru_next = c->head;
-	e->lru_prev = NULL;
-	if (c->head)
-		c->head->lru_prev = e;
-	c->head = e;
-	if (!c->tail)
-		c->tail = e;
-}
-
-static void remove_entry(struct cache *c, struct centry **slot)
-{
-	struct centry *e = *slot;
-
-	*slot = e->hnext;
-	lru_unlink(c, e);
+	strmap_remove(c->by_key, e->key);
+	TAILQ_REMOVE(&c->lru, e, lru);
 	entry_free(e);
-	c->n--;
 }
 
 int cache_get(struct cache *c, const char *key, struct cache_entry *out)
 {
-	struct centry *e = *find_slot(c, key);
+	struct centry *e = strmap_get(c->by_key, key);
 
 	if (!e)
 		return -ENOENT;
-	lru_unlink(c, e);
-	lru_push_front(c, e);
+	TAILQ_REMOVE(&c->lru, e, lru);
+	TAILQ_INSERT_HEAD(&c->lru, e, lru);
 	out->id = e->id;
 	out->etag = e->etag;
 	out->record = e->record;
@@ -129,10 +90,9 @@ static char *dup_or_null(const char *s)
 }
 
 int cache_put(struct cache *c, const char *key, const char *id,
-	      const char *etag, cJSON *record)
+              const char *etag, cJSON *record)
 {
-	struct centry **slot = find_slot(c, key);
-	struct centry *e = *slot;
+	struct centry *e = strmap_get(c->by_key, key);
 	char *nid = dup_or_null(id), *netag = dup_or_null(etag);
 
 	if (!nid || (etag && !netag)) {
@@ -145,37 +105,38 @@ int cache_put(struct cache *c, const char *key, const char *id,
 		free(e->id);
 		free(e->etag);
 		cJSON_Delete(e->record);
-		lru_unlink(c, e);
+		TAILQ_REMOVE(&c->lru, e, lru);
 	} else {
 		e = calloc(1, sizeof(*e));
-		if (!e || !(e->key = strdup(key))) {
+		if (!e || !(e->key = strdup(key)) ||
+		    strmap_put(c->by_key, key, e, NULL)) {
+			if (e)
+				free(e->key);
 			free(e);
 			free(nid);
 			free(netag);
 			cJSON_Delete(record);
 			return -ENOMEM;
 		}
-		*slot = e;
-		c->n++;
 	}
 	e->id = nid;
 	e->etag = netag;
 	e->record = record;
-	lru_push_front(c, e);
-	while (c->n > c->max)
-		remove_entry(c, find_slot(c, c->tail->key));
+	TAILQ_INSERT_HEAD(&c->lru, e, lru);
+	while (strmap_size(c->by_key) > c->max)
+		remove_entry(c, TAILQ_LAST(&c->lru, centry_list));
 	return 0;
 }
 
 void cache_drop(struct cache *c, const char *key)
 {
-	struct centry **slot = find_slot(c, key);
+	struct centry *e = strmap_get(c->by_key, key);
 
-	if (*slot)
-		remove_entry(c, slot);
+	if (e)
+		remove_entry(c, e);
 }
 
 size_t cache_size(const struct cache *c)
 {
-	return c->n;
+	return strmap_size(c->by_key);
 }

@@ -4,6 +4,7 @@
 #include "core/event.h"
 #include "core/outcome.h"
 #include "core/sync.h"
+#include "lib/clock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -362,14 +363,6 @@ int dlq_parse_since(const char *s, int64_t now_ms, int64_t *out_ms)
 	return 0;
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int dlq_filter_option(int c, const char *arg, const char **config,
 		      struct dlq_filter *f)
 {
@@ -389,7 +382,7 @@ int dlq_filter_option(int c, const char *arg, const char **config,
 		f->key = arg;
 		return 1;
 	case DLQ_OPT_SINCE:
-		if (dlq_parse_since(arg, wall_ms(), &f->since_ms) == 0)
+		if (dlq_parse_since(arg, clock_wall_ms(), &f->since_ms) == 0)
 			return 1;
 		fprintf(stderr,
 			"custsync: --since '%s': expected a time such as "

@@ -6,6 +6,7 @@
 
 #include "core/mapping.h"
 #include "lib/num.h"
+#include "lib/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -104,51 +105,6 @@ static bool integral(const cJSON *v, long long *out)
 
 /* ---- bytes ---- */
 
-size_t utf8_char(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t len;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		len = 2;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		len = 3;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		len = 4;
-	else
-		return 0;
-	if (s[0] == 0xE0)
-		lo = 0xA0;
-	else if (s[0] == 0xED)
-		hi = 0x9F;
-	else if (s[0] == 0xF0)
-		lo = 0x90;
-	else if (s[0] == 0xF4)
-		hi = 0x8F;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	return len;
-}
-
-/* Offset of the first byte that is not well-formed UTF-8, or n. */
-static size_t utf8_check(const unsigned char *s, size_t n)
-{
-	size_t i = 0, len;
-
-	while (i < n) {
-		len = utf8_char(s + i, n - i);
-		if (!len)
-			return i;
-		i += len;
-	}
-	return n;
-}
-
 /* A printable copy: NUL and bytes that are not UTF-8 become '?'. */
 static char *sanitized(const unsigned char *s, size_t n)
 {
@@ -168,20 +124,6 @@ static char *sanitized(const unsigned char *s, size_t n)
 	}
 	out[n] = '\0';
 	return out;
-}
-
-/* The length of s cut to at most max bytes without splitting a UTF-8
- * sequence: messages reach headers that must stay UTF-8. */
-static int utf8_prefix(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n <= max)
-		return (int)n;
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return (int)n;
 }
 
 static bool is_ws(char c)

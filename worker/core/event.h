@@ -83,10 +83,6 @@ char *event_peek_id(const void *value, size_t value_len);
 
 void change_done(struct change *c);
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), or 0.
- * RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF. */
-size_t utf8_char(const unsigned char *s, size_t n);
-
 const char *change_op_str(enum change_op op);
 const char *event_format_str(enum event_format f);
 

@@ -1,14 +1,15 @@
 #include "core/pipeline.h"
 
-#include "lib/hash.h"
+#include "lib/strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+TAILQ_HEAD(pl_event_list, pl_event);
+
 struct pl_keyq {
-	char *key;
-	struct pl_event *head, *tail;
-	struct pl_keyq *hnext;
+	char *key; /* the strmap's key too: an empty queue removes itself */
+	struct pl_event_list events;
 };
 
 struct pl_partition {
@@ -17,8 +18,8 @@ struct pl_partition {
 	size_t active;
 	size_t buffered; /* its events not yet DONE */
 	int held;        /* the caller's backpressure flag */
-	struct pl_event *head, *tail;
-	struct pl_partition *next;
+	struct pl_event_list events;
+	LIST_ENTRY(pl_partition) link;
 };
 
 struct pipeline {
@@ -26,9 +27,8 @@ struct pipeline {
 	size_t max_per_partition; /* 0: no cap */
 	size_t active;
 	size_t buffered;
-	struct pl_partition *parts;
-	struct pl_keyq **buckets;
-	size_t n_buckets;
+	LIST_HEAD(, pl_partition) parts;
+	struct strmap *keys; /* key -> struct pl_keyq, while it has events */
 	/* Events that head their key queue and wait to start: a min-heap on
 	 * arrival order, so the oldest starts first. A key with a backlog
 	 * (its next event waited behind its key) is then not starved by
@@ -46,9 +46,9 @@ struct pipeline *pipeline_new(size_t max_active)
 	if (!pl)
 		return NULL;
 	pl->max_active = max_active ? max_active : 1;
-	pl->n_buckets = 4096;
-	pl->buckets = calloc(pl->n_buckets, sizeof(*pl->buckets));
-	if (!pl->buckets) {
+	LIST_INIT(&pl->parts);
+	pl->keys = strmap_new();
+	if (!pl->keys) {
 		free(pl);
 		return NULL;
 	}
@@ -60,33 +60,30 @@ static void event_free(struct pl_event *ev)
 	free(ev);
 }
 
+static void keyq_free(void *kq)
+{
+	free(((struct pl_keyq *)kq)->key);
+	free(kq);
+}
+
 struct pipeline *pipeline_free(struct pipeline *pl)
 {
-	struct pl_partition *p, *pn;
+	struct pl_partition *p;
 
 	if (!pl)
 		return NULL;
-	for (p = pl->parts; p; p = pn) {
-		struct pl_event *ev, *en;
+	while ((p = LIST_FIRST(&pl->parts))) {
+		struct pl_event *ev;
 
-		pn = p->next;
-		for (ev = p->head; ev; ev = en) {
-			en = ev->part_next;
+		LIST_REMOVE(p, link);
+		while ((ev = TAILQ_FIRST(&p->events))) {
+			TAILQ_REMOVE(&p->events, ev, part_link);
 			event_free(ev);
 		}
 		free(p->topic);
 		free(p);
 	}
-	for (size_t i = 0; i < pl->n_buckets; i++) {
-		struct pl_keyq *k, *kn;
-
-		for (k = pl->buckets[i]; k; k = kn) {
-			kn = k->hnext;
-			free(k->key);
-			free(k);
-		}
-	}
-	free(pl->buckets);
+	strmap_free(pl->keys, keyq_free);
 	free(pl->ready);
 	free(pl);
 	return NULL;
@@ -98,9 +95,11 @@ struct pl_partition *pipeline_partition(struct pipeline *pl,
 {
 	struct pl_partition *p;
 
-	for (p = pl->parts; p; p = p->next)
+	LIST_FOREACH(p, &pl->parts, link)
+	{
 		if (p->id == partition && strcmp(p->topic, topic) == 0)
 			return p;
+	}
 	if (!create)
 		return NULL;
 	p = calloc(1, sizeof(*p));
@@ -109,8 +108,8 @@ struct pl_partition *pipeline_partition(struct pipeline *pl,
 		return NULL;
 	}
 	p->id = partition;
-	p->next = pl->parts;
-	pl->parts = p;
+	TAILQ_INIT(&p->events);
+	LIST_INSERT_HEAD(&pl->parts, p, link);
 	return p;
 }
 
@@ -127,16 +126,7 @@ int32_t pl_partition_id(const struct pl_partition *p)
 struct pl_partition *pipeline_partition_next(struct pipeline *pl,
 					     struct pl_partition *prev)
 {
-	return prev ? prev->next : pl->parts;
-}
-
-static struct pl_keyq **keyq_slot(struct pipeline *pl, const char *key)
-{
-	struct pl_keyq **s = &pl->buckets[hash_str(key) & (pl->n_buckets - 1)];
-
-	while (*s && strcmp((*s)->key, key) != 0)
-		s = &(*s)->hnext;
-	return s;
+	return prev ? LIST_NEXT(prev, link) : LIST_FIRST(&pl->parts);
 }
 
 static int older(const struct pl_event *a, const struct pl_event *b)
@@ -225,8 +215,7 @@ static int ready_reserve(struct pipeline *pl)
 struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
 			       int64_t offset, const char *key, void *user)
 {
-	struct pl_keyq **slot = keyq_slot(pl, key);
-	struct pl_keyq *kq = *slot;
+	struct pl_keyq *kq = strmap_get(pl->keys, key);
 	struct pl_event *ev;
 
 	if (ready_reserve(pl))
@@ -236,31 +225,25 @@ struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
 		return NULL;
 	if (!kq) {
 		kq = calloc(1, sizeof(*kq));
-		if (!kq || !(kq->key = strdup(key))) {
+		if (!kq || !(kq->key = strdup(key)) ||
+		    strmap_put(pl->keys, key, kq, NULL)) {
+			if (kq)
+				free(kq->key);
 			free(kq);
 			free(ev);
 			return NULL;
 		}
-		*slot = kq;
+		TAILQ_INIT(&kq->events);
 	}
 	ev->part = p;
 	ev->offset = offset;
 	ev->state = PL_QUEUED;
 	ev->user = user;
 	ev->kq = kq;
-	if (p->tail)
-		p->tail->part_next = ev;
-	else
-		p->head = ev;
-	p->tail = ev;
-	ev->key_prev = kq->tail;
-	if (kq->tail)
-		kq->tail->key_next = ev;
-	else
-		kq->head = ev;
-	kq->tail = ev;
+	TAILQ_INSERT_TAIL(&p->events, ev, part_link);
+	TAILQ_INSERT_TAIL(&kq->events, ev, key_link);
 	ev->seq = pl->seq++;
-	if (kq->head == ev)
+	if (TAILQ_FIRST(&kq->events) == ev)
 		ready_push(pl, ev);
 	pl->buffered++;
 	p->buffered++;
@@ -311,29 +294,20 @@ struct pl_event *pipeline_next_ready(struct pipeline *pl)
 static void keyq_remove(struct pipeline *pl, struct pl_event *ev)
 {
 	struct pl_keyq *kq = ev->kq;
-	int was_head = kq->head == ev;
+	int was_head = TAILQ_FIRST(&kq->events) == ev;
+	struct pl_event *head;
 
 	ready_remove(pl, ev);
-	if (ev->key_prev)
-		ev->key_prev->key_next = ev->key_next;
-	else
-		kq->head = ev->key_next;
-	if (ev->key_next)
-		ev->key_next->key_prev = ev->key_prev;
-	else
-		kq->tail = ev->key_prev;
-	ev->key_prev = ev->key_next = NULL;
+	TAILQ_REMOVE(&kq->events, ev, key_link);
 	ev->kq = NULL;
-	if (!kq->head) {
-		struct pl_keyq **slot = keyq_slot(pl, kq->key);
-
-		*slot = kq->hnext;
-		free(kq->key);
-		free(kq);
+	head = TAILQ_FIRST(&kq->events);
+	if (!head) {
+		strmap_remove(pl->keys, kq->key);
+		keyq_free(kq);
 		return;
 	}
-	if (was_head && kq->head->state == PL_QUEUED && !kq->head->in_ready)
-		ready_push(pl, kq->head);
+	if (was_head && head->state == PL_QUEUED && !head->in_ready)
+		ready_push(pl, head);
 }
 
 void pipeline_output(struct pipeline *pl, struct pl_event *ev)
@@ -363,13 +337,12 @@ int64_t pipeline_advance(struct pipeline *pl, struct pl_partition *p)
 	int64_t next = -1;
 
 	(void)pl;
-	while (p->head && p->head->state == PL_DONE) {
-		struct pl_event *ev = p->head;
+	while (!TAILQ_EMPTY(&p->events) &&
+	       TAILQ_FIRST(&p->events)->state == PL_DONE) {
+		struct pl_event *ev = TAILQ_FIRST(&p->events);
 
 		next = ev->offset + 1;
-		p->head = ev->part_next;
-		if (!p->head)
-			p->tail = NULL;
+		TAILQ_REMOVE(&p->events, ev, part_link);
 		event_free(ev);
 	}
 	return next;
@@ -398,12 +371,10 @@ int64_t pipeline_revoke(struct pipeline *pl, struct pl_partition *p,
 			void (*release)(void *user, void *arg), void *arg)
 {
 	int64_t next = pipeline_advance(pl, p);
-	struct pl_partition **pp;
-	struct pl_event *ev, *en;
+	struct pl_event *ev;
 
-	for (ev = p->head; ev; ev = en) {
-		en = ev->part_next;
-		ev->part_next = NULL;
+	while ((ev = TAILQ_FIRST(&p->events))) {
+		TAILQ_REMOVE(&p->events, ev, part_link);
 		switch (ev->state) {
 		case PL_QUEUED:
 		case PL_ACTIVE:
@@ -417,12 +388,7 @@ int64_t pipeline_revoke(struct pipeline *pl, struct pl_partition *p,
 			break;
 		}
 	}
-	for (pp = &pl->parts; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	}
+	LIST_REMOVE(p, link);
 	free(p->topic);
 	free(p);
 	return next;
@@ -436,8 +402,10 @@ void pipeline_drop_queued(struct pipeline *pl,
 
 	/* The events stay in their partition as barriers: what completes
 	 * after them must not move the stored offset past them. */
-	for (p = pl->parts; p; p = p->next) {
-		for (ev = p->head; ev; ev = ev->part_next) {
+	LIST_FOREACH(p, &pl->parts, link)
+	{
+		TAILQ_FOREACH(ev, &p->events, part_link)
+		{
 			if (ev->state != PL_QUEUED || !ev->kq)
 				continue;
 			keyq_remove(pl, ev);

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 struct pipeline;
 struct pl_partition;
@@ -26,8 +27,8 @@ struct pl_event {
 	void *user; /* the caller's per-event data */
 
 	/* private */
-	struct pl_event *part_next;
-	struct pl_event *key_prev, *key_next;
+	TAILQ_ENTRY(pl_event) part_link; /* its partition, in offset order */
+	TAILQ_ENTRY(pl_event) key_link;  /* its key queue, in arrival order */
 	struct pl_keyq *kq;
 	size_t in_ready; /* 0, or 1 + its place in the ready heap */
 	uint64_t seq;    /* arrival order */

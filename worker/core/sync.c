@@ -5,6 +5,8 @@
 #include "core/event.h"
 #include "core/keyindex.h"
 #include "core/merge_patch.h"
+#include "lib/utf8.h"
+#include "profiles/kit.h"
 #include "profiles/profile.h"
 
 #include <cjson/cJSON.h>
@@ -70,23 +72,6 @@ static enum sync_next fail(struct sync_job *j, const char *code,
 			   long http_status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* A message cut to fit must not end inside a UTF-8 sequence: it goes
- * into JSON and Kafka headers, which promise UTF-8. */
-static void utf8_trim(char *s)
-{
-	size_t n = strlen(s), i = n, need;
-	unsigned char c;
-
-	while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-		i--;
-	if (i == 0)
-		return;
-	c = (unsigned char)s[i - 1];
-	need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-	if (n - (i - 1) < need)
-		s[i - 1] = '\0';
-}
-
 static enum sync_next fail(struct sync_job *j, const char *code,
 			   long http_status, const char *fmt, ...)
 {
@@ -95,6 +80,8 @@ static enum sync_next fail(struct sync_job *j, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(j->err_msg, sizeof(j->err_msg), fmt, ap);
 	va_end(ap);
+	/* A message cut to fit must not end inside a UTF-8 sequence: it
+	 * goes into JSON and Kafka headers, which promise UTF-8. */
 	utf8_trim(j->err_msg);
 	j->err_code = code;
 	j->err_http_status = http_status;

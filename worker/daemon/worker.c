@@ -10,6 +10,7 @@
 #include "core/event.h"
 #include "edge/http.h"
 #include "edge/kafka.h"
+#include "lib/clock.h"
 #include "core/keyindex.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
@@ -25,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CACHE_MAX_ENTRIES 200000
@@ -116,22 +116,6 @@ struct worker {
 	uint64_t events_done, events_at_status;
 	uint64_t counts[SYNC_STATUS_MAX];
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- wait lists ---- */
 
@@ -244,7 +228,7 @@ static void submit(struct worker *w, struct job *j)
 		list_add(w, j, WAIT_HOLD);
 		return;
 	}
-	authz = auth_header(w->auth, now_ms(), &ready);
+	authz = auth_header(w->auth, clock_mono_ms(), &ready);
 	if (!ready) {
 		list_add(w, j, WAIT_TOKEN);
 		return;
@@ -272,7 +256,7 @@ static void start_hold(struct worker *w, long retry_after_s)
 	int64_t wait_ms = backoff_retry_after_ms(
 		retry_after_s, w->cfg->retry.max_retry_after_s,
 		w->cfg->retry.initial_backoff_ms);
-	enum hold_change c = hold_start(&w->hold, now_ms(), wait_ms);
+	enum hold_change c = hold_start(&w->hold, clock_mono_ms(), wait_ms);
 
 	if (c == HOLD_KEPT)
 		return;
@@ -280,7 +264,7 @@ static void start_hold(struct worker *w, long retry_after_s)
 		log_warn("endpoint asked to wait retry_after_s=%ld "
 			 "hold_ms=%lld: writes wait, partitions paused",
 			 retry_after_s,
-			 (long long)hold_left_ms(&w->hold, now_ms()));
+			 (long long)hold_left_ms(&w->hold, clock_mono_ms()));
 	pause_set(w, PAUSE_HOLD, 1);
 }
 
@@ -337,7 +321,7 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 			 j->key, http_method_str(j->sync.req.method),
 			 j->sync.req.path, j->sync.http_status,
 			 j->sync.failures, (long long)d);
-		j->due_ms = now_ms() + d;
+		j->due_ms = clock_mono_ms() + d;
 		list_add(w, j, WAIT_TIMER);
 		break;
 	case SYNC_HOLD:
@@ -394,7 +378,7 @@ static void on_token_done(void *arg, const struct api_response *r)
 	bool ok;
 
 	w->token_in_flight = 0;
-	ok = auth_on_response(w->auth, r, now_ms());
+	ok = auth_on_response(w->auth, r, clock_mono_ms());
 	metrics_token_refresh(w->metrics, ok);
 	if (ok)
 		release_token_waiters(w);
@@ -409,12 +393,12 @@ static void maybe_fetch_token(struct worker *w)
 	if (!w->lists[WAIT_TOKEN].n || w->token_in_flight)
 		return;
 	/* A 401 for an older token: the current one is fine. */
-	auth_header(w->auth, now_ms(), &ready);
+	auth_header(w->auth, clock_mono_ms(), &ready);
 	if (ready) {
 		release_token_waiters(w);
 		return;
 	}
-	if (!auth_want_request(w->auth, now_ms(), &url, &req))
+	if (!auth_want_request(w->auth, clock_mono_ms(), &url, &req))
 		return;
 	if (http_submit(w->http, url, &req, NULL, NULL, on_token_done, w))
 		w->token_in_flight = 1;
@@ -423,7 +407,7 @@ static void maybe_fetch_token(struct worker *w)
 					 .status = 0,
 					 .error = "cannot start the request",
 					 .retry_after_s = -1},
-				 now_ms()))
+				 clock_mono_ms()))
 		metrics_token_refresh(w->metrics, 0);
 	api_request_done(&req);
 }
@@ -449,8 +433,8 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 	s->event_id = j->change.event_id;
 	s->key = j->key;
 	s->op = j->parsed ? change_op_str(j->change.op) : NULL;
-	s->finished_at_ms = wall_ms();
-	s->duration_ms = now_ms() - j->received_ms;
+	s->finished_at_ms = clock_wall_ms();
+	s->duration_ms = clock_mono_ms() - j->received_ms;
 }
 
 static rd_kafka_headers_t *dlq_headers(const struct job *j,
@@ -652,7 +636,7 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
 	j->kkey_len = m->key_len;
 	j->value = memdup(m->payload, m->len);
 	j->value_len = m->len;
-	j->received_ms = now_ms();
+	j->received_ms = clock_mono_ms();
 	copy_headers(j, m);
 	/* Events without an id (Debezium) are named by their position: a
 	 * replayed one by its own, so it keeps its name. */
@@ -757,7 +741,7 @@ static void on_stats(void *arg, const char *json, size_t len)
 {
 	struct worker *w = arg;
 
-	if (metrics_kafka_stats(w->metrics, json, len, now_ms()))
+	if (metrics_kafka_stats(w->metrics, json, len, clock_mono_ms()))
 		log_debug("kafka statistics unreadable, ignoring");
 }
 
@@ -943,7 +927,7 @@ static void abandon_in_flight(struct worker *w)
  * is stored and committed, then the group is left. */
 static void finish_stop(struct worker *w, int64_t deadline)
 {
-	int64_t left_ms = deadline - now_ms();
+	int64_t left_ms = deadline - clock_mono_ms();
 	int undelivered;
 
 	abandon_in_flight(w);
@@ -989,14 +973,14 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 	int fd = kafka_fd(w->kafka);
 	int64_t deadline = 0, now;
 
-	w->last_status = now_ms();
+	w->last_status = clock_mono_ms();
 	sd_notify(0, "READY=1\nSTATUS=consuming");
 	log_notice("custsync running profile=%s topics=%zu group=%s "
 		   "max_in_flight=%ld",
 		   w->profile->name, w->cfg->kafka.n_topics,
 		   w->cfg->kafka.group_id, w->cfg->target.max_in_flight);
 	for (;;) {
-		now = now_ms();
+		now = clock_mono_ms();
 		if ((*stop || w->exit_code || run_finished(w)) &&
 		    !deadline) {
 			begin_stop(w);
@@ -1020,7 +1004,7 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 		}
 		w->reapply_pause = 0;
 		backpressure_release(&w->bp, w->paused != 0);
-		run_timers(w, now_ms());
+		run_timers(w, clock_mono_ms());
 		release_index_waiters(w);
 	}
 	finish_stop(w, deadline);
@@ -1099,7 +1083,7 @@ struct worker *worker_new(const struct config *cfg,
 	};
 	if (sd_watchdog_enabled(0, &w->watchdog_usec) <= 0)
 		w->watchdog_usec = 0;
-	srand((unsigned)(now_ms() ^ (int64_t)getpid()));
+	srand((unsigned)(clock_mono_ms() ^ (int64_t)getpid()));
 	return w;
 }
 

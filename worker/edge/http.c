@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 /* Responses larger than target.max_response_bytes (this by default) are
  * cut: the APIs answer records, not files, and a runaway body must not
@@ -28,15 +29,15 @@ struct http_call {
 	enum http_method method;
 	http_done_fn *done;
 	void *arg;
-	struct http_call *prev, *next; /* running calls */
+	LIST_ENTRY(http_call) link; /* h->running or h->refused */
 };
 
 struct http {
 	CURLM *multi;
 	struct http_options opt;
 	size_t in_flight;
-	struct http_call *running;
-	struct http_call *refused; /* waiting for http_dispatch to fail */
+	LIST_HEAD(, http_call) running;
+	LIST_HEAD(, http_call) refused; /* waiting for http_dispatch to fail */
 	size_t n_refused;
 	CURL *pool[POOL_MAX];
 	size_t n_pool;
@@ -49,6 +50,8 @@ struct http *http_new(const struct http_options *o)
 	if (!h)
 		return NULL;
 	h->opt = *o;
+	LIST_INIT(&h->running);
+	LIST_INIT(&h->refused);
 	if (!h->opt.max_response_bytes)
 		h->opt.max_response_bytes = HTTP_BODY_DEFAULT;
 	h->multi = curl_multi_init();
@@ -84,32 +87,22 @@ static void call_free(struct http_call *c)
 
 static void link_call(struct http *h, struct http_call *c)
 {
-	struct http_call **head = c->refused ? &h->refused : &h->running;
-
-	c->prev = NULL;
-	c->next = *head;
-	if (*head)
-		(*head)->prev = c;
-	*head = c;
-	if (c->refused)
+	if (c->refused) {
+		LIST_INSERT_HEAD(&h->refused, c, link);
 		h->n_refused++;
+	} else {
+		LIST_INSERT_HEAD(&h->running, c, link);
+	}
 	h->in_flight++;
 }
 
 static void unlink_call(struct http *h, struct http_call *c)
 {
-	struct http_call **head = c->refused ? &h->refused : &h->running;
-
 	if (c->refused)
 		h->n_refused--;
 	else
 		curl_multi_remove_handle(h->multi, c->easy);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		*head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	h->in_flight--;
 }
 
@@ -118,8 +111,10 @@ struct http *http_free(struct http *h)
 	if (!h)
 		return NULL;
 	/* Whatever is still running or refused is abandoned. */
-	while (h->running || h->refused) {
-		struct http_call *c = h->running ? h->running : h->refused;
+	while (!LIST_EMPTY(&h->running) || !LIST_EMPTY(&h->refused)) {
+		struct http_call *c = !LIST_EMPTY(&h->running)
+		                          ? LIST_FIRST(&h->running)
+		                          : LIST_FIRST(&h->refused);
 
 		unlink_call(h, c);
 		call_free(c);
@@ -433,7 +428,7 @@ int http_wait(struct http *h, const int *fds, int n_fds, int timeout_ms)
 	int n = n_fds < 4 ? n_fds : 4;
 
 	/* A refused call is done already: no reason to sleep. */
-	if (h->refused)
+	if (!LIST_EMPTY(&h->refused))
 		timeout_ms = 0;
 	for (int i = 0; i < n; i++) {
 		w[i].fd = fds[i];
@@ -502,8 +497,8 @@ void http_dispatch(struct http *h)
 	int running, left;
 
 	/* Only those refused before this call: done may submit again. */
-	for (size_t n = h->n_refused; n > 0 && h->refused; n--)
-		finish(h, h->refused, CURLE_OK);
+	for (size_t n = h->n_refused; n > 0 && !LIST_EMPTY(&h->refused); n--)
+		finish(h, LIST_FIRST(&h->refused), CURLE_OK);
 	curl_multi_perform(h->multi, &running);
 	while ((m = curl_multi_info_read(h->multi, &left))) {
 		struct http_call *c = NULL;

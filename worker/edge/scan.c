@@ -3,6 +3,7 @@
 
 #include "config/config.h"
 #include "edge/kafka.h"
+#include "lib/clock.h"
 #include "ops/log.h"
 
 #include <errno.h>
@@ -34,14 +35,6 @@ struct scan {
 	char *err;
 	size_t errlen;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int fail(struct scan *s, const char *fmt, const char *detail)
 {
@@ -105,7 +98,7 @@ static rd_kafka_t *new_consumer(const struct config *cfg, struct scan *s)
 		snprintf(group, sizeof(group), "%s", s->o->committed_group);
 	else
 		snprintf(group, sizeof(group), "custsync-scan-%ld-%lld",
-			 (long)getpid(), (long long)mono_ms());
+			 (long)getpid(), (long long)clock_mono_ms());
 	if (conf_set(c, "group.id", group, s->err, s->errlen)) {
 		rd_kafka_conf_destroy(c);
 		return NULL;
@@ -399,7 +392,7 @@ static int stalled(struct scan *s)
 
 static int read_all(struct scan *s, scan_cb cb, void *arg)
 {
-	int64_t idle_until = mono_ms() + s->o->timeout_ms;
+	int64_t idle_until = clock_mono_ms() + s->o->timeout_ms;
 
 	while (s->n_done < s->n) {
 		rd_kafka_message_t *m;
@@ -415,8 +408,8 @@ static int read_all(struct scan *s, scan_cb cb, void *arg)
 		if (rc)
 			return rc;
 		if (progress)
-			idle_until = mono_ms() + s->o->timeout_ms;
-		else if (mono_ms() >= idle_until)
+			idle_until = clock_mono_ms() + s->o->timeout_ms;
+		else if (clock_mono_ms() >= idle_until)
 			return stalled(s);
 	}
 	return 0;

@@ -1,4 +1,5 @@
-/* FNV-1a, for the string-keyed tables (cache, pipeline key queues). */
+/* FNV-1a, for strmap only: every string-keyed table is a strmap
+ * (replay.c keeps its own until its rework moves it over). */
 #ifndef CUSTSYNC_HASH_H
 #define CUSTSYNC_HASH_H
 

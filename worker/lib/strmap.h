@@ -1,6 +1,6 @@
 /* A string-keyed hash table that grows with its contents: keys are
- * copied, values are the caller's. The one table new code should use
- * (cache.c and pipeline.c predate it). */
+ * copied, values are the caller's. The daemon's one hash table (cache
+ * entries, pipeline key queues); lists are <sys/queue.h>. */
 #ifndef CUSTSYNC_STRMAP_H
 #define CUSTSYNC_STRMAP_H
 

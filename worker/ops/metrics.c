@@ -1,6 +1,7 @@
 #include "ops/metrics.h"
 
 #include "ops/log.h"
+#include "lib/clock.h"
 #include "lib/num.h"
 #include "core/request.h"
 #include "core/sync.h"
@@ -99,14 +100,6 @@ struct metrics {
 	pthread_mutex_t lock; /* ks */
 	struct kstats ks;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void add(_Atomic uint64_t *c, uint64_t n)
 {
@@ -762,7 +755,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   size_t *upload_size, void **req_cls)
 {
 	struct metrics *m = cls;
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 	char why[160];
 	size_t len;
 	char *text;
@@ -839,7 +832,7 @@ struct metrics *metrics_new(const char *profile, const char *listen, char *err,
 		return NULL;
 	}
 	m->profile = strdup(profile ? profile : "");
-	atomic_store(&m->heartbeat_ms, mono_ms());
+	atomic_store(&m->heartbeat_ms, clock_mono_ms());
 	if (!m->profile) {
 		snprintf(err, errlen, "out of memory");
 		return metrics_free(m);

@@ -2,8 +2,10 @@
  * (shared/seeds/000). POST create, PATCH merge patch with If-Match,
  * DELETE soft delete with If-Match, POST /customers/search to find a key. */
 #include "core/event.h"
+#include "profiles/kit.h"
 #include "profiles/profile.h"
 #include "core/request.h"
+#include "lib/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -20,22 +22,6 @@ static const char *const writable[] = {
 };
 static const char *const address_fields[] = {"Street", "City", "State",
 					     "Zip"};
-
-/* Adds name: value, or name: null when the source member is null. */
-static int put(cJSON *out, const char *name, cJSON *value)
-{
-	if (!value || !cJSON_AddItemToObject(out, name, value)) {
-		cJSON_Delete(value);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static cJSON *copy_string(const cJSON *v)
-{
-	return cJSON_IsString(v) ? cJSON_CreateString(v->valuestring)
-				 : cJSON_CreateNull();
-}
 
 /* ERP enum → API enum; values were checked by the event parser. */
 static cJSON *map_enum(const cJSON *v, const char *const *from,
@@ -91,30 +77,32 @@ static int map_address(const cJSON *a, cJSON *out)
 	cJSON *addr;
 
 	if (!cJSON_IsObject(a))
-		return put(out, "BillingAddress", cJSON_CreateNull());
+		return profile_put(out, "BillingAddress", cJSON_CreateNull());
 	addr = cJSON_CreateObject();
-	if (put(out, "BillingAddress", addr))
+	if (profile_put(out, "BillingAddress", addr))
 		return -ENOMEM;
 	if (cJSON_HasObjectItem(a, "street") &&
-	    put(addr, "Street",
-		map_street(cJSON_GetObjectItemCaseSensitive(a, "street"))))
+	    profile_put(
+	        addr, "Street",
+	        map_street(cJSON_GetObjectItemCaseSensitive(a, "street"))))
 		return -ENOMEM;
 	if (cJSON_HasObjectItem(a, "city") &&
-	    put(addr, "City",
-		copy_string(cJSON_GetObjectItemCaseSensitive(a, "city"))))
+	    profile_put(addr, "City",
+	                profile_copy_string(
+	                    cJSON_GetObjectItemCaseSensitive(a, "city"))))
 		return -ENOMEM;
 	/* State is the code when the ERP has one, else the name. */
 	if (cJSON_IsString(code)) {
-		if (put(addr, "State", copy_string(code)))
+		if (profile_put(addr, "State", profile_copy_string(code)))
 			return -ENOMEM;
 	} else if (cJSON_IsString(state) || code || state) {
-		if (put(addr, "State", copy_string(state)))
+		if (profile_put(addr, "State", profile_copy_string(state)))
 			return -ENOMEM;
 	}
 	if (cJSON_HasObjectItem(a, "postal_code") &&
-	    put(addr, "Zip",
-		copy_string(
-			cJSON_GetObjectItemCaseSensitive(a, "postal_code"))))
+	    profile_put(addr, "Zip",
+	                profile_copy_string(cJSON_GetObjectItemCaseSensitive(
+	                    a, "postal_code"))))
 		return -ENOMEM;
 	return 0;
 }
@@ -141,23 +129,28 @@ static int alvys_map(const struct config *cfg, const struct change *ch,
 		goto oom;
 	for (size_t i = 0; i < 4 && !rc; i++)
 		if (cJSON_HasObjectItem(c, strings[i].from))
-			rc = put(o, strings[i].to,
-				 copy_string(cJSON_GetObjectItemCaseSensitive(
-					 c, strings[i].from)));
+			rc = profile_put(o, strings[i].to,
+			                 profile_copy_string(
+			                     cJSON_GetObjectItemCaseSensitive(
+			                         c, strings[i].from)));
 	if (!rc && cJSON_HasObjectItem(c, "type"))
-		rc = put(o, "Type",
-			 map_enum(cJSON_GetObjectItemCaseSensitive(c, "type"),
-				  types_from, types_to, 2));
+		rc = profile_put(
+		    o, "Type",
+		    map_enum(cJSON_GetObjectItemCaseSensitive(c, "type"),
+		             types_from, types_to, 2));
 	if (!rc && cJSON_HasObjectItem(c, "status"))
-		rc = put(o, "Status",
-			 map_enum(cJSON_GetObjectItemCaseSensitive(c, "status"),
-				  status_from, status_to, 2));
+		rc = profile_put(
+		    o, "Status",
+		    map_enum(cJSON_GetObjectItemCaseSensitive(c, "status"),
+		             status_from, status_to, 2));
 	if (!rc && cJSON_HasObjectItem(c, "email"))
-		rc = put(o, "Email",
-			 map_list(cJSON_GetObjectItemCaseSensitive(c, "email")));
+		rc = profile_put(
+		    o, "Email",
+		    map_list(cJSON_GetObjectItemCaseSensitive(c, "email")));
 	if (!rc && cJSON_HasObjectItem(c, "phone"))
-		rc = put(o, "Phone",
-			 map_list(cJSON_GetObjectItemCaseSensitive(c, "phone")));
+		rc = profile_put(
+		    o, "Phone",
+		    map_list(cJSON_GetObjectItemCaseSensitive(c, "phone")));
 	if (!rc && cJSON_HasObjectItem(c, "billing_address"))
 		rc = map_address(cJSON_GetObjectItemCaseSensitive(
 					 c, "billing_address"),
@@ -167,7 +160,7 @@ static int alvys_map(const struct config *cfg, const struct change *ch,
 	if (!rc && ch->op != CHANGE_UPDATE && ch->op != CHANGE_DELETE &&
 	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "ExternalId"))) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "ExternalId");
-		rc = put(o, "ExternalId", cJSON_CreateString(ch->key));
+		rc = profile_put(o, "ExternalId", cJSON_CreateString(ch->key));
 	}
 	if (rc)
 		goto oom;
@@ -177,25 +170,6 @@ oom:
 	cJSON_Delete(o);
 	snprintf(err->message, sizeof(err->message), "out of memory");
 	return -ENOMEM;
-}
-
-/* Characters, not bytes: the API counts characters. */
-static size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-static bool blank(const char *s)
-{
-	for (; *s; s++)
-		if (!strchr(" \t\r\n", *s))
-			return false;
-	return true;
 }
 
 static int check_len(const cJSON *doc, const char *name, size_t max,
@@ -232,7 +206,7 @@ static int alvys_validate(const cJSON *doc, bool creating,
 			return -EINVAL;
 		}
 	}
-	if (cJSON_IsString(name) && blank(name->valuestring)) {
+	if (cJSON_IsString(name) && profile_blank(name->valuestring)) {
 		snprintf(err->message, sizeof(err->message),
 			 "Name must not be blank");
 		return -EINVAL;

@@ -14,8 +14,10 @@
 #include "config/config.h"
 #include "core/event.h"
 #include "core/merge_patch.h"
+#include "profiles/kit.h"
 #include "profiles/profile.h"
 #include "core/request.h"
+#include "lib/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -90,53 +92,19 @@ static const char *accept_header(const struct config *cfg)
 	return accept_headers[i < 0 ? content_lang(cfg) : i];
 }
 
-static bool blank(const char *s)
-{
-	for (; *s; s++)
-		if (!strchr(" \t\r\n", *s))
-			return false;
-	return true;
-}
-
-/* Characters, not bytes. */
-static size_t utf8_len(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-static int put(cJSON *out, const char *name, cJSON *value)
-{
-	if (!value || !cJSON_AddItemToObject(out, name, value)) {
-		cJSON_Delete(value);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int refuse(struct profile_error *err, const char *fmt, const char *arg)
-{
-	err->code = NULL;
-	snprintf(err->message, sizeof(err->message), fmt, arg);
-	return -EINVAL;
-}
-
 /* Every string of the API has a minimum length of 1: a blank ERP value
  * goes out as null (clears), never as "". -EINVAL for a non-string. */
 static int text_of(const cJSON *v, const char *name, cJSON **out,
                    struct profile_error *err)
 {
 	*out = NULL;
-	if (cJSON_IsString(v) && !blank(v->valuestring))
+	if (cJSON_IsString(v) && !profile_blank(v->valuestring))
 		*out = cJSON_CreateString(v->valuestring);
 	else if (cJSON_IsString(v) || cJSON_IsNull(v) || !v)
 		*out = cJSON_CreateNull();
 	else
-		return refuse(err, "%s must be a string or null", name);
+		return profile_refuse(err, NULL, "%s must be a string or null",
+		                      name);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -151,7 +119,7 @@ static int put_text(cJSON *o, const char *name, const cJSON *src,
 		return 0;
 	rc = text_of(cJSON_GetObjectItemCaseSensitive(src, from), from, &v,
 	             err);
-	return rc ? rc : put(o, name, v);
+	return rc ? rc : profile_put(o, name, v);
 }
 
 /* The API keeps one email and one phone number: the first non-blank
@@ -168,13 +136,13 @@ static int put_first(cJSON *o, const char *name, const cJSON *src,
 	cJSON_ArrayForEach(e, v)
 	{
 		if (!cJSON_IsString(e))
-			return refuse(err, "%s must be a list of strings",
-			              from);
-		if (!blank(e->valuestring))
-			return put(o, name,
-			           cJSON_CreateString(e->valuestring));
+			return profile_refuse(
+			    err, NULL, "%s must be a list of strings", from);
+		if (!profile_blank(e->valuestring))
+			return profile_put(o, name,
+			                   cJSON_CreateString(e->valuestring));
 	}
-	return put(o, name, cJSON_CreateNull());
+	return profile_put(o, name, cJSON_CreateNull());
 }
 
 /* translations.<key> = {"<lang>": value or null}. */
@@ -186,16 +154,17 @@ static int put_translation(cJSON *loc, const char *key, const char *lang,
 
 	if (!value)
 		return -ENOMEM;
-	if (!tr && put(loc, "translations", tr = cJSON_CreateObject())) {
+	if (!tr &&
+	    profile_put(loc, "translations", tr = cJSON_CreateObject())) {
 		cJSON_Delete(value);
 		return -ENOMEM;
 	}
 	one = cJSON_CreateObject();
-	if (put(tr, key, one)) {
+	if (profile_put(tr, key, one)) {
 		cJSON_Delete(value);
 		return -ENOMEM;
 	}
-	return put(one, lang, value);
+	return profile_put(one, lang, value);
 }
 
 /* street[0] is street1; the other lines, joined with ", ", street2. A
@@ -211,24 +180,26 @@ static int map_street(cJSON *loc, const cJSON *street, const char *lang,
 
 	if (street && !cJSON_IsArray(street) && !cJSON_IsString(street) &&
 	    !cJSON_IsNull(street))
-		return refuse(err, "%s must be a list of strings",
-		              "billing_address.street");
-	if (cJSON_IsString(street) && !blank(street->valuestring))
+		return profile_refuse(err, NULL,
+		                      "%s must be a list of strings",
+		                      "billing_address.street");
+	if (cJSON_IsString(street) && !profile_blank(street->valuestring))
 		first = street->valuestring;
 	if (!cJSON_IsArray(street))
 		lines = NULL;
 	cJSON_ArrayForEach(line, lines)
 	{
 		if (!cJSON_IsString(line))
-			return refuse(err, "%s must be a list of strings",
-			              "billing_address.street");
+			return profile_refuse(err, NULL,
+			                      "%s must be a list of strings",
+			                      "billing_address.street");
 		len += strlen(line->valuestring) + 2;
 	}
 	if (lines && !(rest = calloc(1, len)))
 		return -ENOMEM;
 	cJSON_ArrayForEach(line, lines)
 	{
-		if (blank(line->valuestring))
+		if (profile_blank(line->valuestring))
 			continue;
 		if (i++ == 0) {
 			first = line->valuestring;
@@ -261,12 +232,13 @@ static int map_location(cJSON *o, const cJSON *a, const char *lang,
 	int rc;
 
 	if (cJSON_IsNull(a))
-		return put(o, "location", cJSON_CreateNull());
+		return profile_put(o, "location", cJSON_CreateNull());
 	if (!cJSON_IsObject(a))
-		return refuse(err, "%s must be an object or null",
-		              "billing_address");
+		return profile_refuse(err, NULL,
+		                      "%s must be an object or null",
+		                      "billing_address");
 	loc = cJSON_CreateObject();
-	if (put(o, "location", loc))
+	if (profile_put(o, "location", loc))
 		return -ENOMEM;
 	rc = put_text(loc, "postalCode", a, "postal_code", err);
 	if (!rc)
@@ -281,7 +253,7 @@ static int map_location(cJSON *o, const cJSON *a, const char *lang,
 		const cJSON *pick = code;
 
 		/* A wrong type of state is reported, not skipped. */
-		if (cJSON_IsString(state) ? !blank(state->valuestring)
+		if (cJSON_IsString(state) ? !profile_blank(state->valuestring)
 		                          : state && !cJSON_IsNull(state))
 			pick = state;
 		rc = text_of(pick, "state", &v, err);
@@ -327,11 +299,13 @@ static int map_contact(cJSON *o, const cJSON *c, struct profile_error *err)
 	int rc;
 
 	if (cJSON_IsNull(c)) {
-		rc = put(o, "firstName", cJSON_CreateNull());
-		return rc ? rc : put(o, "lastName", cJSON_CreateNull());
+		rc = profile_put(o, "firstName", cJSON_CreateNull());
+		return rc ? rc
+		          : profile_put(o, "lastName", cJSON_CreateNull());
 	}
 	if (!cJSON_IsObject(c))
-		return refuse(err, "%s must be an object or null", "contact");
+		return profile_refuse(
+		    err, NULL, "%s must be an object or null", "contact");
 	rc = put_text(o, "firstName", c, "first_name", err);
 	return rc ? rc : put_text(o, "lastName", c, "last_name", err);
 }
@@ -341,12 +315,13 @@ static int map_language(cJSON *o, const cJSON *c, struct profile_error *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "language");
 
-	if (cJSON_IsString(v) && !blank(v->valuestring) &&
+	if (cJSON_IsString(v) && !profile_blank(v->valuestring) &&
 	    lang_index(v->valuestring) < 0)
-		return refuse(err,
-		              "language '%.40s' is not one of da, de, el, "
-		              "en, es, fr, ja, nl, no, pl",
-		              v->valuestring);
+		return profile_refuse(
+		    err, NULL,
+		    "language '%.40s' is not one of da, de, el, "
+		    "en, es, fr, ja, nl, no, pl",
+		    v->valuestring);
 	return put_text(o, "language", c, "language", err);
 }
 
@@ -359,7 +334,7 @@ static int map_time_zone(cJSON *o, const cJSON *c, struct profile_error *err)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "time_zone");
 
 	if (!v || cJSON_IsNull(v) ||
-	    (cJSON_IsString(v) && blank(v->valuestring)))
+	    (cJSON_IsString(v) && profile_blank(v->valuestring)))
 		return 0;
 	return put_text(o, "timeZone", c, "time_zone", err);
 }
@@ -404,7 +379,7 @@ static int engage_map(const struct config *cfg, const struct change *ch,
 	    !cJSON_IsString(
 	        cJSON_GetObjectItemCaseSensitive(o, "externalId"))) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "externalId");
-		rc = put(o, "externalId", cJSON_CreateString(ch->key));
+		rc = profile_put(o, "externalId", cJSON_CreateString(ch->key));
 	}
 	if (rc) {
 		cJSON_Delete(o);
@@ -438,14 +413,17 @@ static int location_complete(const cJSON *loc, struct profile_error *err)
 	if (!loc || cJSON_IsNull(loc))
 		return 0;
 	if (!profile_str(loc, "countryCode"))
-		return refuse(err, "%s: the location needs a country code",
-		              "billing_address.country_code");
+		return profile_refuse(err, NULL,
+		                      "%s: the location needs a country code",
+		                      "billing_address.country_code");
 	if (!has_value(tr, "city"))
-		return refuse(err, "%s: the location needs a city",
-		              "billing_address.city");
+		return profile_refuse(err, NULL,
+		                      "%s: the location needs a city",
+		                      "billing_address.city");
 	if (!has_value(tr, "street1"))
-		return refuse(err, "%s: the location needs a street",
-		              "billing_address.street");
+		return profile_refuse(err, NULL,
+		                      "%s: the location needs a street",
+		                      "billing_address.street");
 	return 0;
 }
 
@@ -458,17 +436,18 @@ static int check_strings(const cJSON *doc, struct profile_error *err)
 		    cJSON_GetObjectItemCaseSensitive(doc, writable[i]);
 
 		if (cJSON_IsString(v) && v->valuestring[0] == '\0')
-			return refuse(err, "%s must not be empty",
-			              writable[i]);
+			return profile_refuse(
+			    err, NULL, "%s must not be empty", writable[i]);
 	}
 	s = profile_str(doc, "externalId");
 	if (s && utf8_len(s) > EXTERNAL_ID_MAX)
-		return refuse(err, "externalId is longer than %s characters",
-		              "255");
+		return profile_refuse(
+		    err, NULL, "externalId is longer than %s characters",
+		    "255");
 	s = profile_str(doc, "language");
 	if (s && lang_index(s) < 0)
-		return refuse(err, "language '%.40s' is not a documented code",
-		              s);
+		return profile_refuse(
+		    err, NULL, "language '%.40s' is not a documented code", s);
 	return 0;
 }
 
@@ -483,16 +462,18 @@ static int engage_validate(const cJSON *doc, bool creating,
 	if (check_strings(doc, err))
 		return -EINVAL;
 	if (cc && utf8_len(cc) != 2)
-		return refuse(err,
-		              "countryCode '%.40s' must be exactly 2 "
-		              "characters (billing_address.country_code)",
-		              cc);
+		return profile_refuse(
+		    err, NULL,
+		    "countryCode '%.40s' must be exactly 2 "
+		    "characters (billing_address.country_code)",
+		    cc);
 	if (cJSON_IsObject(loc) &&
 	    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(loc, "countryCode")))
-		return refuse(err,
-		              "%s: countryCode cannot be cleared while "
-		              "there is a location",
-		              "billing_address.country_code");
+		return profile_refuse(
+		    err, NULL,
+		    "%s: countryCode cannot be cleared while "
+		    "there is a location",
+		    "billing_address.country_code");
 	if (creating && location_complete(loc, err))
 		return -EINVAL;
 	return 0;
@@ -562,11 +543,11 @@ static cJSON *project_location(const cJSON *loc)
 			cJSON_Delete(one);
 			continue;
 		}
-		if (put(tr, translation_keys[i], one))
+		if (profile_put(tr, translation_keys[i], one))
 			goto oom;
 	}
 	if (tr->child) {
-		if (put(o, "translations", tr))
+		if (profile_put(o, "translations", tr))
 			goto oom_o;
 	} else {
 		cJSON_Delete(tr);
@@ -600,7 +581,7 @@ static cJSON *engage_project(const cJSON *record)
 			goto oom;
 		if (!p->child)
 			cJSON_Delete(p);
-		else if (put(o, "location", p))
+		else if (profile_put(o, "location", p))
 			goto oom;
 	}
 	return o;
@@ -732,7 +713,7 @@ static cJSON *wire_location(const cJSON *loc)
 		    cJSON_GetObjectItemCaseSensitive(tr, translation_keys[k]);
 		cJSON *list = cJSON_CreateArray();
 
-		if (put(wtr, translation_keys[k], list))
+		if (profile_put(wtr, translation_keys[k], list))
 			goto oom;
 		for (size_t i = 0; i < N_LANG; i++) {
 			const char *v = profile_str(one, languages[i]);
@@ -751,7 +732,7 @@ static cJSON *wire_location(const cJSON *loc)
 				goto oom;
 		}
 	}
-	if (put(o, "translations", wtr))
+	if (profile_put(o, "translations", wtr))
 		goto oom_o;
 	return o;
 oom:

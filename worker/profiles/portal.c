@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "core/event.h"
 #include "core/merge_patch.h"
+#include "profiles/kit.h"
 #include "profiles/profile.h"
 #include "core/request.h"
 
@@ -76,15 +77,6 @@ static const char *const scalars[] = {"name", "email", "phone", "mobile",
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int put(cJSON *out, const char *name, cJSON *value)
-{
-	if (!value || !cJSON_AddItemToObject(out, name, value)) {
-		cJSON_Delete(value);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* Replaces (or adds) name in out. */
 static int set(cJSON *out, const char *name, cJSON *value)
 {
@@ -98,31 +90,7 @@ static int set(cJSON *out, const char *name, cJSON *value)
 		}
 		return 0;
 	}
-	return put(out, name, value);
-}
-
-static cJSON *copy_string(const cJSON *v)
-{
-	return cJSON_IsString(v) && v->valuestring[0]
-	           ? cJSON_CreateString(v->valuestring)
-	           : cJSON_CreateNull();
-}
-
-/* The API holds one email, phone and mobile: an ERP list gives its
- * first element; an empty list or null clears. */
-static cJSON *first_string(const cJSON *v)
-{
-	if (cJSON_IsArray(v))
-		v = cJSON_GetArrayItem(v, 0);
-	return copy_string(v);
-}
-
-static bool blank(const char *s)
-{
-	for (; *s; s++)
-		if (!isspace((unsigned char)*s))
-			return false;
-	return true;
+	return profile_put(out, name, value);
 }
 
 /* Non-blank lines of a street list, or NULL when there are none. */
@@ -131,7 +99,7 @@ static cJSON *street_lines(const cJSON *v)
 	cJSON *out, *s;
 	const cJSON *line;
 
-	if (cJSON_IsString(v) && !blank(v->valuestring)) {
+	if (cJSON_IsString(v) && !profile_blank_isspace(v->valuestring)) {
 		out = cJSON_CreateArray();
 		s = cJSON_CreateString(v->valuestring);
 		if (!out || !s || !cJSON_AddItemToArray(out, s)) {
@@ -148,7 +116,8 @@ static cJSON *street_lines(const cJSON *v)
 	{
 		if (!out)
 			break;
-		if (!cJSON_IsString(line) || blank(line->valuestring))
+		if (!cJSON_IsString(line) ||
+		    profile_blank_isspace(line->valuestring))
 			continue;
 		s = cJSON_CreateString(line->valuestring);
 		if (!s || !cJSON_AddItemToArray(out, s)) {
@@ -184,7 +153,7 @@ static const char *filled(const cJSON *obj, const char *name)
 {
 	const char *s = profile_str(obj, name);
 
-	return s && !blank(s) ? s : NULL;
+	return s && !profile_blank_isspace(s) ? s : NULL;
 }
 
 static bool is_code(const char *name)
@@ -219,10 +188,11 @@ static int map_address(const cJSON *a, bool whole, cJSON **out)
 			continue;
 		if (i == 0) {
 			lines = street_lines(v);
-			rc = put(o, "street",
-			         lines ? lines : cJSON_CreateNull());
+			rc = profile_put(o, "street",
+			                 lines ? lines : cJSON_CreateNull());
 		} else {
-			rc = put(o, address_map[i].to, copy_string(v));
+			rc = profile_put(o, address_map[i].to,
+			                 profile_copy_nonempty(v));
 		}
 	}
 	if (rc) {
@@ -272,18 +242,21 @@ static int map_deliveries(const cJSON *list, cJSON **out)
 			break;
 		rc = map_address(e, true, &item);
 		if (!rc)
-			rc = put(item, "name",
-			         copy_string(cJSON_GetObjectItemCaseSensitive(
-			             e, "name")));
+			rc = profile_put(
+			    item, "name",
+			    profile_copy_nonempty(
+			        cJSON_GetObjectItemCaseSensitive(e, "name")));
 		if (!rc)
-			rc = put(item, "external_id",
-			         copy_string(cJSON_GetObjectItemCaseSensitive(
-			             e, "external_id")));
+			rc = profile_put(item, "external_id",
+			                 profile_copy_nonempty(
+			                     cJSON_GetObjectItemCaseSensitive(
+			                         e, "external_id")));
 		if (!rc)
-			rc = put(item, "default", cJSON_CreateBool(i == def));
+			rc = profile_put(item, "default",
+			                 cJSON_CreateBool(i == def));
 		snprintf(idx, sizeof(idx), "%d", i);
 		if (!rc)
-			rc = put(o, idx, item);
+			rc = profile_put(o, idx, item);
 		else
 			cJSON_Delete(item);
 		if (rc)
@@ -291,7 +264,7 @@ static int map_deliveries(const cJSON *list, cJSON **out)
 		i++;
 	}
 	if (!rc)
-		rc = put(o, COUNT, cJSON_CreateNumber(i));
+		rc = profile_put(o, COUNT, cJSON_CreateNumber(i));
 	if (rc) {
 		cJSON_Delete(o);
 		return rc;
@@ -319,8 +292,8 @@ static int map_contact(const cJSON *c, cJSON *o)
 	else if (cJSON_IsObject(d))
 		rc = map_address(d, false, &a);
 	else
-		return put(o, "contact_address", cJSON_CreateNull());
-	return rc ? rc : put(o, "contact_address", a);
+		return profile_put(o, "contact_address", cJSON_CreateNull());
+	return rc ? rc : profile_put(o, "contact_address", a);
 }
 
 /* DECISION: status inactive suspends the customer (settings.is_suspended
@@ -334,10 +307,10 @@ static int map_status(const cJSON *c, cJSON *o)
 	if (!cJSON_HasObjectItem(c, "status"))
 		return 0;
 	settings = cJSON_CreateObject();
-	if (put(o, "settings", settings))
+	if (profile_put(o, "settings", settings))
 		return -ENOMEM;
-	return put(settings, "is_suspended",
-	           cJSON_CreateBool(s && strcmp(s, "inactive") == 0));
+	return profile_put(settings, "is_suspended",
+	                   cJSON_CreateBool(s && strcmp(s, "inactive") == 0));
 }
 
 /* DECISION: not mapped, for want of a field: type, number, fax,
@@ -359,19 +332,24 @@ static int portal_map(const struct config *cfg, const struct change *ch,
 	if (!o)
 		goto oom;
 	if (cJSON_HasObjectItem(c, "name"))
-		rc = put(
+		rc = profile_put(
 		    o, "name",
-		    copy_string(cJSON_GetObjectItemCaseSensitive(c, "name")));
+		    profile_copy_nonempty(
+		        cJSON_GetObjectItemCaseSensitive(c, "name")));
+	/* The API holds one email, phone and mobile: an ERP list gives its
+	 * first element; an empty list or null clears. */
 	for (size_t i = 0; i < 3 && !rc; i++)
 		if (cJSON_HasObjectItem(c, lists[i].from))
-			rc = put(o, lists[i].to,
-			         first_string(cJSON_GetObjectItemCaseSensitive(
-			             c, lists[i].from)));
+			rc = profile_put(o, lists[i].to,
+			                 profile_copy_nonempty(profile_first(
+			                     cJSON_GetObjectItemCaseSensitive(
+			                         c, lists[i].from))));
 	/* DECISION: external_id always carries the customer key (the only
 	 * place the key can be found again); the ERP's own external_id has
 	 * no field of its own and is not sent. */
 	if (!rc && ch->op != CHANGE_DELETE)
-		rc = put(o, "external_id", cJSON_CreateString(ch->key));
+		rc =
+		    profile_put(o, "external_id", cJSON_CreateString(ch->key));
 	if (!rc)
 		rc = map_status(c, o);
 	if (!rc)
@@ -381,7 +359,7 @@ static int portal_map(const struct config *cfg, const struct change *ch,
 		    cJSON_GetObjectItemCaseSensitive(c, "delivery_addresses"),
 		    &d);
 		if (!rc)
-			rc = put(o, "delivery_address", d);
+			rc = profile_put(o, "delivery_address", d);
 	}
 	if (rc)
 		goto oom;
@@ -400,16 +378,8 @@ static bool has_state(const cJSON *a)
 	const char *s = profile_str(a, "state");
 	const char *code = profile_str(a, "state_code");
 
-	return (s && !blank(s)) || (code && !blank(code));
-}
-
-static int refuse(struct profile_error *err, const char *fmt, const char *what)
-    __attribute__((format(printf, 2, 0)));
-
-static int refuse(struct profile_error *err, const char *fmt, const char *what)
-{
-	snprintf(err->message, sizeof(err->message), fmt, what);
-	return -EINVAL;
+	return (s && !profile_blank_isspace(s)) ||
+	       (code && !profile_blank_isspace(code));
 }
 
 /* The document: "Mandatory fields are required to be present and
@@ -433,34 +403,38 @@ static int portal_validate(const cJSON *doc, bool creating,
 		    cJSON_GetObjectItemCaseSensitive(doc, required[i]);
 
 		if (cJSON_IsNull(v))
-			return refuse(err,
-			              "%s is mandatory and cannot be "
-			              "cleared",
-			              required[i]);
+			return profile_refuse(err, NULL,
+			                      "%s is mandatory and cannot be "
+			                      "cleared",
+			                      required[i]);
 		if (creating && !v)
-			return refuse(err, "%s is mandatory on create",
-			              required[i]);
-		if (cJSON_IsString(v) && blank(v->valuestring))
-			return refuse(err, "%s must not be blank",
-			              required[i]);
+			return profile_refuse(err, NULL,
+			                      "%s is mandatory on create",
+			                      required[i]);
+		if (cJSON_IsString(v) && profile_blank_isspace(v->valuestring))
+			return profile_refuse(
+			    err, NULL, "%s must not be blank", required[i]);
 	}
 	if (cJSON_IsNull(contact))
-		return refuse(err, "%s is mandatory and cannot be cleared",
-		              "contact_address");
+		return profile_refuse(err, NULL,
+		                      "%s is mandatory and cannot be cleared",
+		                      "contact_address");
 	if (creating && !contact && !cJSON_IsObject(first))
-		return refuse(err,
-		              "%s is mandatory on create (a billing "
-		              "address or a delivery address)",
-		              "contact_address");
+		return profile_refuse(err, NULL,
+		                      "%s is mandatory on create (a billing "
+		                      "address or a delivery address)",
+		                      "contact_address");
 	if (creating && !has_state(contact ? contact : first))
-		return refuse(err, "%s must have a state or state_code",
-		              "contact_address");
+		return profile_refuse(err, NULL,
+		                      "%s must have a state or state_code",
+		                      "contact_address");
 	if (cJSON_IsObject(contact) &&
 	    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(contact, "state")) &&
 	    cJSON_IsNull(
 	        cJSON_GetObjectItemCaseSensitive(contact, "state_code")))
-		return refuse(err, "%s: the state cannot be cleared",
-		              "contact_address");
+		return profile_refuse(err, NULL,
+		                      "%s: the state cannot be cleared",
+		                      "contact_address");
 	if (!cJSON_IsObject(deliveries))
 		deliveries = NULL;
 	cJSON_ArrayForEach(m, deliveries)
@@ -472,10 +446,11 @@ static int portal_validate(const cJSON *doc, bool creating,
 		         cJSON_GetObjectItemCaseSensitive(m, "state")) &&
 		     cJSON_IsNull(
 		         cJSON_GetObjectItemCaseSensitive(m, "state_code"))))
-			return refuse(err,
-			              "delivery address %s must have a state "
-			              "or state_code",
-			              m->string);
+			return profile_refuse(
+			    err, NULL,
+			    "delivery address %s must have a state "
+			    "or state_code",
+			    m->string);
 	}
 	return 0;
 }
@@ -491,7 +466,7 @@ static int add_upper(cJSON *o, const char *name, const char *s)
 		return -ENOMEM;
 	for (char *p = u; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
-	rc = put(o, name, cJSON_CreateString(u));
+	rc = profile_put(o, name, cJSON_CreateString(u));
 	free(u);
 	return rc;
 }
@@ -505,7 +480,7 @@ static int add_lower(cJSON *o, const char *name, const char *s)
 		return -ENOMEM;
 	for (char *p = u; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	rc = put(o, name, cJSON_CreateString(u));
+	rc = profile_put(o, name, cJSON_CreateString(u));
 	free(u);
 	return rc;
 }
@@ -523,21 +498,22 @@ static cJSON *norm_address(const cJSON *a, bool delivery)
 		return NULL;
 	lines = street_lines(cJSON_GetObjectItemCaseSensitive(a, "street"));
 	if (lines)
-		rc = put(o, "street", lines);
+		rc = profile_put(o, "street", lines);
 	for (size_t i = 1; i < N_ADDRESS && !rc; i++) {
 		const char *name = address_map[i].to;
 		const char *s = profile_str(a, name);
 
-		if (!s || blank(s))
+		if (!s || profile_blank_isspace(s))
 			continue;
-		rc = is_code(name) ? add_upper(o, name, s)
-		                   : put(o, name, cJSON_CreateString(s));
+		rc = is_code(name)
+		         ? add_upper(o, name, s)
+		         : profile_put(o, name, cJSON_CreateString(s));
 	}
 	for (size_t i = 0; delivery && i < 2 && !rc; i++) {
 		const char *s = profile_str(a, extra[i]);
 
-		if (s && !blank(s))
-			rc = put(o, extra[i], cJSON_CreateString(s));
+		if (s && !profile_blank_isspace(s))
+			rc = profile_put(o, extra[i], cJSON_CreateString(s));
 	}
 	if (rc) {
 		cJSON_Delete(o);
@@ -589,17 +565,18 @@ static int norm_deliveries(const cJSON *d, cJSON *out)
 	if (def < 0)
 		def = 0;
 	o = cJSON_CreateObject();
-	if (put(out, "delivery_address", o))
+	if (profile_put(out, "delivery_address", o))
 		return -ENOMEM;
 	for (int i = 0; i < n && !rc; i++) {
 		cJSON *a = norm_address(delivery_item(d, i), true);
 
 		if (a)
-			rc = put(a, "default", cJSON_CreateBool(i == def));
+			rc = profile_put(a, "default",
+			                 cJSON_CreateBool(i == def));
 		snprintf(idx, sizeof(idx), "%d", i);
-		rc = rc ? rc : put(o, idx, a);
+		rc = rc ? rc : profile_put(o, idx, a);
 	}
-	return rc ? rc : put(o, COUNT, cJSON_CreateNumber(n));
+	return rc ? rc : profile_put(o, COUNT, cJSON_CreateNumber(n));
 }
 
 /* Works on the API's record and on its own output (idempotent): sync
@@ -618,19 +595,20 @@ static cJSON *portal_project(const cJSON *rec)
 	for (size_t i = 0; i < N_SCALARS && !rc; i++) {
 		const char *v = profile_str(rec, scalars[i]);
 
-		if (!v || blank(v))
+		if (!v || profile_blank_isspace(v))
 			continue;
 		/* DECISION: email is the login, compared without regard
 		 * to case (build_put still writes the event's spelling). */
-		rc = i == 1 ? add_lower(o, scalars[i], v)
-		            : put(o, scalars[i], cJSON_CreateString(v));
+		rc = i == 1
+		         ? add_lower(o, scalars[i], v)
+		         : profile_put(o, scalars[i], cJSON_CreateString(v));
 	}
 	if (!rc && cJSON_IsObject(contact)) {
 		a = norm_address(contact, false);
 		if (a && !a->child)
 			cJSON_Delete(a);
 		else
-			rc = put(o, "contact_address", a);
+			rc = profile_put(o, "contact_address", a);
 	}
 	if (!rc)
 		rc = norm_deliveries(
@@ -639,12 +617,12 @@ static cJSON *portal_project(const cJSON *rec)
 	/* Absent settings are the API's defaults: not suspended. */
 	if (!rc) {
 		s = cJSON_CreateObject();
-		rc = put(o, "settings", s);
+		rc = profile_put(o, "settings", s);
 		if (!rc)
-			rc = put(s, "is_suspended",
-			         cJSON_CreateBool(cJSON_IsTrue(
-			             cJSON_GetObjectItemCaseSensitive(
-			                 settings, "is_suspended"))));
+			rc = profile_put(s, "is_suspended",
+			                 cJSON_CreateBool(cJSON_IsTrue(
+			                     cJSON_GetObjectItemCaseSensitive(
+			                         settings, "is_suspended"))));
 	}
 	if (rc) {
 		cJSON_Delete(o);
@@ -751,7 +729,7 @@ static cJSON *api_record(const cJSON *p)
 		} else {
 			copy = cJSON_Duplicate(v, 1);
 		}
-		rc = put(o, v->string, copy);
+		rc = profile_put(o, v->string, copy);
 		if (rc)
 			break;
 	}

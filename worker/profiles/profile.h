@@ -166,30 +166,6 @@ const struct profile_ops *profile_find(const char *name);
 /* Known profile names, comma separated, for error messages. */
 const char *profile_names(void);
 
-/* Shared by profiles: a JSON string member or NULL. */
-const char *profile_str(const struct cJSON *obj, const char *name);
-
-/* Shared by profiles: a percent-encoded path segment (caller frees). */
-char *profile_path_escape(const char *s);
-
-/* Shared by profiles: "PREFIX/<escaped id>" (caller frees). */
-char *profile_id_path(const char *prefix, const char *id);
-
-/* Shared by profiles: fills out with method, path (taken over), body
- * (printed), content type, If-Match (copied) and the scope a 403 would
- * name. Returns 0 or -ENOMEM (out is then empty). */
-int profile_request(struct api_request *out, int method, char *path,
-		    const struct cJSON *body, const char *content_type,
-		    const char *etag, const char *scope);
-
-/* Shared by profiles: the external id an event's record carries, for
- * APIs with an external id field: the event's customer.external_id when
- * it is a non-blank string, else the key. */
-const char *profile_event_external_id(const struct config *cfg,
-				      const struct change *ch);
-
-/* Shared by profiles: the record with null members removed (a create
- * body from a merge patch). */
-struct cJSON *profile_strip_nulls(const struct cJSON *patch);
+/* What profiles share beyond this seam is in profiles/kit.h. */
 
 #endif

@@ -19,6 +19,7 @@
 #include "core/event.h"
 #include "core/merge_patch.h"
 #include "lib/num.h"
+#include "profiles/kit.h"
 #include "profiles/profile.h"
 #include "core/request.h"
 
@@ -55,31 +56,6 @@ static const char *const api_codes[] = {
     "short_id_required",
 };
 
-static int put(cJSON *out, const char *name, cJSON *value)
-{
-	if (!value || !cJSON_AddItemToObject(out, name, value)) {
-		cJSON_Delete(value);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static cJSON *copy_string(const cJSON *v)
-{
-	return cJSON_IsString(v) ? cJSON_CreateString(v->valuestring)
-	                         : cJSON_CreateNull();
-}
-
-/* The API holds one phone and one email: an ERP list gives its first
- * element, an empty list or null clears. fax is one string in the input
- * contract (a list is invalid_event) and passes through as it is. */
-static cJSON *first_string(const cJSON *v)
-{
-	if (cJSON_IsArray(v))
-		v = cJSON_GetArrayItem(v, 0);
-	return copy_string(v);
-}
-
 /* DECISION: the first street line is address1; any further lines are
  * joined with ", " into address2, so no line is dropped. No lines (or
  * null) clears both. */
@@ -92,9 +68,9 @@ static int map_street(const cJSON *street, cJSON *out)
 	int rc;
 
 	if (!cJSON_IsArray(street) || !cJSON_IsString(street->child))
-		return put(out, "address1", cJSON_CreateNull()) ||
-		       put(out, "address2", cJSON_CreateNull());
-	if (put(out, "address1", copy_string(street->child)))
+		return profile_put(out, "address1", cJSON_CreateNull()) ||
+		       profile_put(out, "address2", cJSON_CreateNull());
+	if (profile_put(out, "address1", profile_copy_string(street->child)))
 		return -ENOMEM;
 	for (line = street->child->next; line; line = line->next)
 		if (cJSON_IsString(line))
@@ -110,8 +86,8 @@ static int map_street(const cJSON *street, cJSON *out)
 		strcat(buf, line->valuestring);
 		first = false;
 	}
-	rc = put(out, "address2",
-	         first ? cJSON_CreateNull() : cJSON_CreateString(buf));
+	rc = profile_put(out, "address2",
+	                 first ? cJSON_CreateNull() : cJSON_CreateString(buf));
 	free(buf);
 	return rc;
 }
@@ -126,31 +102,34 @@ static int map_address(const cJSON *a, cJSON *out)
 
 	if (!cJSON_IsObject(a)) {
 		for (size_t i = 0; i < 6 && !rc; i++)
-			rc = put(out, flat[i], cJSON_CreateNull());
+			rc = profile_put(out, flat[i], cJSON_CreateNull());
 		return rc;
 	}
 	if (cJSON_HasObjectItem(a, "street"))
 		rc = map_street(cJSON_GetObjectItemCaseSensitive(a, "street"),
 		                out);
 	if (!rc && cJSON_HasObjectItem(a, "city"))
-		rc = put(
+		rc = profile_put(
 		    out, "city",
-		    copy_string(cJSON_GetObjectItemCaseSensitive(a, "city")));
+		    profile_copy_string(
+		        cJSON_GetObjectItemCaseSensitive(a, "city")));
 	/* state is the code when the ERP has one, else the name. */
 	if (!rc && cJSON_IsString(code))
-		rc = put(out, "state", copy_string(code));
+		rc = profile_put(out, "state", profile_copy_string(code));
 	else if (!rc && (code || state))
-		rc = put(out, "state", copy_string(state));
+		rc = profile_put(out, "state", profile_copy_string(state));
 	if (!rc && cJSON_HasObjectItem(a, "postal_code"))
-		rc = put(out, "zip",
-		         copy_string(cJSON_GetObjectItemCaseSensitive(
-		             a, "postal_code")));
+		rc = profile_put(
+		    out, "zip",
+		    profile_copy_string(
+		        cJSON_GetObjectItemCaseSensitive(a, "postal_code")));
 	/* DECISION: country is the API's "Country code": only country_code
 	 * maps; a country name is not a code and is left out. */
 	if (!rc && cJSON_HasObjectItem(a, "country_code"))
-		rc = put(out, "country",
-		         copy_string(cJSON_GetObjectItemCaseSensitive(
-		             a, "country_code")));
+		rc = profile_put(
+		    out, "country",
+		    profile_copy_string(
+		        cJSON_GetObjectItemCaseSensitive(a, "country_code")));
 	return rc;
 }
 
@@ -201,20 +180,6 @@ static bool wms_reserved(const char *id)
 	return strcasecmp(id, "All") == 0;
 }
 
-/* A refusal; code reaches the outcome where the seam passes it on
- * (update_request), else sync reports "validation". */
-__attribute__((format(printf, 3, 4))) static int
-refuse(struct profile_error *err, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static int wms_map(const struct config *cfg, const struct change *ch,
                    cJSON **out, struct profile_error *err)
 {
@@ -230,35 +195,43 @@ static int wms_map(const struct config *cfg, const struct change *ch,
 
 	memset(err, 0, sizeof(*err));
 	if (!id || !*id)
-		return refuse(err, "missing_short_id",
-		              "%s: short_id is number, but the event "
-		              "carries no customer.number (every create, "
-		              "update and upsert must)",
-		              ch->key);
+		return profile_refuse(
+		    err, "missing_short_id",
+		    "%s: short_id is number, but the event "
+		    "carries no customer.number (every create, "
+		    "update and upsert must)",
+		    ch->key);
 	if (wms_reserved(id))
-		return refuse(err, "reserved_short_id",
-		              "shortID '%s' collides with GET /Customer/All "
-		              "(the list): custsync could never read it back",
-		              id);
+		return profile_refuse(
+		    err, "reserved_short_id",
+		    "shortID '%s' collides with GET /Customer/All "
+		    "(the list): custsync could never read it back",
+		    id);
 	o = cJSON_CreateObject();
 	if (!o)
 		goto oom;
+	/* The API holds one phone and one email: an ERP list gives its
+	 * first element, an empty list or null clears. fax is one string in
+	 * the input contract (a list is invalid_event) and passes through
+	 * as it is. */
 	for (size_t i = 0; i < 4 && !rc; i++)
 		if (cJSON_HasObjectItem(c, simple[i][0]))
-			rc = put(o, simple[i][1],
-			         first_string(cJSON_GetObjectItemCaseSensitive(
-			             c, simple[i][0])));
+			rc = profile_put(o, simple[i][1],
+			                 profile_copy_string(profile_first(
+			                     cJSON_GetObjectItemCaseSensitive(
+			                         c, simple[i][0]))));
 	if (!rc && cJSON_HasObjectItem(c, "billing_address"))
 		rc = map_address(
 		    cJSON_GetObjectItemCaseSensitive(c, "billing_address"), o);
 	if (!rc && cJSON_HasObjectItem(c, "contact"))
-		rc = put(o, "contact",
-		         map_contact(
-		             cJSON_GetObjectItemCaseSensitive(c, "contact")));
+		rc = profile_put(o, "contact",
+		                 map_contact(cJSON_GetObjectItemCaseSensitive(
+		                     c, "contact")));
 	/* Not sent (POST has no active): compared, see wms_write_plan. */
 	if (!rc && status)
-		rc = put(o, "active",
-		         cJSON_CreateBool(strcmp(status, "active") == 0));
+		rc = profile_put(
+		    o, "active",
+		    cJSON_CreateBool(strcmp(status, "active") == 0));
 	if (rc)
 		goto oom;
 	*out = o;
@@ -277,12 +250,13 @@ static int wms_validate(const cJSON *doc, bool creating,
 {
 	if (creating &&
 	    cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "active")))
-		return refuse(err, "cannot_create_discontinued",
-		              "%s: the API cannot create a discontinued "
-		              "customer (POST /Customer has no active "
-		              "field); create it active, then send the "
-		              "status",
-		              "status is inactive");
+		return profile_refuse(
+		    err, "cannot_create_discontinued",
+		    "%s: the API cannot create a discontinued "
+		    "customer (POST /Customer has no active "
+		    "field); create it active, then send the "
+		    "status",
+		    "status is inactive");
 	return 0;
 }
 
@@ -511,21 +485,23 @@ static enum wms_plan wms_write_plan(const struct change *ch,
 	if (cJSON_IsTrue(want) ||
 	    (discontinued && asserts &&
 	     !(status && strcmp(status, "inactive") == 0))) {
-		refuse(err, "cannot_reactivate",
-		       "customer '%s' is discontinued in the WMS and the API "
-		       "cannot reactivate it (POST /Customer has no active); "
-		       "reactivate it in the WMS, then replay this event",
-		       ch->key);
+		profile_refuse(
+		    err, "cannot_reactivate",
+		    "customer '%s' is discontinued in the WMS and the API "
+		    "cannot reactivate it (POST /Customer has no active); "
+		    "reactivate it in the WMS, then replay this event",
+		    ch->key);
 		return PLAN_REFUSE;
 	}
 	if (cJSON_IsFalse(want)) {
 		if (cJSON_GetArraySize(patch) == 1)
 			return PLAN_DISCONTINUE;
-		refuse(err, "discontinue_with_changes",
-		       "customer '%s': the event discontinues it and changes "
-		       "fields; the API needs a POST and a DELETE for that, "
-		       "so nothing was sent",
-		       ch->key);
+		profile_refuse(
+		    err, "discontinue_with_changes",
+		    "customer '%s': the event discontinues it and changes "
+		    "fields; the API needs a POST and a DELETE for that, "
+		    "so nothing was sent",
+		    ch->key);
 		return PLAN_REFUSE;
 	}
 	return PLAN_POST;

@@ -5,7 +5,7 @@
 #include "cli.h"
 #include "config/config.h"
 #include "core/deadletter.h"
-#include "core/event.h"
+#include "lib/utf8.h"
 #include "ops/log.h"
 #include "core/outcome.h"
 #include "edge/scan.h"

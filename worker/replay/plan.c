@@ -6,7 +6,7 @@
 
 #include "core/deadletter.h"
 #include "edge/scan.h"
-#include "lib/hash.h"
+#include "lib/strmap.h"
 #include "lib/num.h"
 
 #include <cjson/cJSON.h>
@@ -15,99 +15,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a small string -> int64 map ---- */
-
-struct smap_entry {
-	struct smap_entry *next;
-	int64_t value;
-	char key[];
-};
+/* ---- string -> int64 on the daemon's one table ---- */
 
 struct smap {
-	struct smap_entry **b;
-	size_t nb, n;
+	struct strmap *m; /* created on first put; values are int64_t * */
 };
-
-static struct smap_entry **smap_slot(const struct smap *m, const char *key)
-{
-	struct smap_entry **e = &m->b[hash_str(key) & (m->nb - 1)];
-
-	while (*e && strcmp((*e)->key, key) != 0)
-		e = &(*e)->next;
-	return e;
-}
-
-static int smap_grow(struct smap *m)
-{
-	size_t nb = m->nb ? m->nb * 2 : 1024;
-	struct smap_entry **b = calloc(nb, sizeof(*b));
-
-	if (!b)
-		return -1;
-	for (size_t i = 0; i < m->nb; i++) {
-		struct smap_entry *e = m->b[i], *next;
-
-		for (; e; e = next) {
-			size_t h = hash_str(e->key) & (nb - 1);
-
-			next = e->next;
-			e->next = b[h];
-			b[h] = e;
-		}
-	}
-	free(m->b);
-	m->b = b;
-	m->nb = nb;
-	return 0;
-}
 
 static const int64_t *smap_get(const struct smap *m, const char *key)
 {
-	struct smap_entry *e;
-
-	if (!m->nb)
-		return NULL;
-	e = *smap_slot(m, key);
-	return e ? &e->value : NULL;
+	return m->m ? strmap_get(m->m, key) : NULL;
 }
 
 /* Keeps the larger value for a key already there. */
 static int smap_put_max(struct smap *m, const char *key, int64_t value)
 {
-	struct smap_entry **slot, *e;
-	size_t len = strlen(key);
+	int64_t *v;
 
-	if ((m->n + 1) * 4 > m->nb * 3 && smap_grow(m))
+	if (!m->m && !(m->m = strmap_new()))
 		return -1;
-	slot = smap_slot(m, key);
-	if (*slot) {
-		if (value > (*slot)->value)
-			(*slot)->value = value;
+	v = strmap_get(m->m, key);
+	if (v) {
+		if (value > *v)
+			*v = value;
 		return 0;
 	}
-	e = malloc(sizeof(*e) + len + 1);
-	if (!e)
+	v = malloc(sizeof(*v));
+	if (!v || strmap_put(m->m, key, v, NULL)) {
+		free(v);
 		return -1;
-	memcpy(e->key, key, len + 1);
-	e->value = value;
-	e->next = NULL;
-	*slot = e;
-	m->n++;
+	}
+	*v = value;
 	return 0;
 }
 
 static void smap_free(struct smap *m)
 {
-	for (size_t i = 0; i < m->nb; i++) {
-		struct smap_entry *e = m->b[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	}
-	free(m->b);
-	memset(m, 0, sizeof(*m));
+	m->m = strmap_free(m->m, free);
 }
 
 /* ---- the plan ---- */
