@@ -18,8 +18,12 @@ static size_t share(const struct backpressure *bp)
 static void set_paused(const struct backpressure *bp, struct pl_partition *p,
 		       int pause)
 {
-	kafka_pause_one(bp->kafka, pl_partition_topic(p), pl_partition_id(p),
-			pause);
+	if (bp->set_pause)
+		bp->set_pause(bp->set_pause_arg, pl_partition_topic(p),
+			      pl_partition_id(p), pause);
+	else
+		kafka_pause_one(bp->kafka, pl_partition_topic(p),
+				pl_partition_id(p), pause);
 }
 
 void backpressure_check(const struct backpressure *bp, struct pl_partition *p,

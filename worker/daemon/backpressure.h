@@ -8,6 +8,7 @@
 #define CUSTSYNC_BACKPRESSURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct kafka;
 struct pipeline;
@@ -17,6 +18,11 @@ struct backpressure {
 	struct pipeline *pl;
 	struct kafka *kafka;
 	long max_buffered; /* worker.max_buffered_events */
+	/* Pauses (pause 1) or resumes one partition. NULL: kafka_pause_one
+	 * on kafka; the tests count the calls instead. */
+	void (*set_pause)(void *arg, const char *topic, int32_t partition,
+			  int pause);
+	void *set_pause_arg; /* borrowed */
 };
 
 /* After an event of p was buffered. all_paused: every partition is

@@ -1,5 +1,8 @@
-/* Prometheus metrics (text format 0.0.4) at /metrics and a health check at
- * /healthz, served by libmicrohttpd on its own thread.
+/* Prometheus metrics (text format 0.0.4): the counters, histogram and
+ * gauges the loop updates, and their exposition text. The rest lives
+ * beside it: ops/kstats (librdkafka statistics -> numbers), ops/health
+ * (the /healthz rule) and ops/status_server (/metrics and /healthz,
+ * served by libmicrohttpd on its own thread).
  *
  * The event loop only bumps atomics, and once per librdkafka statistics
  * report swaps a small table under a mutex: it never waits for a scrape.
@@ -14,7 +17,8 @@ struct metrics;
 struct sockaddr_storage;
 
 /* Why listen ("HOST:PORT", HOST an IPv4 address or a bracketed IPv6
- * address) is not usable, or NULL with *addr filled (addr may be NULL). */
+ * address) is not usable, or NULL with *addr filled (addr may be NULL).
+ * The same as status_server_listen_problem. */
 const char *metrics_listen_problem(const char *listen,
                                    struct sockaddr_storage *addr);
 
@@ -47,7 +51,8 @@ int metrics_kafka_stats(struct metrics *m, const char *json, size_t len,
  * frees it. NULL when out of memory. */
 char *metrics_render(struct metrics *m, int64_t now_ms, size_t *len);
 
-/* 1 when healthy; else 0 with a one-line reason in why. */
+/* 1 when healthy; else 0 with a one-line reason in why (health_check
+ * on the heartbeat and the last statistics report). */
 int metrics_health(struct metrics *m, int64_t now_ms, char *why,
                    size_t whylen);
 
