@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include "core/fields.h"
 #include "edge/http.h"
 #include "ops/metrics.h"
 #include "profiles/profile.h"
@@ -102,41 +103,6 @@ static const char *const delete_mode_names[DELETE_MODE_MAX] = {
  * 1.1 booleans. */
 static const char *const language_names[] = {
     "da", "de", "el", "en", "es", "fr", "ja", "nl", "no", "pl",
-};
-
-/* mapping: the canonical fields a pointer may fill. list: the field is
- * a list of strings, and mapping_apply collects it as one. multi: it may
- * be fed by several pointers (a YAML list). mobile is a list without
- * multi: an ERP keeps one mobile column, and several pointers are
- * documented for email, phone and street only. */
-static const struct {
-	const char *name;
-	bool list;
-	bool multi;
-} mapping_fields[] = {
-    {"name", false, false},
-    {"type", false, false},
-    {"number", false, false},
-    {"external_id", false, false},
-    {"status", false, false},
-    {"email", true, true},
-    {"phone", true, true},
-    {"mobile", true, false},
-    {"fax", false, false},
-    {"company", false, false},
-    {"language", false, false},
-    {"time_zone", false, false},
-    {"notes", false, false},
-    {"contact.first_name", false, false},
-    {"contact.last_name", false, false},
-    {"contact.name", false, false},
-    {"billing_address.street", true, true},
-    {"billing_address.city", false, false},
-    {"billing_address.state", false, false},
-    {"billing_address.state_code", false, false},
-    {"billing_address.postal_code", false, false},
-    {"billing_address.country", false, false},
-    {"billing_address.country_code", false, false},
 };
 
 static const char *const format_names[LOG_FORMAT_MAX] = {
@@ -1823,27 +1789,52 @@ static void mapping_entry_free(struct config_mapping *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* The pointers of field f (an index into mapping_fields) at node: one
- * scalar, or a list for the fields that take several. Every bad pointer
- * is reported. Returns 0 with m filled, or -1. */
-static int get_mapping_entry(struct cparse *p, size_t f, size_t node,
-                             const char *path, struct config_mapping *m)
+/* The fields that take a list of pointers, for the message that says
+ * which ones do: "email, phone and billing_address.street". */
+static const char *multi_fields(char *buf, size_t size)
+{
+	size_t n = 0, k = 0, used = 0;
+
+	for (size_t i = 0; i < field_count; i++)
+		n += field_table[i].multi;
+	buf[0] = '\0';
+	for (size_t i = 0; i < field_count && used < size; i++) {
+		int w;
+
+		if (!field_table[i].multi)
+			continue;
+		k++;
+		w = snprintf(buf + used, size - used, "%s%s",
+		             k == 1 ? "" : k == n ? " and " : ", ",
+		             field_table[i].path);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	return buf;
+}
+
+/* The pointers of field f at node: one scalar, or a list for the fields
+ * that take several. Every bad pointer is reported. Returns 0 with m
+ * filled, or -1. */
+static int get_mapping_entry(struct cparse *p, const struct field *f,
+                             size_t node, const char *path,
+                             struct config_mapping *m)
 {
 	const struct cnode *n = &p->nodes[node];
 	size_t count = n->kind == CNODE_SEQ ? n->n_kids : 1;
 	bool bad = false;
+	char b[128];
 
 	if (n->kind == CNODE_MAP) {
 		err_node(p, node, "'%s' must be a JSON pointer%s", path,
-		         mapping_fields[f].multi ? " or a list of them" : "");
+		         f->multi ? " or a list of them" : "");
 		return -1;
 	}
-	if (n->kind == CNODE_SEQ && !mapping_fields[f].multi) {
-		err_node(
-		    p, node,
-		    "'%s' must be one JSON pointer (only email, phone and "
-		    "billing_address.street take a list)",
-		    path);
+	if (n->kind == CNODE_SEQ && !f->multi) {
+		err_node(p, node,
+		         "'%s' must be one JSON pointer (only %s take a list)",
+		         path, multi_fields(b, sizeof(b)));
 		return -1;
 	}
 	if (count == 0) {
@@ -1856,14 +1847,14 @@ static int get_mapping_entry(struct cparse *p, size_t f, size_t node,
 		return -1;
 	}
 	memset(m, 0, sizeof(*m));
-	m->field = strdup(mapping_fields[f].name);
+	m->field = strdup(f->path);
 	m->pointers = calloc(count + 1, sizeof(*m->pointers));
 	if (!m->field || !m->pointers) {
 		p->oom = true;
 		mapping_entry_free(m);
 		return -1;
 	}
-	m->list = mapping_fields[f].list;
+	m->list = f->kind == FIELD_LIST;
 	for (size_t i = 0; i < count; i++) {
 		size_t item = n->kind == CNODE_SEQ ? n->kids[i] : node;
 
@@ -1912,7 +1903,7 @@ static void load_mapping(struct section *root)
 	}
 	for (size_t k = 0; k + 1 < n->n_kids; k += 2) {
 		const struct cnode *key = &p->nodes[n->kids[k]];
-		size_t f = N_ELEM(mapping_fields);
+		const struct field *f;
 		bool dup = false;
 
 		if (key->kind != CNODE_SCALAR) {
@@ -1920,17 +1911,14 @@ static void load_mapping(struct section *root)
 			         "keys of 'mapping' must be strings");
 			continue;
 		}
-		for (size_t i = 0; i < N_ELEM(mapping_fields); i++)
-			if (key_is(key, mapping_fields[i].name))
-				f = i;
-		if (f == N_ELEM(mapping_fields)) {
+		f = field_find(key->value, key->len);
+		if (!f) {
 			err_node(p, n->kids[k],
 			         "unknown canonical field '%s' in mapping",
 			         shown(key->value, b, sizeof(b)));
 			continue;
 		}
-		snprintf(path, sizeof(path), "mapping.%s",
-		         mapping_fields[f].name);
+		snprintf(path, sizeof(path), "mapping.%s", f->path);
 		for (size_t j = 0; j < k && !dup; j += 2)
 			dup = key_is(&p->nodes[n->kids[j]], key->value);
 		if (dup) {
