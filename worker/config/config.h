@@ -1,4 +1,6 @@
-/* custsync's configuration: YAML (libyaml) -> struct config.
+/* custsync's configuration: YAML (libyaml) -> struct config. Each key
+ * is one row of config/table.h, where its bounds, default and
+ * documentation are; the comments here say what a member holds.
  *
  * Every problem is collected with its line and column instead of stopping
  * at the first, so `check-config` can print them all as FILE:LINE:COL. */
@@ -80,12 +82,12 @@ struct config {
 		/* Longer response bodies are cut (api_response.truncated):
 		 * default 1 MiB, 4 KiB..256 MiB. */
 		long max_response_bytes;
-		/* Profile settings (checked whatever the profile). */
-		enum short_id_source short_id; /* wms; default key */
-		enum delete_mode delete_mode;  /* portal; default suspend */
-		char *language;        /* engage; default "en"; da de el en es
-					  fr ja nl no pl */
-		char *accept_language; /* engage; default = language */
+		/* Profile settings, checked whatever the profile; their
+		 * rows are in the profile's file (profiles/NAME.c). */
+		enum short_id_source short_id; /* wms */
+		enum delete_mode delete_mode;  /* portal */
+		char *language;                /* engage */
+		char *accept_language;         /* engage */
 	} target;
 	/* Optional: canonical fields from pointers into non-canonical rows;
 	 * n_mapping == 0 reads rows as canonical. */

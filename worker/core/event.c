@@ -4,6 +4,7 @@
  * contract this file enforces. */
 #include "core/event.h"
 
+#include "core/fields.h"
 #include "core/mapping.h"
 #include "lib/num.h"
 #include "lib/utf8.h"
@@ -381,48 +382,42 @@ static int sub_object(cJSON *obj, const char *path, const char *name,
 	return 0;
 }
 
-/* The members an address has, wherever it is; a is at path. */
-static int check_address_fields(cJSON *a, const char *path,
-                                struct event_error *err)
+/* The known members of group g in obj (which is at path), in the fields
+ * table's order. */
+static int check_group(cJSON *obj, const char *path, enum field_group g,
+                       struct event_error *err)
 {
-	static const char *const strings[] = {
-	    "city",        "state",   "state_code",
-	    "postal_code", "country", "country_code",
-	};
-	int rc = check_list(a, path, "street", err);
+	int rc = 0;
 
-	for (size_t i = 0; !rc && i < sizeof(strings) / sizeof(*strings); i++)
-		rc = check_string(a, path, strings[i], err);
+	for (size_t i = 0; !rc && i < field_count; i++) {
+		const struct field *f = &field_table[i];
+		const char *name = field_member(f);
+
+		if (f->group != g)
+			continue;
+		if (f->kind == FIELD_ENUM)
+			rc = check_enum(obj, path, name, f->values[0],
+			                f->values[1], err);
+		else if (f->kind == FIELD_LIST)
+			rc = check_list(obj, path, name, err);
+		else
+			rc = check_string(obj, path, name, err);
+	}
 	return rc;
 }
 
-static int check_address(cJSON *cust, const char *path,
-                         struct event_error *err)
+/* A nested group (contact, billing_address): an object or null. */
+static int check_nested(cJSON *cust, const char *path, enum field_group g,
+                        struct event_error *err)
 {
+	const char *name = field_group_member(g);
 	char p[PATH_LEN];
-	cJSON *a;
-	int rc = sub_object(cust, path, "billing_address", &a, err);
+	cJSON *o;
+	int rc = sub_object(cust, path, name, &o, err);
 
-	if (rc || !a)
+	if (rc || !o)
 		return rc;
-	return check_address_fields(a, join(p, path, "billing_address"), err);
-}
-
-static int check_contact(cJSON *cust, const char *path,
-                         struct event_error *err)
-{
-	static const char *const strings[] = {"first_name", "last_name",
-	                                      "name"};
-	char p[PATH_LEN];
-	cJSON *c;
-	int rc = sub_object(cust, path, "contact", &c, err);
-
-	if (rc || !c)
-		return rc;
-	join(p, path, "contact");
-	for (size_t i = 0; !rc && i < sizeof(strings) / sizeof(*strings); i++)
-		rc = check_string(c, p, strings[i], err);
-	return rc;
+	return check_group(o, join(p, path, name), g, err);
 }
 
 /* delivery_addresses: an array of addresses, each with its own name,
@@ -451,7 +446,7 @@ static int check_deliveries(cJSON *cust, const char *path,
 			return fail(err, EVENT_ERR_INVALID_EVENT,
 			            "%s must be an object, not %s", ip,
 			            type_name(e));
-		rc = check_address_fields(e, ip, err);
+		rc = check_group(e, ip, FIELD_ADDRESS, err);
 		if (!rc)
 			rc = check_string(e, ip, "name", err);
 		if (!rc)
@@ -471,26 +466,12 @@ static int check_deliveries(cJSON *cust, const char *path,
 static int check_customer(cJSON *cust, const char *path,
                           struct event_error *err)
 {
-	static const char *const strings[] = {
-	    "name",    "number",   "external_id", "fax",
-	    "company", "language", "time_zone",   "notes",
-	};
-	static const char *const lists[] = {"email", "phone", "mobile"};
-	int rc = 0;
+	int rc = check_group(cust, path, FIELD_CUSTOMER, err);
 
-	for (size_t i = 0; !rc && i < sizeof(strings) / sizeof(*strings); i++)
-		rc = check_string(cust, path, strings[i], err);
 	if (!rc)
-		rc = check_enum(cust, path, "type", "customer", "broker", err);
+		rc = check_nested(cust, path, FIELD_CONTACT, err);
 	if (!rc)
-		rc = check_enum(cust, path, "status", "active", "inactive",
-		                err);
-	for (size_t i = 0; !rc && i < sizeof(lists) / sizeof(*lists); i++)
-		rc = check_list(cust, path, lists[i], err);
-	if (!rc)
-		rc = check_contact(cust, path, err);
-	if (!rc)
-		rc = check_address(cust, path, err);
+		rc = check_nested(cust, path, FIELD_ADDRESS, err);
 	if (!rc)
 		rc = check_deliveries(cust, path, err);
 	return rc;

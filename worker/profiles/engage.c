@@ -12,6 +12,7 @@
  * compares only what custsync sends. create_request and update_request
  * turn it back into the API's lists. */
 #include "config/config.h"
+#include "config/table.h"
 #include "core/event.h"
 #include "core/merge_patch.h"
 #include "profiles/kit.h"
@@ -20,6 +21,7 @@
 #include "lib/utf8.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +60,7 @@ static int lang_index(const char *s)
 	return -1;
 }
 
-/* DECISION: a missing or unknown target.language is "en" (config.c
+/* DECISION: a missing or unknown target.language is "en" (the config
  * refuses unknown codes; this keeps a zeroed config usable). */
 static int content_lang(const struct config *cfg)
 {
@@ -936,8 +938,50 @@ static void engage_error_message(const struct api_response *r,
 	cJSON_Delete(doc);
 }
 
+/* ---- settings ---- */
+
+/* RFC 9110 Accept-Language: language ranges ("da", "en-GB", "*"), commas,
+ * ";q=0.5" weights and blanks. Checked by characters only: the value is a
+ * header line, and anything else in it (a newline first of all) would
+ * end the line. */
+static const char *accept_language_check(const char *path, const char *s,
+                                         char *buf, size_t len)
+{
+	const char *c = s;
+
+	for (; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("-*,;=. \t", *c))
+			break;
+	if (*s && !*c)
+		return NULL;
+	snprintf(buf, len,
+	         "'%s' must be an Accept-Language value such as "
+	         "'da, en;q=0.5'",
+	         path);
+	return buf;
+}
+
+/* "no" is Norwegian, which is why scalars are never read as YAML 1.1
+ * booleans. */
+static const struct config_row engage_settings[] = {
+    {.path = "target.language",
+     .type = CONFIG_CHOICE,
+     .offset = CONFIG_AT(target.language),
+     .def_str = "en",
+     CONFIG_NAMES(languages),
+     .doc = "engage: content language"},
+    {.path = "target.accept_language",
+     .type = CONFIG_STRING,
+     .offset = CONFIG_AT(target.accept_language),
+     .def_from = "target.language",
+     .check = accept_language_check,
+     .doc = "engage: the `Accept-Language` value"},
+};
+
 const struct profile_ops engage_profile = {
     .name = "engage",
+    .settings = engage_settings,
+    .n_settings = sizeof(engage_settings) / sizeof(engage_settings[0]),
     .flags = PROFILE_LOOKUP_HAS_RECORD | PROFILE_CREATE_LOOKS_UP,
     .owner_field = "externalId",
     .event_owner = profile_event_external_id,

@@ -25,6 +25,7 @@
  *     them back from the record as read. */
 #define _GNU_SOURCE /* strcasestr */
 #include "config/config.h"
+#include "config/table.h"
 #include "core/event.h"
 #include "core/merge_patch.h"
 #include "profiles/kit.h"
@@ -1318,8 +1319,27 @@ static void portal_error_message(const struct api_response *r,
 	cJSON_Delete(doc);
 }
 
+/* ---- settings ---- */
+
+static const char *const delete_mode_names[DELETE_MODE_MAX] = {
+    [DELETE_SUSPEND] = "suspend",
+    [DELETE_HARD] = "hard",
+};
+
+static const struct config_row portal_settings[] = {
+    {.path = "target.delete_mode",
+     .type = CONFIG_ENUM,
+     .offset = CONFIG_AT(target.delete_mode),
+     .def = DELETE_SUSPEND,
+     CONFIG_NAMES(delete_mode_names),
+     .doc = "portal: what a delete does, suspend the customer or delete "
+            "it"},
+};
+
 const struct profile_ops portal_profile = {
     .name = "portal",
+    .settings = portal_settings,
+    .n_settings = sizeof(portal_settings) / sizeof(portal_settings[0]),
     .flags = PROFILE_LOOKUP_HAS_RECORD | PROFILE_INDEXED,
     .owner_field = "external_id",
     .event_owner = portal_event_owner,

@@ -29,6 +29,18 @@ const struct profile_ops *profile_find(const char *name)
 	return NULL;
 }
 
+const struct profile_ops *profile_at(size_t i)
+{
+	for (size_t k = 0; k < N_PROFILES; k++) {
+		if (!profiles[k])
+			continue;
+		if (i == 0)
+			return profiles[k];
+		i--;
+	}
+	return NULL;
+}
+
 const char *profile_names(void)
 {
 	static char names[128];

@@ -14,6 +14,7 @@
 struct cJSON;
 struct change;
 struct config;
+struct config_row;
 struct api_request;
 struct api_response;
 
@@ -45,6 +46,13 @@ typedef int profile_index_add_fn(void *arg, const char *external_id,
 struct profile_ops {
 	const char *name;
 	unsigned flags; /* enum profile_flags */
+
+	/* The profile's own settings: config rows (config/table.h) under
+	 * target., declared in the profile's file. config reads them
+	 * whatever the profile, so that a config is valid or not on its
+	 * own and switching profiles surfaces no old mistakes. */
+	const struct config_row *settings;
+	size_t n_settings;
 
 	/* Whose record is it? The member that carries the ERP key on the
 	 * target (owner_field, for messages), as this event would write it
@@ -162,6 +170,9 @@ struct profile_ops {
 
 /* The profile called name, or NULL. */
 const struct profile_ops *profile_find(const char *name);
+
+/* The i-th profile (from 0), NULL past the last. */
+const struct profile_ops *profile_at(size_t i);
 
 /* Known profile names, comma separated, for error messages. */
 const char *profile_names(void);

@@ -16,6 +16,7 @@
  * cannot write but which is compared against an event's status so that a
  * reactivation the API cannot do fails instead of passing unnoticed. */
 #include "config/config.h"
+#include "config/table.h"
 #include "core/event.h"
 #include "core/merge_patch.h"
 #include "lib/num.h"
@@ -751,8 +752,27 @@ static void wms_error_message(const struct api_response *r, const char **code,
 	cJSON_Delete(doc);
 }
 
+/* ---- settings ---- */
+
+static const char *const short_id_names[SHORT_ID_MAX] = {
+    [SHORT_ID_KEY] = "key",
+    [SHORT_ID_NUMBER] = "number",
+};
+
+static const struct config_row wms_settings[] = {
+    {.path = "target.short_id",
+     .type = CONFIG_ENUM,
+     .offset = CONFIG_AT(target.short_id),
+     .def = SHORT_ID_KEY,
+     CONFIG_NAMES(short_id_names),
+     .doc = "wms: what the shortID is, the customer's key or its "
+            "number"},
+};
+
 const struct profile_ops wms_profile = {
     .name = "wms",
+    .settings = wms_settings,
+    .n_settings = sizeof(wms_settings) / sizeof(wms_settings[0]),
     .flags = PROFILE_LOOKUP_HAS_RECORD | PROFILE_CREATE_LOOKS_UP,
     .owner_field = "shortID",
     .event_owner = wms_short_id,
