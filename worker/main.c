@@ -91,10 +91,10 @@ static int cmd_run(const char *path)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *cmd = NULL, *path = NULL;
 	int c;
@@ -130,8 +130,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (!path && (strcmp(cmd, "run") == 0 ||
-		      strcmp(cmd, "check-config") == 0)) {
+	if (!path &&
+	    (strcmp(cmd, "run") == 0 || strcmp(cmd, "check-config") == 0)) {
 		fprintf(stderr, "custsync %s: -c FILE is required\n", cmd);
 		return EX_USAGE;
 	}

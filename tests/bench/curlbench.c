@@ -24,7 +24,7 @@
 #include "../tools/parse_long.h"
 
 #define BODY_MAX 128
-#define URL_MAX 1024
+#define URL_MAX  1024
 
 struct slot {
 	CURL *easy;
@@ -38,7 +38,7 @@ struct bench {
 	char url[URL_MAX];
 	struct slot *slots;
 	long concurrency;
-	long count;          /* 0: run for duration_s */
+	long count; /* 0: run for duration_s */
 	double duration_s;
 	long next_id;
 	long started;
@@ -69,8 +69,9 @@ static int slot_start(struct bench *b, struct slot *s)
 	int n;
 
 	n = snprintf(s->body, sizeof(s->body),
-		     "{\"Name\":\"x %ld\",\"Type\":\"Customer\","
-		     "\"ExternalId\":\"K%ld\"}", b->next_id, b->next_id);
+	             "{\"Name\":\"x %ld\",\"Type\":\"Customer\","
+	             "\"ExternalId\":\"K%ld\"}",
+	             b->next_id, b->next_id);
 	if (n < 0 || (size_t)n >= sizeof(s->body))
 		return -1;
 	b->next_id++;
@@ -118,7 +119,7 @@ static void reap(struct bench *b)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &s);
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
-				  &code);
+		                  &code);
 		if (msg->data.result == CURLE_OK && code >= 200 && code < 300)
 			b->ok++;
 		else
@@ -152,8 +153,7 @@ static int run(struct bench *b, double *seconds)
 		}
 		if (b->done == b->started)
 			break;
-		if (curl_multi_poll(b->multi, NULL, 0, 1000, NULL) !=
-		    CURLM_OK)
+		if (curl_multi_poll(b->multi, NULL, 0, 1000, NULL) != CURLM_OK)
 			return -1;
 	}
 	*seconds = now_s() - t0;
@@ -163,7 +163,7 @@ static int run(struct bench *b, double *seconds)
 static void usage(void)
 {
 	fprintf(stderr, "usage: curlbench --url BASE [--concurrency C] "
-		"[--count N | --duration S] [--start I]\n");
+	                "[--count N | --duration S] [--start I]\n");
 }
 
 int main(int argc, char **argv)
@@ -190,16 +190,16 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--url") == 0) {
 			base = val;
 		} else if (strcmp(a, "--concurrency") == 0 &&
-			   parse_long(val, 1, 4096, &v) == 0) {
+		           parse_long(val, 1, 4096, &v) == 0) {
 			b.concurrency = v;
 		} else if (strcmp(a, "--count") == 0 &&
-			   parse_long(val, 1, 100000000, &v) == 0) {
+		           parse_long(val, 1, 100000000, &v) == 0) {
 			b.count = v;
 		} else if (strcmp(a, "--duration") == 0 &&
-			   parse_long(val, 1, 3600, &v) == 0) {
+		           parse_long(val, 1, 3600, &v) == 0) {
 			b.duration_s = (double)v;
 		} else if (strcmp(a, "--start") == 0 &&
-			   parse_long(val, 0, 1000000000, &v) == 0) {
+		           parse_long(val, 0, 1000000000, &v) == 0) {
 			b.next_id = v;
 		} else {
 			usage();
@@ -218,13 +218,12 @@ int main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 2;
 	b.multi = curl_multi_init();
-	b.headers = curl_slist_append(NULL,
-				      "Content-Type: application/json");
+	b.headers = curl_slist_append(NULL, "Content-Type: application/json");
 	b.slots = calloc((size_t)b.concurrency, sizeof(*b.slots));
 	if (!b.multi || !b.headers || !b.slots)
 		goto out;
 	curl_multi_setopt(b.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-			  b.concurrency);
+	                  b.concurrency);
 	curl_multi_setopt(b.multi, CURLMOPT_MAXCONNECTS, b.concurrency);
 	for (i = 0; i < b.concurrency; i++) {
 		if (slot_init(&b, &b.slots[i]) < 0)
@@ -246,7 +245,7 @@ out:
 				continue;
 			if (b.slots[i].busy)
 				curl_multi_remove_handle(b.multi,
-							 b.slots[i].easy);
+				                         b.slots[i].easy);
 			curl_easy_cleanup(b.slots[i].easy);
 		}
 	}

@@ -33,7 +33,7 @@ static inline uint8_t fuzz_byte(struct fuzz_in *in)
 
 /* The next len bytes (fewer at the end), borrowed; *got says how many. */
 static inline const uint8_t *fuzz_bytes(struct fuzz_in *in, size_t len,
-					size_t *got)
+                                        size_t *got)
 {
 	const uint8_t *p = in->p;
 
@@ -47,15 +47,15 @@ static inline const uint8_t *fuzz_bytes(struct fuzz_in *in, size_t len,
 
 /* A config for the targets that need one: valid, connected to nothing.
  * extra is YAML appended at the top level (e.g. a mapping), may be "". */
-#define FUZZ_CONFIG(profile, extra)                                          \
-	"kafka:\n"                                                           \
-	"  brokers: 127.0.0.1:1\n"                                           \
-	"  group_id: g\n"                                                    \
-	"  topics: [erp.customers]\n"                                        \
-	"  results_topic: r\n"                                               \
-	"  dead_letter_topic: d\n"                                           \
-	"target:\n"                                                          \
-	"  profile: " profile "\n"                                           \
+#define FUZZ_CONFIG(profile, extra)                                           \
+	"kafka:\n"                                                            \
+	"  brokers: 127.0.0.1:1\n"                                            \
+	"  group_id: g\n"                                                     \
+	"  topics: [erp.customers]\n"                                         \
+	"  results_topic: r\n"                                                \
+	"  dead_letter_topic: d\n"                                            \
+	"target:\n"                                                           \
+	"  profile: " profile "\n"                                            \
 	"  base_url: http://127.0.0.1:1/api\n" extra
 
 #endif

@@ -25,11 +25,11 @@
 enum { FLAG_KEY = 1, FLAG_MAPPING = 2, FLAG_TOMBSTONE = 4 };
 
 static const char *const names[] = {
-	"custsync.error.code",	     "custsync.error.message",
-	"custsync.error.http_status", "custsync.source.topic",
-	"custsync.source.partition",  "custsync.source.offset",
-	"custsync.attempts",	     "custsync.event_id",
-	"custsync.failed_at",	     DLQ_HEADER_REPLAY_COUNT,
+    "custsync.error.code",        "custsync.error.message",
+    "custsync.error.http_status", "custsync.source.topic",
+    "custsync.source.partition",  "custsync.source.offset",
+    "custsync.attempts",          "custsync.event_id",
+    "custsync.failed_at",         DLQ_HEADER_REPLAY_COUNT,
 };
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
 
@@ -38,17 +38,17 @@ static struct config cfg;
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char text[] =
-		FUZZ_CONFIG("alvys", "mapping:\n"
-				     "  name: /N\n"
-				     "  email: [/E1, /E2]\n");
+	    FUZZ_CONFIG("alvys", "mapping:\n"
+	                         "  name: /N\n"
+	                         "  email: [/E1, /E2]\n");
 	struct config_errors errs = {0};
 
 	(void)argc;
 	(void)argv;
 	if (config_load_buffer("fuzz.yaml", text, sizeof(text) - 1, &cfg,
-			       &errs)) {
+	                       &errs)) {
 		fprintf(stderr, "fuzz_deadletter: the built-in config is "
-				"bad\n");
+		                "bad\n");
 		abort();
 	}
 	config_errors_done(&errs);
@@ -71,7 +71,7 @@ static void add_headers(struct fuzz_in *in, rd_kafka_headers_t *hs)
 			nlen = strlen(name);
 		} else {
 			v = fuzz_bytes(in, (sel - N_NAMES) % sizeof(raw),
-				       &nlen);
+			               &nlen);
 			memcpy(raw, v, nlen);
 			name = raw;
 		}
@@ -112,8 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.value = NULL;
 		r.value_len = 0;
 	}
-	if (dead_letter_parse_record((flags & FLAG_MAPPING) ? &cfg : NULL,
-				     &r, &dl) == 0) {
+	if (dead_letter_parse_record((flags & FLAG_MAPPING) ? &cfg : NULL, &r,
+	                             &dl) == 0) {
 		if (!dl.code || !dl.message || !dl.key || !dl.event_id ||
 		    !dl.failed_at)
 			abort();
@@ -124,8 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* What a dlq row and --json print: a whole time or none. */
 		memset(when, 'X', sizeof(when));
 		len = outcome_time(dl.timestamp_ms, when, sizeof(when)) == 0
-			      ? 24
-			      : 0;
+		          ? 24
+		          : 0;
 		if (!memchr(when, '\0', sizeof(when)) || strlen(when) != len)
 			abort();
 		dead_letter_done(&dl);

@@ -17,22 +17,22 @@
 
 enum { FLAG_MAPPING = 1, FLAG_KEY = 2, FLAG_TOMBSTONE = 4 };
 
-#define MAPPING                                                              \
-	"mapping:\n"                                                         \
-	"  external_id: /CUSTNO\n"                                           \
-	"  name: /CUSTNAME\n"                                                \
-	"  number: /NO\n"                                                    \
-	"  status: /STATUS\n"                                                \
-	"  type: /TYPE\n"                                                    \
-	"  email: [/EMAIL1, /EMAIL2]\n"                                      \
-	"  phone: [/PHONE, /TEL/0]\n"                                        \
-	"  mobile: /MOBILE\n"                                                \
-	"  fax: /FAX\n"                                                      \
-	"  language: /LANG\n"                                                \
-	"  notes: /a~1b/~0c\n"                                               \
-	"  contact.name: /CONTACT\n"                                         \
-	"  billing_address.street: [/STREET1, /STREET2]\n"                   \
-	"  billing_address.postal_code: /ZIPCODE\n"                          \
+#define MAPPING                                                               \
+	"mapping:\n"                                                          \
+	"  external_id: /CUSTNO\n"                                            \
+	"  name: /CUSTNAME\n"                                                 \
+	"  number: /NO\n"                                                     \
+	"  status: /STATUS\n"                                                 \
+	"  type: /TYPE\n"                                                     \
+	"  email: [/EMAIL1, /EMAIL2]\n"                                       \
+	"  phone: [/PHONE, /TEL/0]\n"                                         \
+	"  mobile: /MOBILE\n"                                                 \
+	"  fax: /FAX\n"                                                       \
+	"  language: /LANG\n"                                                 \
+	"  notes: /a~1b/~0c\n"                                                \
+	"  contact.name: /CONTACT\n"                                          \
+	"  billing_address.street: [/STREET1, /STREET2]\n"                    \
+	"  billing_address.postal_code: /ZIPCODE\n"                           \
 	"  billing_address.country_code: /ADDR/CC\n"
 
 static struct config cfg;
@@ -45,7 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	if (config_load_buffer("fuzz.yaml", text, sizeof(text) - 1, &cfg,
-			       &errs)) {
+	                       &errs)) {
 		fprintf(stderr, "fuzz_event: the built-in config is bad\n");
 		abort();
 	}
@@ -72,10 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		value_len = 0;
 	}
 	memset(&err, 0, sizeof(err));
-	rc = event_parse(value, value_len, key, key_len, "erp.customers-0-1",
-			 (flags & FLAG_MAPPING) ? cfg.mapping : NULL,
-			 (flags & FLAG_MAPPING) ? cfg.n_mapping : 0, &ch,
-			 &err);
+	rc =
+	    event_parse(value, value_len, key, key_len, "erp.customers-0-1",
+	                (flags & FLAG_MAPPING) ? cfg.mapping : NULL,
+	                (flags & FLAG_MAPPING) ? cfg.n_mapping : 0, &ch, &err);
 	if (rc == 0) {
 		/* A parsed event names its customer and its event. */
 		if (!ch.event_id || !ch.key || !change_op_str(ch.op))
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !ch.customer)
 			abort();
 	} else if (!err.code ||
-		   memchr(err.message, '\0', sizeof(err.message)) == NULL) {
+	           memchr(err.message, '\0', sizeof(err.message)) == NULL) {
 		abort();
 	}
 	change_done(&ch);

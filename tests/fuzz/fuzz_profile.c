@@ -26,14 +26,14 @@ static const char *const profiles[] = {"alvys", "wms", "portal", "engage"};
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
 
 static const long statuses[] = {
-	200, 201, 204, 400, 401, 403, 404, 405, 409,
-	412, 415, 422, 428, 429, 500, 503, 0,   302,
+    200, 201, 204, 400, 401, 403, 404, 405, 409,
+    412, 415, 422, 428, 429, 500, 503, 0,   302,
 };
 #define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
-#define CUSTOMER                                                             \
-	"{\"name\":\"Acme\",\"number\":\"N-1\",\"external_id\":\"K1\","      \
-	"\"email\":[\"a@x.test\"],\"phone\":[\"555-1\"],"                    \
+#define CUSTOMER                                                              \
+	"{\"name\":\"Acme\",\"number\":\"N-1\",\"external_id\":\"K1\","       \
+	"\"email\":[\"a@x.test\"],\"phone\":[\"555-1\"],"                     \
 	"\"status\":\"active\"}"
 
 static void terminated(const char *buf, size_t len)
@@ -43,7 +43,7 @@ static void terminated(const char *buf, size_t len)
 }
 
 static void responses(const struct profile_ops *p, const struct config *cfg,
-		      const struct change *ch, const struct api_response *r)
+                      const struct change *ch, const struct api_response *r)
 {
 	struct api_request req;
 	const char *code = NULL;
@@ -81,7 +81,7 @@ static void responses(const struct profile_ops *p, const struct config *cfg,
 /* The record inside a body, its comparable form, and whether it is a
  * deleted one. */
 static void records(const struct profile_ops *p, const struct config *cfg,
-		    const struct api_response *r)
+                    const struct api_response *r)
 {
 	cJSON *body = cJSON_ParseWithLength(r->body, r->body_len);
 	const cJSON *rec = body ? p->record_of(body) : NULL;

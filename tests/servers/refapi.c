@@ -617,12 +617,11 @@ out:
 
 static void usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "usage: refapi [--port N] "
-	    "[--client ID:SECRET:TENANT:SCOPE,...]...\n"
-	    "              [--token-ttl SECONDS] [--no-auth] [--verbose]\n"
-	    "              [--profile alvys|wms|portal|engage]\n");
+	fprintf(out,
+	        "usage: refapi [--port N] "
+	        "[--client ID:SECRET:TENANT:SCOPE,...]...\n"
+	        "              [--token-ttl SECONDS] [--no-auth] [--verbose]\n"
+	        "              [--profile alvys|wms|portal|engage]\n");
 }
 
 /* Weak while the profiles land one by one: a missing one is refused. */
@@ -658,7 +657,8 @@ static int parse_args(struct app *a, int argc, char **argv, long *port)
 
 	*port = 0;
 	a->profile = &refapi_alvys;
-	while ((o = getopt_long(argc, argv, "p:c:t:nvhP:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "p:c:t:nvhP:", opts, NULL)) !=
+	       -1) {
 		switch (o) {
 		case 'p':
 			if (parse_long(optarg, 0, 65535, port)) {

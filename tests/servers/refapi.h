@@ -210,7 +210,7 @@ struct refapi_profile {
 	/* A record as /_control/state lists it: the API's rendering plus
 	 * what tests need (tenant, ETag). */
 	struct cJSON *(*control_view)(const struct app *a,
-				      const struct customer *cu);
+	                              const struct customer *cu);
 };
 
 extern const struct refapi_profile refapi_alvys;

@@ -1077,8 +1077,8 @@ static void ctl_state(struct call *c, const cJSON *in)
 
 	(void)in;
 	for (size_t i = 0; list && i < c->a->n_cust; i++)
-		if (!cJSON_AddItemToArray(
-		        list, c->a->profile->control_view(c->a, c->a->cust[i])))
+		if (!cJSON_AddItemToArray(list, c->a->profile->control_view(
+		                                    c->a, c->a->cust[i])))
 			list = NULL;
 	if (!list) {
 		cJSON_Delete(b);
@@ -1122,8 +1122,7 @@ static cJSON *name_list(const char *s)
 	return list;
 }
 
-static cJSON *log_json(const struct log_entry *e,
-		       const char *const *names)
+static cJSON *log_json(const struct log_entry *e, const char *const *names)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -1172,7 +1171,7 @@ static void ctl_requests(struct call *c, const cJSON *in)
 		for (size_t i = 0; log && i < a->log_len; i++)
 			if (!cJSON_AddItemToArray(
 			        log, log_json(&a->log[(first + i) % MAX_LOG],
-						  a->profile->route_names)))
+			                      a->profile->route_names)))
 				log = NULL;
 		ok = log != NULL;
 	}
@@ -1335,11 +1334,11 @@ void control_handle(struct call *c)
 }
 
 const struct refapi_profile refapi_alvys = {
-	.name = "alvys",
-	.route = api_route,
-	.route_names = route_names,
-	.handle = api_handle,
-	.seed = ctl_seed,
-	.edit = ctl_edit,
-	.control_view = alvys_control_view,
+    .name = "alvys",
+    .route = api_route,
+    .route_names = route_names,
+    .handle = api_handle,
+    .seed = ctl_seed,
+    .edit = ctl_edit,
+    .control_view = alvys_control_view,
 };

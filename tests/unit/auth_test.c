@@ -126,14 +126,13 @@ static void token_from_endpoint_checked(void **state)
 
 #define NOW 1000000LL
 
-static bool token_from(const char *body, struct config *cfg,
-		       struct auth **out)
+static bool token_from(const char *body, struct config *cfg, struct auth **out)
 {
 	struct api_response r = {
-		.status = 200,
-		.body = body,
-		.body_len = strlen(body),
-		.retry_after_s = -1,
+	    .status = 200,
+	    .body = body,
+	    .body_len = strlen(body),
+	    .retry_after_s = -1,
 	};
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -160,7 +159,7 @@ static void test_expires_in(void **state)
 
 	(void)state;
 	assert_true(token_from("{\"access_token\":\"t\",\"expires_in\":3600}",
-			       &cfg, &a));
+	                       &cfg, &a));
 	/* Refreshed at 90% of the lifetime. */
 	assert_true(ready_at(a, NOW + 3240000 - 1));
 	assert_false(ready_at(a, NOW + 3240000));
@@ -173,14 +172,14 @@ static void test_expires_in(void **state)
 static void test_expires_in_unusable(void **state)
 {
 	static const char *const bodies[] = {
-		"{\"access_token\":\"t\",\"expires_in\":1e300}",
-		"{\"access_token\":\"t\",\"expires_in\":1e999}",
-		"{\"access_token\":\"t\",\"expires_in\":9.3e18}",
-		"{\"access_token\":\"t\",\"expires_in\":-1e300}",
-		"{\"access_token\":\"t\",\"expires_in\":0}",
-		"{\"access_token\":\"t\",\"expires_in\":-5}",
-		"{\"access_token\":\"t\",\"expires_in\":\"3600\"}",
-		"{\"access_token\":\"t\"}",
+	    "{\"access_token\":\"t\",\"expires_in\":1e300}",
+	    "{\"access_token\":\"t\",\"expires_in\":1e999}",
+	    "{\"access_token\":\"t\",\"expires_in\":9.3e18}",
+	    "{\"access_token\":\"t\",\"expires_in\":-1e300}",
+	    "{\"access_token\":\"t\",\"expires_in\":0}",
+	    "{\"access_token\":\"t\",\"expires_in\":-5}",
+	    "{\"access_token\":\"t\",\"expires_in\":\"3600\"}",
+	    "{\"access_token\":\"t\"}",
 	};
 	struct config cfg;
 	struct auth *a;

@@ -49,9 +49,9 @@ static void test_retry_after(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_doubles_and_caps),
-		cmocka_unit_test(test_jitter_bounds),
-		cmocka_unit_test(test_retry_after),
+	    cmocka_unit_test(test_doubles_and_caps),
+	    cmocka_unit_test(test_jitter_bounds),
+	    cmocka_unit_test(test_retry_after),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

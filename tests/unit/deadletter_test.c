@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NOW 1795860001123LL /* 2026-11-28T10:00:01.123Z, a fixed now */
-#define T0 1795800000000LL  /* 2026-11-27T17:20:00Z: records from here */
+#define NOW   1795860001123LL /* 2026-11-28T10:00:01.123Z, a fixed now */
+#define T0    1795800000000LL /* 2026-11-27T17:20:00Z: records from here */
 #define TOPIC "dl"
 
 /* ---- --since ---- */
@@ -35,19 +35,18 @@ static void test_since_iso(void **state)
 	(void)state;
 	assert_int_equal(dlq_parse_since("2026-11-23T10:00:00Z", NOW, &ms), 0);
 	assert_int_equal(ms, 1795428000000LL);
-	assert_int_equal(
-		dlq_parse_since("2026-11-23T10:00:00.123Z", NOW, &ms), 0);
+	assert_int_equal(dlq_parse_since("2026-11-23T10:00:00.123Z", NOW, &ms),
+	                 0);
 	assert_int_equal(ms, 1795428000123LL);
 	assert_int_equal(dlq_parse_since("2026-11-23", NOW, &ms), 0);
 	assert_int_equal(ms, 1795392000000LL);
-	assert_int_equal(dlq_parse_since("1970-01-01T00:00:00Z", NOW, &ms),
-			 0);
+	assert_int_equal(dlq_parse_since("1970-01-01T00:00:00Z", NOW, &ms), 0);
 	assert_int_equal(ms, 0);
 	/* A leap day, and the last millisecond of a year. */
 	assert_int_equal(dlq_parse_since("2024-02-29", NOW, &ms), 0);
 	assert_int_equal(ms, 1709164800000LL);
 	assert_int_equal(dlq_parse_since("1999-12-31T23:59:59.999Z", NOW, &ms),
-			 0);
+	                 0);
 	assert_int_equal(ms, 946684799999LL);
 }
 
@@ -71,16 +70,38 @@ static void test_since_duration(void **state)
 static void test_since_bad(void **state)
 {
 	static const char *const bad[] = {
-		"", "s", "5", "5x", "-5s", "+5s", "1.5h", "5 s", "5sec",
-		"99999999999999999999d", "100000d", /* before 1970 */
-		"2026-11-23T10:00:00", "2026-11-23T10:00Z",
-		"2026-11-23 10:00:00Z", "2026-1-5", "26-11-23", "2026-11-23Z",
-		"2026-02-29", "2026-02-30", "2026-04-31", "2026-13-01",
-		"2026-00-10", "2026-11-00", "2026-11-23T24:00:00Z",
-		"2026-11-23T10:60:00Z", "2026-11-23T10:00:60Z",
-		"2026-11-23T10:00:00.12Z", "2026-11-23T10:00:00.1234Z",
-		"2026-11-23T10:00:00+01:00", "2026-11-23x", "1969-12-31",
-		"yesterday",
+	    "",
+	    "s",
+	    "5",
+	    "5x",
+	    "-5s",
+	    "+5s",
+	    "1.5h",
+	    "5 s",
+	    "5sec",
+	    "99999999999999999999d",
+	    "100000d", /* before 1970 */
+	    "2026-11-23T10:00:00",
+	    "2026-11-23T10:00Z",
+	    "2026-11-23 10:00:00Z",
+	    "2026-1-5",
+	    "26-11-23",
+	    "2026-11-23Z",
+	    "2026-02-29",
+	    "2026-02-30",
+	    "2026-04-31",
+	    "2026-13-01",
+	    "2026-00-10",
+	    "2026-11-00",
+	    "2026-11-23T24:00:00Z",
+	    "2026-11-23T10:60:00Z",
+	    "2026-11-23T10:00:60Z",
+	    "2026-11-23T10:00:00.12Z",
+	    "2026-11-23T10:00:00.1234Z",
+	    "2026-11-23T10:00:00+01:00",
+	    "2026-11-23x",
+	    "1969-12-31",
+	    "yesterday",
 	};
 	int64_t ms = 42;
 
@@ -98,7 +119,9 @@ static void test_since_bad(void **state)
 static void test_filter_match(void **state)
 {
 	struct dead_letter dl = {
-		.key = "K1", .code = "validation", .timestamp_ms = T0,
+	    .key = "K1",
+	    .code = "validation",
+	    .timestamp_ms = T0,
 	};
 	struct dlq_filter any = {0}, f;
 
@@ -120,15 +143,15 @@ static void test_filter_match(void **state)
 	/* all conditions must hold */
 	f = (struct dlq_filter){.code = "validation", .key = "K2"};
 	assert_false(dlq_filter_match(&f, &dl));
-	f = (struct dlq_filter){.code = "validation", .key = "K1",
-				.since_ms = T0 - 1};
+	f = (struct dlq_filter){
+	    .code = "validation", .key = "K1", .since_ms = T0 - 1};
 	assert_true(dlq_filter_match(&f, &dl));
 }
 
 static void test_filter_options(void **state)
 {
 	static const struct option opts[] = {DLQ_FILTER_OPTIONS,
-					     {NULL, 0, NULL, 0}};
+	                                     {NULL, 0, NULL, 0}};
 	struct dlq_filter f = {0};
 	const char *config = NULL;
 	int n = 0;
@@ -139,19 +162,17 @@ static void test_filter_options(void **state)
 	assert_int_equal(n, 4);
 	assert_int_equal(dlq_filter_option('c', "x.yaml", &config, &f), 1);
 	assert_string_equal(config, "x.yaml");
-	assert_int_equal(dlq_filter_option(DLQ_OPT_CODE, "forbidden", &config,
-					   &f),
-			 1);
+	assert_int_equal(
+	    dlq_filter_option(DLQ_OPT_CODE, "forbidden", &config, &f), 1);
 	assert_string_equal(f.code, "forbidden");
 	assert_int_equal(dlq_filter_option(DLQ_OPT_KEY, "K 1", &config, &f),
-			 1);
+	                 1);
 	assert_string_equal(f.key, "K 1");
-	assert_int_equal(dlq_filter_option(DLQ_OPT_SINCE, "2026-11-23",
-					   &config, &f),
-			 1);
+	assert_int_equal(
+	    dlq_filter_option(DLQ_OPT_SINCE, "2026-11-23", &config, &f), 1);
 	assert_int_equal(f.since_ms, 1795392000000LL);
 	assert_int_equal(dlq_filter_option(DLQ_OPT_SINCE, "soon", &config, &f),
-			 -1);
+	                 -1);
 	assert_int_equal(dlq_filter_option(DLQ_OPT_CODE, "", &config, &f), -1);
 	assert_int_equal(dlq_filter_option('h', NULL, &config, &f), 0);
 	assert_int_equal(dlq_filter_option('?', NULL, &config, &f), 0);
@@ -165,23 +186,23 @@ static void test_filter_options(void **state)
 static void test_headers_round_trip(void **state)
 {
 	static const char value[] = "{\"event_id\":\"e-7\",\"op\":\"update\","
-				    "\"key\":\"C-7\",\"customer\":{}}";
+	                            "\"key\":\"C-7\",\"customer\":{}}";
 	struct outcome_source src = {
-		.topic = "erp.customers",
-		.partition = 4,
-		.offset = 9000000000LL,
-		.event_id = "e-7",
-		.key = "C-7",
-		.finished_at_ms = 1795860001123LL,
+	    .topic = "erp.customers",
+	    .partition = 4,
+	    .offset = 9000000000LL,
+	    .event_id = "e-7",
+	    .key = "C-7",
+	    .finished_at_ms = 1795860001123LL,
 	};
 	struct dead_letter_record r = {
-		.partition = 1,
-		.offset = 33,
-		.timestamp_ms = T0,
-		.value = value,
-		.value_len = sizeof(value) - 1,
-		.key = "C-7",
-		.key_len = 3,
+	    .partition = 1,
+	    .offset = 33,
+	    .timestamp_ms = T0,
+	    .value = value,
+	    .value_len = sizeof(value) - 1,
+	    .key = "C-7",
+	    .key_len = 3,
 	};
 	struct dead_letter_header h[DEAD_LETTER_HEADER_MAX];
 	struct dead_letter dl;
@@ -196,7 +217,7 @@ static void test_headers_round_trip(void **state)
 	rd_kafka_header_add(r.headers, "x-trace", -1, "abc", -1);
 	dead_letter_add_headers(r.headers, &j, &src);
 	assert_int_equal(rd_kafka_header_cnt(r.headers),
-			 1 + DL_HDR_REPLAY_COUNT);
+	                 1 + DL_HDR_REPLAY_COUNT);
 	assert_int_equal(dead_letter_parse_record(NULL, &r, &dl), 0);
 	assert_int_equal(dl.partition, 1);
 	assert_int_equal(dl.offset, 33);
@@ -224,11 +245,11 @@ static void test_headers_round_trip(void **state)
 	src.redeliveries = 2;
 	src.finished_at_ms = -1;
 	assert_int_equal(dead_letter_headers(&j, &src, h),
-			 DEAD_LETTER_HEADER_MAX);
+	                 DEAD_LETTER_HEADER_MAX);
 	for (int i = 0; i < DEAD_LETTER_HEADER_MAX; i++)
 		assert_string_equal(h[i].name, dead_letter_header_name(i));
 	assert_string_equal(h[DL_HDR_REPLAY_COUNT].name,
-			    DLQ_HEADER_REPLAY_COUNT);
+	                    DLQ_HEADER_REPLAY_COUNT);
 	dead_letter_add_headers(r.headers, &j, &src);
 	assert_int_equal(dead_letter_parse_record(NULL, &r, &dl), 0);
 	assert_string_equal(dl.code, "invalid_json");
@@ -256,7 +277,7 @@ struct fixture {
 };
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *bootstrap,
-			  const char *group)
+                          const char *group)
 {
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
 	char err[256];
@@ -264,7 +285,7 @@ static rd_kafka_t *client(rd_kafka_type_t type, const char *bootstrap,
 
 	if (bootstrap)
 		rd_kafka_conf_set(c, "bootstrap.servers", bootstrap, err,
-				  sizeof(err));
+		                  sizeof(err));
 	if (group)
 		rd_kafka_conf_set(c, "group.id", group, err, sizeof(err));
 	rk = rd_kafka_new(type, c, err, sizeof(err));
@@ -277,53 +298,54 @@ struct hdr {
 };
 
 static void produce(struct fixture *fx, int32_t partition, int64_t ts,
-		    const char *key, const char *value, const struct hdr *h)
+                    const char *key, const char *value, const struct hdr *h)
 {
 	rd_kafka_headers_t *hs = rd_kafka_headers_new(8);
 
 	for (; h && h->name; h++)
 		rd_kafka_header_add(hs, h->name, -1, h->value, -1);
 	assert_int_equal(
-		rd_kafka_producev(
-			fx->producer, RD_KAFKA_V_TOPIC(TOPIC),
-			RD_KAFKA_V_PARTITION(partition),
-			RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-			RD_KAFKA_V_VALUE((void *)value, strlen(value)),
-			RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hs),
-			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_END),
-		0);
+	    rd_kafka_producev(fx->producer, RD_KAFKA_V_TOPIC(TOPIC),
+	                      RD_KAFKA_V_PARTITION(partition),
+	                      RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+	                      RD_KAFKA_V_VALUE((void *)value, strlen(value)),
+	                      RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_HEADERS(hs),
+	                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	                      RD_KAFKA_V_END),
+	    0);
 }
 
-#define DL_HEADERS(code, status, src_offset, event_id)                     \
-	{"custsync.error.code", code},                                     \
-		{"custsync.error.message", "it failed"},                   \
-		{"custsync.error.http_status", status},                    \
-		{"custsync.source.topic", "erp.customers"},                \
-		{"custsync.source.partition", "2"},                        \
-		{"custsync.source.offset", src_offset},                    \
-		{"custsync.attempts", "3"}, {"custsync.event_id", event_id}, \
-		{"custsync.failed_at", "2026-11-23T10:00:00.000Z"}
+#define DL_HEADERS(code, status, src_offset, event_id)                        \
+	{"custsync.error.code", code},                                        \
+	    {"custsync.error.message", "it failed"},                          \
+	    {"custsync.error.http_status", status},                           \
+	    {"custsync.source.topic", "erp.customers"},                       \
+	    {"custsync.source.partition", "2"},                               \
+	    {"custsync.source.offset", src_offset},                           \
+	    {"custsync.attempts", "3"}, {"custsync.event_id", event_id},      \
+	{                                                                     \
+		"custsync.failed_at", "2026-11-23T10:00:00.000Z"              \
+	}
 
 /* Partition 0: five dead letters (T0 .. T0+4000) and a foreign record;
  * partition 1: one dead letter; partition 2: empty. */
 static int setup(void **state)
 {
 	static const struct hdr plain[] = {
-		DL_HEADERS("not_found", "", "10", "upd-1"), {NULL, NULL}};
+	    DL_HEADERS("not_found", "", "10", "upd-1"), {NULL, NULL}};
 	/* A replayed dead letter that failed again: the input's copies of
 	 * custsync.* come first, the current ones last. */
 	static const struct hdr replayed[] = {
-		{"x-trace", "abc"},
-		DL_HEADERS("forbidden", "403", "11", "old-id"),
-		{DLQ_HEADER_REPLAY_COUNT, "1"},
-		DL_HEADERS("conflict", "409", "12", "upd-2"),
-		{DLQ_HEADER_REPLAY_COUNT, "2"},
-		{NULL, NULL}};
+	    {"x-trace", "abc"},
+	    DL_HEADERS("forbidden", "403", "11", "old-id"),
+	    {DLQ_HEADER_REPLAY_COUNT, "1"},
+	    DL_HEADERS("conflict", "409", "12", "upd-2"),
+	    {DLQ_HEADER_REPLAY_COUNT, "2"},
+	    {NULL, NULL}};
 	static const struct hdr bad_numbers[] = {
-		DL_HEADERS("invalid_json", "-1", "x", ""),
-		{"custsync.attempts", "+4"},
-		{NULL, NULL}};
+	    DL_HEADERS("invalid_json", "-1", "x", ""),
+	    {"custsync.attempts", "+4"},
+	    {NULL, NULL}};
 	static const struct hdr foreign[] = {{"x-trace", "abc"}, {NULL, NULL}};
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	struct config_errors errs = {0};
@@ -337,36 +359,38 @@ static int setup(void **state)
 	bs = rd_kafka_mock_cluster_bootstraps(fx->mc);
 	fx->producer = client(RD_KAFKA_PRODUCER, bs, NULL);
 	produce(fx, 0, T0, "K1",
-		"{\"event_id\":\"upd-1\",\"op\":\"update\",\"key\":\"C-1\","
-		"\"customer\":{\"name\":\"x\"}}",
-		plain);
+	        "{\"event_id\":\"upd-1\",\"op\":\"update\",\"key\":\"C-1\","
+	        "\"customer\":{\"name\":\"x\"}}",
+	        plain);
 	produce(fx, 0, T0 + 1000, "K2",
-		"{\"event_id\":\"upd-2\",\"op\":\"update\",\"key\":\"K2\","
-		"\"customer\":{\"name\":\"y\"}}",
-		replayed);
+	        "{\"event_id\":\"upd-2\",\"op\":\"update\",\"key\":\"K2\","
+	        "\"customer\":{\"name\":\"y\"}}",
+	        replayed);
 	/* Not JSON: the outcome named it by the Kafka key, here a Debezium
 	 * JSON key reduced to its one field. */
 	produce(fx, 0, T0 + 2000, "{\"id\":\"D-7\"}", "{\"op\":", bad_numbers);
 	produce(fx, 0, T0 + 3000, "F", "not a dead letter", foreign);
 	produce(fx, 0, T0 + 4000, "K5",
-		"{\"event_id\":\"e5\",\"op\":\"delete\",\"key\":\"K5\"}", plain);
+	        "{\"event_id\":\"e5\",\"op\":\"delete\",\"key\":\"K5\"}",
+	        plain);
 	produce(fx, 1, T0 + 500, "K9",
-		"{\"event_id\":\"e9\",\"op\":\"delete\",\"key\":\"K9\"}", plain);
+	        "{\"event_id\":\"e9\",\"op\":\"delete\",\"key\":\"K9\"}",
+	        plain);
 	assert_int_equal(rd_kafka_flush(fx->producer, 10000), 0);
 	snprintf(fx->yaml, sizeof(fx->yaml),
-		 "kafka:\n"
-		 "  brokers: \"%s\"\n"
-		 "  group_id: g\n"
-		 "  topics: [erp.customers]\n"
-		 "  results_topic: r\n"
-		 "  dead_letter_topic: " TOPIC "\n"
-		 "target:\n"
-		 "  profile: alvys\n"
-		 "  base_url: http://127.0.0.1:9/api\n",
-		 bs);
+	         "kafka:\n"
+	         "  brokers: \"%s\"\n"
+	         "  group_id: g\n"
+	         "  topics: [erp.customers]\n"
+	         "  results_topic: r\n"
+	         "  dead_letter_topic: " TOPIC "\n"
+	         "target:\n"
+	         "  profile: alvys\n"
+	         "  base_url: http://127.0.0.1:9/api\n",
+	         bs);
 	assert_int_equal(config_load_buffer("t.yaml", fx->yaml,
-					    strlen(fx->yaml), &fx->cfg, &errs),
-			 0);
+	                                    strlen(fx->yaml), &fx->cfg, &errs),
+	                 0);
 	*state = fx;
 	return 0;
 }
@@ -413,7 +437,7 @@ static void seen_done(struct seen *s)
 }
 
 static int scan(struct fixture *fx, struct scan_opts *o, struct seen *s,
-		struct scan_range **r, size_t *n)
+                struct scan_range **r, size_t *n)
 {
 	char err[512] = "";
 	int rc;
@@ -430,7 +454,7 @@ static int scan(struct fixture *fx, struct scan_opts *o, struct seen *s,
 }
 
 static const struct dead_letter *at(const struct seen *s, int32_t p,
-				    int64_t off)
+                                    int64_t off)
 {
 	for (int i = 0; i < s->n; i++)
 		if (s->part[i] == p && s->off[i] == off)
@@ -545,12 +569,13 @@ static void test_scan_since(void **state)
 }
 
 static void commit(struct fixture *fx, const char *group, int32_t p,
-		   int64_t next)
+                   int64_t next)
 {
-	rd_kafka_t *c = client(RD_KAFKA_CONSUMER,
-			       rd_kafka_mock_cluster_bootstraps(fx->mc), group);
+	rd_kafka_t *c =
+	    client(RD_KAFKA_CONSUMER, rd_kafka_mock_cluster_bootstraps(fx->mc),
+	           group);
 	rd_kafka_topic_partition_list_t *l =
-		rd_kafka_topic_partition_list_new(1);
+	    rd_kafka_topic_partition_list_new(1);
 
 	rd_kafka_topic_partition_list_add(l, TOPIC, p)->offset = next;
 	assert_int_equal(rd_kafka_commit(c, l, 0), 0);
@@ -631,9 +656,9 @@ static void test_scan_errors(void **state)
 	size_t n = 9;
 	char err[512] = "";
 
-	assert_int_equal(scan_topic(&fx->cfg, &o, collect, NULL, &r, &n, err,
-				    sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    scan_topic(&fx->cfg, &o, collect, NULL, &r, &n, err, sizeof(err)),
+	    -1);
 	assert_non_null(strstr(err, "no.such.topic"));
 	assert_non_null(strstr(err, "does not exist"));
 	assert_null(r);
@@ -643,20 +668,20 @@ static void test_scan_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
-		cmocka_unit_test(test_since_iso),
-		cmocka_unit_test(test_since_duration),
-		cmocka_unit_test(test_since_bad),
-		cmocka_unit_test(test_filter_match),
-		cmocka_unit_test(test_filter_options),
-		cmocka_unit_test(test_headers_round_trip),
+	    cmocka_unit_test(test_since_iso),
+	    cmocka_unit_test(test_since_duration),
+	    cmocka_unit_test(test_since_bad),
+	    cmocka_unit_test(test_filter_match),
+	    cmocka_unit_test(test_filter_options),
+	    cmocka_unit_test(test_headers_round_trip),
 	};
 	const struct CMUnitTest kafka[] = {
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_scan_ranges_and_order),
-		cmocka_unit_test(test_scan_since),
-		cmocka_unit_test(test_scan_committed_group),
-		cmocka_unit_test(test_scan_stops),
-		cmocka_unit_test(test_scan_errors),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_scan_ranges_and_order),
+	    cmocka_unit_test(test_scan_since),
+	    cmocka_unit_test(test_scan_committed_group),
+	    cmocka_unit_test(test_scan_stops),
+	    cmocka_unit_test(test_scan_errors),
 	};
 
 	return cmocka_run_group_tests(pure, NULL, NULL) |

@@ -183,7 +183,7 @@ struct server {
 	int fd;
 	int port;
 	pthread_t thread;
-	size_t body_len; /* the answer: that many 'x' */
+	size_t body_len;  /* the answer: that many 'x' */
 	const char *etag; /* an ETag header of the answer, or NULL */
 	char request[16384];
 };

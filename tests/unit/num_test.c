@@ -52,14 +52,20 @@ static void test_json_int_refused(void **state)
 		const char *json;
 		int rc;
 	} bad[] = {
-		{"9e97", -ERANGE},   {"-9e97", -ERANGE},
-		{"1e999", -ERANGE},  {"-1e999", -ERANGE},
-		{"11", -ERANGE},     {"-1", -ERANGE},
-		/* 2^63: one past INT64_MAX, what (double)INT64_MAX is. */
-		{"9223372036854775807", -ERANGE},
-		{"1.5", -EINVAL},    {"1e-300", -EINVAL},
-		{"\"5\"", -EINVAL},  {"true", -EINVAL},
-		{"null", -EINVAL},   {"[5]", -EINVAL},
+	    {"9e97", -ERANGE},
+	    {"-9e97", -ERANGE},
+	    {"1e999", -ERANGE},
+	    {"-1e999", -ERANGE},
+	    {"11", -ERANGE},
+	    {"-1", -ERANGE},
+	    /* 2^63: one past INT64_MAX, what (double)INT64_MAX is. */
+	    {"9223372036854775807", -ERANGE},
+	    {"1.5", -EINVAL},
+	    {"1e-300", -EINVAL},
+	    {"\"5\"", -EINVAL},
+	    {"true", -EINVAL},
+	    {"null", -EINVAL},
+	    {"[5]", -EINVAL},
 	};
 	int64_t n = 42;
 
@@ -67,9 +73,9 @@ static void test_json_int_refused(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int max = strcmp(bad[i].json, "9223372036854775807") == 0;
 
-		assert_int_equal(int_of(bad[i].json, 0,
-					max ? INT64_MAX : 10, &n),
-				 bad[i].rc);
+		assert_int_equal(
+		    int_of(bad[i].json, 0, max ? INT64_MAX : 10, &n),
+		    bad[i].rc);
 		assert_int_equal(n, 42);
 	}
 	assert_int_equal(num_json_int(NULL, 0, 10, &n), -EINVAL);
@@ -87,7 +93,7 @@ static void test_time(void **state)
 	assert_int_equal(num_time(-1, buf, sizeof(buf)), -ERANGE);
 	assert_string_equal(buf, "");
 	assert_int_equal(num_time(NUM_TIME_MAX_MS + 1, buf, sizeof(buf)),
-			 -ERANGE);
+	                 -ERANGE);
 	assert_string_equal(buf, "");
 	assert_int_equal(num_time(0, buf, sizeof(buf) - 1), -ENOSPC);
 	assert_string_equal(buf, "");
@@ -106,9 +112,9 @@ static void test_time_calendar(void **state)
 
 		assert_non_null(gmtime_r(&t, &tm));
 		snprintf(want, sizeof(want), "%04d-%02d-%02dT00:00:00.000Z",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+		         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 		assert_int_equal(num_time(day * 86400000, buf, sizeof(buf)),
-				 0);
+		                 0);
 		assert_string_equal(buf, want);
 	}
 }
@@ -116,10 +122,10 @@ static void test_time_calendar(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_int),
-		cmocka_unit_test(test_json_int_refused),
-		cmocka_unit_test(test_time),
-		cmocka_unit_test(test_time_calendar),
+	    cmocka_unit_test(test_json_int),
+	    cmocka_unit_test(test_json_int_refused),
+	    cmocka_unit_test(test_time),
+	    cmocka_unit_test(test_time_calendar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

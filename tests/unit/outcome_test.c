@@ -16,14 +16,14 @@
 #include <string.h>
 
 static const struct outcome_source src = {
-	.topic = "erp.customers",
-	.partition = 2,
-	.offset = 12,
-	.event_id = "e-1",
-	.key = "ERP-1",
-	.op = "create",
-	.finished_at_ms = 1795860001123LL,
-	.duration_ms = 12,
+    .topic = "erp.customers",
+    .partition = 2,
+    .offset = 12,
+    .event_id = "e-1",
+    .key = "ERP-1",
+    .op = "create",
+    .finished_at_ms = 1795860001123LL,
+    .duration_ms = 12,
 };
 
 static void test_applied(void **state)
@@ -48,26 +48,25 @@ static void test_applied(void **state)
 	o = cJSON_Parse(text);
 	assert_non_null(o);
 	assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring,
-			    "applied");
+	                    "applied");
 	assert_string_equal(cJSON_GetObjectItem(o, "action")->valuestring,
-			    "update");
+	                    "update");
 	assert_string_equal(cJSON_GetObjectItem(o, "etag")->valuestring,
-			    "\"e1\"");
+	                    "\"e1\"");
 	assert_int_equal(cJSON_GetObjectItem(o, "http_status")->valueint, 200);
 	assert_int_equal(cJSON_GetObjectItem(o, "attempts")->valueint, 3);
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
 	assert_string_equal(
-		cJSON_GetObjectItem(
-			cJSON_GetArrayItem(cJSON_GetObjectItem(o, "conflicts"),
-					   0),
-			"field")
-			->valuestring,
-		"CompanyNumber");
+	    cJSON_GetObjectItem(
+	        cJSON_GetArrayItem(cJSON_GetObjectItem(o, "conflicts"), 0),
+	        "field")
+	        ->valuestring,
+	    "CompanyNumber");
 	s = cJSON_GetObjectItem(o, "source");
 	assert_int_equal(cJSON_GetObjectItem(s, "partition")->valueint, 2);
 	assert_int_equal(cJSON_GetObjectItem(s, "offset")->valueint, 12);
 	assert_string_equal(cJSON_GetObjectItem(o, "finished_at")->valuestring,
-			    "2026-11-28T10:00:01.123Z");
+	                    "2026-11-28T10:00:01.123Z");
 	cJSON_Delete(o);
 	free(text);
 }
@@ -88,14 +87,14 @@ static void test_failed_local(void **state)
 	text = outcome_json(&j, &s2);
 	o = cJSON_Parse(text);
 	assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring,
-			    "failed");
+	                    "failed");
 	assert_string_equal(cJSON_GetObjectItem(o, "action")->valuestring,
-			    "none");
+	                    "none");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "op")));
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "http_status")));
 	e = cJSON_GetObjectItem(o, "error");
 	assert_string_equal(cJSON_GetObjectItem(e, "code")->valuestring,
-			    "invalid_json");
+	                    "invalid_json");
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(e, "http_status")));
 	cJSON_Delete(o);
 	free(text);
@@ -138,8 +137,13 @@ static void test_time(void **state)
 static void test_time_none(void **state)
 {
 	static const int64_t bad[] = {
-		-1, -999, -1000, INT64_MIN, 253402300800000LL,
-		3300000000000000000LL, INT64_MAX,
+	    -1,
+	    -999,
+	    -1000,
+	    INT64_MIN,
+	    253402300800000LL,
+	    3300000000000000000LL,
+	    INT64_MAX,
 	};
 	char buf[32];
 
@@ -147,7 +151,7 @@ static void test_time_none(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(buf, 'X', sizeof(buf));
 		assert_int_equal(outcome_time(bad[i], buf, sizeof(buf)),
-				 -ERANGE);
+		                 -ERANGE);
 		assert_string_equal(buf, "");
 	}
 	/* Too small a buffer is never written past, nor left open. */
@@ -180,11 +184,11 @@ static void test_dlq_headers_without_time(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_applied),
-		cmocka_unit_test(test_failed_local),
-		cmocka_unit_test(test_time),
-		cmocka_unit_test(test_time_none),
-		cmocka_unit_test(test_dlq_headers_without_time),
+	    cmocka_unit_test(test_applied),
+	    cmocka_unit_test(test_failed_local),
+	    cmocka_unit_test(test_time),
+	    cmocka_unit_test(test_time_none),
+	    cmocka_unit_test(test_dlq_headers_without_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

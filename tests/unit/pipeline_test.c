@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 static struct pl_event *push(struct pipeline *pl, struct pl_partition *p,
-			     int64_t off, const char *key)
+                             int64_t off, const char *key)
 {
 	struct pl_event *ev = pipeline_push(pl, p, off, key, NULL);
 
@@ -142,7 +142,7 @@ static void test_revoke(void **state)
 	released = 0;
 	assert_int_equal(pipeline_revoke(pl, p0, release, NULL), -1);
 	assert_int_equal(released, 1); /* a was active */
-	assert_null(b->part);            /* orphaned */
+	assert_null(b->part);          /* orphaned */
 	assert_int_equal(pipeline_active(pl), 0);
 	/* K's queue moves on to the other partition's event */
 	assert_ptr_equal(pipeline_next_ready(pl), c);
@@ -226,7 +226,7 @@ static void test_oldest_ready_first(void **state)
 /* Against a model: whatever the interleaving, the event that starts is
  * the oldest of those whose key has nothing before them left to run. */
 #define MODEL_EVENTS 400
-#define MODEL_KEYS 23
+#define MODEL_KEYS   23
 static void test_ready_heap_against_model(void **state)
 {
 	struct pipeline *pl = pipeline_new(8);
@@ -264,7 +264,7 @@ static void test_ready_heap_against_model(void **state)
 					continue;
 				for (int b = 0; b < e && !blocked; b++)
 					blocked = key_of[b] == key_of[e] &&
-						  state_of[b] != 2;
+					          state_of[b] != 2;
 				if (!blocked)
 					want = e;
 			}
@@ -351,17 +351,17 @@ static void test_many_keys_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_same_key_waits_other_keys_run),
-		cmocka_unit_test(test_cap),
-		cmocka_unit_test(test_partition_cap),
-		cmocka_unit_test(test_offsets_contiguous_prefix),
-		cmocka_unit_test(test_revoke),
-		cmocka_unit_test(test_shutdown_barriers),
-		cmocka_unit_test(test_forget_keeps_barrier),
-		cmocka_unit_test(test_many_keys_order),
-		cmocka_unit_test(test_partition_buffered),
-		cmocka_unit_test(test_oldest_ready_first),
-		cmocka_unit_test(test_ready_heap_against_model),
+	    cmocka_unit_test(test_same_key_waits_other_keys_run),
+	    cmocka_unit_test(test_cap),
+	    cmocka_unit_test(test_partition_cap),
+	    cmocka_unit_test(test_offsets_contiguous_prefix),
+	    cmocka_unit_test(test_revoke),
+	    cmocka_unit_test(test_shutdown_barriers),
+	    cmocka_unit_test(test_forget_keeps_barrier),
+	    cmocka_unit_test(test_many_keys_order),
+	    cmocka_unit_test(test_partition_buffered),
+	    cmocka_unit_test(test_oldest_ready_first),
+	    cmocka_unit_test(test_ready_heap_against_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -656,8 +656,7 @@ static void test_delete_hard(void **state)
 static void test_create_duplicate_email_updates_holder(void **state)
 {
 	struct fx *f = *state;
-	char *p1 = page(SERVER_REC("", "52 1234 1234", "false"), 1, 1, 1),
-	     *ok;
+	char *p1 = page(SERVER_REC("", "52 1234 1234", "false"), 1, 1, 1), *ok;
 	cJSON *b;
 
 	set_change(f, CHANGE_CREATE, "K1", FULL);
@@ -1023,7 +1022,7 @@ static void test_refused_forms(void **state)
 	assert_string_equal(code, "rejected");
 }
 
-#define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
+#define T(n)  cmocka_unit_test_setup_teardown(n, setup, teardown)
 #define TI(n) cmocka_unit_test_setup_teardown(n, setup_indexed, teardown)
 
 int main(void)

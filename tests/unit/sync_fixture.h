@@ -52,8 +52,8 @@ static inline int teardown(void **state)
 }
 
 /* A new event (customer is JSON text or NULL) and a fresh job for it. */
-static inline void set_change(struct fx *f, enum change_op op,
-			      const char *key, const char *customer)
+static inline void set_change(struct fx *f, enum change_op op, const char *key,
+                              const char *customer)
 {
 	change_done(&f->ch);
 	sync_done(&f->job);
@@ -68,14 +68,14 @@ static inline void set_change(struct fx *f, enum change_op op,
 }
 
 static inline struct api_response resp_etag(long status, const char *body,
-					     const char *etag)
+                                            const char *etag)
 {
 	struct api_response r = {
-		.status = status,
-		.body = body ? body : "",
-		.body_len = body ? strlen(body) : 0,
-		.etag = etag,
-		.retry_after_s = -1,
+	    .status = status,
+	    .body = body ? body : "",
+	    .body_len = body ? strlen(body) : 0,
+	    .etag = etag,
+	    .retry_after_s = -1,
 	};
 	return r;
 }
@@ -86,7 +86,7 @@ static inline struct api_response resp(long status, const char *body)
 }
 
 static inline enum sync_next answer_etag(struct fx *f, long status,
-					 const char *body, const char *etag)
+                                         const char *body, const char *etag)
 {
 	struct api_response r = resp_etag(status, body, etag);
 
@@ -94,7 +94,7 @@ static inline enum sync_next answer_etag(struct fx *f, long status,
 }
 
 static inline enum sync_next answer(struct fx *f, long status,
-				    const char *body)
+                                    const char *body)
 {
 	return answer_etag(f, status, body, NULL);
 }

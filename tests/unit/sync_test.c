@@ -24,19 +24,19 @@ static int setup(void **state)
 	return fx_setup(state, "alvys");
 }
 
-#define FULL                                                                 \
-	"{\"name\":\"Acme\",\"type\":\"broker\",\"number\":\"A-1\","         \
-	"\"status\":\"active\",\"email\":[\"a@x.test\"],"                      \
-	"\"billing_address\":{\"street\":[\"1 Main\",\"Suite 2\"],"          \
-	"\"city\":\"Town\",\"state\":\"New York\",\"state_code\":\"NY\","   \
+#define FULL                                                                  \
+	"{\"name\":\"Acme\",\"type\":\"broker\",\"number\":\"A-1\","          \
+	"\"status\":\"active\",\"email\":[\"a@x.test\"],"                     \
+	"\"billing_address\":{\"street\":[\"1 Main\",\"Suite 2\"],"           \
+	"\"city\":\"Town\",\"state\":\"New York\",\"state_code\":\"NY\","     \
 	"\"postal_code\":\"10001\"}}"
 
-#define EXISTING                                                             \
-	"{\"Id\":\"c-1\",\"Name\":\"Acme\",\"Type\":\"Broker/3PL\","         \
-	"\"CompanyNumber\":\"A-1\",\"Status\":\"Active\","                   \
-	"\"Email\":[\"a@x.test\"],\"Phone\":[],\"ExternalId\":\"K1\","     \
-	"\"BillingAddress\":{\"Street\":\"1 Main, Suite 2\",\"City\":"       \
-	"\"Town\",\"State\":\"NY\",\"Zip\":\"10001\",\"Country\":\"US\"},"  \
+#define EXISTING                                                              \
+	"{\"Id\":\"c-1\",\"Name\":\"Acme\",\"Type\":\"Broker/3PL\","          \
+	"\"CompanyNumber\":\"A-1\",\"Status\":\"Active\","                    \
+	"\"Email\":[\"a@x.test\"],\"Phone\":[],\"ExternalId\":\"K1\","        \
+	"\"BillingAddress\":{\"Street\":\"1 Main, Suite 2\",\"City\":"        \
+	"\"Town\",\"State\":\"NY\",\"Zip\":\"10001\",\"Country\":\"US\"},"    \
 	"\"SalesAgentId\":null,\"Contacts\":[],\"DateCreated\":\"x\"}"
 
 static void test_create_maps_and_posts(void **state)
@@ -78,11 +78,11 @@ static void test_create_conflict_matching_sends_no_patch(void **state)
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(
-		answer_etag(f, 409,
-		       "{\"status\":409,\"field\":\"CompanyNumber\","
-		       "\"customerId\":\"c-1\"}",
-		       NULL),
-		SYNC_SEND);
+	    answer_etag(f, 409,
+	                "{\"status\":409,\"field\":\"CompanyNumber\","
+	                "\"customerId\":\"c-1\"}",
+	                NULL),
+	    SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
 	assert_string_equal(f->job.req.path, "/customers/c-1");
 	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
@@ -99,17 +99,17 @@ static void test_create_conflict_patches_only_difference(void **state)
 	cJSON *b;
 
 	set_change(f, CHANGE_CREATE, "K1",
-		   "{\"name\":\"Acme\",\"type\":\"broker\",\"fax\":\"555\"}");
+	           "{\"name\":\"Acme\",\"type\":\"broker\",\"fax\":\"555\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer_etag(f, 409,
-				"{\"field\":\"ExternalId\","
-				"\"customerId\":\"c-1\"}",
-				NULL),
-			 SYNC_SEND);
+	                             "{\"field\":\"ExternalId\","
+	                             "\"customerId\":\"c-1\"}",
+	                             NULL),
+	                 SYNC_SEND);
 	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_PATCH);
 	assert_string_equal(f->job.req.content_type,
-			    "application/merge-patch+json");
+	                    "application/merge-patch+json");
 	assert_string_equal(f->job.req.if_match, "\"e1\"");
 	b = req_body(f);
 	assert_int_equal(cJSON_GetArraySize(b), 1);
@@ -135,13 +135,15 @@ static void test_update_stale_etag_rereads(void **state)
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_PATCH);
 	assert_string_equal(f->job.req.if_match, "\"e1\"");
-	assert_int_equal(answer_etag(f, 412, "{\"status\":412}", NULL), SYNC_SEND);
+	assert_int_equal(answer_etag(f, 412, "{\"status\":412}", NULL),
+	                 SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
-	assert_int_equal(answer_etag(f, 200,
-				"{\"Id\":\"c-1\",\"Name\":\"Acme\","
-				"\"Type\":\"Broker/3PL\",\"Fax\":\"999\"}",
-				"\"e7\""),
-			 SYNC_SEND);
+	assert_int_equal(
+	    answer_etag(f, 200,
+	                "{\"Id\":\"c-1\",\"Name\":\"Acme\","
+	                "\"Type\":\"Broker/3PL\",\"Fax\":\"999\"}",
+	                "\"e7\""),
+	    SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_PATCH);
 	assert_string_equal(f->job.req.if_match, "\"e7\"");
 	b = req_body(f);
@@ -163,7 +165,7 @@ static void test_update_missing_if_match_rereads(void **state)
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
-		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	          cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer_etag(f, 428, "{}", NULL), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
@@ -181,8 +183,9 @@ static void test_update_unknown_key_fails_not_found(void **state)
 	b = req_body(f);
 	assert_string_equal(str_of(b, "ExternalId"), "K9");
 	cJSON_Delete(b);
-	assert_int_equal(answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
-			 SYNC_DONE);
+	assert_int_equal(
+	    answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_string_equal(f->job.err_code, "not_found");
 }
@@ -193,8 +196,9 @@ static void test_upsert_unknown_key_creates(void **state)
 
 	set_change(f, CHANGE_UPSERT, "K2", FULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	assert_int_equal(answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
-			 SYNC_SEND);
+	assert_int_equal(
+	    answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+	    SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_POST);
 	assert_string_equal(f->job.req.path, "/customers");
 }
@@ -206,9 +210,9 @@ static void test_upsert_found_unchanged(void **state)
 	set_change(f, CHANGE_UPSERT, "K1", FULL);
 	sync_start(&f->job);
 	assert_int_equal(answer_etag(f, 200,
-				"{\"Items\":[" EXISTING "],\"Total\":1}",
-				NULL),
-			 SYNC_SEND);
+	                             "{\"Items\":[" EXISTING "],\"Total\":1}",
+	                             NULL),
+	                 SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
 	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
@@ -221,7 +225,8 @@ static void test_empty_list_equals_absent(void **state)
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"phone\":[]}");
 	sync_start(&f->job);
-	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
+	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}",
+	            NULL);
 	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 }
@@ -232,12 +237,13 @@ static void test_cached_noop_is_confirmed_by_read(void **state)
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"A\"}");
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
-		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	          cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_GET);
-	assert_int_equal(answer_etag(f, 200, "{\"Name\":\"B\",\"Type\":\"Customer\"}",
-				"\"e2\""),
-			 SYNC_SEND);
+	assert_int_equal(answer_etag(f, 200,
+	                             "{\"Name\":\"B\",\"Type\":\"Customer\"}",
+	                             "\"e2\""),
+	                 SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_PATCH);
 	assert_string_equal(f->job.req.if_match, "\"e2\"");
 }
@@ -252,9 +258,9 @@ static void test_etag_with_control_characters(void **state)
 	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"A\"}");
 	cache_put(f->cache, "K1", "c-1", NULL, NULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	assert_int_equal(answer_etag(f, 200, "{\"Name\":\"B\"}",
-				     "\"e2\"\r\nX-Injected: 1"),
-			 SYNC_DONE);
+	assert_int_equal(
+	    answer_etag(f, 200, "{\"Name\":\"B\"}", "\"e2\"\r\nX-Injected: 1"),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_string_equal(f->job.err_code, "invalid_response");
 	assert_non_null(strstr(f->job.err_msg, "ETag"));
@@ -266,7 +272,8 @@ static void test_delete_soft(void **state)
 
 	set_change(f, CHANGE_DELETE, "K1", NULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
+	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}",
+	            NULL);
 	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_DELETE);
 	assert_string_equal(f->job.req.if_match, "\"e1\"");
@@ -282,17 +289,19 @@ static void test_delete_inactive_or_unknown_unchanged(void **state)
 
 	set_change(f, CHANGE_DELETE, "K1", NULL);
 	sync_start(&f->job);
-	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}", NULL);
-	assert_int_equal(answer_etag(f, 200,
-				"{\"Name\":\"A\",\"Status\":\"Inactive\"}",
-				"\"e1\""),
-			 SYNC_DONE);
+	answer_etag(f, 200, "{\"Items\":[{\"Id\":\"c-1\"}],\"Total\":1}",
+	            NULL);
+	assert_int_equal(
+	    answer_etag(f, 200, "{\"Name\":\"A\",\"Status\":\"Inactive\"}",
+	                "\"e1\""),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 
 	set_change(f, CHANGE_DELETE, "K404", NULL);
 	sync_start(&f->job);
-	assert_int_equal(answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
-			 SYNC_DONE);
+	assert_int_equal(
+	    answer_etag(f, 200, "{\"Items\":[],\"Total\":0}", NULL),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_UNCHANGED);
 	assert_int_equal(f->job.action, SYNC_ACTION_NONE);
 }
@@ -346,10 +355,10 @@ static void test_auth_errors(void **state)
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
-		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	          cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	sync_start(&f->job);
-	assert_int_equal(answer_etag(f, 403, "{\"title\":\"Forbidden\"}", NULL),
-			 SYNC_DONE);
+	assert_int_equal(
+	    answer_etag(f, 403, "{\"title\":\"Forbidden\"}", NULL), SYNC_DONE);
 	assert_string_equal(f->job.err_code, "forbidden");
 	assert_int_equal(f->job.err_http_status, 403);
 	assert_non_null(strstr(f->job.err_msg, "customer:update"));
@@ -361,12 +370,13 @@ static void test_api_rejection_keeps_message(void **state)
 
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	sync_start(&f->job);
-	assert_int_equal(answer_etag(f, 400,
-				"{\"title\":\"Validation failed\","
-				"\"errors\":{\"CompanyNumber\":"
-				"[\"Placeholder values are not accepted\"]}}",
-				NULL),
-			 SYNC_DONE);
+	assert_int_equal(
+	    answer_etag(f, 400,
+	                "{\"title\":\"Validation failed\","
+	                "\"errors\":{\"CompanyNumber\":"
+	                "[\"Placeholder values are not accepted\"]}}",
+	                NULL),
+	    SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_string_equal(f->job.err_code, "rejected");
 	assert_int_equal(f->job.err_http_status, 400);
@@ -381,7 +391,7 @@ static void test_local_validation_makes_no_call(void **state)
 	memset(name, 'n', 201);
 	name[201] = '\0';
 	snprintf(cust, sizeof(cust), "{\"name\":\"%s\",\"type\":\"customer\"}",
-		 name);
+	         name);
 	set_change(f, CHANGE_CREATE, "K1", cust);
 	assert_int_equal(sync_start(&f->job), SYNC_DONE);
 	assert_string_equal(f->job.err_code, "validation");
@@ -397,7 +407,8 @@ static void test_local_validation_makes_no_call(void **state)
 	assert_int_equal(sync_start(&f->job), SYNC_DONE);
 	assert_string_equal(f->job.err_code, "validation");
 
-	set_change(f, CHANGE_UPDATE, "K1", "{\"number\":\"123456789012345678901234567890123\"}");
+	set_change(f, CHANGE_UPDATE, "K1",
+	           "{\"number\":\"123456789012345678901234567890123\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_DONE);
 	assert_non_null(strstr(f->job.err_msg, "CompanyNumber"));
 }
@@ -451,17 +462,18 @@ static void test_state_name_fallback_and_clear(void **state)
 	cJSON *b, *addr;
 
 	set_change(f, CHANGE_UPDATE, "K1",
-		   "{\"billing_address\":{\"state\":\"Ohio\","
-		   "\"city\":null}}");
+	           "{\"billing_address\":{\"state\":\"Ohio\","
+	           "\"city\":null}}");
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
-		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\","
-			      "\"BillingAddress\":{\"City\":\"X\","
-			      "\"Zip\":\"1\"}}"));
+	          cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\","
+	                      "\"BillingAddress\":{\"City\":\"X\","
+	                      "\"Zip\":\"1\"}}"));
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	b = req_body(f);
 	addr = cJSON_GetObjectItemCaseSensitive(b, "BillingAddress");
 	assert_string_equal(str_of(addr, "State"), "Ohio");
-	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(addr, "City")));
+	assert_true(
+	    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(addr, "City")));
 	assert_null(cJSON_GetObjectItemCaseSensitive(addr, "Zip"));
 	cJSON_Delete(b);
 }
@@ -471,28 +483,28 @@ static void test_state_name_fallback_and_clear(void **state)
 static void test_create_without_id_is_invalid_response(void **state)
 {
 	static const char *const bodies[] = {
-		"{\"Id\":\"\",\"Name\":\"Acme\",\"Type\":\"Customer\"}",
-		"{\"Id\":\"  \",\"Name\":\"Acme\",\"Type\":\"Customer\"}",
-		"{\"Name\":\"Acme\",\"Type\":\"Customer\"}",
-		"{\"Id\":null}",
+	    "{\"Id\":\"\",\"Name\":\"Acme\",\"Type\":\"Customer\"}",
+	    "{\"Id\":\"  \",\"Name\":\"Acme\",\"Type\":\"Customer\"}",
+	    "{\"Name\":\"Acme\",\"Type\":\"Customer\"}",
+	    "{\"Id\":null}",
 	};
 	struct fx *f = *state;
 
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(*bodies); i++) {
 		set_change(f, CHANGE_CREATE, "K1", FULL);
 		assert_int_equal(sync_start(&f->job), SYNC_SEND);
-		assert_int_equal(answer_etag(f, i % 2 ? 200 : 201, bodies[i],
-					     "\"e1\""),
-				 SYNC_DONE);
+		assert_int_equal(
+		    answer_etag(f, i % 2 ? 200 : 201, bodies[i], "\"e1\""),
+		    SYNC_DONE);
 		assert_int_equal(f->job.status, SYNC_FAILED);
 		assert_string_equal(f->job.err_code, "invalid_response");
 		assert_int_equal(f->job.err_http_status, i % 2 ? 200 : 201);
 		assert_null(f->job.target_id);
+		assert_non_null(
+		    strstr(f->job.err_msg, "POST create: HTTP 20"));
 		assert_non_null(strstr(f->job.err_msg,
-				       "POST create: HTTP 20"));
-		assert_non_null(strstr(f->job.err_msg,
-				       "the create may have been applied: "
-				       "check the target for key 'K1'"));
+		                       "the create may have been applied: "
+		                       "check the target for key 'K1'"));
 		assert_int_equal(cache_size(f->cache), 0);
 	}
 }
@@ -504,14 +516,14 @@ static void test_update_empty_id_keeps_known_id(void **state)
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
-		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	          cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_PATCH);
 	assert_int_equal(answer_etag(f, 200,
-				     "{\"Id\":\"\",\"Name\":\"A\","
-				     "\"Type\":\"Customer\",\"Fax\":\"1\"}",
-				     "\"e2\""),
-			 SYNC_DONE);
+	                             "{\"Id\":\"\",\"Name\":\"A\","
+	                             "\"Type\":\"Customer\",\"Fax\":\"1\"}",
+	                             "\"e2\""),
+	                 SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_APPLIED);
 	assert_string_equal(f->job.target_id, "c-1");
 }
@@ -524,9 +536,10 @@ static void test_lookup_empty_id_is_invalid_response(void **state)
 
 	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	assert_int_equal(answer(f, 200, "{\"Items\":[{\"Id\":\"\"}],"
-				     "\"Total\":1}"),
-			 SYNC_DONE);
+	assert_int_equal(answer(f, 200,
+	                        "{\"Items\":[{\"Id\":\"\"}],"
+	                        "\"Total\":1}"),
+	                 SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_string_equal(f->job.err_code, "invalid_response");
 	assert_null(f->job.target_id);
@@ -534,7 +547,7 @@ static void test_lookup_empty_id_is_invalid_response(void **state)
 }
 
 static enum sync_next answer_truncated(struct fx *f, long status,
-				       const char *body, const char *etag)
+                                       const char *body, const char *etag)
 {
 	struct api_response r = resp_etag(status, body, etag);
 
@@ -553,46 +566,45 @@ static void test_truncated_write_may_have_been_applied(void **state)
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	/* Even a cut that leaves readable JSON is not read. */
 	assert_int_equal(answer_truncated(f, 201, EXISTING, "\"e1\""),
-			 SYNC_DONE);
+	                 SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
 	assert_int_equal(f->job.action, SYNC_ACTION_NONE);
 	assert_string_equal(f->job.err_code, "invalid_response");
 	assert_int_equal(f->job.err_http_status, 201);
 	assert_string_equal(f->job.err_msg,
-			    "POST create: HTTP 201: the answer exceeded the "
-			    "response size cap (target.max_response_bytes); "
-			    "the create may have been applied: check the "
-			    "target for key 'K1'");
+	                    "POST create: HTTP 201: the answer exceeded the "
+	                    "response size cap (target.max_response_bytes); "
+	                    "the create may have been applied: check the "
+	                    "target for key 'K1'");
 	assert_int_equal(cache_size(f->cache), 0);
 
 	/* An update names the customer; the cached record is forgotten. */
 	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
-		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	          cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
-	assert_int_equal(answer_truncated(f, 200, "{\"Id\":\"c-1\",\"Na",
-					  "\"e2\""),
-			 SYNC_DONE);
+	assert_int_equal(
+	    answer_truncated(f, 200, "{\"Id\":\"c-1\",\"Na", "\"e2\""),
+	    SYNC_DONE);
 	assert_string_equal(f->job.err_code, "invalid_response");
 	assert_non_null(strstr(f->job.err_msg, "PATCH update: HTTP 200: "
-					       "the answer exceeded the "
-					       "response size cap"));
+	                                       "the answer exceeded the "
+	                                       "response size cap"));
 	assert_non_null(strstr(f->job.err_msg,
-			       "the update may have been applied: check "
-			       "customer 'c-1'"));
+	                       "the update may have been applied: check "
+	                       "customer 'c-1'"));
 	assert_int_equal(cache_size(f->cache), 0);
 
 	/* A delete too, though it reads no body. */
 	set_change(f, CHANGE_DELETE, "K1", NULL);
 	cache_put(f->cache, "K1", "c-1", "\"e1\"",
-		  cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
+	          cJSON_Parse("{\"Name\":\"A\",\"Type\":\"Customer\"}"));
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(f->job.req.method, HTTP_DELETE);
-	assert_int_equal(answer_truncated(f, 200, "{\"Id\"", NULL),
-			 SYNC_DONE);
+	assert_int_equal(answer_truncated(f, 200, "{\"Id\"", NULL), SYNC_DONE);
 	assert_int_equal(f->job.status, SYNC_FAILED);
-	assert_non_null(strstr(f->job.err_msg,
-			       "the delete may have been applied"));
+	assert_non_null(
+	    strstr(f->job.err_msg, "the delete may have been applied"));
 }
 
 /* A cut read wrote nothing, and says so. */
@@ -603,17 +615,17 @@ static void test_truncated_read_wrote_nothing(void **state)
 	set_change(f, CHANGE_UPDATE, "K1", "{\"fax\":\"1\"}");
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer_truncated(f, 200, "{\"Items\":[", NULL),
-			 SYNC_DONE);
+	                 SYNC_DONE);
 	assert_string_equal(f->job.err_code, "invalid_response");
 	assert_string_equal(f->job.err_msg,
-			    "POST lookup: HTTP 200: the answer exceeded the "
-			    "response size cap (target.max_response_bytes); "
-			    "nothing was written");
+	                    "POST lookup: HTTP 200: the answer exceeded the "
+	                    "response size cap (target.max_response_bytes); "
+	                    "nothing was written");
 	/* A cut error answer is an error all the same. */
 	set_change(f, CHANGE_CREATE, "K1", FULL);
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer_truncated(f, 400, "{\"detail\":\"x", NULL),
-			 SYNC_DONE);
+	                 SYNC_DONE);
 	assert_string_equal(f->job.err_code, "rejected");
 }
 
@@ -621,32 +633,32 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
-		T(test_create_maps_and_posts),
-		T(test_etag_with_control_characters),
-		T(test_create_conflict_matching_sends_no_patch),
-		T(test_create_conflict_patches_only_difference),
-		T(test_update_stale_etag_rereads),
-		T(test_update_missing_if_match_rereads),
-		T(test_update_unknown_key_fails_not_found),
-		T(test_upsert_unknown_key_creates),
-		T(test_upsert_found_unchanged),
-		T(test_empty_list_equals_absent),
-		T(test_cached_noop_is_confirmed_by_read),
-		T(test_delete_soft),
-		T(test_delete_inactive_or_unknown_unchanged),
-		T(test_retry_classes),
-		T(test_max_attempts),
-		T(test_auth_errors),
-		T(test_api_rejection_keeps_message),
-		T(test_local_validation_makes_no_call),
-		T(test_long_message_stays_utf8),
-		T(test_skip),
-		T(test_state_name_fallback_and_clear),
-		T(test_create_without_id_is_invalid_response),
-		T(test_update_empty_id_keeps_known_id),
-		T(test_lookup_empty_id_is_invalid_response),
-		T(test_truncated_write_may_have_been_applied),
-		T(test_truncated_read_wrote_nothing),
+	    T(test_create_maps_and_posts),
+	    T(test_etag_with_control_characters),
+	    T(test_create_conflict_matching_sends_no_patch),
+	    T(test_create_conflict_patches_only_difference),
+	    T(test_update_stale_etag_rereads),
+	    T(test_update_missing_if_match_rereads),
+	    T(test_update_unknown_key_fails_not_found),
+	    T(test_upsert_unknown_key_creates),
+	    T(test_upsert_found_unchanged),
+	    T(test_empty_list_equals_absent),
+	    T(test_cached_noop_is_confirmed_by_read),
+	    T(test_delete_soft),
+	    T(test_delete_inactive_or_unknown_unchanged),
+	    T(test_retry_classes),
+	    T(test_max_attempts),
+	    T(test_auth_errors),
+	    T(test_api_rejection_keeps_message),
+	    T(test_local_validation_makes_no_call),
+	    T(test_long_message_stays_utf8),
+	    T(test_skip),
+	    T(test_state_name_fallback_and_clear),
+	    T(test_create_without_id_is_invalid_response),
+	    T(test_update_empty_id_keeps_known_id),
+	    T(test_lookup_empty_id_is_invalid_response),
+	    T(test_truncated_write_may_have_been_applied),
+	    T(test_truncated_read_wrote_nothing),
 #undef T
 	};
 

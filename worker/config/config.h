@@ -46,12 +46,12 @@ struct config_kv {
 
 struct config {
 	struct {
-		char *brokers;           /* required */
-		char *group_id;          /* required */
-		char **topics;           /* required, NULL-terminated */
+		char *brokers;  /* required */
+		char *group_id; /* required */
+		char **topics;  /* required, NULL-terminated */
 		size_t n_topics;
-		char *results_topic;     /* required */
-		char *dead_letter_topic; /* required */
+		char *results_topic;          /* required */
+		char *dead_letter_topic;      /* required */
 		struct config_kv *properties; /* kafka.properties, in order */
 		size_t n_properties;
 	} kafka;
@@ -64,21 +64,21 @@ struct config {
 			char *token_url;     /* oauth2 */
 			char *client_id;
 			char *client_secret; /* or client_secret_file */
-			char **scopes;       /* NULL-terminated, may be empty */
+			char **scopes; /* NULL-terminated, may be empty */
 			size_t n_scopes;
-			char *username;      /* basic; no ':' */
-			char *password;      /* or password_file */
-			char *header;        /* api_key; default X-API-Key */
-			char *key;           /* or key_file */
+			char *username; /* basic; no ':' */
+			char *password; /* or password_file */
+			char *header;   /* api_key; default X-API-Key */
+			char *key;      /* or key_file */
 		} auth;
 		long timeout_ms;         /* default 10000 */
 		long connect_timeout_ms; /* default 5000 */
 		long max_in_flight;      /* default 64, 1..4096 */
-		long max_connections;    /* per host, default 0 = max_in_flight */
+		long max_connections; /* per host, default 0 = max_in_flight */
 		/* Active events per partition, default 0 = no cap; 1 is the
 		 * partition-sequential model of a Kafka Connect HTTP sink. */
 		long max_in_flight_per_partition;
-		int tls_verify;          /* default 1 */
+		int tls_verify; /* default 1 */
 		/* Longer response bodies are cut (api_response.truncated):
 		 * default 1 MiB, 4 KiB..256 MiB. */
 		long max_response_bytes;
@@ -97,11 +97,11 @@ struct config {
 		long initial_backoff_ms; /* default 200 */
 		long max_backoff_ms;     /* default 60000 */
 		long max_retry_after_s;  /* default 3600 */
-		long max_attempts;       /* default 0 = unbounded (5xx/timeouts) */
+		long max_attempts; /* default 0 = unbounded (5xx/timeouts) */
 	} retry;
 	struct {
-		long shutdown_timeout_ms;  /* default 10000 */
-		long max_buffered_events;  /* default 10000 */
+		long shutdown_timeout_ms; /* default 10000 */
+		long max_buffered_events; /* default 10000 */
 	} worker;
 	struct {
 		char *level;            /* default "info" */
@@ -137,11 +137,11 @@ struct config_errors {
  * errors are kept; past that the last one (line 0) says how many there
  * were. *_file paths are relative to the working directory. */
 int config_load(const char *path, struct config *cfg,
-		struct config_errors *errs);
+                struct config_errors *errs);
 
 /* Same as config_load, from a buffer; name is used in messages only. */
 int config_load_buffer(const char *name, const char *buf, size_t len,
-		       struct config *cfg, struct config_errors *errs);
+                       struct config *cfg, struct config_errors *errs);
 
 /* config_load, with every problem printed to stderr as FILE:LINE:COL:
  * message (the CLI commands' way of loading). */

@@ -12,8 +12,8 @@ struct cache;
 
 struct cache_entry {
 	const char *id;
-	const char *etag;            /* may be NULL: re-read before writing */
-	const struct cJSON *record;  /* may be NULL */
+	const char *etag;           /* may be NULL: re-read before writing */
+	const struct cJSON *record; /* may be NULL */
 };
 
 struct cache *cache_new(size_t max_entries);
@@ -24,7 +24,7 @@ int cache_get(struct cache *c, const char *key, struct cache_entry *out);
 
 /* Copies id and etag; takes ownership of record (may be NULL). */
 int cache_put(struct cache *c, const char *key, const char *id,
-	      const char *etag, struct cJSON *record);
+              const char *etag, struct cJSON *record);
 
 void cache_drop(struct cache *c, const char *key);
 size_t cache_size(const struct cache *c);

@@ -18,16 +18,16 @@
 /* The one list of the header names: the writer below and the reader
  * further down both take them from here. */
 static const char *const header_names[DEAD_LETTER_HEADER_MAX] = {
-	[DL_HDR_ERROR_CODE] = "custsync.error.code",
-	[DL_HDR_ERROR_MESSAGE] = "custsync.error.message",
-	[DL_HDR_ERROR_HTTP_STATUS] = "custsync.error.http_status",
-	[DL_HDR_SOURCE_TOPIC] = "custsync.source.topic",
-	[DL_HDR_SOURCE_PARTITION] = "custsync.source.partition",
-	[DL_HDR_SOURCE_OFFSET] = "custsync.source.offset",
-	[DL_HDR_ATTEMPTS] = "custsync.attempts",
-	[DL_HDR_EVENT_ID] = "custsync.event_id",
-	[DL_HDR_FAILED_AT] = "custsync.failed_at",
-	[DL_HDR_REPLAY_COUNT] = DLQ_HEADER_REPLAY_COUNT,
+    [DL_HDR_ERROR_CODE] = "custsync.error.code",
+    [DL_HDR_ERROR_MESSAGE] = "custsync.error.message",
+    [DL_HDR_ERROR_HTTP_STATUS] = "custsync.error.http_status",
+    [DL_HDR_SOURCE_TOPIC] = "custsync.source.topic",
+    [DL_HDR_SOURCE_PARTITION] = "custsync.source.partition",
+    [DL_HDR_SOURCE_OFFSET] = "custsync.source.offset",
+    [DL_HDR_ATTEMPTS] = "custsync.attempts",
+    [DL_HDR_EVENT_ID] = "custsync.event_id",
+    [DL_HDR_FAILED_AT] = "custsync.failed_at",
+    [DL_HDR_REPLAY_COUNT] = DLQ_HEADER_REPLAY_COUNT,
 };
 
 const char *dead_letter_header_name(enum dead_letter_header_id id)
@@ -40,11 +40,11 @@ const char *dead_letter_header_name(enum dead_letter_header_id id)
 /* ---- writing ---- */
 
 int dead_letter_headers(const struct sync_job *j,
-			const struct outcome_source *s,
-			struct dead_letter_header out[DEAD_LETTER_HEADER_MAX])
+                        const struct outcome_source *s,
+                        struct dead_letter_header out[DEAD_LETTER_HEADER_MAX])
 {
-	int n = s->redeliveries > 0 ? DEAD_LETTER_HEADER_MAX
-				    : DL_HDR_REPLAY_COUNT;
+	int n =
+	    s->redeliveries > 0 ? DEAD_LETTER_HEADER_MAX : DL_HDR_REPLAY_COUNT;
 
 	for (int i = 0; i < n; i++) {
 		out[i].name = header_names[i];
@@ -52,18 +52,17 @@ int dead_letter_headers(const struct sync_job *j,
 	}
 #define VALUE(id) out[id].value, sizeof(out[id].value)
 	snprintf(VALUE(DL_HDR_ERROR_CODE), "%s",
-		 j->err_code ? j->err_code : "");
+	         j->err_code ? j->err_code : "");
 	snprintf(VALUE(DL_HDR_ERROR_MESSAGE), "%s", j->err_msg);
 	/* Present but empty for local errors: no HTTP status to report. */
 	if (j->err_http_status > 0)
 		snprintf(VALUE(DL_HDR_ERROR_HTTP_STATUS), "%ld",
-			 j->err_http_status);
+		         j->err_http_status);
 	snprintf(VALUE(DL_HDR_SOURCE_TOPIC), "%s", s->topic);
 	snprintf(VALUE(DL_HDR_SOURCE_PARTITION), "%d", (int)s->partition);
 	snprintf(VALUE(DL_HDR_SOURCE_OFFSET), "%lld", (long long)s->offset);
 	snprintf(VALUE(DL_HDR_ATTEMPTS), "%d", j->attempts);
-	snprintf(VALUE(DL_HDR_EVENT_ID), "%s",
-		 s->event_id ? s->event_id : "");
+	snprintf(VALUE(DL_HDR_EVENT_ID), "%s", s->event_id ? s->event_id : "");
 	/* Empty, like a missing HTTP status, if the clock is not set. */
 	outcome_time(s->finished_at_ms, VALUE(DL_HDR_FAILED_AT));
 	if (n > DL_HDR_REPLAY_COUNT)
@@ -73,7 +72,7 @@ int dead_letter_headers(const struct sync_job *j,
 }
 
 void dead_letter_add_headers(rd_kafka_headers_t *hs, const struct sync_job *j,
-			     const struct outcome_source *s)
+                             const struct outcome_source *s)
 {
 	struct dead_letter_header h[DEAD_LETTER_HEADER_MAX];
 	int n = dead_letter_headers(j, s, h);
@@ -95,7 +94,7 @@ static char *header(rd_kafka_headers_t *hs, const char *name, int *present)
 	if (present)
 		*present = 0;
 	if (hs && rd_kafka_header_get_last(hs, name, &v, &len) ==
-			  RD_KAFKA_RESP_ERR_NO_ERROR) {
+	              RD_KAFKA_RESP_ERR_NO_ERROR) {
 		if (present)
 			*present = 1;
 	} else {
@@ -114,14 +113,14 @@ static char *header(rd_kafka_headers_t *hs, const char *name, int *present)
 /* Header numbers are plain decimal (dead-letter.md): anything else,
  * an empty value or one above max is dflt. */
 static long long header_num(rd_kafka_headers_t *hs, const char *name,
-			    long long dflt, long long max)
+                            long long dflt, long long max)
 {
 	const void *v;
 	size_t len;
 	long long n = 0;
 
-	if (!hs || rd_kafka_header_get_last(hs, name, &v, &len) ||
-	    !v || len == 0 || len > 18)
+	if (!hs || rd_kafka_header_get_last(hs, name, &v, &len) || !v ||
+	    len == 0 || len > 18)
 		return dflt;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = ((const unsigned char *)v)[i];
@@ -136,15 +135,15 @@ static long long header_num(rd_kafka_headers_t *hs, const char *name,
 /* The key the event's outcome carries: the parsed event's, else the Kafka
  * key as text (as worker.c names events it cannot parse). */
 static char *outcome_key(const struct config *cfg,
-			 const struct dead_letter_record *r)
+                         const struct dead_letter_record *r)
 {
 	struct change ch = {0};
 	struct event_error perr;
 	char *key = NULL;
 
 	if (event_parse(r->value, r->value_len, r->key, r->key_len, "-",
-			cfg ? cfg->mapping : NULL, cfg ? cfg->n_mapping : 0,
-			&ch, &perr) == 0 &&
+	                cfg ? cfg->mapping : NULL, cfg ? cfg->n_mapping : 0,
+	                &ch, &perr) == 0 &&
 	    ch.key)
 		key = strdup(ch.key);
 	else
@@ -154,8 +153,8 @@ static char *outcome_key(const struct config *cfg,
 }
 
 int dead_letter_parse(const struct config *cfg,
-		      const struct rd_kafka_message_s *m,
-		      struct dead_letter *dl)
+                      const struct rd_kafka_message_s *m,
+                      struct dead_letter *dl)
 {
 	rd_kafka_headers_t *hs = NULL;
 	rd_kafka_timestamp_type_t tt;
@@ -176,8 +175,8 @@ int dead_letter_parse(const struct config *cfg,
 }
 
 int dead_letter_parse_record(const struct config *cfg,
-			     const struct dead_letter_record *r,
-			     struct dead_letter *dl)
+                             const struct dead_letter_record *r,
+                             struct dead_letter *dl)
 {
 	rd_kafka_headers_t *hs = r->headers;
 	int is_dl = 0, has_src = 0;
@@ -193,19 +192,19 @@ int dead_letter_parse_record(const struct config *cfg,
 	dl->timestamp_ms = r->timestamp_ms;
 	dl->message = header(hs, header_names[DL_HDR_ERROR_MESSAGE], NULL);
 	dl->http_status = (long)header_num(
-		hs, header_names[DL_HDR_ERROR_HTTP_STATUS], 0, 999);
+	    hs, header_names[DL_HDR_ERROR_HTTP_STATUS], 0, 999);
 	dl->source_topic =
-		header(hs, header_names[DL_HDR_SOURCE_TOPIC], &has_src);
+	    header(hs, header_names[DL_HDR_SOURCE_TOPIC], &has_src);
 	dl->source_partition = (int32_t)header_num(
-		hs, header_names[DL_HDR_SOURCE_PARTITION], -1, INT32_MAX);
-	dl->source_offset = header_num(
-		hs, header_names[DL_HDR_SOURCE_OFFSET], -1, INT64_MAX);
-	dl->attempts = (int)header_num(
-		hs, header_names[DL_HDR_ATTEMPTS], 0, INT_MAX);
+	    hs, header_names[DL_HDR_SOURCE_PARTITION], -1, INT32_MAX);
+	dl->source_offset =
+	    header_num(hs, header_names[DL_HDR_SOURCE_OFFSET], -1, INT64_MAX);
+	dl->attempts =
+	    (int)header_num(hs, header_names[DL_HDR_ATTEMPTS], 0, INT_MAX);
 	dl->event_id = header(hs, header_names[DL_HDR_EVENT_ID], NULL);
 	dl->failed_at = header(hs, header_names[DL_HDR_FAILED_AT], NULL);
-	dl->replay_count = (int)header_num(
-		hs, header_names[DL_HDR_REPLAY_COUNT], 0, INT_MAX);
+	dl->replay_count =
+	    (int)header_num(hs, header_names[DL_HDR_REPLAY_COUNT], 0, INT_MAX);
 	dl->key = outcome_key(cfg, r);
 	if (!dl->message || !dl->event_id || !dl->failed_at || !dl->key ||
 	    !dl->source_topic) {
@@ -308,7 +307,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 static int month_days(int y, int m)
 {
 	static const int days[] = {31, 28, 31, 30, 31, 30,
-				   31, 31, 30, 31, 30, 31};
+	                           31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return days[m - 1] + (m == 2 && leap);
@@ -322,8 +321,7 @@ static int parse_iso(const char *s, int64_t *out_ms)
 
 	y = digits(&p, 4);
 	if (y < 0 || *p++ != '-' || (mo = digits(&p, 2)) < 1 || mo > 12 ||
-	    *p++ != '-' || (d = digits(&p, 2)) < 1 ||
-	    d > month_days(y, mo))
+	    *p++ != '-' || (d = digits(&p, 2)) < 1 || d > month_days(y, mo))
 		return -1;
 	if (*p == 'T') {
 		p++;
@@ -342,7 +340,7 @@ static int parse_iso(const char *s, int64_t *out_ms)
 	if (*p)
 		return -1;
 	*out_ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
-		  sec * 1000 + ms;
+	          sec * 1000 + ms;
 	return 0;
 }
 
@@ -364,7 +362,7 @@ int dlq_parse_since(const char *s, int64_t now_ms, int64_t *out_ms)
 }
 
 int dlq_filter_option(int c, const char *arg, const char **config,
-		      struct dlq_filter *f)
+                      struct dlq_filter *f)
 {
 	switch (c) {
 	case 'c':
@@ -373,7 +371,7 @@ int dlq_filter_option(int c, const char *arg, const char **config,
 	case DLQ_OPT_CODE:
 		if (!arg[0]) {
 			fprintf(stderr, "custsync: --code needs an error code "
-				"such as validation or forbidden\n");
+			                "such as validation or forbidden\n");
 			return -1;
 		}
 		f->code = arg;
@@ -385,10 +383,10 @@ int dlq_filter_option(int c, const char *arg, const char **config,
 		if (dlq_parse_since(arg, clock_wall_ms(), &f->since_ms) == 0)
 			return 1;
 		fprintf(stderr,
-			"custsync: --since '%s': expected a time such as "
-			"2026-11-23T10:00:00Z or 2026-11-23, or a duration "
-			"such as 90s, 15m, 2h, 7d\n",
-			arg);
+		        "custsync: --since '%s': expected a time such as "
+		        "2026-11-23T10:00:00Z or 2026-11-23, or a duration "
+		        "such as 90s, 15m, 2h, 7d\n",
+		        arg);
 		return -1;
 	default:
 		return 0;

@@ -45,13 +45,13 @@ struct dead_letter_header {
  * job j whose outcome is s: every DL_HDR_* in order, the replay count
  * only when s->redeliveries > 0. Returns how many were filled. */
 int dead_letter_headers(const struct sync_job *j,
-			const struct outcome_source *s,
-			struct dead_letter_header out[DEAD_LETTER_HEADER_MAX]);
+                        const struct outcome_source *s,
+                        struct dead_letter_header out[DEAD_LETTER_HEADER_MAX]);
 
 /* dead_letter_headers, appended to hs (after the original headers). */
 void dead_letter_add_headers(struct rd_kafka_headers_s *hs,
-			     const struct sync_job *j,
-			     const struct outcome_source *s);
+                             const struct sync_job *j,
+                             const struct outcome_source *s);
 
 struct dead_letter {
 	/* where the dead letter itself is */
@@ -60,17 +60,17 @@ struct dead_letter {
 	int64_t timestamp_ms;
 	/* the customer key as the event's outcome names it */
 	char *key;
-	char *event_id;     /* "" when the value carried none */
+	char *event_id; /* "" when the value carried none */
 	char *code;
 	char *message;
-	long http_status;   /* 0 for local errors */
+	long http_status; /* 0 for local errors */
 	/* NULL, -1, -1 unless all three custsync.source.* headers are
 	 * there and well-formed */
 	char *source_topic;
 	int32_t source_partition;
 	int64_t source_offset;
 	int attempts;
-	int replay_count;   /* custsync.replay.count, 0 when never replayed */
+	int replay_count; /* custsync.replay.count, 0 when never replayed */
 	char *failed_at;
 };
 
@@ -78,8 +78,8 @@ struct dead_letter {
  * header) or memory ran out. The last occurrence of each custsync.*
  * header counts. */
 int dead_letter_parse(const struct config *cfg,
-		      const struct rd_kafka_message_s *m,
-		      struct dead_letter *dl);
+                      const struct rd_kafka_message_s *m,
+                      struct dead_letter *dl);
 void dead_letter_done(struct dead_letter *dl);
 
 /* What dead_letter_parse reads of a record, for callers that hold no
@@ -92,14 +92,14 @@ struct dead_letter_record {
 	int64_t timestamp_ms; /* -1: not available */
 	const void *value;    /* NULL: a tombstone */
 	size_t value_len;
-	const void *key;      /* NULL: none */
+	const void *key; /* NULL: none */
 	size_t key_len;
 };
 
 /* dead_letter_parse on the parts of a record. */
 int dead_letter_parse_record(const struct config *cfg,
-			     const struct dead_letter_record *r,
-			     struct dead_letter *dl);
+                             const struct dead_letter_record *r,
+                             struct dead_letter *dl);
 
 struct dlq_filter {
 	const char *code; /* NULL: any */
@@ -116,15 +116,17 @@ int dlq_parse_since(const char *s, int64_t now_ms, int64_t *out_ms);
 
 /* The options dlq and replay share, for their getopt_long tables. */
 enum { DLQ_OPT_CODE = 900, DLQ_OPT_KEY, DLQ_OPT_SINCE };
-#define DLQ_FILTER_OPTIONS                                           \
-	{"config", required_argument, NULL, 'c'},                    \
-	{"code", required_argument, NULL, DLQ_OPT_CODE},             \
-	{"key", required_argument, NULL, DLQ_OPT_KEY},               \
-	{"since", required_argument, NULL, DLQ_OPT_SINCE}
+#define DLQ_FILTER_OPTIONS                                                    \
+	{"config", required_argument, NULL, 'c'},                             \
+	    {"code", required_argument, NULL, DLQ_OPT_CODE},                  \
+	    {"key", required_argument, NULL, DLQ_OPT_KEY},                    \
+	{                                                                     \
+		"since", required_argument, NULL, DLQ_OPT_SINCE               \
+	}
 
 /* Takes option c if it is one of DLQ_FILTER_OPTIONS: 1; not one: 0; a bad
  * value (message printed): -1. */
 int dlq_filter_option(int c, const char *arg, const char **config,
-		      struct dlq_filter *f);
+                      struct dlq_filter *f);
 
 #endif

@@ -39,10 +39,10 @@ struct change {
 };
 
 /* Error codes (stable; they reach outcomes and dead-letter headers). */
-#define EVENT_ERR_INVALID_JSON "invalid_json"
+#define EVENT_ERR_INVALID_JSON  "invalid_json"
 #define EVENT_ERR_INVALID_EVENT "invalid_event"
-#define EVENT_ERR_UNKNOWN_OP "unknown_op"
-#define EVENT_ERR_MISSING_KEY "missing_key"
+#define EVENT_ERR_UNKNOWN_OP    "unknown_op"
+#define EVENT_ERR_MISSING_KEY   "missing_key"
 /* Out of memory while parsing (event_parse returns -ENOMEM); the same
  * code sync uses for its own internal failures. */
 #define EVENT_ERR_INTERNAL "internal"
@@ -65,9 +65,9 @@ struct event_error {
  * and fills out, or -EINVAL and fills err (out is then zeroed); -ENOMEM
  * with code EVENT_ERR_INTERNAL when memory runs out. */
 int event_parse(const void *value, size_t value_len, const void *kafka_key,
-		size_t kafka_key_len, const char *default_event_id,
-		const struct config_mapping *mapping, size_t n_mapping,
-		struct change *out, struct event_error *err);
+                size_t kafka_key_len, const char *default_event_id,
+                const struct config_mapping *mapping, size_t n_mapping,
+                struct change *out, struct event_error *err);
 
 /* The customer key carried by a Kafka key: a plain string as is; a JSON
  * object (with or without the {"schema","payload"} wrapper) with exactly

@@ -21,13 +21,12 @@ struct config_mapping;
  * and a new object in *out (caller frees); -ENOMEM when memory runs out.
  * err may be NULL. */
 int mapping_apply(const struct config_mapping *m, size_t n,
-		  const struct cJSON *row, struct cJSON **out, char *err,
-		  size_t errlen);
+                  const struct cJSON *row, struct cJSON **out, char *err,
+                  size_t errlen);
 
 /* RFC 6901 lookup; NULL when absent. "" is doc itself; a token with a
  * bad escape, an array index with a leading zero or "-" finds nothing.
  * Of members with the same name, the first (as cJSON finds them). */
-const struct cJSON *mapping_pointer(const struct cJSON *doc,
-				    const char *ptr);
+const struct cJSON *mapping_pointer(const struct cJSON *doc, const char *ptr);
 
 #endif

@@ -15,12 +15,14 @@ static cJSON *apply_object(const cJSON *target, const cJSON *patch)
 	if (!out)
 		return NULL;
 
-	cJSON_ArrayForEach(p, patch) {
+	cJSON_ArrayForEach(p, patch)
+	{
 		cJSON *merged;
 		const cJSON *cur;
 
 		if (cJSON_IsNull(p)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(out, p->string);
+			cJSON_DeleteItemFromObjectCaseSensitive(out,
+			                                        p->string);
 			continue;
 		}
 		cur = cJSON_GetObjectItemCaseSensitive(out, p->string);
@@ -31,8 +33,8 @@ static cJSON *apply_object(const cJSON *target, const cJSON *patch)
 		}
 		/* On failure neither call takes merged. */
 		if (cur ? !cJSON_ReplaceItemInObjectCaseSensitive(
-				  out, p->string, merged)
-			: !cJSON_AddItemToObject(out, p->string, merged)) {
+		              out, p->string, merged)
+		        : !cJSON_AddItemToObject(out, p->string, merged)) {
 			cJSON_Delete(merged);
 			cJSON_Delete(out);
 			return NULL;
@@ -77,13 +79,15 @@ cJSON *merge_patch_diff(const cJSON *from, const cJSON *to)
 	out = cJSON_CreateObject();
 	if (!out)
 		return NULL;
-	cJSON_ArrayForEach(f, from) {
+	cJSON_ArrayForEach(f, from)
+	{
 		if (cJSON_GetObjectItemCaseSensitive(to, f->string))
 			continue;
 		if (!add_or_fail(out, f->string, cJSON_CreateNull()))
 			goto oom;
 	}
-	cJSON_ArrayForEach(t, to) {
+	cJSON_ArrayForEach(t, to)
+	{
 		f = cJSON_GetObjectItemCaseSensitive(from, t->string);
 		if (f && cJSON_Compare(f, t, 1))
 			continue;

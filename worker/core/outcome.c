@@ -63,7 +63,7 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 		if (!c)
 			break;
 		cJSON_AddNumberToObject(c, "status",
-					(double)j->conflicts[i].status);
+		                        (double)j->conflicts[i].status);
 		add_str_or_null(c, "field", j->conflicts[i].field);
 		add_str_or_null(c, "target_id", j->conflicts[i].target_id);
 		cJSON_AddItemToArray(arr, c);
@@ -77,7 +77,7 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 			cJSON_AddStringToObject(err, "code", j->err_code);
 			cJSON_AddStringToObject(err, "message", j->err_msg);
 			add_status_or_null(err, "http_status",
-					   j->err_http_status);
+			                   j->err_http_status);
 		}
 	} else {
 		cJSON_AddNullToObject(o, "error");

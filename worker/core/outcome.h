@@ -14,7 +14,7 @@ struct outcome_source {
 	int64_t offset;
 	const char *event_id; /* NULL when the value could not be parsed */
 	const char *key;
-	const char *op;       /* NULL when the value could not be parsed */
+	const char *op;         /* NULL when the value could not be parsed */
 	int64_t finished_at_ms; /* wall clock, ms since the epoch */
 	int64_t duration_ms;
 	/* A dead letter delivered again (redeliveries > 0, the outcome's

@@ -89,9 +89,8 @@ struct pipeline *pipeline_free(struct pipeline *pl)
 	return NULL;
 }
 
-struct pl_partition *pipeline_partition(struct pipeline *pl,
-					const char *topic, int32_t partition,
-					int create)
+struct pl_partition *pipeline_partition(struct pipeline *pl, const char *topic,
+                                        int32_t partition, int create)
 {
 	struct pl_partition *p;
 
@@ -124,7 +123,7 @@ int32_t pl_partition_id(const struct pl_partition *p)
 }
 
 struct pl_partition *pipeline_partition_next(struct pipeline *pl,
-					     struct pl_partition *prev)
+                                             struct pl_partition *prev)
 {
 	return prev ? LIST_NEXT(prev, link) : LIST_FIRST(&pl->parts);
 }
@@ -160,7 +159,8 @@ static void sift_down(struct pipeline *pl, size_t i)
 
 		if (c >= pl->n_ready)
 			break;
-		if (c + 1 < pl->n_ready && older(pl->ready[c + 1], pl->ready[c]))
+		if (c + 1 < pl->n_ready &&
+		    older(pl->ready[c + 1], pl->ready[c]))
 			c++;
 		if (!older(pl->ready[c], ev))
 			break;
@@ -213,7 +213,7 @@ static int ready_reserve(struct pipeline *pl)
 }
 
 struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
-			       int64_t offset, const char *key, void *user)
+                               int64_t offset, const char *key, void *user)
 {
 	struct pl_keyq *kq = strmap_get(pl->keys, key);
 	struct pl_event *ev;
@@ -277,9 +277,9 @@ struct pl_event *pipeline_next_ready(struct pipeline *pl)
 
 	if (pl->active >= pl->max_active)
 		return NULL;
-	ev = pl->max_per_partition	? oldest_under_cap(pl)
-	     : pl->n_ready		? pl->ready[0]
-					: NULL;
+	ev = pl->max_per_partition ? oldest_under_cap(pl)
+	     : pl->n_ready         ? pl->ready[0]
+	                           : NULL;
 	if (!ev)
 		return NULL;
 	ready_remove(pl, ev);
@@ -349,7 +349,7 @@ int64_t pipeline_advance(struct pipeline *pl, struct pl_partition *p)
 }
 
 static void drop_event(struct pipeline *pl, struct pl_event *ev,
-		       void (*release)(void *, void *), void *arg)
+                       void (*release)(void *, void *), void *arg)
 {
 	/* An abandoned event already left its key queue (kq NULL). */
 	if (ev->kq) {
@@ -368,7 +368,7 @@ static void drop_event(struct pipeline *pl, struct pl_event *ev,
 }
 
 int64_t pipeline_revoke(struct pipeline *pl, struct pl_partition *p,
-			void (*release)(void *user, void *arg), void *arg)
+                        void (*release)(void *user, void *arg), void *arg)
 {
 	int64_t next = pipeline_advance(pl, p);
 	struct pl_event *ev;
@@ -395,7 +395,7 @@ int64_t pipeline_revoke(struct pipeline *pl, struct pl_partition *p,
 }
 
 void pipeline_drop_queued(struct pipeline *pl,
-			  void (*release)(void *user, void *arg), void *arg)
+                          void (*release)(void *user, void *arg), void *arg)
 {
 	struct pl_partition *p;
 	struct pl_event *ev;

@@ -44,15 +44,14 @@ void pipeline_set_partition_cap(struct pipeline *pl, size_t n);
  * (pipeline_revoke). */
 struct pipeline *pipeline_free(struct pipeline *pl);
 
-struct pl_partition *pipeline_partition(struct pipeline *pl,
-					const char *topic, int32_t partition,
-					int create);
+struct pl_partition *pipeline_partition(struct pipeline *pl, const char *topic,
+                                        int32_t partition, int create);
 const char *pl_partition_topic(const struct pl_partition *p);
 int32_t pl_partition_id(const struct pl_partition *p);
 
 /* Appends an event (offsets must grow within a partition). Copies key. */
 struct pl_event *pipeline_push(struct pipeline *pl, struct pl_partition *p,
-			       int64_t offset, const char *key, void *user);
+                               int64_t offset, const char *key, void *user);
 
 /* The next event allowed to start (its key's oldest, under the cap), now
  * ACTIVE; NULL when none. */
@@ -74,12 +73,12 @@ int64_t pipeline_advance(struct pipeline *pl, struct pl_partition *p);
  * OUTPUT events are orphaned and freed by pipeline_done. Returns the
  * offset to store for what was DONE (like pipeline_advance). */
 int64_t pipeline_revoke(struct pipeline *pl, struct pl_partition *p,
-			void (*release)(void *user, void *arg), void *arg);
+                        void (*release)(void *user, void *arg), void *arg);
 
 /* Shutdown: no QUEUED event may start any more. release is called for
  * each; the events stay as barriers so offsets never pass them. */
 void pipeline_drop_queued(struct pipeline *pl,
-			  void (*release)(void *user, void *arg), void *arg);
+                          void (*release)(void *user, void *arg), void *arg);
 
 /* Shutdown: an ACTIVE event whose work is abandoned. Like a dropped
  * QUEUED event it stays as a barrier; its user data is the caller's to
@@ -101,6 +100,6 @@ void pl_partition_set_held(struct pl_partition *p, int held);
 
 /* Iterates assigned partitions; NULL at the end. */
 struct pl_partition *pipeline_partition_next(struct pipeline *pl,
-					     struct pl_partition *prev);
+                                             struct pl_partition *prev);
 
 #endif

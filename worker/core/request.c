@@ -14,7 +14,7 @@ void api_request_done(struct api_request *r)
 const char *http_method_str(enum http_method m)
 {
 	static const char *const names[] = {"GET", "POST", "PUT", "PATCH",
-					    "DELETE"};
+	                                    "DELETE"};
 
 	return m < HTTP_METHOD_MAX ? names[m] : "?";
 }

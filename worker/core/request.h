@@ -27,8 +27,8 @@ struct api_request {
 };
 
 struct api_response {
-	long status;        /* 0 when no response came (see error) */
-	const char *body;   /* NUL-terminated, may be "" */
+	long status;      /* 0 when no response came (see error) */
+	const char *body; /* NUL-terminated, may be "" */
 	size_t body_len;
 	/* The body was cut at target.max_response_bytes: whatever the
 	 * status, the body is not all the partner said. */

@@ -18,8 +18,8 @@
 #include <string.h>
 
 void sync_init(struct sync_job *j, const struct change *ch,
-	       const struct profile_ops *p, const struct config *cfg,
-	       struct cache *cache, struct keyindex *index)
+               const struct profile_ops *p, const struct config *cfg,
+               struct cache *cache, struct keyindex *index)
 {
 	memset(j, 0, sizeof(*j));
 	j->change = ch;
@@ -55,7 +55,7 @@ static bool no_id(const char *id)
 }
 
 static enum sync_next finish(struct sync_job *j, enum sync_status st,
-			     enum sync_action a)
+                             enum sync_action a)
 {
 	if (j->target_id && no_id(j->target_id)) {
 		free(j->target_id);
@@ -69,11 +69,11 @@ static enum sync_next finish(struct sync_job *j, enum sync_status st,
 }
 
 static enum sync_next fail(struct sync_job *j, const char *code,
-			   long http_status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+                           long http_status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static enum sync_next fail(struct sync_job *j, const char *code,
-			   long http_status, const char *fmt, ...)
+                           long http_status, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -106,22 +106,22 @@ static enum sync_next oom(struct sync_job *j)
 
 /* The API's words, for a failure the API decided. */
 static enum sync_next api_fail(struct sync_job *j, const char *code,
-			       const struct api_response *r)
+                               const struct api_response *r)
 {
 	char msg[400];
 
 	/* The API's own code, when it has one, says more than ours. */
 	j->profile->error_message(r, &code, msg, sizeof(msg));
 	return fail(j, code, r->status, "%s %s: HTTP %ld%s%s",
-		    http_method_str(j->req.method), sync_step_str(j->step),
-		    r->status, msg[0] ? ": " : "", msg);
+	            http_method_str(j->req.method), sync_step_str(j->step),
+	            r->status, msg[0] ? ": " : "", msg);
 }
 
 static enum sync_next refused(struct sync_job *j,
-			     const struct profile_error *perr)
+                              const struct profile_error *perr)
 {
 	return fail(j, perr->code ? perr->code : "validation", 0, "%s",
-		    perr->message);
+	            perr->message);
 }
 
 static enum sync_next send(struct sync_job *j, enum sync_step step, int rc)
@@ -138,9 +138,9 @@ static enum sync_next empty_id(struct sync_job *j)
 {
 	cache_drop(j->cache, j->change->key);
 	return fail(j, "invalid_response", j->http_status,
-		    "%s %s: HTTP %ld named an empty customer id for key '%s'",
-		    http_method_str(j->req.method), sync_step_str(j->step),
-		    j->http_status, j->change->key);
+	            "%s %s: HTTP %ld named an empty customer id for key '%s'",
+	            http_method_str(j->req.method), sync_step_str(j->step),
+	            j->http_status, j->change->key);
 }
 
 static enum sync_next send_get(struct sync_job *j)
@@ -149,7 +149,7 @@ static enum sync_next send_get(struct sync_job *j)
 		return empty_id(j);
 	api_request_done(&j->req);
 	return send(j, SYNC_STEP_GET,
-		    j->profile->get_request(j->cfg, j->target_id, &j->req));
+	            j->profile->get_request(j->cfg, j->target_id, &j->req));
 }
 
 static enum sync_next send_create(struct sync_job *j)
@@ -177,11 +177,10 @@ static enum sync_next not_found(struct sync_job *j)
 	switch (j->change->op) {
 	case CHANGE_UPDATE:
 		/* A search that finds nothing is not an HTTP error. */
-		return fail(j, "not_found",
-			    j->http_status == 404 ? 404 : 0,
-			    "no customer with key '%s' on the target; an "
-			    "update cannot create it",
-			    j->change->key);
+		return fail(j, "not_found", j->http_status == 404 ? 404 : 0,
+		            "no customer with key '%s' on the target; an "
+		            "update cannot create it",
+		            j->change->key);
 	case CHANGE_DELETE:
 		return finish(j, SYNC_UNCHANGED, SYNC_ACTION_NONE);
 	default:
@@ -206,14 +205,14 @@ static enum sync_next decide(struct sync_job *j, bool from_cache)
 			memset(&perr, 0, sizeof(perr));
 			api_request_done(&j->req);
 			rc = p->delete_request(j->cfg, j->target_id, j->etag,
-					       j->raw, &j->req, &perr);
+			                       j->raw, &j->req, &perr);
 			if (rc == -EINVAL)
 				return refused(j, &perr);
 			return send(j, SYNC_STEP_DELETE, rc);
 		}
-		return from_cache ? send_get(j)
-				  : finish(j, SYNC_UNCHANGED,
-					   SYNC_ACTION_NONE);
+		return from_cache
+		           ? send_get(j)
+		           : finish(j, SYNC_UNCHANGED, SYNC_ACTION_NONE);
 	}
 	merged = merge_patch_apply(j->current, j->desired);
 	wanted = merged ? p->project(merged) : NULL;
@@ -224,9 +223,9 @@ static enum sync_next decide(struct sync_job *j, bool from_cache)
 		return oom(j);
 	if (merge_patch_is_empty(diff)) {
 		cJSON_Delete(diff);
-		return from_cache ? send_get(j)
-				  : finish(j, SYNC_UNCHANGED,
-					   SYNC_ACTION_NONE);
+		return from_cache
+		           ? send_get(j)
+		           : finish(j, SYNC_UNCHANGED, SYNC_ACTION_NONE);
 	}
 	memset(&perr, 0, sizeof(perr));
 	if (p->validate(diff, false, &perr)) {
@@ -236,7 +235,7 @@ static enum sync_next decide(struct sync_job *j, bool from_cache)
 	api_request_done(&j->req);
 	memset(&perr, 0, sizeof(perr));
 	rc = p->update_request(j->cfg, j->change, j->target_id, j->etag, diff,
-			       j->raw, &j->req, &perr);
+	                       j->raw, &j->req, &perr);
 	cJSON_Delete(diff);
 	if (rc == -EINVAL)
 		return refused(j, &perr);
@@ -248,8 +247,8 @@ static enum sync_next decide(struct sync_job *j, bool from_cache)
 static const char *event_owner(const struct sync_job *j)
 {
 	const char *o = j->profile->event_owner
-			    ? j->profile->event_owner(j->cfg, j->change)
-			    : NULL;
+	                    ? j->profile->event_owner(j->cfg, j->change)
+	                    : NULL;
 
 	return o && *o ? o : NULL;
 }
@@ -266,7 +265,7 @@ static enum sync_next send_scan(struct sync_job *j, long page)
 	api_request_done(&j->req);
 	j->scan_page = page;
 	return send(j, SYNC_STEP_SCAN,
-		    j->profile->index_request(j->cfg, page, &j->req));
+	            j->profile->index_request(j->cfg, page, &j->req));
 }
 
 /* With the key index: SYNC_NEXT_MAX when it cannot answer (it failed:
@@ -324,9 +323,9 @@ static enum sync_next locate(struct sync_job *j)
 	rc = p->lookup_request(j->cfg, ch, &j->req);
 	if (rc == -EINVAL)
 		return fail(j, "validation", 0,
-			    "key '%s' cannot be looked up: the event carries "
-			    "nothing the %s profile finds customers by",
-			    ch->key, p->name);
+		            "key '%s' cannot be looked up: the event carries "
+		            "nothing the %s profile finds customers by",
+		            ch->key, p->name);
 	return send(j, SYNC_STEP_LOOKUP, rc);
 }
 
@@ -367,20 +366,20 @@ enum sync_next sync_start(struct sync_job *j)
 /* Answers that mean the same at every step. Returns SYNC_NEXT_MAX when
  * the step must decide. */
 static enum sync_next classify_common(struct sync_job *j,
-				      const struct api_response *r)
+                                      const struct api_response *r)
 {
 	long s = r->status;
 	bool transient = s == 0 || s == 408 || (s >= 500 && s != 503) ||
-			 ((s == 503 || s == 429) && r->retry_after_s < 0);
+	                 ((s == 503 || s == 429) && r->retry_after_s < 0);
 
 	if (transient) {
 		j->failures++;
 		if (j->max_attempts > 0 && j->failures >= j->max_attempts)
 			return fail(j, "max_attempts", s,
-				    "%s %s: gave up after %d attempts: %s",
-				    http_method_str(j->req.method),
-				    sync_step_str(j->step), j->failures,
-				    s ? "server error" : r->error);
+			            "%s %s: gave up after %d attempts: %s",
+			            http_method_str(j->req.method),
+			            sync_step_str(j->step), j->failures,
+			            s ? "server error" : r->error);
 		return SYNC_RETRY;
 	}
 	j->failures = 0;
@@ -396,11 +395,11 @@ static enum sync_next classify_common(struct sync_job *j,
 	}
 	if (s == 403)
 		return fail(j, "forbidden", s,
-			    "%s %s: HTTP 403: the API client lacks scope "
-			    "'%s'; grant it to the client credentials",
-			    http_method_str(j->req.method),
-			    sync_step_str(j->step),
-			    j->req.scope ? j->req.scope : "?");
+		            "%s %s: HTTP 403: the API client lacks scope "
+		            "'%s'; grant it to the client credentials",
+		            http_method_str(j->req.method),
+		            sync_step_str(j->step),
+		            j->req.scope ? j->req.scope : "?");
 	return SYNC_NEXT_MAX;
 }
 
@@ -414,7 +413,8 @@ static enum sync_next check_owner(struct sync_job *j, const cJSON *raw)
 {
 	const struct profile_ops *p = j->profile;
 	const char *want = event_owner(j);
-	const char *have = raw && p->record_owner ? p->record_owner(raw) : NULL;
+	const char *have =
+	    raw && p->record_owner ? p->record_owner(raw) : NULL;
 	const struct sync_conflict *c =
 	    j->n_conflicts ? &j->conflicts[j->n_conflicts - 1] : NULL;
 
@@ -422,16 +422,16 @@ static enum sync_next check_owner(struct sync_job *j, const cJSON *raw)
 		return SYNC_NEXT_MAX;
 	if (j->after_conflict && c)
 		return fail(j, "conflict", c->status,
-			    "create conflicts on %s with customer '%s', whose "
-			    "%s is '%s', not '%s': it belongs to another key; "
-			    "nothing was written to it",
-			    c->field ? c->field : "a unique field",
-			    j->target_id, p->owner_field, have, want);
+		            "create conflicts on %s with customer '%s', whose "
+		            "%s is '%s', not '%s': it belongs to another key; "
+		            "nothing was written to it",
+		            c->field ? c->field : "a unique field",
+		            j->target_id, p->owner_field, have, want);
 	return fail(j, "conflict", 0,
-		    "the customer found for key '%s', '%s', has %s '%s', not "
-		    "'%s': it belongs to another key; nothing was written to "
-		    "it",
-		    j->change->key, j->target_id, p->owner_field, have, want);
+	            "the customer found for key '%s', '%s', has %s '%s', not "
+	            "'%s': it belongs to another key; nothing was written to "
+	            "it",
+	            j->change->key, j->target_id, p->owner_field, have, want);
 }
 
 /* An ETag goes back as If-Match: one the header could not carry (a
@@ -446,7 +446,7 @@ static bool etag_ok(const char *etag)
 }
 
 static enum sync_next have_record(struct sync_job *j, cJSON *raw,
-				  const char *etag)
+                                  const char *etag)
 {
 	enum sync_next n = check_owner(j, raw);
 
@@ -460,21 +460,21 @@ static enum sync_next have_record(struct sync_job *j, cJSON *raw,
 	j->current = raw ? j->profile->project(raw) : NULL;
 	if (!j->current)
 		return fail(j, "invalid_response", j->http_status,
-			    "the record of '%s' is unreadable", j->target_id);
+		            "the record of '%s' is unreadable", j->target_id);
 	if (!etag_ok(etag))
 		return fail(j, "invalid_response", j->http_status,
-			    "the ETag of '%s' is not a valid header value",
-			    j->target_id);
+		            "the ETag of '%s' is not a valid header value",
+		            j->target_id);
 	set_str(&j->etag, etag);
 	cache_put(j->cache, j->change->key, j->target_id, j->etag,
-		  cJSON_Duplicate(j->current, 1));
+	          cJSON_Duplicate(j->current, 1));
 	if (j->index && keyindex_put(j->index, index_key(j), j->target_id))
 		return oom(j);
 	return decide(j, false);
 }
 
 static enum sync_next on_lookup(struct sync_job *j,
-				const struct api_response *r)
+                                const struct api_response *r)
 {
 	char *id = NULL;
 	cJSON *record = NULL;
@@ -486,11 +486,11 @@ static enum sync_next on_lookup(struct sync_job *j,
 		return api_fail(j, "rejected", r);
 	} else {
 		rc = j->profile->lookup_parse(j->cfg, j->change, r, &id,
-					      &record);
+		                              &record);
 	}
 	if (rc < 0)
 		return fail(j, "invalid_response", r->status,
-			    "the look-up answered something unreadable");
+		            "the look-up answered something unreadable");
 	if (rc == 0 && r->status == 200 && j->profile->lookup_next) {
 		struct api_request next;
 
@@ -508,10 +508,10 @@ static enum sync_next on_lookup(struct sync_job *j,
 	if (rc == 0) {
 		if (j->after_conflict)
 			return fail(j, "conflict", 0,
-				    "create was refused as a duplicate, but "
-				    "no customer this client can see matches: "
-				    "the conflicting record belongs to "
-				    "someone else");
+			            "create was refused as a duplicate, but "
+			            "no customer this client can see matches: "
+			            "the conflicting record belongs to "
+			            "someone else");
 		return not_found(j);
 	}
 	free(j->target_id);
@@ -535,16 +535,16 @@ static enum sync_next on_get(struct sync_job *j, const struct api_response *r)
 	if (r->status == 404) {
 		if (j->after_conflict)
 			return fail(j, "conflict", r->status,
-				    "the duplicate named customer '%s', which "
-				    "this client cannot read",
-				    j->target_id);
+			            "the duplicate named customer '%s', which "
+			            "this client cannot read",
+			            j->target_id);
 		return not_found(j);
 	}
 	if (r->status != 200)
 		return api_fail(j, "rejected", r);
 	if (has(j, PROFILE_ETAGS) && !r->etag)
 		return fail(j, "invalid_response", r->status,
-			    "GET %s answered without an ETag", j->target_id);
+		            "GET %s answered without an ETag", j->target_id);
 	doc = cJSON_ParseWithLength(r->body, r->body_len);
 	rec = doc ? j->profile->record_of(doc) : NULL;
 	raw = rec ? cJSON_Duplicate(rec, 1) : NULL;
@@ -562,27 +562,27 @@ static bool is_write(enum sync_step s)
  * have applied it, so the message says so and where to look. What the
  * record holds now is unknown: the next event of the key re-reads. */
 static enum sync_next maybe_applied(struct sync_job *j,
-				    const struct api_response *r,
-				    const char *why)
+                                    const struct api_response *r,
+                                    const char *why)
 {
 	cache_drop(j->cache, j->change->key);
 	if (!no_id(j->target_id))
 		return fail(j, "invalid_response", r->status,
-			    "%s %s: HTTP %ld: %s; the %s may have been "
-			    "applied: check customer '%s'",
-			    http_method_str(j->req.method),
-			    sync_step_str(j->step), r->status, why,
-			    sync_step_str(j->step), j->target_id);
+		            "%s %s: HTTP %ld: %s; the %s may have been "
+		            "applied: check customer '%s'",
+		            http_method_str(j->req.method),
+		            sync_step_str(j->step), r->status, why,
+		            sync_step_str(j->step), j->target_id);
 	return fail(j, "invalid_response", r->status,
-		    "%s %s: HTTP %ld: %s; the %s may have been applied: "
-		    "check the target for key '%s'",
-		    http_method_str(j->req.method), sync_step_str(j->step),
-		    r->status, why, sync_step_str(j->step), j->change->key);
+	            "%s %s: HTTP %ld: %s; the %s may have been applied: "
+	            "check the target for key '%s'",
+	            http_method_str(j->req.method), sync_step_str(j->step),
+	            r->status, why, sync_step_str(j->step), j->change->key);
 }
 
 static enum sync_next on_written(struct sync_job *j,
-				 const struct api_response *r,
-				 enum sync_action a)
+                                 const struct api_response *r,
+                                 enum sync_action a)
 {
 	char *id, *etag;
 	cJSON *record;
@@ -618,7 +618,7 @@ static enum sync_next on_written(struct sync_job *j,
 }
 
 static void add_conflict(struct sync_job *j, long status, char *field,
-			 char *id)
+                         char *id)
 {
 	struct sync_conflict *c;
 
@@ -634,7 +634,7 @@ static void add_conflict(struct sync_job *j, long status, char *field,
 }
 
 static enum sync_next on_create(struct sync_job *j,
-				const struct api_response *r)
+                                const struct api_response *r)
 {
 	char *field = NULL, *id = NULL;
 	cJSON *record;
@@ -674,18 +674,18 @@ static enum sync_next reread(struct sync_job *j, const struct api_response *r)
 	 * the outcome. */
 	if (r->status == 412)
 		add_conflict(j, r->status, NULL,
-			     j->target_id ? strdup(j->target_id) : NULL);
+		             j->target_id ? strdup(j->target_id) : NULL);
 	if (++j->stale > SYNC_MAX_STALE)
 		return fail(j, "precondition_loop", r->status,
-			    "%s %s: still HTTP %ld after %d re-reads",
-			    http_method_str(j->req.method),
-			    sync_step_str(j->step), r->status, SYNC_MAX_STALE);
+		            "%s %s: still HTTP %ld after %d re-reads",
+		            http_method_str(j->req.method),
+		            sync_step_str(j->step), r->status, SYNC_MAX_STALE);
 	cache_drop(j->cache, j->change->key);
 	return send_get(j);
 }
 
 static enum sync_next on_update(struct sync_job *j,
-				const struct api_response *r)
+                                const struct api_response *r)
 {
 	char *field = NULL, *id = NULL;
 
@@ -708,7 +708,7 @@ static enum sync_next on_update(struct sync_job *j,
 }
 
 static enum sync_next on_delete(struct sync_job *j,
-				const struct api_response *r)
+                                const struct api_response *r)
 {
 	switch (r->status) {
 	case 200:
@@ -747,9 +747,9 @@ static enum sync_next on_scan(struct sync_job *j, const struct api_response *r)
 {
 	long next = 0;
 	int rc = r->status == 200
-		     ? j->profile->index_page(r, j->scan_page, index_add,
-					      j->index, &next)
-		     : -EINVAL;
+	             ? j->profile->index_page(r, j->scan_page, index_add,
+	                                      j->index, &next)
+	             : -EINVAL;
 
 	if (rc == -ENOMEM)
 		return oom(j);
@@ -770,21 +770,21 @@ static enum sync_next on_scan(struct sync_job *j, const struct api_response *r)
 /* What every 2xx passes before a step reads it. SYNC_NEXT_MAX when the
  * step may read r. */
 static enum sync_next check_2xx(struct sync_job *j,
-				const struct api_response *r)
+                                const struct api_response *r)
 {
 	/* A body cut at the cap cannot be read, not even for an error
 	 * envelope. */
 	if (r->truncated && is_write(j->step))
 		return maybe_applied(j, r,
-				     "the answer exceeded the response size "
-				     "cap (target.max_response_bytes)");
+		                     "the answer exceeded the response size "
+		                     "cap (target.max_response_bytes)");
 	if (r->truncated)
 		return fail(j, "invalid_response", r->status,
-			    "%s %s: HTTP %ld: the answer exceeded the "
-			    "response size cap (target.max_response_bytes); "
-			    "nothing was written",
-			    http_method_str(j->req.method),
-			    sync_step_str(j->step), r->status);
+		            "%s %s: HTTP %ld: the answer exceeded the "
+		            "response size cap (target.max_response_bytes); "
+		            "nothing was written",
+		            http_method_str(j->req.method),
+		            sync_step_str(j->step), r->status);
 	/* An API that answers its refusals with a 2xx: its words, as for
 	 * any rejection. */
 	if (j->profile->refused && j->profile->refused(r))
@@ -793,7 +793,7 @@ static enum sync_next check_2xx(struct sync_job *j,
 }
 
 enum sync_next sync_on_response(struct sync_job *j,
-				const struct api_response *r)
+                                const struct api_response *r)
 {
 	enum sync_next n;
 
@@ -844,7 +844,7 @@ void sync_done(struct sync_job *j)
 const char *sync_status_str(enum sync_status s)
 {
 	static const char *const names[] = {"applied", "unchanged", "skipped",
-					    "failed"};
+	                                    "failed"};
 
 	return s < SYNC_STATUS_MAX ? names[s] : "?";
 }
@@ -852,16 +852,15 @@ const char *sync_status_str(enum sync_status s)
 const char *sync_action_str(enum sync_action a)
 {
 	static const char *const names[] = {"none", "create", "update",
-					    "delete"};
+	                                    "delete"};
 
 	return a < SYNC_ACTION_MAX ? names[a] : "?";
 }
 
 const char *sync_step_str(enum sync_step s)
 {
-	static const char *const names[] = {"-",      "lookup", "read",
-					    "create", "update", "delete",
-					    "list"};
+	static const char *const names[] = {
+	    "-", "lookup", "read", "create", "update", "delete", "list"};
 
 	return s < SYNC_STEP_MAX ? names[s] : "?";
 }

@@ -37,10 +37,10 @@ enum sync_next {
 	SYNC_SEND,   /* send job->req now */
 	SYNC_RETRY,  /* transient failure: resend after backoff */
 	SYNC_HOLD,   /* endpoint asked to wait job->retry_after_s: resend
-			after the endpoint-wide hold */
+	                after the endpoint-wide hold */
 	SYNC_REAUTH, /* 401: get a new token, then resend (once) */
 	SYNC_WAIT,   /* waits for the key index another job is building:
-			call sync_resume once it is no longer SCANNING */
+	                call sync_resume once it is no longer SCANNING */
 	SYNC_DONE,   /* outcome ready in status/action/... */
 	SYNC_NEXT_MAX
 };
@@ -109,8 +109,8 @@ struct sync_job {
 /* cfg: the profile's settings and retry.max_attempts. index: the shared
  * key index for a PROFILE_INDEXED profile (NULL: look up per key). */
 void sync_init(struct sync_job *j, const struct change *ch,
-	       const struct profile_ops *p, const struct config *cfg,
-	       struct cache *cache, struct keyindex *index);
+               const struct profile_ops *p, const struct config *cfg,
+               struct cache *cache, struct keyindex *index);
 
 /* Ends a job that never reaches the API (e.g. unparsable input). */
 void sync_fail(struct sync_job *j, const char *code, const char *msg);
@@ -119,7 +119,7 @@ enum sync_next sync_start(struct sync_job *j);
 /* After SYNC_WAIT: looks the key up again. */
 enum sync_next sync_resume(struct sync_job *j);
 enum sync_next sync_on_response(struct sync_job *j,
-				const struct api_response *r);
+                                const struct api_response *r);
 
 /* Ends a job as skipped for a reason worth naming in the outcome's error
  * (replay's "stale"); no request is made. */

@@ -1,7 +1,7 @@
 #include "daemon/backoff.h"
 
 int64_t backoff_delay_ms(int failures, int64_t initial_ms, int64_t max_ms,
-			 uint32_t rnd)
+                         uint32_t rnd)
 {
 	int64_t d = initial_ms;
 	int64_t half;
@@ -15,8 +15,8 @@ int64_t backoff_delay_ms(int failures, int64_t initial_ms, int64_t max_ms,
 	if (d < 1)
 		d = 1;
 	half = d / 2;
-	return d - half + (half > 0 ? (int64_t)(rnd % (uint64_t)(half + 1))
-				    : 0);
+	return d - half +
+	       (half > 0 ? (int64_t)(rnd % (uint64_t)(half + 1)) : 0);
 }
 
 int64_t backoff_retry_after_ms(long ra_s, long max_s, int64_t min_ms)

@@ -9,7 +9,7 @@
  * jittered ("equal jitter"), so retries spread out but never collapse
  * to zero. rnd is a uniform random number. */
 int64_t backoff_delay_ms(int failures, int64_t initial_ms, int64_t max_ms,
-			 uint32_t rnd);
+                         uint32_t rnd);
 
 /* How long an endpoint-wide hold lasts for a Retry-After of ra_s seconds:
  * capped by max_s; a zero wait still holds for min_ms so a server that

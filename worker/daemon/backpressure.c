@@ -16,18 +16,18 @@ static size_t share(const struct backpressure *bp)
 }
 
 static void set_paused(const struct backpressure *bp, struct pl_partition *p,
-		       int pause)
+                       int pause)
 {
 	if (bp->set_pause)
 		bp->set_pause(bp->set_pause_arg, pl_partition_topic(p),
-			      pl_partition_id(p), pause);
+		              pl_partition_id(p), pause);
 	else
 		kafka_pause_one(bp->kafka, pl_partition_topic(p),
-				pl_partition_id(p), pause);
+		                pl_partition_id(p), pause);
 }
 
 void backpressure_check(const struct backpressure *bp, struct pl_partition *p,
-			int all_paused)
+                        int all_paused)
 {
 	if (pl_partition_held(p) ||
 	    (long)pipeline_buffered(bp->pl) < bp->max_buffered ||
@@ -37,9 +37,9 @@ void backpressure_check(const struct backpressure *bp, struct pl_partition *p,
 	if (!all_paused)
 		set_paused(bp, p, 1);
 	log_info("partition paused topic=%s partition=%d reason=backpressure "
-		 "buffered=%zu",
-		 pl_partition_topic(p), (int)pl_partition_id(p),
-		 pl_partition_buffered(p));
+	         "buffered=%zu",
+	         pl_partition_topic(p), (int)pl_partition_id(p),
+	         pl_partition_buffered(p));
 }
 
 void backpressure_release(const struct backpressure *bp, int all_paused)
@@ -59,9 +59,9 @@ void backpressure_release(const struct backpressure *bp, int all_paused)
 		if (!all_paused)
 			set_paused(bp, p, 0);
 		log_info("partition resumed topic=%s partition=%d "
-			 "buffered=%zu",
-			 pl_partition_topic(p), (int)pl_partition_id(p),
-			 pl_partition_buffered(p));
+		         "buffered=%zu",
+		         pl_partition_topic(p), (int)pl_partition_id(p),
+		         pl_partition_buffered(p));
 	}
 }
 
@@ -75,7 +75,7 @@ void backpressure_repause(const struct backpressure *bp)
 }
 
 size_t backpressure_paused(const struct backpressure *bp, int all_paused,
-			   size_t *assigned)
+                           size_t *assigned)
 {
 	struct pl_partition *p = NULL;
 	size_t n = 0, held = 0;

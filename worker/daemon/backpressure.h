@@ -21,14 +21,14 @@ struct backpressure {
 	/* Pauses (pause 1) or resumes one partition. NULL: kafka_pause_one
 	 * on kafka; the tests count the calls instead. */
 	void (*set_pause)(void *arg, const char *topic, int32_t partition,
-			  int pause);
+	                  int pause);
 	void *set_pause_arg; /* borrowed */
 };
 
 /* After an event of p was buffered. all_paused: every partition is
  * paused anyway (Retry-After, shutdown); p is then only marked. */
 void backpressure_check(const struct backpressure *bp, struct pl_partition *p,
-			int all_paused);
+                        int all_paused);
 
 /* Resumes held partitions that drained to half their share, or all of
  * them once half the total is left. */
@@ -40,6 +40,6 @@ void backpressure_repause(const struct backpressure *bp);
 
 /* Paused partitions of *assigned. */
 size_t backpressure_paused(const struct backpressure *bp, int all_paused,
-			   size_t *assigned);
+                           size_t *assigned);
 
 #endif

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define CACHE_MAX_ENTRIES 200000
-#define STATUS_EVERY_MS 2000
+#define STATUS_EVERY_MS   2000
 /* Longest single wait of the loop: signals and the watchdog are seen at
  * least this often even when nothing happens. */
 #define LOOP_MAX_WAIT_MS 1000
@@ -98,7 +98,7 @@ struct worker {
 	struct pipeline *pl;
 	struct backpressure bp;
 	struct worker_hooks hooks; /* all NULL for the live daemon */
-	struct metrics *metrics; /* NULL when off */
+	struct metrics *metrics;   /* NULL when off */
 
 	struct job_list lists[WAIT_MAX]; /* all but WAIT_NONE are used */
 	int token_in_flight;
@@ -156,7 +156,6 @@ static void list_remove(struct worker *w, struct job *j)
 
 /* ---- pause reasons ---- */
 
-
 static void pause_set(struct worker *w, int reason, int on)
 {
 	int before = w->paused;
@@ -168,9 +167,9 @@ static void pause_set(struct worker *w, int reason, int on)
 	if (!w->paused)
 		backpressure_repause(&w->bp);
 	log_info("consumption %s reasons=%s%s",
-		 w->paused ? "paused" : "resumed",
-		 w->paused & PAUSE_HOLD ? "retry-after," : "",
-		 w->paused & PAUSE_SHUTDOWN ? "shutdown," : "");
+	         w->paused ? "paused" : "resumed",
+	         w->paused & PAUSE_HOLD ? "retry-after," : "",
+	         w->paused & PAUSE_SHUTDOWN ? "shutdown," : "");
 }
 
 /* ---- jobs ---- */
@@ -234,10 +233,9 @@ static void submit(struct worker *w, struct job *j)
 		return;
 	}
 	j->auth_gen = auth_generation(w->auth);
-	snprintf(url, sizeof(url), "%s%s", w->cfg->target.base_url,
-		 req->path);
-	j->call = http_submit(w->http, url, req, authz,
-			      j->change.event_id, on_http_done, j);
+	snprintf(url, sizeof(url), "%s%s", w->cfg->target.base_url, req->path);
+	j->call = http_submit(w->http, url, req, authz, j->change.event_id,
+	                      on_http_done, j);
 	if (!j->call) {
 		/* Out of memory or handles: try again shortly. */
 		j->sync.failures++;
@@ -247,24 +245,24 @@ static void submit(struct worker *w, struct job *j)
 	list_add(w, j, WAIT_HTTP);
 	j->sync.attempts++;
 	log_debug("request method=%s path=%s key=%s attempt=%d",
-		  http_method_str(req->method), req->path, j->key,
-		  j->sync.attempts);
+	          http_method_str(req->method), req->path, j->key,
+	          j->sync.attempts);
 }
 
 static void start_hold(struct worker *w, long retry_after_s)
 {
 	int64_t wait_ms = backoff_retry_after_ms(
-		retry_after_s, w->cfg->retry.max_retry_after_s,
-		w->cfg->retry.initial_backoff_ms);
+	    retry_after_s, w->cfg->retry.max_retry_after_s,
+	    w->cfg->retry.initial_backoff_ms);
 	enum hold_change c = hold_start(&w->hold, clock_mono_ms(), wait_ms);
 
 	if (c == HOLD_KEPT)
 		return;
 	if (c == HOLD_STARTED)
 		log_warn("endpoint asked to wait retry_after_s=%ld "
-			 "hold_ms=%lld: writes wait, partitions paused",
-			 retry_after_s,
-			 (long long)hold_left_ms(&w->hold, clock_mono_ms()));
+		         "hold_ms=%lld: writes wait, partitions paused",
+		         retry_after_s,
+		         (long long)hold_left_ms(&w->hold, clock_mono_ms()));
 	pause_set(w, PAUSE_HOLD, 1);
 }
 
@@ -275,7 +273,7 @@ static void end_hold(struct worker *w)
 	if (!hold_end(&w->hold))
 		return;
 	log_notice("endpoint available again: resuming held=%zu",
-		   w->lists[WAIT_HOLD].n);
+	           w->lists[WAIT_HOLD].n);
 	while ((j = w->lists[WAIT_HOLD].head)) {
 		list_remove(w, j);
 		submit(w, j);
@@ -285,7 +283,7 @@ static void end_hold(struct worker *w)
 
 static void complete(struct worker *w, struct job *j);
 static void complete_quietly(struct worker *w, struct job *j,
-			     const struct sync_job *s, int stopped);
+                             const struct sync_job *s, int stopped);
 
 /* A create, update or delete is where the before_write hook may stop an
  * event (a dry run reads but never writes). */
@@ -295,7 +293,7 @@ static int stop_before_write(const struct worker *w, const struct job *j)
 
 	return w->hooks.before_write &&
 	       (st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
-		st == SYNC_STEP_DELETE) &&
+	        st == SYNC_STEP_DELETE) &&
 	       w->hooks.before_write(w->hooks.arg, j->rec.user, &j->sync);
 }
 
@@ -312,15 +310,15 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 		submit(w, j);
 		break;
 	case SYNC_RETRY:
-		d = backoff_delay_ms(j->sync.failures,
-				     w->cfg->retry.initial_backoff_ms,
-				     w->cfg->retry.max_backoff_ms,
-				     (uint32_t)rand());
-		log_warn("transient failure, retrying key=%s method=%s "
-			 "path=%s http_status=%ld failures=%d retry_in_ms=%lld",
-			 j->key, http_method_str(j->sync.req.method),
-			 j->sync.req.path, j->sync.http_status,
-			 j->sync.failures, (long long)d);
+		d = backoff_delay_ms(
+		    j->sync.failures, w->cfg->retry.initial_backoff_ms,
+		    w->cfg->retry.max_backoff_ms, (uint32_t)rand());
+		log_warn(
+		    "transient failure, retrying key=%s method=%s "
+		    "path=%s http_status=%ld failures=%d retry_in_ms=%lld",
+		    j->key, http_method_str(j->sync.req.method),
+		    j->sync.req.path, j->sync.http_status, j->sync.failures,
+		    (long long)d);
 		j->due_ms = clock_mono_ms() + d;
 		list_add(w, j, WAIT_TIMER);
 		break;
@@ -350,9 +348,10 @@ static void on_http_done(void *arg, const struct api_response *r)
 	j->call = NULL;
 	list_remove(w, j);
 	if (r->status == 0)
-		log_warn("request failed key=%s method=%s path=%s error=\"%s\"",
-			 j->key, http_method_str(j->sync.req.method),
-			 j->sync.req.path, r->error);
+		log_warn(
+		    "request failed key=%s method=%s path=%s error=\"%s\"",
+		    j->key, http_method_str(j->sync.req.method),
+		    j->sync.req.path, r->error);
 	n = sync_on_response(&j->sync, r);
 	/* The probe's answer decides for everyone held. */
 	if (hold_answered(&w->hold, j, n == SYNC_HOLD))
@@ -403,11 +402,11 @@ static void maybe_fetch_token(struct worker *w)
 	if (http_submit(w->http, url, &req, NULL, NULL, on_token_done, w))
 		w->token_in_flight = 1;
 	else if (!auth_on_response(w->auth,
-				 &(struct api_response){
-					 .status = 0,
-					 .error = "cannot start the request",
-					 .retry_after_s = -1},
-				 clock_mono_ms()))
+	                           &(struct api_response){
+	                               .status = 0,
+	                               .error = "cannot start the request",
+	                               .retry_after_s = -1},
+	                           clock_mono_ms()))
 		metrics_token_refresh(w->metrics, 0);
 	api_request_done(&req);
 }
@@ -438,10 +437,10 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 }
 
 static rd_kafka_headers_t *dlq_headers(const struct job *j,
-				       const struct outcome_source *s)
+                                       const struct outcome_source *s)
 {
 	rd_kafka_headers_t *hs = j->headers ? rd_kafka_headers_copy(j->headers)
-					    : rd_kafka_headers_new(16);
+	                                    : rd_kafka_headers_new(16);
 
 	dead_letter_add_headers(hs, &j->sync, s);
 	return hs;
@@ -461,35 +460,35 @@ static void log_outcome(const struct job *j)
 
 	if (s->status == SYNC_FAILED)
 		log_warn("event failed topic=%s partition=%d offset=%lld "
-			 "key=%s code=%s http_status=%ld attempts=%d "
-			 "message=\"%s\"",
-			 j->topic, (int)j->partition, (long long)j->offset,
-			 j->key, s->err_code, s->err_http_status, s->attempts,
-			 s->err_msg);
+		         "key=%s code=%s http_status=%ld attempts=%d "
+		         "message=\"%s\"",
+		         j->topic, (int)j->partition, (long long)j->offset,
+		         j->key, s->err_code, s->err_http_status, s->attempts,
+		         s->err_msg);
 	else
 		log_msg(s->status == SYNC_APPLIED ? LOG_INFO : LOG_DEBUG,
-			"event %s topic=%s partition=%d offset=%lld key=%s "
-			"action=%s target_id=%s attempts=%d",
-			sync_status_str(s->status), j->topic,
-			(int)j->partition, (long long)j->offset, j->key,
-			sync_action_str(s->action),
-			s->target_id ? s->target_id : "-", s->attempts);
+		        "event %s topic=%s partition=%d offset=%lld key=%s "
+		        "action=%s target_id=%s attempts=%d",
+		        sync_status_str(s->status), j->topic,
+		        (int)j->partition, (long long)j->offset, j->key,
+		        sync_action_str(s->action),
+		        s->target_id ? s->target_id : "-", s->attempts);
 }
 
 static void finish_event(struct worker *w, struct job *j);
 
 static void report_done(struct worker *w, struct job *j,
-			const struct sync_job *s, int stopped)
+                        const struct sync_job *s, int stopped)
 {
 	if (w->hooks.on_done)
 		w->hooks.on_done(w->hooks.arg, j->rec.user, j->partition,
-				 j->offset, j->key, s, stopped);
+		                 j->offset, j->key, s, stopped);
 }
 
 /* Done without a word on the results topic: settled without sync (s
  * NULL), stopped before a write, or any event of a read-only run. */
 static void complete_quietly(struct worker *w, struct job *j,
-			     const struct sync_job *s, int stopped)
+                             const struct sync_job *s, int stopped)
 {
 	pipeline_output(w->pl, j->ev);
 	report_done(w, j, s, stopped);
@@ -520,7 +519,7 @@ static void complete(struct worker *w, struct job *j)
 	}
 	j->dr_pending = 1;
 	if (kafka_produce(w->kafka, w->cfg->kafka.results_topic, j->key,
-			  strlen(j->key), json, strlen(json), NULL, j)) {
+	                  strlen(j->key), json, strlen(json), NULL, j)) {
 		j->dr_pending = 0;
 		fatal(w, WORKER_EXIT_SOFTWARE, "cannot produce an outcome");
 	}
@@ -530,7 +529,7 @@ static void complete(struct worker *w, struct job *j)
 	j->dr_pending++;
 	hs = dlq_headers(j, &src);
 	if (kafka_produce(w->kafka, w->cfg->kafka.dead_letter_topic, j->kkey,
-			  j->kkey_len, j->value, j->value_len, hs, j)) {
+	                  j->kkey_len, j->value, j->value_len, hs, j)) {
 		/* Taken over only on success (kafka.h). */
 		rd_kafka_headers_destroy(hs);
 		j->dr_pending--;
@@ -542,8 +541,7 @@ static void complete(struct worker *w, struct job *j)
 	}
 }
 
-static void on_delivered(void *arg, void *opaque, int err,
-			 const char *errstr)
+static void on_delivered(void *arg, void *opaque, int err, const char *errstr)
 {
 	struct worker *w = arg;
 	struct job *j = opaque;
@@ -553,9 +551,9 @@ static void on_delivered(void *arg, void *opaque, int err,
 		 * processed again, so nothing is lost. */
 		if (!w->stopping || err != RD_KAFKA_RESP_ERR__PURGE_QUEUE) {
 			log_err("delivery failed topic=%s partition=%d "
-				"offset=%lld error=\"%s\"",
-				j->topic, (int)j->partition,
-				(long long)j->offset, errstr);
+			        "offset=%lld error=\"%s\"",
+			        j->topic, (int)j->partition,
+			        (long long)j->offset, errstr);
 			fatal(w, WORKER_EXIT_SOFTWARE,
 			      "an outcome was not delivered");
 		}
@@ -587,10 +585,10 @@ static void finish_event(struct worker *w, struct job *j)
 	next = pipeline_advance(w->pl, part);
 	if (next >= 0 && w->hooks.progress)
 		next = w->hooks.progress(w->hooks.arg, pl_partition_id(part),
-					 next);
+		                         next);
 	if (next >= 0 && !w->hooks.read_only)
 		kafka_store(w->kafka, pl_partition_topic(part),
-			    pl_partition_id(part), next);
+		            pl_partition_id(part), next);
 }
 
 /* ---- consumer side ---- */
@@ -619,7 +617,7 @@ static void *memdup(const void *p, size_t n)
 
 /* Takes over rec (then rec->user is NULL) unless out of memory. */
 static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
-				    struct worker_record *rec)
+                                    struct worker_record *rec)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	char default_id[512];
@@ -642,14 +640,14 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
 	 * replayed one by its own, so it keeps its name. */
 	if (j->rec.origin_topic)
 		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
-			 j->rec.origin_topic, (int)j->rec.origin_partition,
-			 (long long)j->rec.origin_offset);
+		         j->rec.origin_topic, (int)j->rec.origin_partition,
+		         (long long)j->rec.origin_offset);
 	else
 		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
-			 j->topic, (int)m->partition, (long long)m->offset);
+		         j->topic, (int)m->partition, (long long)m->offset);
 	if (event_parse(m->payload, m->len, m->key, m->key_len, default_id,
-			w->cfg->mapping, w->cfg->n_mapping, &j->change,
-			&j->perr) == 0) {
+	                w->cfg->mapping, w->cfg->n_mapping, &j->change,
+	                &j->perr) == 0) {
 		j->parsed = 1;
 		j->key = strdup(j->change.key ? j->change.key : "");
 	} else {
@@ -699,11 +697,12 @@ static void on_message(void *arg, rd_kafka_message_t *m)
 		return;
 	}
 	part = pipeline_partition(w->pl, rd_kafka_topic_name(m->rkt),
-				  m->partition, 1);
+	                          m->partition, 1);
 	j = part ? job_from_message(w, m, &rec) : NULL;
 	release_record(w, &rec);
 	rd_kafka_message_destroy(m);
-	if (!j || !(j->ev = pipeline_push(w->pl, part, j->offset, j->key, j))) {
+	if (!j ||
+	    !(j->ev = pipeline_push(w->pl, part, j->offset, j->key, j))) {
 		job_free(j);
 		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
 		return;
@@ -725,10 +724,11 @@ static void on_assigned(void *arg, const char *topic, int32_t partition)
 }
 
 static int64_t on_revoked(void *arg, const char *topic, int32_t partition,
-			  int lost)
+                          int lost)
 {
 	struct worker *w = arg;
-	struct pl_partition *p = pipeline_partition(w->pl, topic, partition, 0);
+	struct pl_partition *p =
+	    pipeline_partition(w->pl, topic, partition, 0);
 	int64_t next;
 
 	if (!p)
@@ -765,10 +765,10 @@ static void start_ready(struct worker *w)
 		}
 		j->sync_started = 1;
 		sync_init(&j->sync, j->parsed ? &j->change : NULL, w->profile,
-			  w->cfg, w->cache, w->index);
+		          w->cfg, w->cache, w->index);
 		if (j->rec.take == WORKER_TAKE_SKIP) {
 			sync_skip(&j->sync, j->rec.skip_code,
-				  j->rec.skip_reason);
+			          j->rec.skip_reason);
 			complete(w, j);
 			continue;
 		}
@@ -795,10 +795,10 @@ static void release_index_waiters(struct worker *w)
 	st = keyindex_state(w->index);
 	if (st != w->index_seen && st == KEYINDEX_READY)
 		log_info("key index ready entries=%zu scans=%lu",
-			 keyindex_size(w->index), keyindex_scans(w->index));
+		         keyindex_size(w->index), keyindex_scans(w->index));
 	else if (st != w->index_seen && st == KEYINDEX_FAILED)
 		log_warn("key index: the list cannot be read; looking up "
-			 "each key on its own");
+		         "each key on its own");
 	w->index_seen = st;
 	if (st == KEYINDEX_SCANNING || !waiting.n)
 		return;
@@ -876,11 +876,11 @@ static void notify_status(struct worker *w, int64_t now)
 	secs = (double)(now - w->last_status) / 1000.0;
 	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
 	sd_notifyf(0,
-		   "STATUS=%.1f events/s, %zu in flight, %zu buffered, "
-		   "%zu/%zu partitions paused",
-		   (double)(w->events_done - w->events_at_status) / secs,
-		   http_in_flight(w->http), pipeline_buffered(w->pl),
-		   paused, assigned);
+	           "STATUS=%.1f events/s, %zu in flight, %zu buffered, "
+	           "%zu/%zu partitions paused",
+	           (double)(w->events_done - w->events_at_status) / secs,
+	           http_in_flight(w->http), pipeline_buffered(w->pl), paused,
+	           assigned);
 	w->events_at_status = w->events_done;
 	w->last_status = now;
 }
@@ -890,7 +890,7 @@ static void begin_stop(struct worker *w)
 	struct job *j;
 
 	log_notice("stopping: no new events; in_flight=%zu buffered=%zu",
-		   http_in_flight(w->http), pipeline_buffered(w->pl));
+	           http_in_flight(w->http), pipeline_buffered(w->pl));
 	sd_notify(0, "STOPPING=1");
 	w->stopping = 1;
 	pause_set(w, PAUSE_SHUTDOWN, 1);
@@ -916,7 +916,8 @@ static void abandon_in_flight(struct worker *w)
 
 	while ((j = w->lists[WAIT_HTTP].head)) {
 		log_warn("abandoning request key=%s method=%s path=%s", j->key,
-			 http_method_str(j->sync.req.method), j->sync.req.path);
+		         http_method_str(j->sync.req.method),
+		         j->sync.req.path);
 		job_detach(w, j);
 		pipeline_abandon(w->pl, j->ev);
 		job_free(j);
@@ -936,19 +937,19 @@ static void finish_stop(struct worker *w, int64_t deadline)
 	undelivered = kafka_flush(w->kafka, (int)left_ms);
 	if (undelivered > 0)
 		log_warn("outcomes not acknowledged at shutdown count=%d: "
-			 "their events will be processed again",
-			 undelivered);
+		         "their events will be processed again",
+		         undelivered);
 	if (!w->hooks.read_only)
 		kafka_commit(w->kafka);
 	kafka_close_consumer(w->kafka);
 	kafka_purge(w->kafka);
 	log_notice("stopped events=%llu applied=%llu unchanged=%llu "
-		   "skipped=%llu failed=%llu",
-		   (unsigned long long)w->events_done,
-		   (unsigned long long)w->counts[SYNC_APPLIED],
-		   (unsigned long long)w->counts[SYNC_UNCHANGED],
-		   (unsigned long long)w->counts[SYNC_SKIPPED],
-		   (unsigned long long)w->counts[SYNC_FAILED]);
+	           "skipped=%llu failed=%llu",
+	           (unsigned long long)w->events_done,
+	           (unsigned long long)w->counts[SYNC_APPLIED],
+	           (unsigned long long)w->counts[SYNC_UNCHANGED],
+	           (unsigned long long)w->counts[SYNC_SKIPPED],
+	           (unsigned long long)w->counts[SYNC_FAILED]);
 }
 
 static void update_metrics(struct worker *w, int64_t now)
@@ -959,7 +960,7 @@ static void update_metrics(struct worker *w, int64_t now)
 		return;
 	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
 	metrics_loop(w->metrics, now, http_in_flight(w->http), paused,
-		     hold_left_ms(&w->hold, now));
+	             hold_left_ms(&w->hold, now));
 }
 
 /* A run with an end of its own (replay) has reached it. */
@@ -976,18 +977,17 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 	w->last_status = clock_mono_ms();
 	sd_notify(0, "READY=1\nSTATUS=consuming");
 	log_notice("custsync running profile=%s topics=%zu group=%s "
-		   "max_in_flight=%ld",
-		   w->profile->name, w->cfg->kafka.n_topics,
-		   w->cfg->kafka.group_id, w->cfg->target.max_in_flight);
+	           "max_in_flight=%ld",
+	           w->profile->name, w->cfg->kafka.n_topics,
+	           w->cfg->kafka.group_id, w->cfg->target.max_in_flight);
 	for (;;) {
 		now = clock_mono_ms();
-		if ((*stop || w->exit_code || run_finished(w)) &&
-		    !deadline) {
+		if ((*stop || w->exit_code || run_finished(w)) && !deadline) {
 			begin_stop(w);
 			deadline = now + w->cfg->worker.shutdown_timeout_ms;
 		}
 		if (deadline && (http_in_flight(w->http) == 0 ||
-				 now >= deadline || w->exit_code))
+		                 now >= deadline || w->exit_code))
 			break;
 		start_ready(w);
 		maybe_fetch_token(w);
@@ -1012,26 +1012,26 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 }
 
 struct worker *worker_new(const struct config *cfg,
-			  const struct worker_hooks *hooks,
-			  const struct kafka_assignment *as, char *err,
-			  size_t errlen)
+                          const struct worker_hooks *hooks,
+                          const struct kafka_assignment *as, char *err,
+                          size_t errlen)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	struct kafka_callbacks cb = {
-		.assigned = on_assigned,
-		.revoked = on_revoked,
-		.message = on_message,
-		.delivered = on_delivered,
-		.fatal = on_fatal,
+	    .assigned = on_assigned,
+	    .revoked = on_revoked,
+	    .message = on_message,
+	    .delivered = on_delivered,
+	    .fatal = on_fatal,
 	};
 	struct http_options ho = {
-		.timeout_ms = cfg->target.timeout_ms,
-		.connect_timeout_ms = cfg->target.connect_timeout_ms,
-		.max_connections = cfg->target.max_connections
-					   ? cfg->target.max_connections
-					   : cfg->target.max_in_flight,
-		.tls_verify = cfg->target.tls_verify,
-		.max_response_bytes = (size_t)cfg->target.max_response_bytes,
+	    .timeout_ms = cfg->target.timeout_ms,
+	    .connect_timeout_ms = cfg->target.connect_timeout_ms,
+	    .max_connections = cfg->target.max_connections
+	                           ? cfg->target.max_connections
+	                           : cfg->target.max_in_flight,
+	    .tls_verify = cfg->target.tls_verify,
+	    .max_response_bytes = (size_t)cfg->target.max_response_bytes,
 	};
 
 	if (!w)
@@ -1042,14 +1042,14 @@ struct worker *worker_new(const struct config *cfg,
 	w->profile = profile_find(cfg->target.profile);
 	if (!w->profile) {
 		snprintf(err, errlen, "unknown profile '%s'",
-			 cfg->target.profile);
+		         cfg->target.profile);
 		return worker_free(w);
 	}
 	cb.arg = w;
 	/* Not for replay, which runs next to the daemon and its port. */
 	if (cfg->metrics.listen && !w->hooks.no_metrics) {
 		w->metrics = metrics_new(w->profile->name, cfg->metrics.listen,
-					 err, errlen);
+		                         err, errlen);
 		if (!w->metrics)
 			return worker_free(w);
 		cb.stats = on_stats;
@@ -1066,7 +1066,7 @@ struct worker *worker_new(const struct config *cfg,
 	w->pl = pipeline_new((size_t)cfg->target.max_in_flight);
 	if (w->pl)
 		pipeline_set_partition_cap(
-			w->pl, (size_t)cfg->target.max_in_flight_per_partition);
+		    w->pl, (size_t)cfg->target.max_in_flight_per_partition);
 	w->http = http_new(&ho);
 	w->auth = auth_new(cfg);
 	if (!w->cache || !w->pl || !w->http || !w->auth) {
@@ -1077,9 +1077,9 @@ struct worker *worker_new(const struct config *cfg,
 	if (!w->kafka)
 		return worker_free(w);
 	w->bp = (struct backpressure){
-		.pl = w->pl,
-		.kafka = w->kafka,
-		.max_buffered = cfg->worker.max_buffered_events,
+	    .pl = w->pl,
+	    .kafka = w->kafka,
+	    .max_buffered = cfg->worker.max_buffered_events,
 	};
 	if (sd_watchdog_enabled(0, &w->watchdog_usec) <= 0)
 		w->watchdog_usec = 0;

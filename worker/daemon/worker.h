@@ -14,7 +14,7 @@ struct sync_job;
 struct worker;
 
 /* Exit codes of worker_run, sysexits-style. */
-#define WORKER_EXIT_OK 0
+#define WORKER_EXIT_OK       0
 #define WORKER_EXIT_SOFTWARE 70 /* a produce failed for good */
 #define WORKER_EXIT_TEMPFAIL 75 /* fatal Kafka client error */
 
@@ -22,9 +22,9 @@ struct worker;
 enum worker_take {
 	WORKER_TAKE_SYNC,   /* the sync path, like a live event */
 	WORKER_TAKE_SKIP,   /* an outcome "skipped" (skip_code, skip_reason)
-			       with no request */
+	                       with no request */
 	WORKER_TAKE_SETTLE, /* done in its key's order, with neither a
-			       request nor an outcome */
+	                       request nor an outcome */
 	WORKER_TAKE_IGNORE, /* not this run's: never queued */
 	WORKER_TAKE_MAX
 };
@@ -54,7 +54,7 @@ struct worker_hooks {
 	 * NULL: every record is WORKER_TAKE_SYNC. 0, or -1 when memory
 	 * ran out. */
 	int (*classify)(void *arg, const struct rd_kafka_message_s *m,
-			struct worker_record *out);
+	                struct worker_record *out);
 	/* Before a create, update or delete is sent (s->req): non-zero
 	 * stops the event there, with no request and no outcome (a dry
 	 * run); on_done then has stopped set. */
@@ -62,8 +62,8 @@ struct worker_hooks {
 	/* An event is done: s NULL when settled without sync
 	 * (WORKER_TAKE_SETTLE). */
 	void (*on_done)(void *arg, void *user, int32_t partition,
-			int64_t offset, const char *key,
-			const struct sync_job *s, int stopped);
+	                int64_t offset, const char *key,
+	                const struct sync_job *s, int stopped);
 	/* A partition is finished up to next (exclusive): the offset to
 	 * store, at most next; -1 stores nothing. */
 	int64_t (*progress)(void *arg, int32_t partition, int64_t next);
@@ -77,9 +77,9 @@ struct worker_hooks {
 /* hooks (copied) and as: a run with its own assignment (replay.c), else
  * both NULL: the live daemon. */
 struct worker *worker_new(const struct config *cfg,
-			  const struct worker_hooks *hooks,
-			  const struct kafka_assignment *as, char *err,
-			  size_t errlen);
+                          const struct worker_hooks *hooks,
+                          const struct kafka_assignment *as, char *err,
+                          size_t errlen);
 struct worker *worker_free(struct worker *w);
 
 /* Runs until *stop becomes non-zero (then drains within

@@ -27,7 +27,7 @@ static void wipe(char *s)
 static char *base64(const char *in)
 {
 	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-				  "qrstuvwxyz0123456789+/";
+	                          "qrstuvwxyz0123456789+/";
 	size_t n = strlen(in), o = 0;
 	char *out = malloc((n + 2) / 3 * 4 + 1);
 
@@ -51,9 +51,9 @@ static char *base64(const char *in)
 
 struct auth {
 	const struct config *cfg;
-	char *header;         /* current "Authorization: Bearer …" */
-	int64_t refresh_at;   /* when to fetch the next token */
-	int64_t retry_at;     /* after a failed token request */
+	char *header;       /* current "Authorization: Bearer …" */
+	int64_t refresh_at; /* when to fetch the next token */
+	int64_t retry_at;   /* after a failed token request */
 	int failures;
 	bool in_flight;
 	unsigned long refreshes; /* also the token's generation */
@@ -64,7 +64,7 @@ struct auth {
  * from the token endpoint is checked only here). NULL when refused or
  * out of memory. */
 static char *header_line(const char *name, const char *prefix,
-			 const char *value)
+                         const char *value)
 {
 	size_t n = strlen(prefix) + strlen(value) + 1;
 	char *v = malloc(n), *h = NULL;
@@ -88,12 +88,12 @@ static char *static_header(const struct config *cfg)
 	switch (cfg->target.auth.type) {
 	case AUTH_BEARER:
 		return header_line("Authorization", "Bearer ",
-				   cfg->target.auth.token);
+		                   cfg->target.auth.token);
 	case AUTH_API_KEY:
 		return header_line(cfg->target.auth.header
-					   ? cfg->target.auth.header
-					   : "X-API-Key",
-				   "", cfg->target.auth.key);
+		                       ? cfg->target.auth.header
+		                       : "X-API-Key",
+		                   "", cfg->target.auth.key);
 	case AUTH_BASIC:
 		user = cfg->target.auth.username;
 		pass = cfg->target.auth.password;
@@ -130,7 +130,6 @@ struct auth *auth_new(const struct config *cfg)
 	}
 	return a;
 }
-
 
 struct auth *auth_free(struct auth *a)
 {
@@ -170,7 +169,7 @@ static char *token_body(const struct config *cfg)
 		size_t used = strlen(scope);
 
 		snprintf(scope + used, sizeof(scope) - used, "%s%s",
-			 used ? " " : "", cfg->target.auth.scopes[i]);
+		         used ? " " : "", cfg->target.auth.scopes[i]);
 	}
 	id = form_escape(e, cfg->target.auth.client_id);
 	secret = form_escape(e, cfg->target.auth.client_secret);
@@ -180,9 +179,9 @@ static char *token_body(const struct config *cfg)
 		out = malloc(n);
 		if (out)
 			snprintf(out, n,
-				 "grant_type=client_credentials&client_id=%s"
-				 "&client_secret=%s%s%s",
-				 id, secret, sc[0] ? "&scope=" : "", sc);
+			         "grant_type=client_credentials&client_id=%s"
+			         "&client_secret=%s%s%s",
+			         id, secret, sc[0] ? "&scope=" : "", sc);
 	}
 	if (secret)
 		explicit_bzero(secret, strlen(secret));
@@ -194,7 +193,7 @@ static char *token_body(const struct config *cfg)
 }
 
 bool auth_want_request(struct auth *a, int64_t now_ms, const char **url,
-		       struct api_request *req)
+                       struct api_request *req)
 {
 	bool ready;
 
@@ -216,24 +215,24 @@ bool auth_want_request(struct auth *a, int64_t now_ms, const char **url,
 }
 
 static bool failed(struct auth *a, int64_t now_ms, const char *why,
-		   long status)
+                   long status)
 {
 	int64_t d;
 
 	a->failures++;
 	d = backoff_delay_ms(a->failures, a->cfg->retry.initial_backoff_ms,
-			     a->cfg->retry.max_backoff_ms, (uint32_t)rand());
+	                     a->cfg->retry.max_backoff_ms, (uint32_t)rand());
 	a->retry_at = now_ms + d;
 	/* Events wait for a token rather than fail: a credentials problem
 	 * is fixed by a person, and the events must still be there. */
 	log_err("token request failed status=%ld reason=\"%s\" "
-		"attempt=%d retry_in_ms=%lld",
-		status, why, a->failures, (long long)d);
+	        "attempt=%d retry_in_ms=%lld",
+	        status, why, a->failures, (long long)d);
 	return false;
 }
 
 bool auth_on_response(struct auth *a, const struct api_response *r,
-		      int64_t now_ms)
+                      int64_t now_ms)
 {
 	cJSON *doc;
 	const cJSON *tok, *exp;
@@ -247,12 +246,13 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 	tok = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
 	exp = cJSON_GetObjectItemCaseSensitive(doc, "expires_in");
 	if (r->status != 200 || !cJSON_IsString(tok)) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
+		const cJSON *e =
+		    cJSON_GetObjectItemCaseSensitive(doc, "error");
 		char why[128];
 
 		snprintf(why, sizeof(why), "%s",
-			 cJSON_IsString(e) ? e->valuestring
-					   : "no access_token in the answer");
+		         cJSON_IsString(e) ? e->valuestring
+		                           : "no access_token in the answer");
 		cJSON_Delete(doc);
 		return failed(a, now_ms, why, r->status);
 	}
@@ -265,9 +265,9 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 		/* Named, never shown: it is a credential. */
 		if (p)
 			snprintf(why, sizeof(why),
-				 "access_token has %s, which a header "
-				 "cannot carry",
-				 p);
+			         "access_token has %s, which a header "
+			         "cannot carry",
+			         p);
 		else
 			snprintf(why, sizeof(why), "out of memory");
 		cJSON_Delete(doc);

@@ -23,11 +23,11 @@ const char *auth_header(struct auth *a, int64_t now_ms, bool *ready);
 
 /* True when a token request should be sent now; fills url and req. */
 bool auth_want_request(struct auth *a, int64_t now_ms, const char **url,
-		       struct api_request *req);
+                       struct api_request *req);
 
 /* The token request's response. Returns true when a token is ready. */
 bool auth_on_response(struct auth *a, const struct api_response *r,
-		      int64_t now_ms);
+                      int64_t now_ms);
 
 /* Which token auth_header handed out: a 401 names it to auth_invalidate,
  * so one stale answer does not throw away a newer token. */

@@ -14,7 +14,7 @@
  * cut: the APIs answer records, not files, and a runaway body must not
  * grow the daemon. */
 #define HTTP_BODY_DEFAULT (1024 * 1024)
-#define POOL_MAX 256
+#define POOL_MAX          256
 
 struct http_call {
 	struct http *h;
@@ -62,9 +62,9 @@ struct http *http_new(const struct http_options *o)
 	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	if (o->max_connections > 0) {
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-				  o->max_connections);
+		                  o->max_connections);
 		curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS,
-				  o->max_connections);
+		                  o->max_connections);
 	}
 	return h;
 }
@@ -171,7 +171,7 @@ bool http_header_name_ok(const char *name)
 	for (const char *s = name; *s; s++) {
 		unsigned char b = (unsigned char)*s;
 		bool alnum = (b >= '0' && b <= '9') ||
-			     (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
+		             (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
 
 		if (!alnum && !strchr("!#$%&'*+-.^_`|~", b))
 			return false;
@@ -179,8 +179,8 @@ bool http_header_name_ok(const char *name)
 	return true;
 }
 
-const char *http_value_problem(const char *value, bool non_ascii_ok,
-			       char *buf, size_t size)
+const char *http_value_problem(const char *value, bool non_ascii_ok, char *buf,
+                               size_t size)
 {
 	static const struct {
 		unsigned char b;
@@ -212,7 +212,7 @@ const char *http_value_problem(const char *value, bool non_ascii_ok,
 }
 
 int http_header_line(const char *name, const char *value,
-		     enum http_value_source src, char **out)
+                     enum http_value_source src, char **out)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n_name, n_value, o;
@@ -239,8 +239,8 @@ int http_header_line(const char *name, const char *value,
 		bool inner_space = b == ' ' && i > 0 && i + 1 < n_value;
 
 		/* A checked value holds nothing to encode by now. */
-		if (src == HTTP_VALUE_CHECKED ||
-		    (is_visible(b) && b != '%') || inner_space) {
+		if (src == HTTP_VALUE_CHECKED || (is_visible(b) && b != '%') ||
+		    inner_space) {
 			line[o++] = (char)b;
 		} else {
 			line[o++] = '%';
@@ -255,8 +255,8 @@ int http_header_line(const char *name, const char *value,
 
 /* A refused header is named in errbuf, never its value: it may be a
  * token. */
-static int add_header(struct http_call *c, const char *name,
-		      const char *value, enum http_value_source src)
+static int add_header(struct http_call *c, const char *name, const char *value,
+                      enum http_value_source src)
 {
 	struct curl_slist *l;
 	char why[64], *line = NULL;
@@ -264,18 +264,18 @@ static int add_header(struct http_call *c, const char *name,
 	int rc = http_header_line(name, value, src, &line);
 
 	if (rc == -EINVAL) {
-		problem = value ? http_value_problem(value, false, why,
-						     sizeof(why))
-				: NULL;
+		problem =
+		    value ? http_value_problem(value, false, why, sizeof(why))
+		          : NULL;
 		if (!http_header_name_ok(name))
 			snprintf(c->errbuf, sizeof(c->errbuf),
-				 "request not sent: a header name is not an "
-				 "HTTP token");
+			         "request not sent: a header name is not an "
+			         "HTTP token");
 		else
 			snprintf(c->errbuf, sizeof(c->errbuf),
-				 "request not sent: header %s would carry "
-				 "%s",
-				 name, problem ? problem : "no value");
+			         "request not sent: header %s would carry "
+			         "%s",
+			         name, problem ? problem : "no value");
 		return rc;
 	}
 	if (rc)
@@ -300,7 +300,7 @@ static int add_line(struct http_call *c, const char *line)
 
 	if (!colon) {
 		snprintf(c->errbuf, sizeof(c->errbuf),
-			 "request not sent: a header line has no ':'");
+		         "request not sent: a header line has no ':'");
 		return -EINVAL;
 	}
 	name = strndup(line, (size_t)(colon - line));
@@ -316,24 +316,24 @@ static int add_line(struct http_call *c, const char *line)
 
 /* Stops at the first refused line: the request is then never sent. */
 static int set_headers(struct http_call *c, const struct api_request *req,
-		       const char *authorization, const char *correlation_id)
+                       const char *authorization, const char *correlation_id)
 {
-	int rc = add_header(c, "Accept", "application/json",
-			    HTTP_VALUE_CHECKED);
+	int rc =
+	    add_header(c, "Accept", "application/json", HTTP_VALUE_CHECKED);
 
 	/* Set explicitly: libcurl would send a form type for POST bodies. */
 	if (!rc && req->content_type)
 		rc = add_header(c, "Content-Type", req->content_type,
-				HTTP_VALUE_CHECKED);
+		                HTTP_VALUE_CHECKED);
 	/* The partner's own ETag: changed, it would never match. */
 	if (!rc && req->if_match)
 		rc = add_header(c, "If-Match", req->if_match,
-				HTTP_VALUE_CHECKED);
+		                HTTP_VALUE_CHECKED);
 	if (!rc && authorization)
 		rc = add_line(c, authorization);
 	if (!rc && correlation_id)
 		rc = add_header(c, "X-Correlation-Id", correlation_id,
-				HTTP_VALUE_ENCODED);
+		                HTTP_VALUE_ENCODED);
 	if (!rc && req->extra_header)
 		rc = add_line(c, req->extra_header);
 	/* Bodies are small; waiting for 100-continue only adds a round
@@ -346,10 +346,10 @@ static int set_headers(struct http_call *c, const struct api_request *req,
 /* ---- calls ----------------------------------------------------------- */
 
 struct http_call *http_submit(struct http *h, const char *url,
-			      const struct api_request *req,
-			      const char *authorization,
-			      const char *correlation_id, http_done_fn *done,
-			      void *arg)
+                              const struct api_request *req,
+                              const char *authorization,
+                              const char *correlation_id, http_done_fn *done,
+                              void *arg)
 {
 	struct http_call *c = calloc(1, sizeof(*c));
 	CURL *e;
@@ -384,10 +384,12 @@ struct http_call *http_submit(struct http *h, const char *url,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->opt.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-			 h->opt.connect_timeout_ms);
+	                 h->opt.connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->opt.tls_verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->opt.tls_verify ? 2L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER,
+	                 h->opt.tls_verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
+	                 h->opt.tls_verify ? 2L : 0L);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
@@ -396,10 +398,10 @@ struct http_call *http_submit(struct http *h, const char *url,
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (req->method != HTTP_GET && req->method != HTTP_POST)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
-				 http_method_str(req->method));
+		                 http_method_str(req->method));
 	if (c->body) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
-				 (long)strlen(c->body));
+		                 (long)strlen(c->body));
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
 	} else if (req->method == HTTP_POST) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
@@ -436,9 +438,9 @@ int http_wait(struct http *h, const int *fds, int n_fds, int timeout_ms)
 		w[i].revents = 0;
 	}
 	return curl_multi_poll(h->multi, w, (unsigned)n, timeout_ms, NULL) ==
-			       CURLM_OK
-		       ? 0
-		       : -1;
+	               CURLM_OK
+	           ? 0
+	           : -1;
 }
 
 static const char *header_value(CURL *e, const char *name)
@@ -506,7 +508,7 @@ void http_dispatch(struct http *h)
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
-				  (char **)&c);
+		                  (char **)&c);
 		if (c)
 			finish(h, c, m->data.result);
 	}

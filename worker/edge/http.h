@@ -42,7 +42,7 @@ enum http_value_source {
  * -EINVAL when name or a checked value is refused (*out untouched), or
  * -ENOMEM. */
 int http_header_line(const char *name, const char *value,
-		     enum http_value_source src, char **out);
+                     enum http_value_source src, char **out);
 
 /* RFC 9110 token: what a header name is made of. */
 bool http_header_name_ok(const char *name);
@@ -51,8 +51,8 @@ bool http_header_name_ok(const char *name);
  * "a control character (CR)", or "a non-ASCII byte" unless non_ascii_ok
  * (for values that are encoded before they are sent). Names the byte,
  * never shows the value, which may be a secret; buf holds the text. */
-const char *http_value_problem(const char *value, bool non_ascii_ok,
-			       char *buf, size_t size);
+const char *http_value_problem(const char *value, bool non_ascii_ok, char *buf,
+                               size_t size);
 
 typedef void http_done_fn(void *arg, const struct api_response *r);
 
@@ -65,10 +65,10 @@ struct http *http_free(struct http *h);
  * header line goes through http_header_line; one it refuses is never
  * sent: done then reports status 0 and an error naming the header. */
 struct http_call *http_submit(struct http *h, const char *url,
-			      const struct api_request *req,
-			      const char *authorization,
-			      const char *correlation_id, http_done_fn *done,
-			      void *arg);
+                              const struct api_request *req,
+                              const char *authorization,
+                              const char *correlation_id, http_done_fn *done,
+                              void *arg);
 
 /* Abandons a call: done is never called. */
 void http_cancel(struct http *h, struct http_call *c);

@@ -24,7 +24,7 @@ struct kafka {
 };
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,
-		   const char *buf)
+                   const char *buf)
 {
 	(void)rk;
 	/* kafka.properties go to both clients on purpose (security settings
@@ -32,10 +32,10 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 	if (strcmp(fac, "CONFWARN") == 0 &&
 	    strstr(buf, "property and will be ignored by this"))
 		level = LOG_DEBUG;
-	log_msg(level < LOG_ERR	    ? LOG_ERR
-		: level > LOG_DEBUG ? LOG_DEBUG
-				    : level,
-		"librdkafka facility=%s %s", fac, buf);
+	log_msg(level < LOG_ERR     ? LOG_ERR
+	        : level > LOG_DEBUG ? LOG_DEBUG
+	                            : level,
+	        "librdkafka facility=%s %s", fac, buf);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *op)
@@ -52,26 +52,25 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *op)
 	}
 	/* Informational: librdkafka retries on its own. */
 	log_warn("kafka error code=%s reason=\"%s\"", rd_kafka_err2name(err),
-		 reason);
+	         reason);
 }
 
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
-			void *op)
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op)
 {
 	struct kafka *k = op;
 
 	(void)rk;
 	k->cb.delivered(k->cb.arg, m->_private, m->err,
-			m->err ? rd_kafka_err2str(m->err) : NULL);
+	                m->err ? rd_kafka_err2str(m->err) : NULL);
 }
 
 static void store_revoked(struct kafka *k,
-			  rd_kafka_topic_partition_list_t *parts, int lost)
+                          rd_kafka_topic_partition_list_t *parts, int lost)
 {
 	for (int i = 0; i < parts->cnt; i++) {
 		rd_kafka_topic_partition_t *p = &parts->elems[i];
-		int64_t next = k->cb.revoked(k->cb.arg, p->topic, p->partition,
-					     lost);
+		int64_t next =
+		    k->cb.revoked(k->cb.arg, p->topic, p->partition, lost);
 
 		if (next >= 0 && !lost)
 			kafka_store(k, p->topic, p->partition, next);
@@ -82,7 +81,7 @@ static void store_revoked(struct kafka *k,
  * revoke everything completed is stored and committed before the
  * partitions are let go, so the next owner starts where we stopped. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *parts, void *op)
+                         rd_kafka_topic_partition_list_t *parts, void *op)
 {
 	struct kafka *k = op;
 	rd_kafka_error_t *e = NULL;
@@ -91,10 +90,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		e = rd_kafka_incremental_assign(rk, parts);
 		for (int i = 0; !e && i < parts->cnt; i++) {
 			log_info("partition assigned topic=%s partition=%d",
-				 parts->elems[i].topic,
-				 (int)parts->elems[i].partition);
+			         parts->elems[i].topic,
+			         (int)parts->elems[i].partition);
 			k->cb.assigned(k->cb.arg, parts->elems[i].topic,
-				       parts->elems[i].partition);
+			               parts->elems[i].partition);
 		}
 	} else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
 		int lost = rd_kafka_assignment_lost(rk);
@@ -105,13 +104,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 			if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
 				log_warn("commit on revoke failed error=%s",
-					 rd_kafka_err2name(ce));
+				         rd_kafka_err2name(ce));
 		}
 		for (int i = 0; i < parts->cnt; i++)
 			log_info("partition revoked topic=%s partition=%d "
-				 "lost=%d",
-				 parts->elems[i].topic,
-				 (int)parts->elems[i].partition, lost);
+			         "lost=%d",
+			         parts->elems[i].topic,
+			         (int)parts->elems[i].partition, lost);
 		e = rd_kafka_incremental_unassign(rk, parts);
 	} else {
 		log_err("rebalance error=%s", rd_kafka_err2name(err));
@@ -119,13 +118,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	}
 	if (e) {
 		log_err("rebalance failed error=\"%s\"",
-			rd_kafka_error_string(e));
+		        rd_kafka_error_string(e));
 		rd_kafka_error_destroy(e);
 	}
 }
 
 static int set(rd_kafka_conf_t *c, const char *key, const char *value,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	if (rd_kafka_conf_set(c, key, value, err, errlen) != RD_KAFKA_CONF_OK)
 		return -EINVAL;
@@ -143,17 +142,16 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *op)
 
 /* statistics.interval.ms is a default that kafka.properties may
  * override, though it is set after them. */
-static int stats_conf(rd_kafka_conf_t *c, const struct config *cfg,
-		      char *err, size_t errlen)
+static int stats_conf(rd_kafka_conf_t *c, const struct config *cfg, char *err,
+                      size_t errlen)
 {
 	int user_set = 0;
 
 	for (size_t i = 0; i < cfg->kafka.n_properties; i++)
 		if (strcmp(cfg->kafka.properties[i].key,
-			   "statistics.interval.ms") == 0)
+		           "statistics.interval.ms") == 0)
 			user_set = 1;
-	if (!user_set &&
-	    set(c, "statistics.interval.ms", "1000", err, errlen))
+	if (!user_set && set(c, "statistics.interval.ms", "1000", err, errlen))
 		return -EINVAL;
 	rd_kafka_conf_set_stats_cb(c, on_stats);
 	return 0;
@@ -163,9 +161,9 @@ static int stats_conf(rd_kafka_conf_t *c, const struct config *cfg,
  * clients; then what at-least-once depends on, which a property must not
  * undo. */
 rd_kafka_conf_t *kafka_base_conf(const struct config *cfg,
-				  const char *const *defaults,
-				  const char *const *fixed, char *err,
-				  size_t errlen)
+                                 const char *const *defaults,
+                                 const char *const *fixed, char *err,
+                                 size_t errlen)
 {
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
 
@@ -176,7 +174,7 @@ rd_kafka_conf_t *kafka_base_conf(const struct config *cfg,
 			goto fail;
 	for (size_t i = 0; i < cfg->kafka.n_properties; i++)
 		if (set(c, cfg->kafka.properties[i].key,
-			cfg->kafka.properties[i].value, err, errlen))
+		        cfg->kafka.properties[i].value, err, errlen))
 			goto fail;
 	for (; fixed[0]; fixed += 2)
 		if (set(c, fixed[0], fixed[1], err, errlen))
@@ -192,12 +190,12 @@ fail:
 static int subscribe(struct kafka *k, char *err, size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *l =
-		rd_kafka_topic_partition_list_new((int)k->cfg->kafka.n_topics);
+	    rd_kafka_topic_partition_list_new((int)k->cfg->kafka.n_topics);
 	rd_kafka_resp_err_t e;
 
 	for (size_t i = 0; i < k->cfg->kafka.n_topics; i++)
 		rd_kafka_topic_partition_list_add(l, k->cfg->kafka.topics[i],
-						  RD_KAFKA_PARTITION_UA);
+		                                  RD_KAFKA_PARTITION_UA);
 	e = rd_kafka_subscribe(k->consumer, l);
 	rd_kafka_topic_partition_list_destroy(l);
 	if (e) {
@@ -208,16 +206,16 @@ static int subscribe(struct kafka *k, char *err, size_t errlen)
 }
 
 static int assign(struct kafka *k, const struct kafka_assignment *as,
-		  char *err, size_t errlen)
+                  char *err, size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *l =
-		rd_kafka_topic_partition_list_new((int)as->n + 1);
+	    rd_kafka_topic_partition_list_new((int)as->n + 1);
 	rd_kafka_resp_err_t e;
 
 	for (size_t i = 0; i < as->n; i++)
 		rd_kafka_topic_partition_list_add(l, as->topic,
-						  as->partitions[i])
-			->offset = as->offsets[i];
+		                                  as->partitions[i])
+		    ->offset = as->offsets[i];
 	e = rd_kafka_assign(k->consumer, l);
 	rd_kafka_topic_partition_list_destroy(l);
 	if (e) {
@@ -230,29 +228,28 @@ static int assign(struct kafka *k, const struct kafka_assignment *as,
 }
 
 struct kafka *kafka_new(const struct config *cfg,
-			const struct kafka_callbacks *cb,
-			const struct kafka_assignment *as, char *err,
-			size_t errlen)
+                        const struct kafka_callbacks *cb,
+                        const struct kafka_assignment *as, char *err,
+                        size_t errlen)
 {
 	/* A new group starts at the beginning, as a sink connector does. */
 	static const char *const consumer_defaults[] = {
-		"auto.offset.reset", "earliest",
-		NULL, NULL};
+	    "auto.offset.reset", "earliest", NULL, NULL};
 	/* Outcomes are retried until delivered (the shutdown is bounded
 	 * instead); a short linger batches them. */
 	static const char *const producer_defaults[] = {
-		"message.timeout.ms", "0",
-		"linger.ms", "5",
-		NULL, NULL};
+	    "message.timeout.ms", "0", "linger.ms", "5", NULL, NULL};
 	static const char *const consumer_fixed[] = {
-		"enable.auto.offset.store", "false",
-		"enable.auto.commit", "true",
-		"partition.assignment.strategy", "cooperative-sticky",
-		NULL, NULL};
+	    "enable.auto.offset.store",
+	    "false",
+	    "enable.auto.commit",
+	    "true",
+	    "partition.assignment.strategy",
+	    "cooperative-sticky",
+	    NULL,
+	    NULL};
 	static const char *const producer_fixed[] = {
-		"enable.idempotence", "true",
-		"acks", "all",
-		NULL, NULL};
+	    "enable.idempotence", "true", "acks", "all", NULL, NULL};
 	struct kafka *k = calloc(1, sizeof(*k));
 	rd_kafka_conf_t *cc = NULL, *pc = NULL;
 
@@ -265,14 +262,15 @@ struct kafka *kafka_new(const struct config *cfg,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	cc = kafka_base_conf(cfg, consumer_defaults, consumer_fixed, err, errlen);
+	cc = kafka_base_conf(cfg, consumer_defaults, consumer_fixed, err,
+	                     errlen);
 	pc = cc ? kafka_base_conf(cfg, producer_defaults, producer_fixed, err,
-			    errlen)
-		: NULL;
+	                          errlen)
+	        : NULL;
 	if (!cc || !pc)
 		goto fail;
 	if (set(cc, "group.id", as ? as->group_id : cfg->kafka.group_id, err,
-		errlen))
+	        errlen))
 		goto fail;
 	rd_kafka_conf_set_opaque(cc, k);
 	rd_kafka_conf_set_opaque(pc, k);
@@ -325,11 +323,11 @@ void kafka_dispatch(struct kafka *k)
 		if (m->err) {
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 				log_warn("consume error topic=%s "
-					 "partition=%d error=\"%s\"",
-					 m->rkt ? rd_kafka_topic_name(m->rkt)
-						: "-",
-					 (int)m->partition,
-					 rd_kafka_message_errstr(m));
+				         "partition=%d error=\"%s\"",
+				         m->rkt ? rd_kafka_topic_name(m->rkt)
+				                : "-",
+				         (int)m->partition,
+				         rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
 			continue;
 		}
@@ -339,47 +337,47 @@ void kafka_dispatch(struct kafka *k)
 }
 
 int kafka_produce(struct kafka *k, const char *topic, const void *key,
-		  size_t key_len, const void *value, size_t value_len,
-		  rd_kafka_headers_t *headers, void *opaque)
+                  size_t key_len, const void *value, size_t value_len,
+                  rd_kafka_headers_t *headers, void *opaque)
 {
 	rd_kafka_resp_err_t e;
 
 	if (headers)
 		e = rd_kafka_producev(
-			k->producer, RD_KAFKA_V_TOPIC(topic),
-			RD_KAFKA_V_KEY(key, key_len),
-			RD_KAFKA_V_VALUE((void *)value, value_len),
-			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_HEADERS(headers),
-			RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+		    k->producer, RD_KAFKA_V_TOPIC(topic),
+		    RD_KAFKA_V_KEY(key, key_len),
+		    RD_KAFKA_V_VALUE((void *)value, value_len),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(opaque),
+		    RD_KAFKA_V_END);
 	else
 		e = rd_kafka_producev(
-			k->producer, RD_KAFKA_V_TOPIC(topic),
-			RD_KAFKA_V_KEY(key, key_len),
-			RD_KAFKA_V_VALUE((void *)value, value_len),
-			RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-			RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+		    k->producer, RD_KAFKA_V_TOPIC(topic),
+		    RD_KAFKA_V_KEY(key, key_len),
+		    RD_KAFKA_V_VALUE((void *)value, value_len),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 	return e ? -EIO : 0;
 }
 
 int kafka_store(struct kafka *k, const char *topic, int32_t partition,
-		int64_t next_offset)
+                int64_t next_offset)
 {
 	rd_kafka_topic_partition_list_t *l =
-		rd_kafka_topic_partition_list_new(1);
+	    rd_kafka_topic_partition_list_new(1);
 	rd_kafka_resp_err_t e;
 
 	rd_kafka_topic_partition_list_add(l, topic, partition)->offset =
-		next_offset;
+	    next_offset;
 	e = rd_kafka_offsets_store(k->consumer, l);
 	if (!e && l->elems[0].err)
 		e = l->elems[0].err;
 	rd_kafka_topic_partition_list_destroy(l);
 	if (e) {
 		log_warn("offset store failed topic=%s partition=%d "
-			 "offset=%lld error=%s",
-			 topic, (int)partition, (long long)next_offset,
-			 rd_kafka_err2name(e));
+		         "offset=%lld error=%s",
+		         topic, (int)partition, (long long)next_offset,
+		         rd_kafka_err2name(e));
 		return -EIO;
 	}
 	return 0;
@@ -401,7 +399,7 @@ void kafka_pause_all(struct kafka *k, int pause)
 }
 
 void kafka_pause_one(struct kafka *k, const char *topic, int32_t partition,
-		     int pause)
+                     int pause)
 {
 	rd_kafka_topic_partition_list_t *l;
 
@@ -444,7 +442,7 @@ void kafka_close_consumer(struct kafka *k)
 void kafka_purge(struct kafka *k)
 {
 	rd_kafka_purge(k->producer,
-		       RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	               RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 	rd_kafka_poll(k->producer, 0);
 }
 

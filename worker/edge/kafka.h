@@ -19,12 +19,12 @@ struct kafka_callbacks {
 	/* A partition is going: returns the offset to store before the
 	 * commit (-1 for none). lost: it is gone already, store nothing. */
 	int64_t (*revoked)(void *arg, const char *topic, int32_t partition,
-			   int lost);
+	                   int lost);
 	/* A record; the callee destroys msg. */
 	void (*message)(void *arg, struct rd_kafka_message_s *msg);
 	/* A produced record was acknowledged (err 0) or given up on. */
 	void (*delivered)(void *arg, void *opaque, int err,
-			  const char *errstr);
+	                  const char *errstr);
 	/* A fatal client error: the daemon must stop. */
 	void (*fatal)(void *arg, const char *reason);
 	/* The consumer's statistics (JSON, borrowed for the call), every
@@ -47,9 +47,9 @@ struct kafka_assignment {
 
 /* as: NULL to subscribe to cfg's topics in cfg's group. */
 struct kafka *kafka_new(const struct config *cfg,
-			const struct kafka_callbacks *cb,
-			const struct kafka_assignment *as, char *err,
-			size_t errlen);
+                        const struct kafka_callbacks *cb,
+                        const struct kafka_assignment *as, char *err,
+                        size_t errlen);
 /* Closes the consumer (the final revoke runs the callbacks), then frees. */
 struct kafka *kafka_free(struct kafka *k);
 
@@ -57,9 +57,9 @@ struct kafka *kafka_free(struct kafka *k);
  * pairs, NULL-terminated), kafka.properties, then fixed pairs that the
  * properties cannot undo; logging wired to log.c. NULL with err filled. */
 struct rd_kafka_conf_s *kafka_base_conf(const struct config *cfg,
-					const char *const *defaults,
-					const char *const *fixed, char *err,
-					size_t errlen);
+                                        const char *const *defaults,
+                                        const char *const *fixed, char *err,
+                                        size_t errlen);
 
 int kafka_fd(const struct kafka *k);
 
@@ -69,18 +69,18 @@ void kafka_dispatch(struct kafka *k);
 /* Produces one record; headers (may be NULL) are taken over on success.
  * opaque comes back in delivered(). */
 int kafka_produce(struct kafka *k, const char *topic, const void *key,
-		  size_t key_len, const void *value, size_t value_len,
-		  struct rd_kafka_headers_s *headers, void *opaque);
+                  size_t key_len, const void *value, size_t value_len,
+                  struct rd_kafka_headers_s *headers, void *opaque);
 
 int kafka_store(struct kafka *k, const char *topic, int32_t partition,
-		int64_t next_offset);
+                int64_t next_offset);
 
 /* Pauses or resumes every assigned partition. */
 void kafka_pause_all(struct kafka *k, int pause);
 
 /* Pauses or resumes one partition. */
 void kafka_pause_one(struct kafka *k, const char *topic, int32_t partition,
-		     int pause);
+                     int pause);
 
 /* Waits up to timeout_ms for outstanding deliveries; returns how many
  * are still outstanding. */

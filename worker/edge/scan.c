@@ -42,8 +42,10 @@ static int fail(struct scan *s, const char *fmt, const char *detail)
 
 	snprintf(what, sizeof(what), fmt, detail);
 	if (s->last_error[0])
-		snprintf(s->err, s->errlen, "topic %s: %s (last client error: "
-			 "%s)", s->o->topic, what, s->last_error);
+		snprintf(s->err, s->errlen,
+		         "topic %s: %s (last client error: "
+		         "%s)",
+		         s->o->topic, what, s->last_error);
 	else
 		snprintf(s->err, s->errlen, "topic %s: %s", s->o->topic, what);
 	return -1;
@@ -58,35 +60,38 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *op)
 	(void)rk;
 	snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
 	log_debug("scan kafka error code=%s reason=\"%s\"",
-		  rd_kafka_err2name(err), reason);
+	          rd_kafka_err2name(err), reason);
 }
 
 static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	return rd_kafka_conf_set(c, k, v, err, errlen) == RD_KAFKA_CONF_OK
-		       ? 0
-		       : -1;
+	           ? 0
+	           : -1;
 }
 
 static rd_kafka_t *new_consumer(const struct config *cfg, struct scan *s)
 {
 	/* The end of each partition is known up front, so the last fetch
 	 * need not wait long for records that are not wanted anyway. */
-	static const char *const defaults[] = {
-		"fetch.wait.max.ms", "100",
-		NULL, NULL};
+	static const char *const defaults[] = {"fetch.wait.max.ms", "100",
+	                                       NULL, NULL};
 	/* Never a group member, never a commit: reading must not move
 	 * anyone's offsets. EOF events end partitions whose last offsets
 	 * are control records or were compacted away. */
-	static const char *const fixed[] = {
-		"enable.auto.commit", "false",
-		"enable.auto.offset.store", "false",
-		"enable.partition.eof", "true",
-		"auto.offset.reset", "earliest",
-		NULL, NULL};
-	rd_kafka_conf_t *c = kafka_base_conf(cfg, defaults, fixed, s->err,
-					     s->errlen);
+	static const char *const fixed[] = {"enable.auto.commit",
+	                                    "false",
+	                                    "enable.auto.offset.store",
+	                                    "false",
+	                                    "enable.partition.eof",
+	                                    "true",
+	                                    "auto.offset.reset",
+	                                    "earliest",
+	                                    NULL,
+	                                    NULL};
+	rd_kafka_conf_t *c =
+	    kafka_base_conf(cfg, defaults, fixed, s->err, s->errlen);
 	char group[128];
 	rd_kafka_t *rk;
 
@@ -98,7 +103,7 @@ static rd_kafka_t *new_consumer(const struct config *cfg, struct scan *s)
 		snprintf(group, sizeof(group), "%s", s->o->committed_group);
 	else
 		snprintf(group, sizeof(group), "custsync-scan-%ld-%lld",
-			 (long)getpid(), (long long)clock_mono_ms());
+		         (long)getpid(), (long long)clock_mono_ms());
 	if (conf_set(c, "group.id", group, s->err, s->errlen)) {
 		rd_kafka_conf_destroy(c);
 		return NULL;
@@ -134,7 +139,7 @@ static int load_partitions(struct scan *s)
 	e = rd_kafka_metadata(s->rk, 1, NULL, &md, s->o->timeout_ms);
 	if (e)
 		return fail(s, "cannot read the cluster's metadata: %s",
-			    rd_kafka_err2str(e));
+		            rd_kafka_err2str(e));
 	for (int i = 0; i < md->topic_cnt && !t; i++)
 		if (strcmp(md->topics[i].topic, s->o->topic) == 0)
 			t = &md->topics[i];
@@ -142,7 +147,7 @@ static int load_partitions(struct scan *s)
 		e = t ? t->err : RD_KAFKA_RESP_ERR_NO_ERROR;
 		rd_kafka_metadata_destroy(md);
 		return e ? fail(s, "%s", rd_kafka_err2str(e))
-			 : fail(s, "%s", "the topic does not exist");
+		         : fail(s, "%s", "the topic does not exist");
 	}
 	s->p = calloc((size_t)t->partition_cnt + 1, sizeof(*s->p));
 	if (!s->p) {
@@ -162,12 +167,12 @@ static int load_watermarks(struct scan *s)
 	for (size_t i = 0; i < s->n; i++) {
 		int64_t lo, hi;
 		rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
-			s->rk, s->o->topic, s->p[i].id, &lo, &hi,
-			s->o->timeout_ms);
+		    s->rk, s->o->topic, s->p[i].id, &lo, &hi,
+		    s->o->timeout_ms);
 
 		if (e)
 			return fail(s, "cannot read its end offsets: %s",
-				    rd_kafka_err2str(e));
+			            rd_kafka_err2str(e));
 		s->p[i].start = lo;
 		s->p[i].end = hi;
 	}
@@ -184,22 +189,21 @@ static void start_at(struct scan_part *p, int64_t offset)
 }
 
 static rd_kafka_topic_partition_list_t *part_list(const struct scan *s,
-						  int64_t offset)
+                                                  int64_t offset)
 {
 	rd_kafka_topic_partition_list_t *l =
-		rd_kafka_topic_partition_list_new((int)s->n + 1);
+	    rd_kafka_topic_partition_list_new((int)s->n + 1);
 
 	for (size_t i = 0; i < s->n; i++)
 		rd_kafka_topic_partition_list_add(l, s->o->topic, s->p[i].id)
-			->offset = offset;
+		    ->offset = offset;
 	return l;
 }
 
 static int load_committed(struct scan *s)
 {
 	rd_kafka_topic_partition_list_t *l = part_list(s, 0);
-	rd_kafka_resp_err_t e = rd_kafka_committed(s->rk, l,
-						   s->o->timeout_ms);
+	rd_kafka_resp_err_t e = rd_kafka_committed(s->rk, l, s->o->timeout_ms);
 
 	for (int i = 0; !e && i < l->cnt; i++) {
 		e = l->elems[i].err;
@@ -210,23 +214,23 @@ static int load_committed(struct scan *s)
 	rd_kafka_topic_partition_list_destroy(l);
 	if (e)
 		return fail(s, "cannot read the group's committed offsets: %s",
-			    rd_kafka_err2str(e));
+		            rd_kafka_err2str(e));
 	return 0;
 }
 
 /* Offset of the first record at or after ts per partition (-1: none),
  * in l's order, which is s->p's. */
 static int offsets_for(struct scan *s, int64_t ts,
-		       rd_kafka_topic_partition_list_t **out)
+                       rd_kafka_topic_partition_list_t **out)
 {
 	rd_kafka_topic_partition_list_t *l = part_list(s, ts);
-	rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(s->rk, l,
-							   s->o->timeout_ms);
+	rd_kafka_resp_err_t e =
+	    rd_kafka_offsets_for_times(s->rk, l, s->o->timeout_ms);
 
 	if (e) {
 		rd_kafka_topic_partition_list_destroy(l);
 		return fail(s, "cannot look offsets up by time: %s",
-			    rd_kafka_err2str(e));
+		            rd_kafka_err2str(e));
 	}
 	*out = l;
 	return 0;
@@ -279,7 +283,7 @@ static int load_since(struct scan *s)
 static int assign(struct scan *s)
 {
 	rd_kafka_topic_partition_list_t *l =
-		rd_kafka_topic_partition_list_new((int)s->n + 1);
+	    rd_kafka_topic_partition_list_new((int)s->n + 1);
 	rd_kafka_resp_err_t e;
 
 	for (size_t i = 0; i < s->n; i++) {
@@ -290,13 +294,13 @@ static int assign(struct scan *s)
 			continue;
 		}
 		rd_kafka_topic_partition_list_add(l, s->o->topic, s->p[i].id)
-			->offset = s->p[i].start;
+		    ->offset = s->p[i].start;
 	}
 	e = l->cnt ? rd_kafka_assign(s->rk, l) : RD_KAFKA_RESP_ERR_NO_ERROR;
 	rd_kafka_topic_partition_list_destroy(l);
 	if (e)
 		return fail(s, "cannot assign its partitions: %s",
-			    rd_kafka_err2str(e));
+		            rd_kafka_err2str(e));
 	return 0;
 }
 
@@ -334,8 +338,8 @@ static int hopeless(rd_kafka_resp_err_t e)
 
 /* One polled event: 0 to go on, the callback's value, or -1.
  * *progress tells whether it moved an unfinished partition on. */
-static int handle(struct scan *s, rd_kafka_message_t *m, scan_cb cb,
-		  void *arg, int *progress)
+static int handle(struct scan *s, rd_kafka_message_t *m, scan_cb cb, void *arg,
+                  int *progress)
 {
 	struct scan_part *p = part_of(s, m->partition);
 	rd_kafka_timestamp_type_t tt;
@@ -348,14 +352,14 @@ static int handle(struct scan *s, rd_kafka_message_t *m, scan_cb cb,
 	}
 	if (m->err) {
 		snprintf(s->last_error, sizeof(s->last_error), "%s",
-			 rd_kafka_message_errstr(m));
+		         rd_kafka_message_errstr(m));
 		if (hopeless(m->err))
 			return fail(s, "cannot be read: %s",
-				    rd_kafka_message_errstr(m));
+			            rd_kafka_message_errstr(m));
 		log_debug("scan consume error topic=%s partition=%d "
-			  "error=\"%s\"",
-			  s->o->topic, (int)m->partition,
-			  rd_kafka_message_errstr(m));
+		          "error=\"%s\"",
+		          s->o->topic, (int)m->partition,
+		          rd_kafka_message_errstr(m));
 		return 0;
 	}
 	if (!p || p->done)
@@ -383,8 +387,9 @@ static int stalled(struct scan *s)
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->p[i].done)
 			continue;
-		snprintf(what, sizeof(what), "partition %d: no records for %d ms",
-			 (int)s->p[i].id, s->o->timeout_ms);
+		snprintf(what, sizeof(what),
+		         "partition %d: no records for %d ms", (int)s->p[i].id,
+		         s->o->timeout_ms);
 		break;
 	}
 	return fail(s, "%s", what);
@@ -416,7 +421,7 @@ static int read_all(struct scan *s, scan_cb cb, void *arg)
 }
 
 static int export_ranges(const struct scan *s, struct scan_range **ranges,
-			 size_t *n_ranges)
+                         size_t *n_ranges)
 {
 	struct scan_range *r;
 
@@ -427,7 +432,7 @@ static int export_ranges(const struct scan *s, struct scan_range **ranges,
 		return -1;
 	for (size_t i = 0; i < s->n; i++)
 		r[i] = (struct scan_range){s->p[i].id, s->p[i].start,
-					   s->p[i].end};
+		                           s->p[i].end};
 	*ranges = r;
 	if (n_ranges)
 		*n_ranges = s->n;
@@ -435,8 +440,8 @@ static int export_ranges(const struct scan *s, struct scan_range **ranges,
 }
 
 int scan_topic(const struct config *cfg, const struct scan_opts *opts,
-	       scan_cb cb, void *arg, struct scan_range **ranges,
-	       size_t *n_ranges, char *err, size_t errlen)
+               scan_cb cb, void *arg, struct scan_range **ranges,
+               size_t *n_ranges, char *err, size_t errlen)
 {
 	struct scan s = {.o = opts, .err = err, .errlen = errlen};
 	int rc;

@@ -36,7 +36,7 @@ typedef int (*scan_cb)(void *arg, const struct rd_kafka_message_s *m);
  * frees *ranges) gets one entry per partition. Returns 0, the callback's
  * value, 1 when *stop was set, or -1 with err filled. */
 int scan_topic(const struct config *cfg, const struct scan_opts *opts,
-	       scan_cb cb, void *arg, struct scan_range **ranges,
-	       size_t *n_ranges, char *err, size_t errlen);
+               scan_cb cb, void *arg, struct scan_range **ranges,
+               size_t *n_ranges, char *err, size_t errlen);
 
 #endif

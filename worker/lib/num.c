@@ -60,9 +60,9 @@ int num_time(int64_t epoch_ms, char *buf, size_t len)
 	days = epoch_ms / 86400000;
 	rest = epoch_ms % 86400000;
 	civil_from_days(days, &y, &mo, &d);
-	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo,
-		     d, (int)(rest / 3600000), (int)(rest / 60000 % 60),
-		     (int)(rest / 1000 % 60), (int)(rest % 1000));
+	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
+	             (int)(rest / 3600000), (int)(rest / 60000 % 60),
+	             (int)(rest / 1000 % 60), (int)(rest % 1000));
 	if (n != NUM_TIME_LEN - 1) {
 		buf[0] = '\0';
 		return -ERANGE;

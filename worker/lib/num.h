@@ -21,7 +21,7 @@ struct cJSON;
  * outside [min, max] (1e300, infinity and -5 for min 0 included). *out
  * is left alone on error. */
 int num_json_int(const struct cJSON *v, int64_t min, int64_t max,
-		 int64_t *out);
+                 int64_t *out);
 
 /* epoch_ms as ISO-8601 UTC with milliseconds into buf:
  * 0; -ERANGE when epoch_ms is before 1970 (librdkafka's -1 means "not

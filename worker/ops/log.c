@@ -11,7 +11,7 @@ static int as_json;
 static int journal = -1;
 
 static const char *const level_names[] = {
-	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
+    "emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
 };
 
 int log_level_parse(const char *name)
@@ -71,15 +71,15 @@ void log_msg(int level, const char *fmt, ...)
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), as_json ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S",
-		 &tm);
+	strftime(when, sizeof(when),
+	         as_json ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
 	if (!as_json) {
 		fprintf(stderr, "%s.%03ld %-7s %s\n", when,
-			ts.tv_nsec / 1000000, level_names[level & 7], line);
+		        ts.tv_nsec / 1000000, level_names[level & 7], line);
 		return;
 	}
 	fprintf(stderr, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":\"",
-		when, ts.tv_nsec / 1000000, level_names[level & 7]);
+	        when, ts.tv_nsec / 1000000, level_names[level & 7]);
 	json_escape(stderr, line);
 	fputs("\"}\n", stderr);
 }

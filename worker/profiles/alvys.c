@@ -13,19 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_TYPE "application/json"
+#define JSON_TYPE        "application/json"
 #define MERGE_PATCH_TYPE "application/merge-patch+json"
 
 static const char *const writable[] = {
-	"Name",  "Type",  "CompanyNumber", "Status", "BillingAddress",
-	"Email", "Phone", "Fax",           "ExternalId",
+    "Name",  "Type",  "CompanyNumber", "Status",     "BillingAddress",
+    "Email", "Phone", "Fax",           "ExternalId",
 };
-static const char *const address_fields[] = {"Street", "City", "State",
-					     "Zip"};
+static const char *const address_fields[] = {"Street", "City", "State", "Zip"};
 
 /* ERP enum → API enum; values were checked by the event parser. */
 static cJSON *map_enum(const cJSON *v, const char *const *from,
-		       const char *const *to, size_t n)
+                       const char *const *to, size_t n)
 {
 	if (cJSON_IsString(v))
 		for (size_t i = 0; i < n; i++)
@@ -52,13 +51,13 @@ static cJSON *map_street(const cJSON *v)
 
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
 		return cJSON_CreateNull();
-	cJSON_ArrayForEach(line, v)
-		if (cJSON_IsString(line))
-			len += strlen(line->valuestring) + 2;
+	cJSON_ArrayForEach(line, v) if (cJSON_IsString(line)) len +=
+	    strlen(line->valuestring) + 2;
 	buf = calloc(1, len);
 	if (!buf)
 		return NULL;
-	cJSON_ArrayForEach(line, v) {
+	cJSON_ArrayForEach(line, v)
+	{
 		if (!cJSON_IsString(line))
 			continue;
 		if (buf[0])
@@ -108,7 +107,7 @@ static int map_address(const cJSON *a, cJSON *out)
 }
 
 static int alvys_map(const struct config *cfg, const struct change *ch,
-		     cJSON **out, struct profile_error *err)
+                     cJSON **out, struct profile_error *err)
 {
 	static const char *const types_from[] = {"customer", "broker"};
 	static const char *const types_to[] = {"Customer", "Broker/3PL"};
@@ -117,9 +116,9 @@ static int alvys_map(const struct config *cfg, const struct change *ch,
 	static const struct {
 		const char *from, *to;
 	} strings[] = {{"name", "Name"},
-		       {"number", "CompanyNumber"},
-		       {"external_id", "ExternalId"},
-		       {"fax", "Fax"}};
+	               {"number", "CompanyNumber"},
+	               {"external_id", "ExternalId"},
+	               {"fax", "Fax"}};
 	const cJSON *c = ch->customer;
 	cJSON *o = cJSON_CreateObject();
 	int rc = 0;
@@ -152,13 +151,13 @@ static int alvys_map(const struct config *cfg, const struct change *ch,
 		    o, "Phone",
 		    map_list(cJSON_GetObjectItemCaseSensitive(c, "phone")));
 	if (!rc && cJSON_HasObjectItem(c, "billing_address"))
-		rc = map_address(cJSON_GetObjectItemCaseSensitive(
-					 c, "billing_address"),
-				 o);
+		rc = map_address(
+		    cJSON_GetObjectItemCaseSensitive(c, "billing_address"), o);
 	/* ExternalId carries the ERP key unless the ERP gives its own, so
 	 * the key can be found again by search. Updates leave it alone. */
 	if (!rc && ch->op != CHANGE_UPDATE && ch->op != CHANGE_DELETE &&
-	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "ExternalId"))) {
+	    !cJSON_IsString(
+	        cJSON_GetObjectItemCaseSensitive(o, "ExternalId"))) {
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "ExternalId");
 		rc = profile_put(o, "ExternalId", cJSON_CreateString(ch->key));
 	}
@@ -173,14 +172,14 @@ oom:
 }
 
 static int check_len(const cJSON *doc, const char *name, size_t max,
-		     struct profile_error *err)
+                     struct profile_error *err)
 {
 	const char *s = profile_str(doc, name);
 
 	if (s && utf8_len(s) > max) {
 		snprintf(err->message, sizeof(err->message),
-			 "%s is %zu characters; the API allows at most %zu",
-			 name, utf8_len(s), max);
+		         "%s is %zu characters; the API allows at most %zu",
+		         name, utf8_len(s), max);
 		return -EINVAL;
 	}
 	return 0;
@@ -189,7 +188,7 @@ static int check_len(const cJSON *doc, const char *name, size_t max,
 /* The document's field rules (seed 000, "Field validation"), applied
  * before any call so a record the API must refuse costs no request. */
 static int alvys_validate(const cJSON *doc, bool creating,
-			  struct profile_error *err)
+                          struct profile_error *err)
 {
 	static const char *const required[] = {"Name", "Type", "Status"};
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(doc, "Name");
@@ -197,23 +196,23 @@ static int alvys_validate(const cJSON *doc, bool creating,
 
 	for (size_t i = 0; i < 3; i++) {
 		const cJSON *v =
-			cJSON_GetObjectItemCaseSensitive(doc, required[i]);
+		    cJSON_GetObjectItemCaseSensitive(doc, required[i]);
 
 		if (cJSON_IsNull(v) || (creating && i < 2 && !v)) {
 			snprintf(err->message, sizeof(err->message),
-				 "%s is required%s", required[i],
-				 v ? " and cannot be cleared" : " on create");
+			         "%s is required%s", required[i],
+			         v ? " and cannot be cleared" : " on create");
 			return -EINVAL;
 		}
 	}
 	if (cJSON_IsString(name) && profile_blank(name->valuestring)) {
 		snprintf(err->message, sizeof(err->message),
-			 "Name must not be blank");
+		         "Name must not be blank");
 		return -EINVAL;
 	}
 	if (status && strcmp(status, "Active") && strcmp(status, "Inactive")) {
 		snprintf(err->message, sizeof(err->message),
-			 "Status must be Active or Inactive");
+		         "Status must be Active or Inactive");
 		return -EINVAL;
 	}
 	if (check_len(doc, "Name", 200, err) ||
@@ -228,7 +227,7 @@ static void drop_empty(cJSON *obj, const char *name)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
 
 	if (cJSON_IsNull(v) || ((cJSON_IsArray(v) || cJSON_IsObject(v)) &&
-				cJSON_GetArraySize(v) == 0))
+	                        cJSON_GetArraySize(v) == 0))
 		cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
 }
 
@@ -240,7 +239,7 @@ static cJSON *alvys_project(const cJSON *body)
 		return o;
 	for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++) {
 		const cJSON *v =
-			cJSON_GetObjectItemCaseSensitive(body, writable[i]);
+		    cJSON_GetObjectItemCaseSensitive(body, writable[i]);
 		cJSON *copy;
 
 		if (!v || cJSON_IsNull(v))
@@ -260,10 +259,10 @@ static cJSON *alvys_project(const cJSON *body)
 				next = m->next;
 				for (size_t k = 0; k < 4; k++)
 					keep |= strcmp(m->string,
-						       address_fields[k]) == 0;
+					               address_fields[k]) == 0;
 				if (!keep || cJSON_IsNull(m))
 					cJSON_DeleteItemFromObjectCaseSensitive(
-						copy, m->string);
+					    copy, m->string);
 			}
 		}
 		drop_empty(o, writable[i]);
@@ -294,28 +293,29 @@ static bool alvys_is_deleted(const struct config *cfg, const cJSON *record)
  * {"Items": [CustomerResponse...], "Total": n}. Kept in these two
  * functions so a different shape changes nothing else. */
 static int alvys_lookup_request(const struct config *cfg,
-				const struct change *ch,
-				struct api_request *out)
+                                const struct change *ch,
+                                struct api_request *out)
 {
 	cJSON *body = cJSON_CreateObject();
 	int rc;
 
 	(void)cfg;
-	if (!body || !cJSON_AddStringToObject(body, "ExternalId",
-					      profile_event_external_id(cfg, ch))) {
+	if (!body ||
+	    !cJSON_AddStringToObject(body, "ExternalId",
+	                             profile_event_external_id(cfg, ch))) {
 		cJSON_Delete(body);
 		return -ENOMEM;
 	}
 	rc = profile_request(out, HTTP_POST, strdup("/customers/search"), body,
-			     JSON_TYPE, NULL, "customer:read");
+	                     JSON_TYPE, NULL, "customer:read");
 	cJSON_Delete(body);
 	return rc;
 }
 
 static int alvys_lookup_parse(const struct config *cfg,
-			      const struct change *ch,
-			      const struct api_response *r, char **id,
-			      cJSON **record)
+                              const struct change *ch,
+                              const struct api_response *r, char **id,
+                              cJSON **record)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "Items");
@@ -338,54 +338,55 @@ static int alvys_lookup_parse(const struct config *cfg,
 }
 
 static int alvys_get_request(const struct config *cfg, const char *id,
-			     struct api_request *out)
+                             struct api_request *out)
 {
 	(void)cfg;
-	return profile_request(out, HTTP_GET, profile_id_path("/customers", id),
-			       NULL, NULL, NULL, "customer:read");
+	return profile_request(out, HTTP_GET,
+	                       profile_id_path("/customers", id), NULL, NULL,
+	                       NULL, "customer:read");
 }
 
 static int alvys_create_request(const struct config *cfg,
-				const struct change *ch, const cJSON *record,
-				struct api_request *out)
+                                const struct change *ch, const cJSON *record,
+                                struct api_request *out)
 {
 	(void)cfg;
 	(void)ch;
 	return profile_request(out, HTTP_POST, strdup("/customers"), record,
-			       JSON_TYPE, NULL, "customer:create");
+	                       JSON_TYPE, NULL, "customer:create");
 }
 
 /* A true partial update: only what differs, guarded by the ETag. */
 static int alvys_update_request(const struct config *cfg,
-				const struct change *ch, const char *id,
-				const char *etag, const cJSON *patch,
-				const cJSON *current, struct api_request *out,
-				struct profile_error *err)
+                                const struct change *ch, const char *id,
+                                const char *etag, const cJSON *patch,
+                                const cJSON *current, struct api_request *out,
+                                struct profile_error *err)
 {
 	(void)cfg;
 	(void)ch;
 	(void)current;
 	(void)err;
 	return profile_request(out, HTTP_PATCH,
-			       profile_id_path("/customers", id), patch,
-			       MERGE_PATCH_TYPE, etag, "customer:update");
+	                       profile_id_path("/customers", id), patch,
+	                       MERGE_PATCH_TYPE, etag, "customer:update");
 }
 
 static int alvys_delete_request(const struct config *cfg, const char *id,
-				const char *etag, const cJSON *current,
-				struct api_request *out,
-				struct profile_error *err)
+                                const char *etag, const cJSON *current,
+                                struct api_request *out,
+                                struct profile_error *err)
 {
 	(void)cfg;
 	(void)current;
 	(void)err;
 	return profile_request(out, HTTP_DELETE,
-			       profile_id_path("/customers", id), NULL, NULL,
-			       etag, "customer:delete");
+	                       profile_id_path("/customers", id), NULL, NULL,
+	                       etag, "customer:delete");
 }
 
 static int alvys_write_result(const struct api_response *r, char **id,
-			      char **etag, cJSON **record)
+                              char **etag, cJSON **record)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const char *i = profile_str(doc, "Id");
@@ -409,7 +410,7 @@ static int alvys_write_result(const struct api_response *r, char **id,
 /* 409 is the document's "exists already": a problem naming the field
  * and the existing customerId. */
 static int alvys_conflict(const struct api_response *r, char **field,
-			  char **id)
+                          char **id)
 {
 	cJSON *doc;
 	const char *f, *i;
@@ -428,7 +429,7 @@ static int alvys_conflict(const struct api_response *r, char **field,
 /* Problem documents: "detail" (else "title"), then any per-field errors,
  * so a 400 tells the operator which field the API refused. */
 static void alvys_error_message(const struct api_response *r,
-				const char **code, char *buf, size_t len)
+                                const char **code, char *buf, size_t len)
 {
 	cJSON *doc = cJSON_ParseWithLength(r->body, r->body_len);
 	const char *detail = profile_str(doc, "detail");
@@ -442,38 +443,40 @@ static void alvys_error_message(const struct api_response *r,
 	snprintf(buf, len, "%s", detail ? detail : "");
 	if (!detail && r->body_len > 0 && !doc)
 		snprintf(buf, len, "%.200s", r->body);
-	cJSON_ArrayForEach(f, errors) {
-		cJSON_ArrayForEach(m, f) {
+	cJSON_ArrayForEach(f, errors)
+	{
+		cJSON_ArrayForEach(m, f)
+		{
 			if (!cJSON_IsString(m))
 				continue;
 			used = strlen(buf);
 			if (used + 4 >= len)
 				break;
 			snprintf(buf + used, len - used, "%s%s: %s",
-				 used ? "; " : "", f->string, m->valuestring);
+			         used ? "; " : "", f->string, m->valuestring);
 		}
 	}
 	cJSON_Delete(doc);
 }
 
 const struct profile_ops alvys_profile = {
-	.name = "alvys",
-	.flags = PROFILE_ETAGS,
-	.owner_field = "ExternalId",
-	.event_owner = profile_event_external_id,
-	.record_owner = alvys_record_owner,
-	.map = alvys_map,
-	.validate = alvys_validate,
-	.record_of = alvys_record_of,
-	.project = alvys_project,
-	.is_deleted = alvys_is_deleted,
-	.lookup_request = alvys_lookup_request,
-	.lookup_parse = alvys_lookup_parse,
-	.get_request = alvys_get_request,
-	.create_request = alvys_create_request,
-	.update_request = alvys_update_request,
-	.delete_request = alvys_delete_request,
-	.write_result = alvys_write_result,
-	.conflict = alvys_conflict,
-	.error_message = alvys_error_message,
+    .name = "alvys",
+    .flags = PROFILE_ETAGS,
+    .owner_field = "ExternalId",
+    .event_owner = profile_event_external_id,
+    .record_owner = alvys_record_owner,
+    .map = alvys_map,
+    .validate = alvys_validate,
+    .record_of = alvys_record_of,
+    .project = alvys_project,
+    .is_deleted = alvys_is_deleted,
+    .lookup_request = alvys_lookup_request,
+    .lookup_parse = alvys_lookup_parse,
+    .get_request = alvys_get_request,
+    .create_request = alvys_create_request,
+    .update_request = alvys_update_request,
+    .delete_request = alvys_delete_request,
+    .write_result = alvys_write_result,
+    .conflict = alvys_conflict,
+    .error_message = alvys_error_message,
 };

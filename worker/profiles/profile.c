@@ -11,10 +11,10 @@ extern const struct profile_ops portal_profile __attribute__((weak));
 extern const struct profile_ops engage_profile __attribute__((weak));
 
 static const struct profile_ops *const profiles[] = {
-	&alvys_profile,
-	&wms_profile,
-	&portal_profile,
-	&engage_profile,
+    &alvys_profile,
+    &wms_profile,
+    &portal_profile,
+    &engage_profile,
 };
 
 #define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
@@ -52,7 +52,7 @@ const char *profile_names(void)
 
 		if (profiles[i])
 			snprintf(names + used, sizeof(names) - used, "%s%s",
-				 used ? ", " : "", profiles[i]->name);
+			         used ? ", " : "", profiles[i]->name);
 	}
 	return names;
 }

@@ -160,9 +160,10 @@ static void print_json(const struct dead_letter *dl)
 	src = cJSON_AddObjectToObject(o, "source");
 	if (src && dl->source_topic) {
 		add_text(src, "topic", dl->source_topic);
-		cJSON_AddNumberToObject(src, "partition", dl->source_partition);
+		cJSON_AddNumberToObject(src, "partition",
+		                        dl->source_partition);
 		cJSON_AddNumberToObject(src, "offset",
-					(double)dl->source_offset);
+		                        (double)dl->source_offset);
 	}
 	text = cJSON_PrintUnformatted(o);
 	if (text)
@@ -180,10 +181,10 @@ static int on_record(void *arg, const rd_kafka_message_t *m)
 	if (dead_letter_parse(l->cfg, m, &dl)) {
 		l->foreign++;
 		fprintf(stderr,
-			"custsync dlq: partition %d offset %lld is not a "
-			"custsync dead letter (no %s header), skipped\n",
-			(int)m->partition, (long long)m->offset,
-			dead_letter_header_name(DL_HDR_ERROR_CODE));
+		        "custsync dlq: partition %d offset %lld is not a "
+		        "custsync dead letter (no %s header), skipped\n",
+		        (int)m->partition, (long long)m->offset,
+		        dead_letter_header_name(DL_HDR_ERROR_CODE));
 		return 0;
 	}
 	if (dlq_filter_match(&l->filter, &dl)) {
@@ -202,42 +203,44 @@ static int on_record(void *arg, const rd_kafka_message_t *m)
 
 static void usage(FILE *f)
 {
-	fputs("usage: custsync dlq -c FILE [--code CODE] [--key KEY]\n"
-	      "                    [--since TIME] [--json]\n"
-	      "\n"
-	      "Lists the dead letters on the dead-letter topic, up to its end\n"
-	      "as it is now: partition, offset, time, customer key, event_id,\n"
-	      "error code, HTTP status, message (shortened), attempts and how\n"
-	      "many times the event was replayed. Commits nothing.\n"
-	      "\n"
-	      "options:\n"
-	      "  -c, --config FILE   the daemon's YAML configuration\n"
-	      "  --code CODE         only dead letters with this error code\n"
-	      "  --key KEY           only this customer key\n"
-	      "  --since TIME        only dead letters written at or after\n"
-	      "                      TIME: 2026-11-23T10:00:00Z, 2026-11-23,\n"
-	      "                      or a duration back from now: 90s 15m 2h 7d\n"
-	      "  --json              one JSON object per line, every field and\n"
-	      "                      the full message, no header\n"
-	      "  -h, --help          print this help\n"
-	      "\n"
-	      "Rows come in offset order per partition; a summary line goes\n"
-	      "to stderr. SIGINT or SIGTERM stops the reading early.\n"
-	      "Exits 0 (also when stopped), 64 usage, 69 the dead-letter\n"
-	      "topic cannot be read (broker unreachable, no such topic),\n"
-	      "74 the listing cannot be written, 78 configuration.\n",
-	      f);
+	fputs(
+	    "usage: custsync dlq -c FILE [--code CODE] [--key KEY]\n"
+	    "                    [--since TIME] [--json]\n"
+	    "\n"
+	    "Lists the dead letters on the dead-letter topic, up to its end\n"
+	    "as it is now: partition, offset, time, customer key, event_id,\n"
+	    "error code, HTTP status, message (shortened), attempts and how\n"
+	    "many times the event was replayed. Commits nothing.\n"
+	    "\n"
+	    "options:\n"
+	    "  -c, --config FILE   the daemon's YAML configuration\n"
+	    "  --code CODE         only dead letters with this error code\n"
+	    "  --key KEY           only this customer key\n"
+	    "  --since TIME        only dead letters written at or after\n"
+	    "                      TIME: 2026-11-23T10:00:00Z, 2026-11-23,\n"
+	    "                      or a duration back from now: 90s 15m 2h "
+	    "7d\n"
+	    "  --json              one JSON object per line, every field and\n"
+	    "                      the full message, no header\n"
+	    "  -h, --help          print this help\n"
+	    "\n"
+	    "Rows come in offset order per partition; a summary line goes\n"
+	    "to stderr. SIGINT or SIGTERM stops the reading early.\n"
+	    "Exits 0 (also when stopped), 64 usage, 69 the dead-letter\n"
+	    "topic cannot be read (broker unreachable, no such topic),\n"
+	    "74 the listing cannot be written, 78 configuration.\n",
+	    f);
 }
 
 static int parse_args(int argc, char **argv, const char **config,
-		      struct listing *l)
+                      struct listing *l)
 {
 	enum { O_JSON = 1000 };
 	static const struct option opts[] = {
-		DLQ_FILTER_OPTIONS,
-		{"json", no_argument, NULL, O_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    DLQ_FILTER_OPTIONS,
+	    {"json", no_argument, NULL, O_JSON},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -261,7 +264,8 @@ static int parse_args(int argc, char **argv, const char **config,
 	}
 	if (optind != argc || !*config) {
 		fprintf(stderr, "custsync dlq: %s\n",
-			*config ? "unexpected argument" : "-c FILE is required");
+		        *config ? "unexpected argument"
+		                : "-c FILE is required");
 		return EX_USAGE;
 	}
 	return 0;
@@ -284,8 +288,8 @@ int dlq_command(int argc, char **argv)
 	so.topic = cfg.kafka.dead_letter_topic;
 	/* Dead letters are written in time order, so --since can skip. */
 	so.since_ms = l.filter.since_ms;
-	rc = scan_topic(&cfg, &so, on_record, &l, NULL, NULL, err,
-			sizeof(err));
+	rc =
+	    scan_topic(&cfg, &so, on_record, &l, NULL, NULL, err, sizeof(err));
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "custsync dlq: cannot write the listing\n");
 		rc = EX_IOERR;
@@ -294,10 +298,10 @@ int dlq_command(int argc, char **argv)
 		rc = EX_UNAVAILABLE;
 	} else {
 		fprintf(stderr, "%zu dead letter%s shown, %zu read", l.shown,
-			l.shown == 1 ? "" : "s", l.read);
+		        l.shown == 1 ? "" : "s", l.read);
 		if (l.foreign)
 			fprintf(stderr, ", %zu of them not dead letters",
-				l.foreign);
+			        l.foreign);
 		fprintf(stderr, "%s\n", rc == 1 ? " (interrupted)" : "");
 		rc = EX_OK;
 	}

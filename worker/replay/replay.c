@@ -54,26 +54,26 @@ struct replay {
 
 	/* tally */
 	size_t n_status[SYNC_STATUS_MAX], n_stale, n_passed, n_already,
-		n_foreign, n_would_write;
+	    n_foreign, n_would_write;
 };
 
 /* What the record m the loop met is (replay/plan.h). */
 static enum replay_verdict classify(struct replay *rp,
-				    const rd_kafka_message_t *m,
-				    struct replay_item *out)
+                                    const rd_kafka_message_t *m,
+                                    struct replay_item *out)
 {
 	struct dead_letter dl;
 	enum replay_verdict v;
 
 	if (!replay_plan_in_range(rp->plan, m->partition, m->offset))
 		return replay_plan_judge(rp->plan, m->partition, m->offset,
-					 NULL, out);
+		                         NULL, out);
 	if (dead_letter_parse(rp->cfg, m, &dl)) {
 		log_warn("not a dead letter, passed over for good "
-			 "partition=%d offset=%lld",
-			 (int)m->partition, (long long)m->offset);
+		         "partition=%d offset=%lld",
+		         (int)m->partition, (long long)m->offset);
 		return replay_plan_judge(rp->plan, m->partition, m->offset,
-					 NULL, out);
+		                         NULL, out);
 	}
 	v = replay_plan_judge(rp->plan, m->partition, m->offset, &dl, out);
 	dead_letter_done(&dl);
@@ -85,9 +85,9 @@ static enum replay_verdict classify(struct replay *rp,
 static void print_dry_write(const struct sync_job *s)
 {
 	const struct api_request *r = &s->req;
-	const char *what = s->step == SYNC_STEP_CREATE	 ? "create"
-			   : s->step == SYNC_STEP_UPDATE ? "update"
-							 : "delete";
+	const char *what = s->step == SYNC_STEP_CREATE   ? "create"
+	                   : s->step == SYNC_STEP_UPDATE ? "update"
+	                                                 : "delete";
 
 	printf("would %s: %s %s%s%s\n", what, http_method_str(r->method),
 	       r->path, r->body ? " " : "", r->body ? r->body : "");
@@ -96,8 +96,8 @@ static void print_dry_write(const struct sync_job *s)
 /* One dead letter's result. dry_write: in a dry run, the write the job
  * would send now is s->req (not sent). */
 static void report(struct replay *rp, int32_t partition, int64_t offset,
-		   const char *key, const struct replay_item *it,
-		   const struct sync_job *s, int dry_write)
+                   const char *key, const struct replay_item *it,
+                   const struct sync_job *s, int dry_write)
 {
 	if (it->verdict == REPLAY_PASS) {
 		rp->n_passed++;
@@ -125,8 +125,8 @@ static void report(struct replay *rp, int32_t partition, int64_t offset,
 		printf("%s%s%s\n", sync_status_str(s->status),
 		       s->action != SYNC_ACTION_NONE ? " " : "",
 		       s->action != SYNC_ACTION_NONE
-			       ? sync_action_str(s->action)
-			       : "");
+		           ? sync_action_str(s->action)
+		           : "");
 	}
 	fflush(stdout);
 }
@@ -137,7 +137,8 @@ static void print_summary(const struct replay *rp, int interrupted)
 
 	for (int i = 0; i < SYNC_STATUS_MAX; i++)
 		replayed += rp->n_status[i];
-	printf("%s%s: %zu dead letters replayed", rp->dry_run ? "dry run " : "",
+	printf("%s%s: %zu dead letters replayed",
+	       rp->dry_run ? "dry run " : "",
 	       interrupted ? "interrupted" : "done", replayed);
 	if (rp->dry_run)
 		printf(" (would write %zu, unchanged %zu, stale %zu, "
@@ -197,18 +198,18 @@ static int on_outcome(void *arg, const rd_kafka_message_t *m)
 }
 
 static int prepare(struct replay *rp, const char *group, int from_beginning,
-		   const volatile sig_atomic_t *stop)
+                   const volatile sig_atomic_t *stop)
 {
 	struct scan_opts dlq = {
-		.topic = rp->cfg->kafka.dead_letter_topic,
-		.committed_group = from_beginning ? NULL : group,
-		.timeout_ms = 10000,
-		.stop = stop,
+	    .topic = rp->cfg->kafka.dead_letter_topic,
+	    .committed_group = from_beginning ? NULL : group,
+	    .timeout_ms = 10000,
+	    .stop = stop,
 	};
 	struct scan_opts res = {
-		.topic = rp->cfg->kafka.results_topic,
-		.timeout_ms = 10000,
-		.stop = stop,
+	    .topic = rp->cfg->kafka.results_topic,
+	    .timeout_ms = 10000,
+	    .stop = stop,
 	};
 	struct scan_range *ranges = NULL;
 	size_t n = 0;
@@ -217,20 +218,20 @@ static int prepare(struct replay *rp, const char *group, int from_beginning,
 	int rc;
 
 	rc = scan_topic(rp->cfg, &dlq, on_dead_letter, rp, &ranges, &n, err,
-			sizeof(err));
+	                sizeof(err));
 	if (rc == 0)
 		rc = replay_plan_ranges(rp->plan, ranges, n) ? -1 : 0;
 	free(ranges);
 	if (rc == 0 && replay_plan_selected(rp->plan, &earliest)) {
 		res.since_ms = earliest > RESULTS_SKEW_MS
-				       ? earliest - RESULTS_SKEW_MS
-				       : 1;
-		rc = scan_topic(rp->cfg, &res, on_outcome, rp, NULL, NULL,
-				err, sizeof(err));
+		                   ? earliest - RESULTS_SKEW_MS
+		                   : 1;
+		rc = scan_topic(rp->cfg, &res, on_outcome, rp, NULL, NULL, err,
+		                sizeof(err));
 	}
 	if (rc < 0)
 		log_err("replay cannot read its topics: %s",
-			err[0] ? err : "out of memory");
+		        err[0] ? err : "out of memory");
 	return rc;
 }
 
@@ -238,39 +239,43 @@ static int prepare(struct replay *rp, const char *group, int from_beginning,
 
 static void usage(FILE *f)
 {
-	fputs("usage: custsync replay -c FILE [--code CODE] [--key KEY]\n"
-	      "                       [--since TIME] [--dry-run] [--force]\n"
-	      "                       [--from-beginning]\n"
-	      "\n"
-	      "Runs dead letters through the sync path again, from where the\n"
-	      "previous replay stopped (consumer group GROUP_ID.replay) up to\n"
-	      "the end of the dead-letter topic as it is now. Each replayed\n"
-	      "event gets an outcome with a \"replay\" member; one that fails\n"
-	      "again goes back to the dead-letter topic. Dead letters the\n"
-	      "filters pass over stay for a later replay.\n"
-	      "\n"
-	      "options:\n"
-	      "  -c, --config FILE   the daemon's YAML configuration\n"
-	      "  --code CODE         only dead letters with this error code\n"
-	      "                      (e.g. forbidden, validation, not_found)\n"
-	      "  --key KEY           only this customer key\n"
-	      "  --since TIME        only dead letters written at or after\n"
-	      "                      TIME: 2026-11-23T10:00:00Z, 2026-11-23,\n"
-	      "                      or a duration back from now: 90s 15m 2h 7d\n"
-	      "  --dry-run           print what each would do (create, the\n"
-	      "                      patch it would send, delete, stale) with\n"
-	      "                      reads only; write, produce, commit nothing\n"
-	      "  --force             replay stale dead letters too (a later\n"
-	      "                      change of the key was already applied)\n"
-	      "  --from-beginning    read the dead-letter topic from its start,\n"
-	      "                      not from where the last replay stopped;\n"
-	      "                      dead letters already replayed stay done\n"
-	      "  -h, --help          print this help\n"
-	      "\n"
-	      "Prints one line per replayed dead letter and a summary; exits 0\n"
-	      "(also after SIGTERM: the next replay continues), 64 usage,\n"
-	      "69 Kafka unreachable, 78 configuration.\n",
-	      f);
+	fputs(
+	    "usage: custsync replay -c FILE [--code CODE] [--key KEY]\n"
+	    "                       [--since TIME] [--dry-run] [--force]\n"
+	    "                       [--from-beginning]\n"
+	    "\n"
+	    "Runs dead letters through the sync path again, from where the\n"
+	    "previous replay stopped (consumer group GROUP_ID.replay) up to\n"
+	    "the end of the dead-letter topic as it is now. Each replayed\n"
+	    "event gets an outcome with a \"replay\" member; one that fails\n"
+	    "again goes back to the dead-letter topic. Dead letters the\n"
+	    "filters pass over stay for a later replay.\n"
+	    "\n"
+	    "options:\n"
+	    "  -c, --config FILE   the daemon's YAML configuration\n"
+	    "  --code CODE         only dead letters with this error code\n"
+	    "                      (e.g. forbidden, validation, not_found)\n"
+	    "  --key KEY           only this customer key\n"
+	    "  --since TIME        only dead letters written at or after\n"
+	    "                      TIME: 2026-11-23T10:00:00Z, 2026-11-23,\n"
+	    "                      or a duration back from now: 90s 15m 2h "
+	    "7d\n"
+	    "  --dry-run           print what each would do (create, the\n"
+	    "                      patch it would send, delete, stale) with\n"
+	    "                      reads only; write, produce, commit "
+	    "nothing\n"
+	    "  --force             replay stale dead letters too (a later\n"
+	    "                      change of the key was already applied)\n"
+	    "  --from-beginning    read the dead-letter topic from its "
+	    "start,\n"
+	    "                      not from where the last replay stopped;\n"
+	    "                      dead letters already replayed stay done\n"
+	    "  -h, --help          print this help\n"
+	    "\n"
+	    "Prints one line per replayed dead letter and a summary; exits 0\n"
+	    "(also after SIGTERM: the next replay continues), 64 usage,\n"
+	    "69 Kafka unreachable, 78 configuration.\n",
+	    f);
 }
 
 struct replay_args {
@@ -283,12 +288,12 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 {
 	enum { O_DRY = 1000, O_FORCE, O_BEGIN };
 	static const struct option opts[] = {
-		DLQ_FILTER_OPTIONS,
-		{"dry-run", no_argument, NULL, O_DRY},
-		{"force", no_argument, NULL, O_FORCE},
-		{"from-beginning", no_argument, NULL, O_BEGIN},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    DLQ_FILTER_OPTIONS,
+	    {"dry-run", no_argument, NULL, O_DRY},
+	    {"force", no_argument, NULL, O_FORCE},
+	    {"from-beginning", no_argument, NULL, O_BEGIN},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -320,7 +325,8 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 	}
 	if (optind != argc || !a->config) {
 		fprintf(stderr, "custsync replay: %s\n",
-			a->config ? "unexpected argument" : "-c FILE is required");
+		        a->config ? "unexpected argument"
+		                  : "-c FILE is required");
 		return EX_USAGE;
 	}
 	return 0;
@@ -329,7 +335,7 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 /* ---- the hooks of the loop ---- */
 
 static int hook_classify(void *arg, const rd_kafka_message_t *m,
-			 struct worker_record *out)
+                         struct worker_record *out)
 {
 	struct replay *rp = arg;
 	struct replay_item *it = calloc(1, sizeof(*it));
@@ -374,9 +380,8 @@ static int hook_before_write(void *arg, void *user, const struct sync_job *s)
 	return rp->dry_run;
 }
 
-static void hook_done(void *arg, void *user, int32_t partition,
-		      int64_t offset, const char *key,
-		      const struct sync_job *s, int stopped)
+static void hook_done(void *arg, void *user, int32_t partition, int64_t offset,
+                      const char *key, const struct sync_job *s, int stopped)
 {
 	report(arg, partition, offset, key, user, s, stopped);
 }
@@ -404,21 +409,21 @@ static void hook_release(void *arg, void *user)
 
 static int run_loop(struct replay *rp, const char *group)
 {
-	struct kafka_assignment as = {.group_id = group,
-				      .topic = rp->cfg->kafka.dead_letter_topic};
+	struct kafka_assignment as = {
+	    .group_id = group, .topic = rp->cfg->kafka.dead_letter_topic};
 	size_t n = replay_plan_n_ranges(rp->plan);
 	int32_t *ps = calloc(n + 1, sizeof(*ps));
 	int64_t *offs = calloc(n + 1, sizeof(*offs));
 	struct worker_hooks hooks = {
-		.arg = rp,
-		.classify = hook_classify,
-		.before_write = hook_before_write,
-		.on_done = hook_done,
-		.progress = hook_progress,
-		.finished = hook_finished,
-		.release = hook_release,
-		.read_only = rp->dry_run,
-		.no_metrics = 1,
+	    .arg = rp,
+	    .classify = hook_classify,
+	    .before_write = hook_before_write,
+	    .on_done = hook_done,
+	    .progress = hook_progress,
+	    .finished = hook_finished,
+	    .release = hook_release,
+	    .read_only = rp->dry_run,
+	    .no_metrics = 1,
 	};
 	struct worker *w = NULL;
 	char err[512] = "";
