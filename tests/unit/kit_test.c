@@ -321,6 +321,45 @@ static void test_strip_nulls(void **state)
 	cJSON_Delete(patch);
 }
 
+/* A write answer without an id or a record is no answer: everything
+ * freed and NULL (LeakSanitizer checks the frees). */
+static void test_written(void **state)
+{
+	char *id = strdup("1"), *etag = strdup("e");
+	cJSON *rec = cJSON_CreateObject();
+
+	(void)state;
+	assert_int_equal(profile_written(&id, &etag, &rec), 0);
+	assert_string_equal(id, "1");
+	free(id);
+	id = NULL;
+	assert_int_equal(profile_written(&id, &etag, &rec), -EINVAL);
+	assert_null(id);
+	assert_null(etag);
+	assert_null(rec);
+	id = strdup("2");
+	assert_int_equal(profile_written(&id, NULL, &rec), -EINVAL);
+	assert_null(id);
+}
+
+static void test_mapped(void **state)
+{
+	struct profile_error err = {0};
+	cJSON *out = NULL, *o = cJSON_CreateObject();
+
+	(void)state;
+	assert_int_equal(profile_mapped(o, 0, &out, &err), 0);
+	assert_ptr_equal(out, o);
+	cJSON_Delete(out);
+	out = NULL;
+	assert_int_equal(
+	    profile_mapped(cJSON_CreateObject(), -ENOMEM, &out, &err),
+	    -ENOMEM);
+	assert_null(out);
+	assert_string_equal(err.message, "out of memory");
+	assert_int_equal(profile_mapped(NULL, -ENOMEM, &out, &err), -ENOMEM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +376,8 @@ int main(void)
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_request),
 	    cmocka_unit_test(test_strip_nulls),
+	    cmocka_unit_test(test_written),
+	    cmocka_unit_test(test_mapped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -161,14 +161,9 @@ static int alvys_map(const struct config *cfg, const struct change *ch,
 		cJSON_DeleteItemFromObjectCaseSensitive(o, "ExternalId");
 		rc = profile_put(o, "ExternalId", cJSON_CreateString(ch->key));
 	}
-	if (rc)
-		goto oom;
-	*out = o;
-	return 0;
+	return profile_mapped(o, rc, out, err);
 oom:
-	cJSON_Delete(o);
-	snprintf(err->message, sizeof(err->message), "out of memory");
-	return -ENOMEM;
+	return profile_mapped(o, -ENOMEM, out, err);
 }
 
 static int check_len(const cJSON *doc, const char *name, size_t max,
@@ -396,15 +391,7 @@ static int alvys_write_result(const struct api_response *r, char **id,
 	*etag = e ? strdup(e) : NULL;
 	*record = alvys_project(doc);
 	cJSON_Delete(doc);
-	if (!*id || !*record) {
-		free(*id);
-		free(*etag);
-		cJSON_Delete(*record);
-		*id = *etag = NULL;
-		*record = NULL;
-		return -EINVAL;
-	}
-	return 0;
+	return profile_written(id, etag, record);
 }
 
 /* 409 is the document's "exists already": a problem naming the field

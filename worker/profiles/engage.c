@@ -845,15 +845,7 @@ static int engage_write_result(const struct api_response *r, char **id,
 	*etag = r->etag ? strdup(r->etag) : NULL;
 	*record = data ? engage_project(data) : NULL;
 	cJSON_Delete(doc);
-	if (!*id || !*record) {
-		free(*id);
-		free(*etag);
-		cJSON_Delete(*record);
-		*id = *etag = NULL;
-		*record = NULL;
-		return -EINVAL;
-	}
-	return 0;
+	return profile_written(id, etag, record);
 }
 
 /* ASSUMPTION: a create whose externalId a live customer holds already

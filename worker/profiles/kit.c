@@ -148,3 +148,29 @@ const char *profile_event_external_id(const struct config *cfg,
 	(void)cfg;
 	return ext && !profile_blank_isspace(ext) ? ext : ch->key;
 }
+
+int profile_written(char **id, char **etag, cJSON **record)
+{
+	if (*id && *record)
+		return 0;
+	free(*id);
+	cJSON_Delete(*record);
+	*id = NULL;
+	*record = NULL;
+	if (etag) {
+		free(*etag);
+		*etag = NULL;
+	}
+	return -EINVAL;
+}
+
+int profile_mapped(cJSON *o, int rc, cJSON **out, struct profile_error *err)
+{
+	if (!rc) {
+		*out = o;
+		return 0;
+	}
+	cJSON_Delete(o);
+	snprintf(err->message, sizeof(err->message), "out of memory");
+	return -ENOMEM;
+}

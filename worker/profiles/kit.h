@@ -46,6 +46,16 @@ struct cJSON *profile_copy_nonempty(const struct cJSON *v);
  * value where the ERP holds a list. NULL for an empty list. */
 const struct cJSON *profile_first(const struct cJSON *v);
 
+/* The end of a write_result: 0 when the answer gave an id and a record,
+ * else -EINVAL with all three freed and NULL (etag may be NULL when the
+ * profile reads none). */
+int profile_written(char **id, char **etag, struct cJSON **record);
+
+/* The end of a map: *out = o when rc is 0; else o freed, "out of
+ * memory" in err, -ENOMEM. */
+int profile_mapped(struct cJSON *o, int rc, struct cJSON **out,
+                   struct profile_error *err);
+
 /* A local refusal: err->code = code (NULL: sync reports "validation"),
  * err->message formatted and cut to fit. Returns -EINVAL. */
 int profile_refuse(struct profile_error *err, const char *code,

@@ -362,14 +362,9 @@ static int portal_map(const struct config *cfg, const struct change *ch,
 		if (!rc)
 			rc = profile_put(o, "delivery_address", d);
 	}
-	if (rc)
-		goto oom;
-	*out = o;
-	return 0;
+	return profile_mapped(o, rc, out, err);
 oom:
-	cJSON_Delete(o);
-	snprintf(err->message, sizeof(err->message), "out of memory");
-	return -ENOMEM;
+	return profile_mapped(o, -ENOMEM, out, err);
 }
 
 /* ---- validation ------------------------------------------------------- */
@@ -1161,14 +1156,7 @@ static int portal_write_result(const struct api_response *r, char **id,
 	*id = rec ? id_of(rec) : NULL;
 	*record = rec ? portal_project(rec) : NULL;
 	cJSON_Delete(doc);
-	if (!*id || !*record) {
-		free(*id);
-		cJSON_Delete(*record);
-		*id = NULL;
-		*record = NULL;
-		return -EINVAL;
-	}
-	return 0;
+	return profile_written(id, NULL, record);
 }
 
 /* ---- errors ----------------------------------------------------------- */

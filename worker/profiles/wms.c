@@ -233,14 +233,9 @@ static int wms_map(const struct config *cfg, const struct change *ch,
 		rc = profile_put(
 		    o, "active",
 		    cJSON_CreateBool(strcmp(status, "active") == 0));
-	if (rc)
-		goto oom;
-	*out = o;
-	return 0;
+	return profile_mapped(o, rc, out, err);
 oom:
-	cJSON_Delete(o);
-	snprintf(err->message, sizeof(err->message), "out of memory");
-	return -ENOMEM;
+	return profile_mapped(o, -ENOMEM, out, err);
 }
 
 /* The document states no field rules besides shortID (always sent).
@@ -570,14 +565,7 @@ static int wms_write_result(const struct api_response *r, char **id,
 		*record = wms_project(doc);
 	}
 	cJSON_Delete(doc);
-	if (!*id || !*record) {
-		free(*id);
-		cJSON_Delete(*record);
-		*id = NULL;
-		*record = NULL;
-		return -EINVAL;
-	}
-	return 0;
+	return profile_written(id, NULL, record);
 }
 
 /* An upsert reports no duplicates: there is no conflict to resolve. */
