@@ -103,7 +103,7 @@ static void test_time(void **state)
 /* Day boundaries from 1970 to 9999 agree with gmtime_r. */
 static void test_time_calendar(void **state)
 {
-	char buf[NUM_TIME_LEN], want[NUM_TIME_LEN + 8];
+	char buf[NUM_TIME_LEN], want[64];
 
 	(void)state;
 	for (int64_t day = 0; day <= 2932896; day += 97) {
