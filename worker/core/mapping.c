@@ -1,5 +1,5 @@
 /* mapping.h: canonical customers from non-canonical rows. The config
- * (config.c) has already checked the field names and the pointers'
+ * (config/fieldmap.c) has already checked the field names and the pointers'
  * syntax; what is left is reading the row, which can hold anything. */
 #include "core/mapping.h"
 

@@ -60,7 +60,7 @@ struct auth {
 };
 
 /* "name: prefix value" through http's one header builder, which refuses
- * what a header cannot carry (config.c has refused it already; a token
+ * what a header cannot carry (config/values.c has refused it already; a token
  * from the token endpoint is checked only here). NULL when refused or
  * out of memory. */
 static char *header_line(const char *name, const char *prefix,

@@ -68,7 +68,7 @@ static uint64_t get(_Atomic uint64_t *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* The server parses it; config.c checks metrics.listen through here. */
+/* The server parses it; config/schema.c checks metrics.listen through here. */
 const char *metrics_listen_problem(const char *listen,
                                    struct sockaddr_storage *addr)
 {
