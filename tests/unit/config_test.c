@@ -349,20 +349,21 @@ static void properties_in_order(void **state)
 
 	(void)state;
 	load_ok(KAFKA_OK "  properties:\n"
-	                 "    z.last: 1\n"
-	                 "    a.first: true\n"
-	                 "    m.middle: \"quoted\"\n"
-	                 "    empty.on.purpose: ''\n"
-	                 "    float.kept: 1.50\n" TARGET_OK,
+	                 "    statistics.interval.ms: 1\n"
+	                 "    api.version.request: true\n"
+	                 "    client.id: \"quoted\"\n"
+	                 "    client.rack: ''\n"
+	                 "    sasl.username: 1.50\n" TARGET_OK,
 	        &c);
 	assert_int_equal(c.kafka.n_properties, 5);
-	assert_string_equal(c.kafka.properties[0].key, "z.last");
+	assert_string_equal(c.kafka.properties[0].key,
+	                    "statistics.interval.ms");
 	assert_string_equal(c.kafka.properties[0].value, "1");
-	assert_string_equal(c.kafka.properties[1].key, "a.first");
+	assert_string_equal(c.kafka.properties[1].key, "api.version.request");
 	assert_string_equal(c.kafka.properties[1].value, "true");
-	assert_string_equal(c.kafka.properties[2].key, "m.middle");
+	assert_string_equal(c.kafka.properties[2].key, "client.id");
 	assert_string_equal(c.kafka.properties[2].value, "quoted");
-	assert_string_equal(c.kafka.properties[3].key, "empty.on.purpose");
+	assert_string_equal(c.kafka.properties[3].key, "client.rack");
 	assert_string_equal(c.kafka.properties[3].value, "");
 	/* Verbatim: not parsed as a number and printed back. */
 	assert_string_equal(c.kafka.properties[4].value, "1.50");

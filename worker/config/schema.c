@@ -154,7 +154,10 @@ const struct config_row config_rows[] = {
             "(`enable.auto.offset.store=false`, "
             "`enable.auto.commit=true`, "
             "`partition.assignment.strategy=cooperative-sticky`, "
-            "`enable.idempotence=true`, `acks=all`)"},
+            "`enable.idempotence=true`, `acks=all`). `K_file: PATH` gives "
+            "property `K` the content of PATH; each property is checked "
+            "by librdkafka when the config loads. See "
+            "[Kafka properties](#kafka-properties)"},
 
     {.path = "target", .type = SECTION, .flags = REQUIRED},
     {.path = "target.profile",

@@ -1,18 +1,22 @@
 #include "config/values.h"
 
 #include "config/diag.h"
+#include "config/kprops.h"
 #include "config/yamltree.h"
 #include "edge/http.h"
+#include "ops/log.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CONFIG_MAX_VARNAME 255
@@ -412,6 +416,24 @@ int value_read_file(const char *path, size_t max, char **out, size_t *len)
 	return 0;
 }
 
+/* Like OpenBSD's check_file_secrecy, but a warning: any access for
+ * group or others (0640 too) is more than a secret needs, while
+ * systemd's credentials are 0400 for the service's user. Only the
+ * file's name is shown. A warning and not a problem, so that a
+ * deployment that works today keeps starting. */
+static void warn_secrecy(const char *path, const char *file)
+{
+	struct stat st;
+	char b[512];
+
+	if (stat(file, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
+		return;
+	log_warn("secret file is accessible by group or others key=%s "
+	         "file=\"%s\" mode=%04o; make it 0600 or 0400",
+	         path, diag_shown(file, b, sizeof(b)),
+	         (unsigned)(st.st_mode & 07777));
+}
+
 /* A secret from the file named by the value at node: one trailing
  * newline stripped, since editors add one and no token ends in one. */
 int value_secret_file(struct ytree *t, size_t node, const char *path,
@@ -451,6 +473,7 @@ int value_secret_file(struct ytree *t, size_t node, const char *path,
 			} else {
 				value_free_secret(*dst);
 				*dst = s;
+				warn_secrecy(path, file);
 			}
 		}
 		explicit_bzero(buf, n_read);
@@ -528,14 +551,26 @@ int value_check_sent(struct ytree *t, size_t node, const char *path,
 	return -1;
 }
 
-/* librdkafka properties, in order, as text: librdkafka parses them. */
+/* The key librdkafka gets: K for "K_file". */
+static const char *prop_key(const struct ynode *key, char *base, size_t size)
+{
+	const char *k = kprops_file_base(key->value, base, size);
+
+	return k ? k : key->value;
+}
+
+/* librdkafka properties, in order, as text, each checked by librdkafka
+ * while loading. "K_file: PATH" gives K the content of PATH (read like
+ * any *_file secret); K and K_file together is a problem, as a
+ * duplicate key is. */
 int value_properties(struct ytree *t, size_t node, const char *path,
                      struct config_kv **dst, size_t *n_dst)
 {
 	const struct ynode *n = &t->nodes[node];
 	struct config_kv *v;
 	size_t count = 0;
-	char kpath[128], b[72];
+	char kpath[128], b[72], base[128], jbase[128];
+	rd_kafka_conf_t *probe;
 
 	if (ynode_is_null(n))
 		return 0;
@@ -549,7 +584,11 @@ int value_properties(struct ytree *t, size_t node, const char *path,
 		return -1;
 	}
 	v = calloc(n->n_kids / 2 + 1, sizeof(*v));
-	if (!v) {
+	probe = rd_kafka_conf_new();
+	if (!v || !probe) {
+		free(v);
+		if (probe)
+			rd_kafka_conf_destroy(probe);
 		t->diag->oom = true;
 		return -1;
 	}
@@ -559,8 +598,10 @@ int value_properties(struct ytree *t, size_t node, const char *path,
 	for (size_t k = 0; k + 1 < n->n_kids; k += 2) {
 		const struct ynode *key = &t->nodes[n->kids[k]];
 		struct config_kv *kv;
-		char *s;
-		bool dup = false;
+		const char *name, *file_of;
+		char *s = NULL;
+		bool dup = false, same = false;
+		int rc;
 
 		if (key->kind != YNODE_SCALAR || ynode_is_null(key) ||
 		    strlen(key->value) != key->len) {
@@ -571,11 +612,26 @@ int value_properties(struct ytree *t, size_t node, const char *path,
 		}
 		snprintf(kpath, sizeof(kpath), "%s.%s", path,
 		         diag_shown(key->value, b, sizeof(b)));
-		/* Against every earlier key, valid or not. */
-		for (size_t j = 0; j < k && !dup; j += 2)
-			dup = ynode_key_is(&t->nodes[n->kids[j]], key->value);
+		file_of = kprops_file_base(key->value, base, sizeof(base));
+		name = file_of ? file_of : key->value;
+		/* Against every earlier key, valid or not; K and K_file name
+		 * the same property. */
+		for (size_t j = 0; j < k && !dup; j += 2) {
+			const struct ynode *o = &t->nodes[n->kids[j]];
+
+			dup = o->kind == YNODE_SCALAR && !ynode_is_null(o) &&
+			      strcmp(prop_key(o, jbase, sizeof(jbase)),
+			             name) == 0;
+			same = dup && ynode_key_is(o, key->value);
+		}
 		if (dup) {
-			ytree_err(t, n->kids[k], "duplicate key '%s'", kpath);
+			if (same)
+				ytree_err(t, n->kids[k], "duplicate key '%s'",
+				          kpath);
+			else
+				ytree_err(t, n->kids[k],
+				          "%s: give %s or %s_file, not both",
+				          kpath, name, name);
 			continue;
 		}
 		/* An empty value has to be written as '' on purpose. */
@@ -584,19 +640,30 @@ int value_properties(struct ytree *t, size_t node, const char *path,
 			          kpath);
 			continue;
 		}
-		if (value_text(t, n->kids[k + 1], kpath, "a scalar", &s))
+		if (file_of)
+			rc = value_secret_file(t, n->kids[k + 1], kpath, &s);
+		else
+			rc = value_text(t, n->kids[k + 1], kpath, "a scalar",
+			                &s);
+		if (rc)
 			continue;
+		if (kprops_check(t, n->kids[k], kpath, probe, name, s,
+		                 file_of != NULL)) {
+			value_free_secret(s);
+			continue;
+		}
 		kv = &v[count];
-		kv->key = strdup(key->value);
+		kv->key = strdup(name);
 		kv->value = s;
 		if (!kv->key) {
-			free(s);
+			value_free_secret(s);
 			kv->value = NULL;
 			t->diag->oom = true;
 			break;
 		}
 		*n_dst = ++count;
 	}
+	rd_kafka_conf_destroy(probe);
 	return 0;
 }
 
