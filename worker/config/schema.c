@@ -149,6 +149,7 @@ const struct config_row config_rows[] = {
      .doc = "librdkafka properties for the consumer and producer, "
             "verbatim strings (e.g. `session.timeout.ms: \"6000\"`). "
             "custsync sets defaults first (`auto.offset.reset=earliest`, "
+            "`auto.commit.interval.ms=1000`, "
             "`message.timeout.ms=0`, `linger.ms=5`), applies these next, "
             "and sets last what at-least-once depends on "
             "(`enable.auto.offset.store=false`, "
