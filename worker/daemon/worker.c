@@ -745,9 +745,12 @@ static void on_stats(void *arg, const char *json, size_t len)
 		log_debug("kafka statistics unreadable, ignoring");
 }
 
-static void on_fatal(void *arg, const char *reason)
+/* Fenced exits 78 like a config error: the unit does not restart it
+ * (RestartPreventExitStatus=78), since a restart would fence the other
+ * instance in turn. */
+static void on_fatal(void *arg, int fenced, const char *reason)
 {
-	fatal(arg, WORKER_EXIT_TEMPFAIL, reason);
+	fatal(arg, fenced ? WORKER_EXIT_CONFIG : WORKER_EXIT_TEMPFAIL, reason);
 }
 
 /* ---- loop ---- */

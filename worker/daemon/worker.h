@@ -17,6 +17,7 @@ struct worker;
 #define WORKER_EXIT_OK       0
 #define WORKER_EXIT_SOFTWARE 70 /* a produce failed for good */
 #define WORKER_EXIT_TEMPFAIL 75 /* fatal Kafka client error */
+#define WORKER_EXIT_CONFIG   78 /* fenced: group.instance.id in use */
 
 /* What the loop does with a consumed record (struct worker_hooks). */
 enum worker_take {

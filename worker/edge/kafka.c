@@ -21,6 +21,7 @@ struct kafka {
 	rd_kafka_queue_t *pq; /* producer main queue: delivery reports */
 	int pipe[2];
 	int closed;
+	int fatal; /* reported */
 };
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,
@@ -38,16 +39,38 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 	        "librdkafka facility=%s %s", fac, buf);
 }
 
+/* A fatal error reaches us as an error event or, once the consumer's
+ * main queue is forwarded to its own, as a consume error: either way it
+ * is reported once. */
+static void raise_fatal(struct kafka *k, rd_kafka_t *rk)
+{
+	char fatal[512];
+	int cause;
+
+	if (k->fatal)
+		return;
+	k->fatal = 1;
+	cause = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+	if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID)
+		log_err("kafka fatal error: fenced: another consumer runs "
+		        "with this group.instance.id; give each instance its "
+		        "own id (kafka.properties) reason=\"%s\"",
+		        fatal);
+	else
+		log_err("kafka fatal error code=%s reason=\"%s\"",
+		        rd_kafka_err2name(cause), fatal);
+	if (k->cb.fatal)
+		k->cb.fatal(k->cb.arg,
+		            cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID,
+		            fatal);
+}
+
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *op)
 {
 	struct kafka *k = op;
-	char fatal[512];
 
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-		log_err("kafka fatal error reason=\"%s\"", fatal);
-		if (k->cb.fatal)
-			k->cb.fatal(k->cb.arg, fatal);
+		raise_fatal(k, rk);
 		return;
 	}
 	/* Informational: librdkafka retries on its own. */
@@ -330,7 +353,9 @@ void kafka_dispatch(struct kafka *k)
 		;
 	while (!k->closed && (m = rd_kafka_consumer_poll(k->consumer, 0))) {
 		if (m->err) {
-			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			if (m->err == RD_KAFKA_RESP_ERR__FATAL)
+				raise_fatal(k, k->consumer);
+			else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 				log_warn("consume error topic=%s "
 				         "partition=%d error=\"%s\"",
 				         m->rkt ? rd_kafka_topic_name(m->rkt)

@@ -25,8 +25,9 @@ struct kafka_callbacks {
 	/* A produced record was acknowledged (err 0) or given up on. */
 	void (*delivered)(void *arg, void *opaque, int err,
 	                  const char *errstr);
-	/* A fatal client error: the daemon must stop. */
-	void (*fatal)(void *arg, const char *reason);
+	/* A fatal client error: the daemon must stop. fenced: another
+	 * process has this group.instance.id, which a restart cannot fix. */
+	void (*fatal)(void *arg, int fenced, const char *reason);
 	/* The consumer's statistics (JSON, borrowed for the call), every
 	 * statistics.interval.ms (default 1000 when this is set). NULL:
 	 * none are collected. */
