@@ -38,6 +38,18 @@ struct config_mapping {
 
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT_MAX };
 
+/* TLS towards one HTTP server (target.tls; reused under other sections
+ * by CONFIG_TLS_ROWS). Every member NULL: libcurl's defaults, with the
+ * CA environment variables of curl's command line (http.c). */
+struct config_tls {
+	char *ca_file;      /* PEM bundle; wins over CURL_CA_BUNDLE etc. */
+	char *ca_path;      /* OpenSSL hashed directory */
+	char *cert_file;    /* client certificate (mTLS), PEM */
+	char *key_file;     /* its key, PEM */
+	char *key_password; /* or key_password_file */
+	char *min_version;  /* "1.2" or "1.3"; NULL: libcurl's default */
+};
+
 /* One librdkafka property, passed verbatim. */
 struct config_kv {
 	char *key;
@@ -79,6 +91,7 @@ struct config {
 		 * partition-sequential model of a Kafka Connect HTTP sink. */
 		long max_in_flight_per_partition;
 		int tls_verify; /* default 1 */
+		struct config_tls tls;
 		/* Longer response bodies are cut (api_response.truncated):
 		 * default 1 MiB, 4 KiB..256 MiB. */
 		long max_response_bytes;

@@ -10,6 +10,7 @@
 #include "config/diag.h"
 
 #include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,6 +95,62 @@ static const char *listen_address(const char *path, const char *value,
 	snprintf(buf, len, "'%s' %s", path, why);
 	return buf;
 }
+
+/* Checked at load: a missing CA or key would otherwise show only as a
+ * TLS failure of every request. */
+static const char *readable(const char *path, const char *value, char *buf,
+                            size_t len)
+{
+	char b[72];
+
+	if (access(value, R_OK) == 0)
+		return NULL;
+	snprintf(buf, len, "'%s': cannot read '%s'", path,
+	         diag_shown(value, b, sizeof(b)));
+	return buf;
+}
+
+static const char *const tls_versions[] = {"1.2", "1.3"};
+
+/* The rows of one struct config_tls at section S (member M): a client
+ * of another server takes the same keys under its own section. */
+#define CONFIG_TLS_ROWS(S, M)                                                 \
+	{.path = S, .type = CONFIG_SECTION},                                  \
+	    {.path = S ".ca_file",                                            \
+	     .type = CONFIG_STRING,                                           \
+	     .offset = CONFIG_AT(M.ca_file),                                  \
+	     .check = readable,                                               \
+	     .doc = "CA bundle (PEM) that verifies the server; unset: "       \
+	            "`CURL_CA_BUNDLE`, then `SSL_CERT_FILE`, then the "       \
+	            "system's"},                                              \
+	    {.path = S ".ca_path",                                            \
+	     .type = CONFIG_STRING,                                           \
+	     .offset = CONFIG_AT(M.ca_path),                                  \
+	     .check = readable,                                               \
+	     .doc = "directory of hashed CA certificates; unset: "            \
+	            "`SSL_CERT_DIR`"},                                        \
+	    {.path = S ".cert_file",                                          \
+	     .type = CONFIG_STRING,                                           \
+	     .offset = CONFIG_AT(M.cert_file),                                \
+	     .check = readable,                                               \
+	     .doc = "client certificate (PEM) for mutual TLS"},               \
+	    {.path = S ".key_file",                                           \
+	     .type = CONFIG_STRING,                                           \
+	     .offset = CONFIG_AT(M.key_file),                                 \
+	     .check = readable,                                               \
+	     .doc = "the client certificate's key (PEM)"},                    \
+	    {.path = S ".key_password",                                       \
+	     .type = CONFIG_STRING,                                           \
+	     .flags = CONFIG_SECRET | CONFIG_FILE,                            \
+	     .offset = CONFIG_AT(M.key_password),                             \
+	     .doc = "password of an encrypted `key_file`"},                   \
+	{                                                                     \
+		.path = S ".min_version", .type = CONFIG_CHOICE,              \
+		.offset = CONFIG_AT(M.min_version),                           \
+		CONFIG_NAMES(tls_versions),                                   \
+		.doc = "lowest TLS version accepted: `1.2` or `1.3`; "        \
+		       "unset: libcurl's default"                             \
+	}
 
 /* ---- the rows ------------------------------------------------------- */
 
@@ -275,6 +332,7 @@ const struct config_row config_rows[] = {
      AT(target.tls_verify),
      .def = 1,
      .doc = "verify the API's TLS certificate"},
+    CONFIG_TLS_ROWS("target.tls", target.tls),
     {.path = "target.max_response_bytes",
      .type = INT,
      AT(target.max_response_bytes),

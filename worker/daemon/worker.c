@@ -1034,6 +1034,7 @@ struct worker *worker_new(const struct config *cfg,
 	                           ? cfg->target.max_connections
 	                           : cfg->target.max_in_flight,
 	    .tls_verify = cfg->target.tls_verify,
+	    .tls = &cfg->target.tls,
 	    .max_response_bytes = (size_t)cfg->target.max_response_bytes,
 	};
 

@@ -2,6 +2,7 @@
 
 #include "ops/metrics.h"
 #include "core/request.h"
+#include "config/config.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -343,6 +344,53 @@ static int set_headers(struct http_call *c, const struct api_request *req,
 	return rc;
 }
 
+/* A set value, else the first set and non-empty environment variable.
+ * libcurl (unlike curl's command line) reads none of them itself. */
+static const char *setting_or_env(const char *set, const char *env1,
+                                  const char *env2)
+{
+	const char *v;
+
+	if (set)
+		return set;
+	v = env1 ? getenv(env1) : NULL;
+	if (v && *v)
+		return v;
+	v = env2 ? getenv(env2) : NULL;
+	return v && *v ? v : NULL;
+}
+
+/* The CA environment variables are read as curl's command line reads
+ * them (CURL_CA_BUNDLE, then SSL_CERT_FILE; SSL_CERT_DIR), so an API
+ * behind a private CA works as it does with curl; a target.tls key
+ * wins over them. */
+static void set_tls(CURL *e, const struct config_tls *t)
+{
+	static const struct config_tls none;
+	const char *ca_file, *ca_path;
+
+	if (!t)
+		t = &none;
+	ca_file =
+	    setting_or_env(t->ca_file, "CURL_CA_BUNDLE", "SSL_CERT_FILE");
+	ca_path = setting_or_env(t->ca_path, "SSL_CERT_DIR", NULL);
+	if (ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+	if (ca_path)
+		curl_easy_setopt(e, CURLOPT_CAPATH, ca_path);
+	if (t->cert_file)
+		curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+	if (t->key_file)
+		curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+	if (t->key_password)
+		curl_easy_setopt(e, CURLOPT_KEYPASSWD, t->key_password);
+	if (t->min_version)
+		curl_easy_setopt(e, CURLOPT_SSLVERSION,
+		                 strcmp(t->min_version, "1.3") == 0
+		                     ? (long)CURL_SSLVERSION_TLSv1_3
+		                     : (long)CURL_SSLVERSION_TLSv1_2);
+}
+
 /* ---- calls ----------------------------------------------------------- */
 
 struct http_call *http_submit(struct http *h, const char *url,
@@ -390,6 +438,7 @@ struct http_call *http_submit(struct http *h, const char *url,
 	                 h->opt.tls_verify ? 1L : 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
 	                 h->opt.tls_verify ? 2L : 0L);
+	set_tls(e, h->opt.tls);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);

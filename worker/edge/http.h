@@ -11,12 +11,15 @@ struct api_response;
 struct http;
 struct http_call;
 struct metrics;
+struct config_tls;
 
 struct http_options {
 	long timeout_ms;
 	long connect_timeout_ms;
 	long max_connections; /* per host; 0 = unlimited */
 	int tls_verify;
+	/* Borrowed; applied to every request, token requests too. */
+	const struct config_tls *tls;
 	/* Longer bodies are cut (api_response.truncated); 0: 1 MiB. */
 	size_t max_response_bytes;
 	struct metrics *metrics; /* borrowed; NULL: not counted */
