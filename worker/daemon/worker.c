@@ -457,22 +457,27 @@ static void fatal(struct worker *w, int code, const char *why)
 static void log_outcome(const struct job *j)
 {
 	const struct sync_job *s = &j->sync;
+	char msg[32];
 
+	snprintf(msg, sizeof(msg), "event %s", sync_status_str(s->status));
 	if (s->status == SYNC_FAILED)
-		log_warn("event failed topic=%s partition=%d offset=%lld "
-		         "key=%s code=%s http_status=%ld attempts=%d "
-		         "message=\"%s\"",
-		         j->topic, (int)j->partition, (long long)j->offset,
-		         j->key, s->err_code, s->err_http_status, s->attempts,
-		         s->err_msg);
+		log_kv(LOG_WARNING, "event failed", LOG_S("topic", j->topic),
+		       LOG_S("event_id", j->change.event_id),
+		       LOG_N("partition", j->partition),
+		       LOG_N("offset", j->offset), LOG_S("key", j->key),
+		       LOG_S("code", s->err_code),
+		       LOG_N("http_status", s->err_http_status),
+		       LOG_N("attempts", s->attempts),
+		       LOG_S("message", s->err_msg));
 	else
-		log_msg(s->status == SYNC_APPLIED ? LOG_INFO : LOG_DEBUG,
-		        "event %s topic=%s partition=%d offset=%lld key=%s "
-		        "action=%s target_id=%s attempts=%d",
-		        sync_status_str(s->status), j->topic,
-		        (int)j->partition, (long long)j->offset, j->key,
-		        sync_action_str(s->action),
-		        s->target_id ? s->target_id : "-", s->attempts);
+		log_kv(s->status == SYNC_APPLIED ? LOG_INFO : LOG_DEBUG, msg,
+		       LOG_S("topic", j->topic),
+		       LOG_S("event_id", j->change.event_id),
+		       LOG_N("partition", j->partition),
+		       LOG_N("offset", j->offset), LOG_S("key", j->key),
+		       LOG_S("action", sync_action_str(s->action)),
+		       LOG_S("target_id", s->target_id ? s->target_id : "-"),
+		       LOG_N("attempts", s->attempts));
 }
 
 static void finish_event(struct worker *w, struct job *j);

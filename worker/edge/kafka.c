@@ -33,10 +33,14 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 	if (strcmp(fac, "CONFWARN") == 0 &&
 	    strstr(buf, "property and will be ignored by this"))
 		level = LOG_DEBUG;
-	log_msg(level < LOG_ERR     ? LOG_ERR
-	        : level > LOG_DEBUG ? LOG_DEBUG
-	                            : level,
-	        "librdkafka facility=%s %s", fac, buf);
+	/* A broker failure reaches on_error too, which reports it at
+	 * warning: here it is detail, so one error is logged once. */
+	if (strcmp(fac, "FAIL") == 0 || strcmp(fac, "ERROR") == 0)
+		level = LOG_DEBUG;
+	log_kv(level < LOG_ERR     ? LOG_ERR
+	       : level > LOG_DEBUG ? LOG_DEBUG
+	                           : level,
+	       buf, LOG_S("source", "librdkafka"), LOG_S("facility", fac));
 }
 
 /* A fatal error reaches us as an error event or, once the consumer's
@@ -52,13 +56,15 @@ static void raise_fatal(struct kafka *k, rd_kafka_t *rk)
 	k->fatal = 1;
 	cause = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
 	if (cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID)
-		log_err("kafka fatal error: fenced: another consumer runs "
-		        "with this group.instance.id; give each instance its "
-		        "own id (kafka.properties) reason=\"%s\"",
-		        fatal);
+		log_kv(LOG_ERR,
+		       "kafka fatal error: fenced: another consumer runs "
+		       "with this group.instance.id; give each instance its "
+		       "own id (kafka.properties)",
+		       LOG_S("reason", fatal));
 	else
-		log_err("kafka fatal error code=%s reason=\"%s\"",
-		        rd_kafka_err2name(cause), fatal);
+		log_kv(LOG_ERR, "kafka fatal error",
+		       LOG_S("code", rd_kafka_err2name(cause)),
+		       LOG_S("reason", fatal));
 	if (k->cb.fatal)
 		k->cb.fatal(k->cb.arg,
 		            cause == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID,
@@ -74,8 +80,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *op)
 		return;
 	}
 	/* Informational: librdkafka retries on its own. */
-	log_warn("kafka error code=%s reason=\"%s\"", rd_kafka_err2name(err),
-	         reason);
+	log_kv(LOG_WARNING, "kafka error",
+	       LOG_S("code", rd_kafka_err2name(err)), LOG_S("reason", reason));
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op)
@@ -112,9 +118,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		e = rd_kafka_incremental_assign(rk, parts);
 		for (int i = 0; !e && i < parts->cnt; i++) {
-			log_info("partition assigned topic=%s partition=%d",
-			         parts->elems[i].topic,
-			         (int)parts->elems[i].partition);
+			log_kv(LOG_INFO, "partition assigned",
+			       LOG_S("topic", parts->elems[i].topic),
+			       LOG_N("partition", parts->elems[i].partition));
 			k->cb.assigned(k->cb.arg, parts->elems[i].topic,
 			               parts->elems[i].partition);
 		}
@@ -126,22 +132,23 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_resp_err_t ce = rd_kafka_commit(rk, NULL, 0);
 
 			if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
-				log_warn("commit on revoke failed error=%s",
-				         rd_kafka_err2name(ce));
+				log_kv(LOG_WARNING, "commit on revoke failed",
+				       LOG_S("error", rd_kafka_err2name(ce)));
 		}
 		for (int i = 0; i < parts->cnt; i++)
-			log_info("partition revoked topic=%s partition=%d "
-			         "lost=%d",
-			         parts->elems[i].topic,
-			         (int)parts->elems[i].partition, lost);
+			log_kv(LOG_INFO, "partition revoked",
+			       LOG_S("topic", parts->elems[i].topic),
+			       LOG_N("partition", parts->elems[i].partition),
+			       LOG_N("lost", lost));
 		e = rd_kafka_incremental_unassign(rk, parts);
 	} else {
-		log_err("rebalance error=%s", rd_kafka_err2name(err));
+		log_kv(LOG_ERR, "rebalance error",
+		       LOG_S("error", rd_kafka_err2name(err)));
 		e = rd_kafka_incremental_unassign(rk, parts);
 	}
 	if (e) {
-		log_err("rebalance failed error=\"%s\"",
-		        rd_kafka_error_string(e));
+		log_kv(LOG_ERR, "rebalance failed",
+		       LOG_S("error", rd_kafka_error_string(e)));
 		rd_kafka_error_destroy(e);
 	}
 }
@@ -356,12 +363,14 @@ void kafka_dispatch(struct kafka *k)
 			if (m->err == RD_KAFKA_RESP_ERR__FATAL)
 				raise_fatal(k, k->consumer);
 			else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				log_warn("consume error topic=%s "
-				         "partition=%d error=\"%s\"",
-				         m->rkt ? rd_kafka_topic_name(m->rkt)
-				                : "-",
-				         (int)m->partition,
-				         rd_kafka_message_errstr(m));
+				log_kv(LOG_WARNING, "consume error",
+				       LOG_S("topic",
+				             m->rkt
+				                 ? rd_kafka_topic_name(m->rkt)
+				                 : "-"),
+				       LOG_N("partition", m->partition),
+				       LOG_S("error",
+				             rd_kafka_message_errstr(m)));
 			rd_kafka_message_destroy(m);
 			continue;
 		}
@@ -408,10 +417,10 @@ int kafka_store(struct kafka *k, const char *topic, int32_t partition,
 		e = l->elems[0].err;
 	rd_kafka_topic_partition_list_destroy(l);
 	if (e) {
-		log_warn("offset store failed topic=%s partition=%d "
-		         "offset=%lld error=%s",
-		         topic, (int)partition, (long long)next_offset,
-		         rd_kafka_err2name(e));
+		log_kv(LOG_WARNING, "offset store failed",
+		       LOG_S("topic", topic), LOG_N("partition", partition),
+		       LOG_N("offset", next_offset),
+		       LOG_S("error", rd_kafka_err2name(e)));
 		return -EIO;
 	}
 	return 0;
@@ -459,7 +468,8 @@ int kafka_commit(struct kafka *k)
 	rd_kafka_resp_err_t e = rd_kafka_commit(k->consumer, NULL, 0);
 
 	if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		log_warn("commit failed error=%s", rd_kafka_err2name(e));
+		log_kv(LOG_WARNING, "commit failed",
+		       LOG_S("error", rd_kafka_err2name(e)));
 		return -EIO;
 	}
 	return 0;
