@@ -3,6 +3,7 @@ a run with a bad config exiting 78 (EX_CONFIG), and a SIGTERM while a
 run is still starting ending it with 0."""
 
 import errno
+import gzip
 import os
 import re
 import signal
@@ -133,6 +134,99 @@ def test_usage_errors_point_at_help():
     for args in ([], ["--bogus"], ["--help", "run"]):
         rc, out = run(*args)
         assert rc == 64 and "usage: custsync COMMAND" in out, (args, out)
+
+
+MAN_DIR = h.BUILD_DIR / "man"
+
+
+def flat(text):
+    """Text as groff or --help lays it out, compared word by word: one
+    space, ASCII dashes and quotes, no Markdown code marks."""
+    for a, b in (("\u2010", "-"), ("\u2011", "-"), ("\u2212", "-"),
+                 ("\u2018", "'"), ("\u2019", "'"), ("\u201c", '"'),
+                 ("\u201d", '"'), ("`", "")):
+        text = text.replace(a, b)
+    # A line broken after a word's hyphen ("at-least-\n once").
+    text = re.sub(r"(?<=\w-)\n\s+", "", text)
+    return " ".join(text.split())
+
+
+def render(page):
+    """page as text, asserting that neither groff (every warning on) nor
+    man-db, called as lintian calls it, has anything to say."""
+    env = dict(os.environ, LC_ALL="C.UTF-8", MANROFFSEQ="", MANWIDTH="80")
+    p = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(page)],
+                       capture_output=True, text=True, timeout=30, env=env)
+    assert p.returncode == 0 and p.stderr == "", (page, p.stderr)
+    p = subprocess.run(["man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8",
+                        "-Z", str(page)], capture_output=True, text=True,
+                       timeout=30, env=env)
+    assert p.returncode == 0 and p.stderr == "", (page, p.stderr)
+    p = subprocess.run(["man", "-l", str(page)], capture_output=True,
+                       text=True, timeout=30,
+                       env=dict(env, MAN_KEEP_FORMATTING=""))
+    assert p.returncode == 0 and p.stderr == "", (page, p.stderr)
+    return p.stdout
+
+
+def test_man_page_custsync_1_is_the_help():
+    """custsync(1) renders without a warning, and says what each
+    command's --help says: its usage, every paragraph, every option with
+    its text and every exit status."""
+    page = MAN_DIR / "custsync.1"
+    gz = MAN_DIR / "custsync.1.gz"
+    assert gzip.decompress(gz.read_bytes()) == page.read_bytes()
+    text = render(page)
+    assert text.startswith("custsync(1)"), text[:200]
+    man = flat(text)
+    assert "NAME custsync - sync customer change events" in man, man[:300]
+    for cmd in ((),) + tuple((c,) for c in COMMANDS):
+        out = help_of(*cmd)
+        usage, rest = out.split("\n\n", 1)
+        # The SYNOPSIS has each command's usage, not "COMMAND [OPTIONS]".
+        lines = usage.replace("usage: ", "").split("\n")
+        if not cmd:
+            lines = lines[1:]
+        assert flat("\n".join(lines)) in man, (cmd, usage)
+        for sec in rest.split("\n\n"):
+            head = sec.split("\n", 1)[0]
+            if head in ("options:", "exit status:", "commands:"):
+                items = re.split(r"\n  (?=\S)", "\n" + sec.split("\n", 1)[1])
+                for item in filter(None, items):
+                    if head == "commands:":
+                        continue  # the list of commands is the SYNOPSIS
+                    assert flat(item) in man, (cmd, item)
+            else:
+                assert flat(sec) in man, (cmd, sec)
+
+
+def readme_rows():
+    """(key cell, meaning) of each row of README's configuration table."""
+    text = (h.SOURCE_DIR / "README.md").read_text()
+    table = text.split("<!-- config-table:begin -->")[1].split(
+        "<!-- config-table:end -->")[0]
+    rows = []
+    for line in table.strip().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        rows.append((cells[0], cells[1], cells[2]))
+    return rows
+
+
+def test_man_page_custsync_yaml_5_is_the_config_table():
+    """custsync.yaml(5) renders without a warning and lists each key of
+    README's configuration table, with its default and meaning (links
+    become the README section's name)."""
+    page = MAN_DIR / "custsync.yaml.5"
+    gz = MAN_DIR / "custsync.yaml.5.gz"
+    assert gzip.decompress(gz.read_bytes()) == page.read_bytes()
+    man = flat(render(page))
+    rows = readme_rows()
+    assert len(rows) > 40, rows
+    for key, default, meaning in rows:
+        meaning = re.sub(r"\[([^\]]+)\]\(#[^)]+\)", r"\1 in README.md",
+                         meaning)
+        entry = flat(f"{key} {default} {meaning}")
+        assert entry in man, (entry, man[:2000])
 
 
 def test_check_config_reports_every_problem_with_position():
