@@ -1,6 +1,7 @@
-"""The command line: check-config with FILE:LINE:COL, --version, --help,
-a run with a bad config exiting 78 (EX_CONFIG), and a SIGTERM while a
-run is still starting ending it with 0."""
+"""The command line: check-config with FILE:LINE:COL, --version with the
+libraries' versions, every command's --help and the man pages made from
+the same texts, a run with a bad config exiting 78 (EX_CONFIG), and a
+SIGTERM while a run is still starting ending it with 0."""
 
 import errno
 import gzip
