@@ -2,6 +2,7 @@
  * The CLI, signals and process lifetime; the work is in worker.c. */
 #include "cli.h"
 #include "config/config.h"
+#include "help.h"
 #include "replay/dlq_cmd.h"
 #include "ops/log.h"
 #include "replay/replay.h"
@@ -14,28 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-
-static void usage(FILE *f)
-{
-	fputs("usage: custsync COMMAND [OPTIONS]\n"
-	      "\n"
-	      "Syncs customer change events from Kafka into a partner's\n"
-	      "customer API; one outcome per event on the results topic,\n"
-	      "what cannot be applied on the dead-letter topic.\n"
-	      "\n"
-	      "commands:\n"
-	      "  run -c FILE           run in the foreground until SIGTERM\n"
-	      "  check-config -c FILE  validate FILE; exit 0, or 78 with\n"
-	      "                        FILE:LINE:COL: message per problem\n"
-	      "  dlq -c FILE [...]     list dead letters (dlq --help)\n"
-	      "  replay -c FILE [...]  replay dead letters (replay --help)\n"
-	      "  --version             print the version\n"
-	      "  --help                print this help\n"
-	      "\n"
-	      "options:\n"
-	      "  -c, --config FILE     the YAML configuration\n",
-	      f);
-}
 
 static int cmd_check(const char *path)
 {
@@ -88,16 +67,64 @@ static int cmd_run(const char *path)
 	return rc;
 }
 
-int main(int argc, char **argv)
+/* custsync --help | --version: the options before any command. */
+static int top_options(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *cmd = NULL, *path = NULL;
+	int c = getopt_long(argc, argv, "hV", opts, NULL);
+
+	if (c == 'h' && optind == argc) {
+		help_print(stdout, NULL);
+		return EX_OK;
+	}
+	if (c == 'V' && optind == argc) {
+		help_version(stdout);
+		return EX_OK;
+	}
+	help_usage(stderr, NULL);
+	return EX_USAGE;
+}
+
+/* run and check-config: -c FILE, or --help. */
+static int config_command(const char *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
 	int c;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			help_print(stdout, cmd);
+			return EX_OK;
+		default:
+			help_usage(stderr, cmd);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc || !path) {
+		fprintf(stderr, "custsync %s: %s\n", cmd,
+		        path ? "unexpected argument" : "-c FILE is required");
+		help_usage(stderr, cmd);
+		return EX_USAGE;
+	}
+	return strcmp(cmd, "run") == 0 ? cmd_run(path) : cmd_check(path);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = NULL;
 
 	cli_signals();
 	if (argc > 1 && argv[1][0] != '-') {
@@ -105,41 +132,16 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	if (!cmd)
+		return top_options(argc, argv);
 	/* Commands with options of their own parse them themselves. */
-	if (cmd && strcmp(cmd, "replay") == 0)
+	if (strcmp(cmd, "replay") == 0)
 		return replay_command(argc, argv);
-	if (cmd && strcmp(cmd, "dlq") == 0)
+	if (strcmp(cmd, "dlq") == 0)
 		return dlq_command(argc, argv);
-	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return EX_OK;
-		case 'V':
-			printf("custsync %s\n", CUSTSYNC_VERSION);
-			return EX_OK;
-		default:
-			usage(stderr);
-			return EX_USAGE;
-		}
-	}
-	if (!cmd || optind != argc) {
-		usage(stderr);
-		return EX_USAGE;
-	}
-	if (!path &&
-	    (strcmp(cmd, "run") == 0 || strcmp(cmd, "check-config") == 0)) {
-		fprintf(stderr, "custsync %s: -c FILE is required\n", cmd);
-		return EX_USAGE;
-	}
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(path);
-	if (strcmp(cmd, "check-config") == 0)
-		return cmd_check(path);
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "check-config") == 0)
+		return config_command(cmd, argc, argv);
 	fprintf(stderr, "custsync: unknown command '%s'\n", cmd);
-	usage(stderr);
+	help_usage(stderr, NULL);
 	return EX_USAGE;
 }

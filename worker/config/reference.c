@@ -1,6 +1,7 @@
 /* The README's configuration table, printed from the rows (table.h) the
  * way librdkafka prints CONFIGURATION.md from its property table. A test
- * compares it with README.md. */
+ * compares it with README.md; custsync.yaml(5) is made from the same
+ * cells (man/mkman.c). */
 #include "config/table.h"
 
 #include "profiles/profile.h"
@@ -24,8 +25,7 @@ static const char *type_name(enum config_type t)
 	}
 }
 
-/* The "type, default" column. */
-static void print_default(FILE *out, const struct config_row *r)
+void config_reference_default(FILE *out, const struct config_row *r)
 {
 	if ((r->flags & CONFIG_REQUIRED) && !(r->flags & CONFIG_FILE)) {
 		fprintf(out, "%s, required", type_name(r->type));
@@ -66,18 +66,18 @@ static void print_default(FILE *out, const struct config_row *r)
 		fputs(type_name(r->type), out);
 }
 
-static void print_row(FILE *out, const struct config_row *r)
+void config_reference_key(FILE *out, const struct config_row *r)
 {
 	const char *name = strrchr(r->path, '.');
 
-	if (r->type == CONFIG_SECTION || !r->doc)
-		return;
-	fprintf(out, "| `%s`", r->path);
+	fprintf(out, "`%s`", r->path);
 	if (r->flags & CONFIG_FILE)
 		fprintf(out, " / `%s_file`", name ? name + 1 : r->path);
-	fputs(" | ", out);
-	print_default(out, r);
-	fprintf(out, " | %s", r->doc);
+}
+
+void config_reference_meaning(FILE *out, const struct config_row *r)
+{
+	fputs(r->doc, out);
 	if (r->type == CONFIG_ENUM || r->type == CONFIG_CHOICE) {
 		fputs("; one of ", out);
 		for (size_t i = 0; i < r->n_names; i++)
@@ -85,6 +85,18 @@ static void print_row(FILE *out, const struct config_row *r)
 	}
 	if ((r->flags & CONFIG_FILE) && (r->flags & CONFIG_REQUIRED))
 		fputs(" (exactly one of them)", out);
+}
+
+static void print_row(void *arg, const struct config_row *r)
+{
+	FILE *out = arg;
+
+	fputs("| ", out);
+	config_reference_key(out, r);
+	fputs(" | ", out);
+	config_reference_default(out, r);
+	fputs(" | ", out);
+	config_reference_meaning(out, r);
 	fputs(" |\n", out);
 }
 
@@ -98,25 +110,39 @@ static bool same_section(const char *path, const char *other)
 	return na == nb && strncmp(path, other, na) == 0;
 }
 
+static void each_row(const struct config_row *r,
+                     void (*fn)(void *arg, const struct config_row *r),
+                     void *arg)
+{
+	if (r->type != CONFIG_SECTION && r->doc)
+		fn(arg, r);
+}
+
 /* The core rows in order; each profile's settings follow the last core
  * row of their section. */
-void config_reference(FILE *out)
+void config_reference_each(void (*fn)(void *arg, const struct config_row *r),
+                           void *arg)
 {
 	const struct profile_ops *ops;
 
-	fputs("| key | type, default | meaning |\n|---|---|---|\n", out);
 	for (size_t i = 0; i < config_n_rows; i++) {
 		const struct config_row *r = &config_rows[i];
 		bool last = i + 1 == config_n_rows ||
 		            !same_section(r->path, config_rows[i + 1].path);
 
-		print_row(out, r);
+		each_row(r, fn, arg);
 		if (!last || r->type == CONFIG_SECTION)
 			continue;
 		for (size_t k = 0; (ops = profile_at(k)) != NULL; k++)
 			for (size_t j = 0; j < ops->n_settings; j++)
 				if (same_section(ops->settings[j].path,
 				                 r->path))
-					print_row(out, &ops->settings[j]);
+					each_row(&ops->settings[j], fn, arg);
 	}
+}
+
+void config_reference(FILE *out)
+{
+	fputs("| key | type, default | meaning |\n|---|---|---|\n", out);
+	config_reference_each(print_row, out);
 }

@@ -97,6 +97,14 @@ const struct config_row *config_row_at(size_t i);
 /* The README's configuration table (Markdown), from the rows. */
 void config_reference(FILE *out);
 
+/* Each row that table lists, in its order, to fn; and the table's
+ * three cells of a row, in Markdown (custsync.yaml(5) converts them). */
+void config_reference_each(void (*fn)(void *arg, const struct config_row *r),
+                           void *arg);
+void config_reference_key(FILE *out, const struct config_row *r);
+void config_reference_default(FILE *out, const struct config_row *r);
+void config_reference_meaning(FILE *out, const struct config_row *r);
+
 /* For config.c: the defaults into a zeroed cfg; every key of the tree
  * at root (the document, YNODE_NONE when empty) into cfg, problems to
  * the tree's diag, then the validators; the defaults that need other

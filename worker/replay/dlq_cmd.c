@@ -3,6 +3,7 @@
 #include "replay/dlq_cmd.h"
 
 #include "cli.h"
+#include "help.h"
 #include "config/config.h"
 #include "core/deadletter.h"
 #include "lib/utf8.h"
@@ -201,37 +202,6 @@ static int on_record(void *arg, const rd_kafka_message_t *m)
 	return ferror(stdout) ? 2 : 0;
 }
 
-static void usage(FILE *f)
-{
-	fputs(
-	    "usage: custsync dlq -c FILE [--code CODE] [--key KEY]\n"
-	    "                    [--since TIME] [--json]\n"
-	    "\n"
-	    "Lists the dead letters on the dead-letter topic, up to its end\n"
-	    "as it is now: partition, offset, time, customer key, event_id,\n"
-	    "error code, HTTP status, message (shortened), attempts and how\n"
-	    "many times the event was replayed. Commits nothing.\n"
-	    "\n"
-	    "options:\n"
-	    "  -c, --config FILE   the daemon's YAML configuration\n"
-	    "  --code CODE         only dead letters with this error code\n"
-	    "  --key KEY           only this customer key\n"
-	    "  --since TIME        only dead letters written at or after\n"
-	    "                      TIME: 2026-11-23T10:00:00Z, 2026-11-23,\n"
-	    "                      or a duration back from now: 90s 15m 2h "
-	    "7d\n"
-	    "  --json              one JSON object per line, every field and\n"
-	    "                      the full message, no header\n"
-	    "  -h, --help          print this help\n"
-	    "\n"
-	    "Rows come in offset order per partition; a summary line goes\n"
-	    "to stderr. SIGINT or SIGTERM stops the reading early.\n"
-	    "Exits 0 (also when stopped), 64 usage, 69 the dead-letter\n"
-	    "topic cannot be read (broker unreachable, no such topic),\n"
-	    "74 the listing cannot be written, 78 configuration.\n",
-	    f);
-}
-
 static int parse_args(int argc, char **argv, const char **config,
                       struct listing *l)
 {
@@ -255,10 +225,10 @@ static int parse_args(int argc, char **argv, const char **config,
 		if (c == O_JSON) {
 			l->json = 1;
 		} else if (c == 'h') {
-			usage(stdout);
+			help_print(stdout, "dlq");
 			return -1;
 		} else {
-			usage(stderr);
+			help_usage(stderr, "dlq");
 			return EX_USAGE;
 		}
 	}
@@ -266,6 +236,7 @@ static int parse_args(int argc, char **argv, const char **config,
 		fprintf(stderr, "custsync dlq: %s\n",
 		        *config ? "unexpected argument"
 		                : "-c FILE is required");
+		help_usage(stderr, "dlq");
 		return EX_USAGE;
 	}
 	return 0;

@@ -20,6 +20,7 @@
 #include "replay/replay.h"
 
 #include "cli.h"
+#include "help.h"
 #include "config/config.h"
 #include "core/deadletter.h"
 #include "core/event.h"
@@ -237,47 +238,6 @@ static int prepare(struct replay *rp, const char *group, int from_beginning,
 
 /* ---- the command ---- */
 
-static void usage(FILE *f)
-{
-	fputs(
-	    "usage: custsync replay -c FILE [--code CODE] [--key KEY]\n"
-	    "                       [--since TIME] [--dry-run] [--force]\n"
-	    "                       [--from-beginning]\n"
-	    "\n"
-	    "Runs dead letters through the sync path again, from where the\n"
-	    "previous replay stopped (consumer group GROUP_ID.replay) up to\n"
-	    "the end of the dead-letter topic as it is now. Each replayed\n"
-	    "event gets an outcome with a \"replay\" member; one that fails\n"
-	    "again goes back to the dead-letter topic. Dead letters the\n"
-	    "filters pass over stay for a later replay.\n"
-	    "\n"
-	    "options:\n"
-	    "  -c, --config FILE   the daemon's YAML configuration\n"
-	    "  --code CODE         only dead letters with this error code\n"
-	    "                      (e.g. forbidden, validation, not_found)\n"
-	    "  --key KEY           only this customer key\n"
-	    "  --since TIME        only dead letters written at or after\n"
-	    "                      TIME: 2026-11-23T10:00:00Z, 2026-11-23,\n"
-	    "                      or a duration back from now: 90s 15m 2h "
-	    "7d\n"
-	    "  --dry-run           print what each would do (create, the\n"
-	    "                      patch it would send, delete, stale) with\n"
-	    "                      reads only; write, produce, commit "
-	    "nothing\n"
-	    "  --force             replay stale dead letters too (a later\n"
-	    "                      change of the key was already applied)\n"
-	    "  --from-beginning    read the dead-letter topic from its "
-	    "start,\n"
-	    "                      not from where the last replay stopped;\n"
-	    "                      dead letters already replayed stay done\n"
-	    "  -h, --help          print this help\n"
-	    "\n"
-	    "Prints one line per replayed dead letter and a summary; exits 0\n"
-	    "(also after SIGTERM: the next replay continues), 64 usage,\n"
-	    "69 Kafka unreachable, 78 configuration.\n",
-	    f);
-}
-
 struct replay_args {
 	const char *config;
 	struct dlq_filter filter;
@@ -316,10 +276,10 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 			a->from_beginning = 1;
 			break;
 		case 'h':
-			usage(stdout);
+			help_print(stdout, "replay");
 			return -1;
 		default:
-			usage(stderr);
+			help_usage(stderr, "replay");
 			return EX_USAGE;
 		}
 	}
@@ -327,6 +287,7 @@ static int parse_args(int argc, char **argv, struct replay_args *a)
 		fprintf(stderr, "custsync replay: %s\n",
 		        a->config ? "unexpected argument"
 		                  : "-c FILE is required");
+		help_usage(stderr, "replay");
 		return EX_USAGE;
 	}
 	return 0;
