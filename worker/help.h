@@ -1,5 +1,5 @@
 /* The command line's texts, written once: every command's --help and
- * the custsync(1) manual page (man/mkman.c) are printed from these
+ * the custsync(1) manual page (packaging/mkman.c) are printed from these
  * rows, so the two cannot drift. Texts are plain and unwrapped; the
  * printers wrap them. */
 #ifndef CUSTSYNC_HELP_H

@@ -1,7 +1,7 @@
 /* The README's configuration table, printed from the rows (table.h) the
  * way librdkafka prints CONFIGURATION.md from its property table. A test
  * compares it with README.md; custsync.yaml(5) is made from the same
- * cells (man/mkman.c). */
+ * cells (packaging/mkman.c). */
 #include "config/table.h"
 
 #include "profiles/profile.h"
