@@ -761,7 +761,10 @@ static void on_stats(void *arg, const char *json, size_t len)
  * instance in turn. */
 static void on_fatal(void *arg, int fenced, const char *reason)
 {
-	fatal(arg, fenced ? WORKER_EXIT_CONFIG : WORKER_EXIT_TEMPFAIL, reason);
+	/* The kafka edge has logged the reason already. */
+	(void)reason;
+	fatal(arg, fenced ? WORKER_EXIT_CONFIG : WORKER_EXIT_TEMPFAIL,
+	      "kafka fatal error");
 }
 
 /* ---- loop ---- */
