@@ -1,17 +1,21 @@
 """log.format: every line written whole and well formed, with fields as
 JSON members (text: k=v), also while librdkafka floods the log from its
 own threads because the broker is down; under journald (JOURNAL_STREAM)
-the "<N>" prefix and no timestamp of our own."""
+the "<N>" prefix and no timestamp of our own; in JSON, values are members
+and never key=value text inside msg."""
 
 import json
 import re
 import time
 
 import harness as h
-from events import customer, native
+from events import CLIENT, OAUTH, customer, native, outcomes
 
 # A key that needs escaping in both formats.
 KEY = 'K"1 \\x'
+
+# A value written into the message text instead of a field.
+KV_IN_MSG = re.compile(r"\b[a-z_]+=")
 
 
 def log_yaml(fmt, level="debug"):
@@ -99,6 +103,47 @@ def test_text_and_journald_forms():
             assert ap and ap[0].startswith("<7>"), ap
             if fmt == "json":
                 assert json.loads(ap[0][3:])["key"] == KEY, ap
+
+
+def test_json_messages_carry_no_key_value_text():
+    # Start-up, a token refused then granted, a 503 + Retry-After hold
+    # and its probe, and shutdown: the lines with values of their own.
+    wrong = dict(CLIENT, secret="not-the-secret")
+    with h.Env(api=dict(clients=[wrong])) as env:
+        w = env.worker(auth=OAUTH, extra_yaml=log_yaml("json"))
+        env.produce([native("create", "L0", customer("l0"))])
+        w.wait_log(r'"msg":"token request failed"', timeout=30)
+        env.api.set_client(CLIENT["id"], CLIENT["secret"], CLIENT["tenant"],
+                           CLIENT["scopes"])
+        outcomes(env, 1)
+        env.api.disable_writes(seconds=2, retry_after=1, status=503)
+        env.produce([native("create", f"L{i}", customer(f"l{i}"))
+                     for i in range(1, 4)])
+        outcomes(env, 4, timeout=60)
+        w.wait_log(r'"msg":"endpoint available again: resuming"')
+        assert w.stop() == 0, w.tail()
+        recs = [json.loads(ln) for ln in lines(w)]
+        msgs = {}  # the first line of each message
+        for r in recs:
+            msgs.setdefault(r["msg"], r)
+        for m in ("custsync running", "token request failed",
+                  "token acquired",
+                  "endpoint asked to wait: writes wait, partitions paused",
+                  "retry-after elapsed: probing", "consumption paused",
+                  "endpoint available again: resuming",
+                  "stopping: no new events", "stopped"):
+            assert m in msgs, (m, w.tail())
+        assert msgs["custsync running"]["group"], msgs
+        assert msgs["token request failed"]["status"] == 401, msgs
+        assert msgs["endpoint asked to wait: writes wait, partitions "
+                    "paused"]["retry_after_s"] == 1, msgs
+        assert msgs["consumption paused"]["reason"] == "retry-after", msgs
+        assert msgs["stopped"]["events"] == 4, msgs
+        # librdkafka's own text is passed on as it comes.
+        ours = [r for r in recs if r.get("source") != "librdkafka"]
+        bad = [r["msg"] for r in ours if KV_IN_MSG.search(r["msg"])]
+        assert not bad, bad
+        assert CLIENT["secret"] not in w.log()
 
 
 if __name__ == "__main__":

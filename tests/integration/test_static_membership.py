@@ -4,6 +4,8 @@ clear message and exit status 78, which the unit does not restart.
 librdkafka 2.0.2's mock cluster does not implement static membership, so
 the fencing is the mock's injected FENCED_INSTANCE_ID on Heartbeat."""
 
+import re
+
 import harness as h
 from events import customer, native, outcomes
 
@@ -22,6 +24,12 @@ def test_fenced_instance_exits_78_with_a_clear_message():
         assert w.returncode == 78, (w.returncode, w.tail())
         assert "fenced: another consumer runs with this " \
                "group.instance.id" in w.log(), w.tail()
+        # The one fatal error is reported once, not also by librdkafka's
+        # log or the stop that follows it.
+        told = [ln for ln in w.log().splitlines()
+                if "fenced by other consumer" in ln
+                and re.search(r" (error|warning) ", ln)]
+        assert len(told) == 1, told
 
 
 if __name__ == "__main__":

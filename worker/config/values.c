@@ -424,14 +424,19 @@ int value_read_file(const char *path, size_t max, char **out, size_t *len)
 static void warn_secrecy(const char *path, const char *file)
 {
 	struct stat st;
-	char b[512];
+	char b[512], mode[8];
 
 	if (stat(file, &st) != 0 || (st.st_mode & (S_IRWXG | S_IRWXO)) == 0)
 		return;
-	log_warn("secret file is accessible by group or others key=%s "
-	         "file=\"%s\" mode=%04o; make it 0600 or 0400",
-	         path, diag_shown(file, b, sizeof(b)),
-	         (unsigned)(st.st_mode & 07777));
+	/* Octal as chmod takes it, so a string: a JSON number would be
+	 * decimal. */
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
+	log_kv(LOG_WARNING,
+	       "secret file is accessible by group or others; make it 0600 "
+	       "or 0400",
+	       LOG_S("key", path),
+	       LOG_S("file", diag_shown(file, b, sizeof(b))),
+	       LOG_S("mode", mode));
 }
 
 /* A secret from the file named by the value at node: one trailing

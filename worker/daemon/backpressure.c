@@ -36,10 +36,11 @@ void backpressure_check(const struct backpressure *bp, struct pl_partition *p,
 	pl_partition_set_held(p, 1);
 	if (!all_paused)
 		set_paused(bp, p, 1);
-	log_info("partition paused topic=%s partition=%d reason=backpressure "
-	         "buffered=%zu",
-	         pl_partition_topic(p), (int)pl_partition_id(p),
-	         pl_partition_buffered(p));
+	log_kv(LOG_INFO, "partition paused",
+	       LOG_S("topic", pl_partition_topic(p)),
+	       LOG_N("partition", pl_partition_id(p)),
+	       LOG_S("reason", "backpressure"),
+	       LOG_N("buffered", pl_partition_buffered(p)));
 }
 
 void backpressure_release(const struct backpressure *bp, int all_paused)
@@ -58,10 +59,10 @@ void backpressure_release(const struct backpressure *bp, int all_paused)
 		pl_partition_set_held(p, 0);
 		if (!all_paused)
 			set_paused(bp, p, 0);
-		log_info("partition resumed topic=%s partition=%d "
-		         "buffered=%zu",
-		         pl_partition_topic(p), (int)pl_partition_id(p),
-		         pl_partition_buffered(p));
+		log_kv(LOG_INFO, "partition resumed",
+		       LOG_S("topic", pl_partition_topic(p)),
+		       LOG_N("partition", pl_partition_id(p)),
+		       LOG_N("buffered", pl_partition_buffered(p)));
 	}
 }
 

@@ -166,10 +166,12 @@ static void pause_set(struct worker *w, int reason, int on)
 	kafka_pause_all(w->kafka, w->paused != 0);
 	if (!w->paused)
 		backpressure_repause(&w->bp);
-	log_info("consumption %s reasons=%s%s",
-	         w->paused ? "paused" : "resumed",
-	         w->paused & PAUSE_HOLD ? "retry-after," : "",
-	         w->paused & PAUSE_SHUTDOWN ? "shutdown," : "");
+	/* Only a change from none to some or back gets here, so the reason
+	 * set or cleared is the only one. */
+	log_kv(LOG_INFO,
+	       w->paused ? "consumption paused" : "consumption resumed",
+	       LOG_S("reason",
+	             reason == PAUSE_HOLD ? "retry-after" : "shutdown"));
 }
 
 /* ---- jobs ---- */
@@ -244,9 +246,10 @@ static void submit(struct worker *w, struct job *j)
 	}
 	list_add(w, j, WAIT_HTTP);
 	j->sync.attempts++;
-	log_debug("request method=%s path=%s key=%s attempt=%d",
-	          http_method_str(req->method), req->path, j->key,
-	          j->sync.attempts);
+	log_kv(LOG_DEBUG, "request sent",
+	       LOG_S("method", http_method_str(req->method)),
+	       LOG_S("path", req->path), LOG_S("key", j->key),
+	       LOG_N("attempt", j->sync.attempts));
 }
 
 static void start_hold(struct worker *w, long retry_after_s)
@@ -259,10 +262,11 @@ static void start_hold(struct worker *w, long retry_after_s)
 	if (c == HOLD_KEPT)
 		return;
 	if (c == HOLD_STARTED)
-		log_warn("endpoint asked to wait retry_after_s=%ld "
-		         "hold_ms=%lld: writes wait, partitions paused",
-		         retry_after_s,
-		         (long long)hold_left_ms(&w->hold, clock_mono_ms()));
+		log_kv(
+		    LOG_WARNING,
+		    "endpoint asked to wait: writes wait, partitions paused",
+		    LOG_N("retry_after_s", retry_after_s),
+		    LOG_N("hold_ms", hold_left_ms(&w->hold, clock_mono_ms())));
 	pause_set(w, PAUSE_HOLD, 1);
 }
 
@@ -272,8 +276,8 @@ static void end_hold(struct worker *w)
 
 	if (!hold_end(&w->hold))
 		return;
-	log_notice("endpoint available again: resuming held=%zu",
-	           w->lists[WAIT_HOLD].n);
+	log_kv(LOG_NOTICE, "endpoint available again: resuming",
+	       LOG_N("held", w->lists[WAIT_HOLD].n));
 	while ((j = w->lists[WAIT_HOLD].head)) {
 		list_remove(w, j);
 		submit(w, j);
@@ -313,12 +317,13 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 		d = backoff_delay_ms(
 		    j->sync.failures, w->cfg->retry.initial_backoff_ms,
 		    w->cfg->retry.max_backoff_ms, (uint32_t)rand());
-		log_warn(
-		    "transient failure, retrying key=%s method=%s "
-		    "path=%s http_status=%ld failures=%d retry_in_ms=%lld",
-		    j->key, http_method_str(j->sync.req.method),
-		    j->sync.req.path, j->sync.http_status, j->sync.failures,
-		    (long long)d);
+		log_kv(LOG_WARNING, "transient failure, retrying",
+		       LOG_S("key", j->key),
+		       LOG_S("method", http_method_str(j->sync.req.method)),
+		       LOG_S("path", j->sync.req.path),
+		       LOG_N("http_status", j->sync.http_status),
+		       LOG_N("failures", j->sync.failures),
+		       LOG_N("retry_in_ms", d));
 		j->due_ms = clock_mono_ms() + d;
 		list_add(w, j, WAIT_TIMER);
 		break;
@@ -348,10 +353,10 @@ static void on_http_done(void *arg, const struct api_response *r)
 	j->call = NULL;
 	list_remove(w, j);
 	if (r->status == 0)
-		log_warn(
-		    "request failed key=%s method=%s path=%s error=\"%s\"",
-		    j->key, http_method_str(j->sync.req.method),
-		    j->sync.req.path, r->error);
+		log_kv(LOG_WARNING, "request failed", LOG_S("key", j->key),
+		       LOG_S("method", http_method_str(j->sync.req.method)),
+		       LOG_S("path", j->sync.req.path),
+		       LOG_S("error", r->error));
 	n = sync_on_response(&j->sync, r);
 	/* The probe's answer decides for everyone held. */
 	if (hold_answered(&w->hold, j, n == SYNC_HOLD))
@@ -555,10 +560,11 @@ static void on_delivered(void *arg, void *opaque, int err, const char *errstr)
 		/* The offset stays unstored: after a restart the event is
 		 * processed again, so nothing is lost. */
 		if (!w->stopping || err != RD_KAFKA_RESP_ERR__PURGE_QUEUE) {
-			log_err("delivery failed topic=%s partition=%d "
-			        "offset=%lld error=\"%s\"",
-			        j->topic, (int)j->partition,
-			        (long long)j->offset, errstr);
+			log_kv(LOG_ERR, "delivery failed",
+			       LOG_S("topic", j->topic),
+			       LOG_N("partition", j->partition),
+			       LOG_N("offset", j->offset),
+			       LOG_S("error", errstr));
 			fatal(w, WORKER_EXIT_SOFTWARE,
 			      "an outcome was not delivered");
 		}
@@ -755,7 +761,10 @@ static void on_stats(void *arg, const char *json, size_t len)
  * instance in turn. */
 static void on_fatal(void *arg, int fenced, const char *reason)
 {
-	fatal(arg, fenced ? WORKER_EXIT_CONFIG : WORKER_EXIT_TEMPFAIL, reason);
+	/* The kafka edge has logged the reason already. */
+	(void)reason;
+	fatal(arg, fenced ? WORKER_EXIT_CONFIG : WORKER_EXIT_TEMPFAIL,
+	      "kafka fatal error");
 }
 
 /* ---- loop ---- */
@@ -802,8 +811,9 @@ static void release_index_waiters(struct worker *w)
 		return;
 	st = keyindex_state(w->index);
 	if (st != w->index_seen && st == KEYINDEX_READY)
-		log_info("key index ready entries=%zu scans=%lu",
-		         keyindex_size(w->index), keyindex_scans(w->index));
+		log_kv(LOG_INFO, "key index ready",
+		       LOG_N("entries", keyindex_size(w->index)),
+		       LOG_N("scans", keyindex_scans(w->index)));
 	else if (st != w->index_seen && st == KEYINDEX_FAILED)
 		log_warn("key index: the list cannot be read; looking up "
 		         "each key on its own");
@@ -839,7 +849,8 @@ static void run_timers(struct worker *w, int64_t now)
 		j = w->lists[WAIT_HOLD].head;
 		list_remove(w, j);
 		hold_probe(&w->hold, j);
-		log_info("retry-after elapsed: probing key=%s", j->key);
+		log_kv(LOG_INFO, "retry-after elapsed: probing",
+		       LOG_S("key", j->key));
 		submit(w, j);
 		break;
 	default:
@@ -897,8 +908,9 @@ static void begin_stop(struct worker *w)
 {
 	struct job *j;
 
-	log_notice("stopping: no new events; in_flight=%zu buffered=%zu",
-	           http_in_flight(w->http), pipeline_buffered(w->pl));
+	log_kv(LOG_NOTICE, "stopping: no new events",
+	       LOG_N("in_flight", http_in_flight(w->http)),
+	       LOG_N("buffered", pipeline_buffered(w->pl)));
 	sd_notify(0, "STOPPING=1");
 	w->stopping = 1;
 	pause_set(w, PAUSE_SHUTDOWN, 1);
@@ -923,9 +935,9 @@ static void abandon_in_flight(struct worker *w)
 	struct job *j;
 
 	while ((j = w->lists[WAIT_HTTP].head)) {
-		log_warn("abandoning request key=%s method=%s path=%s", j->key,
-		         http_method_str(j->sync.req.method),
-		         j->sync.req.path);
+		log_kv(LOG_WARNING, "abandoning request", LOG_S("key", j->key),
+		       LOG_S("method", http_method_str(j->sync.req.method)),
+		       LOG_S("path", j->sync.req.path));
 		job_detach(w, j);
 		pipeline_abandon(w->pl, j->ev);
 		job_free(j);
@@ -944,20 +956,19 @@ static void finish_stop(struct worker *w, int64_t deadline)
 		left_ms = 1000;
 	undelivered = kafka_flush(w->kafka, (int)left_ms);
 	if (undelivered > 0)
-		log_warn("outcomes not acknowledged at shutdown count=%d: "
-		         "their events will be processed again",
-		         undelivered);
+		log_kv(LOG_WARNING,
+		       "outcomes not acknowledged at shutdown: their events "
+		       "will be processed again",
+		       LOG_N("count", undelivered));
 	if (!w->hooks.read_only)
 		kafka_commit(w->kafka);
 	kafka_close_consumer(w->kafka);
 	kafka_purge(w->kafka);
-	log_notice("stopped events=%llu applied=%llu unchanged=%llu "
-	           "skipped=%llu failed=%llu",
-	           (unsigned long long)w->events_done,
-	           (unsigned long long)w->counts[SYNC_APPLIED],
-	           (unsigned long long)w->counts[SYNC_UNCHANGED],
-	           (unsigned long long)w->counts[SYNC_SKIPPED],
-	           (unsigned long long)w->counts[SYNC_FAILED]);
+	log_kv(LOG_NOTICE, "stopped", LOG_N("events", w->events_done),
+	       LOG_N("applied", w->counts[SYNC_APPLIED]),
+	       LOG_N("unchanged", w->counts[SYNC_UNCHANGED]),
+	       LOG_N("skipped", w->counts[SYNC_SKIPPED]),
+	       LOG_N("failed", w->counts[SYNC_FAILED]));
 }
 
 static void update_metrics(struct worker *w, int64_t now)
@@ -984,10 +995,11 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 
 	w->last_status = clock_mono_ms();
 	sd_notify(0, "READY=1\nSTATUS=consuming");
-	log_notice("custsync running profile=%s topics=%zu group=%s "
-	           "max_in_flight=%ld",
-	           w->profile->name, w->cfg->kafka.n_topics,
-	           w->cfg->kafka.group_id, w->cfg->target.max_in_flight);
+	log_kv(LOG_NOTICE, "custsync running",
+	       LOG_S("profile", w->profile->name),
+	       LOG_N("topics", w->cfg->kafka.n_topics),
+	       LOG_S("group", w->cfg->kafka.group_id),
+	       LOG_N("max_in_flight", w->cfg->target.max_in_flight));
 	for (;;) {
 		now = clock_mono_ms();
 		if ((*stop || w->exit_code || run_finished(w)) && !deadline) {

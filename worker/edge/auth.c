@@ -225,9 +225,9 @@ static bool failed(struct auth *a, int64_t now_ms, const char *why,
 	a->retry_at = now_ms + d;
 	/* Events wait for a token rather than fail: a credentials problem
 	 * is fixed by a person, and the events must still be there. */
-	log_err("token request failed status=%ld reason=\"%s\" "
-	        "attempt=%d retry_in_ms=%lld",
-	        status, why, a->failures, (long long)d);
+	log_kv(LOG_ERR, "token request failed", LOG_N("status", status),
+	       LOG_S("reason", why), LOG_N("attempt", a->failures),
+	       LOG_N("retry_in_ms", d));
 	return false;
 }
 
@@ -286,7 +286,7 @@ bool auth_on_response(struct auth *a, const struct api_response *r,
 	a->retry_at = 0;
 	a->refreshes++;
 	cJSON_Delete(doc);
-	log_info("token acquired expires_in_s=%lld", (long long)ttl);
+	log_kv(LOG_INFO, "token acquired", LOG_N("expires_in_s", ttl));
 	return true;
 }
 

@@ -34,8 +34,10 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 	    strstr(buf, "property and will be ignored by this"))
 		level = LOG_DEBUG;
 	/* A broker failure reaches on_error too, which reports it at
-	 * warning: here it is detail, so one error is logged once. */
-	if (strcmp(fac, "FAIL") == 0 || strcmp(fac, "ERROR") == 0)
+	 * warning, and a fatal error reaches raise_fatal: here it is
+	 * detail, so one error is logged once. */
+	if (strcmp(fac, "FAIL") == 0 || strcmp(fac, "ERROR") == 0 ||
+	    strcmp(fac, "FATAL") == 0)
 		level = LOG_DEBUG;
 	log_kv(level < LOG_ERR     ? LOG_ERR
 	       : level > LOG_DEBUG ? LOG_DEBUG

@@ -59,8 +59,8 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *op)
 
 	(void)rk;
 	snprintf(s->last_error, sizeof(s->last_error), "%s", reason);
-	log_debug("scan kafka error code=%s reason=\"%s\"",
-	          rd_kafka_err2name(err), reason);
+	log_kv(LOG_DEBUG, "scan kafka error",
+	       LOG_S("code", rd_kafka_err2name(err)), LOG_S("reason", reason));
 }
 
 static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v,
@@ -356,10 +356,10 @@ static int handle(struct scan *s, rd_kafka_message_t *m, scan_cb cb, void *arg,
 		if (hopeless(m->err))
 			return fail(s, "cannot be read: %s",
 			            rd_kafka_message_errstr(m));
-		log_debug("scan consume error topic=%s partition=%d "
-		          "error=\"%s\"",
-		          s->o->topic, (int)m->partition,
-		          rd_kafka_message_errstr(m));
+		log_kv(LOG_DEBUG, "scan consume error",
+		       LOG_S("topic", s->o->topic),
+		       LOG_N("partition", m->partition),
+		       LOG_S("error", rd_kafka_message_errstr(m)));
 		return 0;
 	}
 	if (!p || p->done)

@@ -218,7 +218,8 @@ struct status_server *status_server_new(const char *listen,
 		free(s);
 		return NULL;
 	}
-	log_info("metrics listening on %s (/metrics, /healthz)", listen);
+	log_kv(LOG_INFO, "metrics listening (/metrics, /healthz)",
+	       LOG_S("listen", listen));
 	return s;
 }
 

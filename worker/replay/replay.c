@@ -70,9 +70,9 @@ static enum replay_verdict classify(struct replay *rp,
 		return replay_plan_judge(rp->plan, m->partition, m->offset,
 		                         NULL, out);
 	if (dead_letter_parse(rp->cfg, m, &dl)) {
-		log_warn("not a dead letter, passed over for good "
-		         "partition=%d offset=%lld",
-		         (int)m->partition, (long long)m->offset);
+		log_kv(LOG_WARNING, "not a dead letter, passed over for good",
+		       LOG_N("partition", m->partition),
+		       LOG_N("offset", m->offset));
 		return replay_plan_judge(rp->plan, m->partition, m->offset,
 		                         NULL, out);
 	}
