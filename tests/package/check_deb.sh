@@ -94,6 +94,9 @@ done
 for f in "${expected[@]}"; do
 	[ -f "$root/$f" ] || fail "not installed: /$f"
 done
+creds=$root/etc/custsync/credentials
+[ -d "$creds" ] && [ "$(stat -c %a "$creds")" = 700 ] ||
+	fail "/etc/custsync/credentials is not a directory of mode 0700"
 extra=$(cd "$root" && find . -type f -printf '%P\n' | sort |
 	comm -23 - <(printf '%s\n' "${expected[@]}" | sort))
 [ -z "$extra" ] || fail "installs files nobody asked for: $extra"
