@@ -161,6 +161,10 @@ if [ -f "$sysusers" ]; then
 	fi
 fi
 
+# ---- an instance, as README "Running it for real" sets one up ----
+bash "$src/tests/package/check_install.sh" "$root" ||
+	fail "check-config of the installed examples (check_install.sh above)"
+
 # ---- lintian ----
 if command -v lintian >/dev/null; then
 	# Any error fails; warnings and notes are printed (README, "Installing
