@@ -2,8 +2,9 @@
 # package.deb: builds the .deb from a configured, built tree into a scratch
 # dir (cpack -G DEB, as the README says), reads its control fields, unpacks
 # it with dpkg -x into a scratch root and checks every file it must
-# install, and that it installs nothing else; lintian, where it is
-# installed, must report no error (E:) tag.
+# install, and that it installs nothing else; check_install.sh then runs
+# check-config on each installed example as the installed unit would, and
+# lintian, where it is installed, must report no error (E:) tag.
 # Usage: check_deb.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 src=$1 build=$2
@@ -167,9 +168,9 @@ bash "$src/tests/package/check_install.sh" "$root" ||
 
 # ---- lintian ----
 if command -v lintian >/dev/null; then
-	# Any error fails; warnings and notes are printed (README, "Installing
-	# from a package", says which remain and why). Exit 2 is "a tag of
-	# the --fail-on level", anything else but 0 is lintian itself failing.
+	# Any error fails; warnings and notes are printed (README, "The
+	# package", says which remain and why). Exit 2 is "a tag of the
+	# --fail-on level", anything else but 0 is lintian itself failing.
 	rc=0
 	lintian --no-cfg --fail-on error -i -I -E --pedantic "$deb" \
 		>"$tmp/lintian" 2>&1 || rc=$?
