@@ -2,7 +2,9 @@
 # package.deb: builds the .deb from a configured, built tree into a scratch
 # dir (cpack -G DEB, as the README says), reads its control fields, unpacks
 # it with dpkg -x into a scratch root and checks every file it must
-# install, and that it installs nothing else.
+# install, and that it installs nothing else; check_install.sh then runs
+# check-config on each installed example as the installed unit would, and
+# lintian, where it is installed, must report no error (E:) tag.
 # Usage: check_deb.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 src=$1 build=$2
@@ -29,12 +31,17 @@ deb=${debs[0]}
 echo "built $(basename "$deb")"
 
 # ---- control fields ----
-version=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' \
-	"$build/CPackConfig.cmake")
+cpack_var() {
+	sed -n "s/^set($1 \"\\(.*\\)\")\$/\\1/p" "$build/CPackConfig.cmake"
+}
+version=$(cpack_var CPACK_PACKAGE_VERSION)
+release=$(cpack_var CPACK_DEBIAN_PACKAGE_RELEASE)
 field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = custsync ] || fail "Package is '$(field Package)'"
-[ -n "$version" ] && [ "$(field Version)" = "$version" ] ||
-	fail "Version is '$(field Version)', the project's is '$version'"
+[ -n "$version" ] && [ -n "$release" ] &&
+	[ "$(field Version)" = "$version-$release" ] ||
+	fail "Version is '$(field Version)', the project's is" \
+		"'$version' revision '$release'"
 [ "$(field Architecture)" = "$(dpkg --print-architecture)" ] ||
 	fail "Architecture is '$(field Architecture)'"
 [[ "$(field Maintainer)" == *@* ]] ||
@@ -56,12 +63,19 @@ done
 dpkg-deb -I "$deb" >"$tmp/info"
 grep -Eq '^ +[0-9]+ bytes, +[0-9]+ lines +\* +postinst ' "$tmp/info" ||
 	fail "no executable postinst: $(cat "$tmp/info")"
-dpkg-deb --ctrl-tarfile "$deb" | tar -x -C "$tmp" ./postinst ./prerm ||
-	{ echo "FAIL: the control archive lacks postinst or prerm"; exit 1; }
+scripts=(postinst prerm postrm)
+dpkg-deb --ctrl-tarfile "$deb" | tar -x -C "$tmp" "${scripts[@]/#/./}" ||
+	{ echo "FAIL: the control archive lacks one of ${scripts[*]}"; exit 1; }
 grep -Eq '^[^#]*systemd-sysusers .*custsync\.conf' "$tmp/postinst" ||
 	fail "postinst does not run systemd-sysusers custsync.conf"
-sh -n "$tmp/postinst" || fail "postinst is not valid sh"
-sh -n "$tmp/prerm" || fail "prerm is not valid sh"
+for s in "${scripts[@]}"; do
+	sh -n "$tmp/$s" || fail "$s is not valid sh"
+	# Units start and stop through deb-systemd-invoke (policy-rc.d);
+	# daemon-reload is the one systemctl call debhelper makes itself.
+	bad=$(grep -En '^[^#]*\bsystemctl\b' "$tmp/$s" |
+		grep -v 'systemctl --system daemon-reload' || true)
+	[ -z "$bad" ] || fail "$s calls systemctl: $bad"
+done
 
 # ---- contents ----
 root=$tmp/root
@@ -71,7 +85,9 @@ expected=(usr/bin/custsync
 	usr/lib/sysusers.d/custsync.conf
 	usr/share/doc/custsync/README.md
 	usr/share/man/man1/custsync.1.gz
-	usr/share/man/man5/custsync.yaml.5.gz)
+	usr/share/man/man5/custsync.yaml.5.gz
+	usr/share/doc/custsync/copyright
+	usr/share/doc/custsync/changelog.Debian.gz)
 for f in "$src"/config/*.yaml; do
 	expected+=("usr/share/doc/custsync/examples/$(basename "$f")")
 done
@@ -81,6 +97,9 @@ done
 for f in "${expected[@]}"; do
 	[ -f "$root/$f" ] || fail "not installed: /$f"
 done
+creds=$root/etc/custsync/credentials
+[ -d "$creds" ] && [ "$(stat -c %a "$creds")" = 700 ] ||
+	fail "/etc/custsync/credentials is not a directory of mode 0700"
 extra=$(cd "$root" && find . -type f -printf '%P\n' | sort |
 	comm -23 - <(printf '%s\n' "${expected[@]}" | sort))
 [ -z "$extra" ] || fail "installs files nobody asked for: $extra"
@@ -92,6 +111,15 @@ for page in man1/custsync.1 man5/custsync.yaml.5; do
 		cmp -s - "$build/man/${page#*/}" ||
 		fail "/usr/share/man/$page.gz is not the built page"
 done
+cmp -s "$src/packaging/copyright" "$root/usr/share/doc/custsync/copyright" ||
+	fail "copyright differs from packaging/copyright"
+changelog=$root/usr/share/doc/custsync/changelog.Debian.gz
+if [ -f "$changelog" ]; then
+	top=$(gzip -dc "$changelog" | sed -n '1s/^custsync (\([^)]*\)).*/\1/p')
+	[ "$top" = "$(field Version)" ] ||
+		fail "changelog's top entry is '$top', the package is" \
+			"'$(field Version)'"
+fi
 cmp -s "$src/systemd/custsync@.service" \
 	"$root/lib/systemd/system/custsync@.service" ||
 	fail "the unit differs from systemd/custsync@.service"
@@ -140,6 +168,28 @@ if [ -f "$sysusers" ]; then
 		echo "skip: no systemd-sysusers, so postinst was not run" \
 			"(its fallback, useradd, would change this machine)"
 	fi
+fi
+
+# ---- an instance, as README "Running it for real" sets one up ----
+bash "$src/tests/package/check_install.sh" "$root" ||
+	fail "check-config of the installed examples (check_install.sh above)"
+
+# ---- lintian ----
+if command -v lintian >/dev/null; then
+	# Any error fails; warnings and notes are printed (README, "The
+	# package", says which remain and why). Exit 2 is "a tag of the
+	# --fail-on level", anything else but 0 is lintian itself failing.
+	rc=0
+	lintian --no-cfg --fail-on error -i -I -E --pedantic "$deb" \
+		>"$tmp/lintian" 2>&1 || rc=$?
+	grep -E '^[EWIPX]: ' "$tmp/lintian" || true
+	case $rc in
+	0) ;;
+	2) fail "lintian reports errors (the E: tags above)" ;;
+	*) fail "lintian exited $rc: $(cat "$tmp/lintian")" ;;
+	esac
+else
+	echo "skip: lintian is not installed (bash .ci/deps installs it)"
 fi
 
 if [ "$failed" -ne 0 ]; then
