@@ -165,9 +165,9 @@ static void collect(const char *const *kv, char *const *fwd, size_t n_fwd,
 static void collect_valid(void **state)
 {
 	static const char *const kv[] = {
-	    "x-tenant", "t-old", "tracestate", "a=1", "TraceParent", TP,
-	    "x-tenant", "t-7", "tracestate", "b=2", "other", "o",
-	    "X-Empty", "", NULL};
+	    "x-tenant", "t-old",    "tracestate", "a=1",        "TraceParent",
+	    TP,         "x-tenant", "t-7",        "tracestate", "b=2",
+	    "other",    "o",        "X-Empty",    "",           NULL};
 	char *fwd[] = {"X-Tenant", "X-Missing", "X-Empty"};
 	struct forward f;
 	rd_kafka_headers_t *out;
@@ -188,8 +188,8 @@ static void collect_valid(void **state)
 	out = forward_kafka_headers(&f);
 	assert_non_null(out);
 	assert_int_equal(rd_kafka_header_cnt(out), 3);
-	assert_int_equal(
-	    rd_kafka_header_get_last(out, "tracestate", &v, &len), 0);
+	assert_int_equal(rd_kafka_header_get_last(out, "tracestate", &v, &len),
+	                 0);
 	assert_int_equal(len, 7);
 	assert_memory_equal(v, "a=1,b=2", 7);
 	rd_kafka_headers_destroy(out);
@@ -202,7 +202,11 @@ static void collect_invalid(void **state)
 	static const char *const bad_tp[] = {
 	    "traceparent",
 	    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-	    "tracestate", "a=1", "X-Tenant", "t\r\nX-Injected: 1", NULL};
+	    "tracestate",
+	    "a=1",
+	    "X-Tenant",
+	    "t\r\nX-Injected: 1",
+	    NULL};
 	static const char *const twice[] = {"traceparent", TP, "traceparent",
 	                                    TP, NULL};
 	static const char *const bad_ts[] = {"traceparent", TP, "tracestate",

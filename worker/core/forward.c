@@ -208,8 +208,8 @@ static size_t find(const rd_kafka_headers_t *hs, const char *name,
 
 	*value = NULL;
 	*len = 0;
-	for (size_t i = 0;
-	     hs && !rd_kafka_header_get_all(hs, i, &n, &v, &sz); i++) {
+	for (size_t i = 0; hs && !rd_kafka_header_get_all(hs, i, &n, &v, &sz);
+	     i++) {
 		if (strcasecmp(n, name) != 0)
 			continue;
 		*value = v;
