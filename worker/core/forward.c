@@ -162,8 +162,7 @@ const char *forward_name_problem(const char *name)
 
 /* ---- collecting ------------------------------------------------------ */
 
-static void drop(struct forward *f, const char *name, const char *prefix,
-                 const char *why)
+static void drop(struct forward *f, const char *name, const char *why)
 {
 	struct forward_drop *d;
 
@@ -171,7 +170,7 @@ static void drop(struct forward *f, const char *name, const char *prefix,
 		return;
 	d = &f->dropped[f->n_dropped - 1];
 	d->name = name;
-	snprintf(d->why, sizeof(d->why), "%s%s", prefix, why);
+	snprintf(d->why, sizeof(d->why), "%s", why);
 }
 
 /* Why a record's header value cannot be forwarded as it is, or NULL;
@@ -189,7 +188,7 @@ static const char *value_problem(const void *v, size_t len, char *buf,
 	if (len > FORWARD_MAX_VALUE)
 		return "a value longer than 4096 bytes";
 	if (memchr(v, '\0', len))
-		return "a NUL byte";
+		return "a NUL byte in its value";
 	s = strndup(v, len);
 	if (!s)
 		return "a value too long for memory";
@@ -296,7 +295,7 @@ static int collect_trace(struct forward *f, const rd_kafka_headers_t *hs)
 	if (n == 1 && !why)
 		why = forward_traceparent_problem(tp, tp_len);
 	if (n && why)
-		drop(f, FORWARD_TRACEPARENT, "", why);
+		drop(f, FORWARD_TRACEPARENT, why);
 	if (n && !why && add(f, FORWARD_TRACEPARENT, tp, tp_len)) {
 		free(ts);
 		return -ENOMEM;
@@ -315,7 +314,7 @@ static int collect_trace(struct forward *f, const rd_kafka_headers_t *hs)
 		why = forward_tracestate_problem(ts, ts_len);
 	rc = 0;
 	if (why)
-		drop(f, FORWARD_TRACESTATE, "", why);
+		drop(f, FORWARD_TRACESTATE, why);
 	else if (!blank_list(ts, ts_len))
 		rc = add(f, FORWARD_TRACESTATE, ts, ts_len);
 	free(ts);
@@ -344,7 +343,7 @@ int forward_collect(struct forward *f, const rd_kafka_headers_t *hs,
 			continue;
 		why = value_problem(v, len, buf, sizeof(buf));
 		if (why)
-			drop(f, names[i], "its value has ", why);
+			drop(f, names[i], why);
 		else
 			rc = add(f, names[i], v, len);
 	}
