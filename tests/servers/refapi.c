@@ -2,6 +2,7 @@
  *
  *   refapi [--port N] [--client ID:SECRET:TENANT:SCOPE,SCOPE...]...
  *          [--token-ttl SECONDS] [--no-auth] [--verbose]
+ *          [--log-header NAME]...
  *
  * Implements "Public API: Customer write endpoints" (shared/seeds/000)
  * with the read endpoints it leaves unchanged, so the built daemon can be
@@ -10,7 +11,8 @@
  * stdout once it accepts connections; SIGTERM or SIGINT stops it, exit 0.
  * --client may repeat; the scopes after the third ':' are comma
  * separated. --no-auth serves every call as tenant "default" with every
- * scope. --verbose logs each request on stderr.
+ * scope. --verbose logs each request on stderr. --log-header (up to 8)
+ * keeps the values of that request header in the request log.
  *
  *   POST   /oauth/token                   client credentials (form body or
  *                                          HTTP Basic), scope = asked
@@ -209,6 +211,31 @@ static enum MHD_Result add_name(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+struct values_ctx {
+	const struct app *a;
+	struct log_entry *e;
+};
+
+static enum MHD_Result add_value(void *cls, enum MHD_ValueKind kind,
+                                 const char *key, const char *value)
+{
+	struct values_ctx *x = cls;
+	char *old = x->e->header_values, *line = NULL;
+
+	(void)kind;
+	for (size_t i = 0; i < x->a->n_log_headers; i++) {
+		if (strcasecmp(key, x->a->log_headers[i]) != 0)
+			continue;
+		if (asprintf(&line, "%s%s: %s\n", old ? old : "", key,
+		             value ? value : "") < 0)
+			return MHD_NO;
+		free(old);
+		x->e->header_values = line;
+		break;
+	}
+	return MHD_YES;
+}
+
 static void record(struct app *a, const struct call *c, int64_t t_ms)
 {
 	struct log_entry *e = &a->log[a->log_head];
@@ -218,6 +245,7 @@ static void record(struct app *a, const struct call *c, int64_t t_ms)
 	a->log_head = (a->log_head + 1) % MAX_LOG;
 	if (a->log_len < MAX_LOG)
 		a->log_len++;
+	free(e->header_values);
 	memset(e, 0, sizeof(*e));
 	e->t_ms = t_ms;
 	e->status = c->r.status;
@@ -233,6 +261,9 @@ static void record(struct app *a, const struct call *c, int64_t t_ms)
 	            sizeof(e->correlation_id),
 	            call_header(c, "X-Correlation-Id"));
 	MHD_get_connection_values(c->conn, MHD_HEADER_KIND, add_name, e);
+	if (a->n_log_headers)
+		MHD_get_connection_values(c->conn, MHD_HEADER_KIND, add_value,
+		                          &(struct values_ctx){a, e});
 	a->total++;
 	if (im && strcmp(im, "*") == 0)
 		a->if_match_star++;
@@ -560,6 +591,8 @@ static void app_free(struct app *a)
 	for (size_t i = 0; i < a->n_tenants; i++)
 		free(a->tenants[i]);
 	free(a->tokens);
+	for (size_t i = 0; a->log && i < MAX_LOG; i++)
+		free(a->log[i].header_values);
 	free(a->log);
 	free(a->heap);
 	free(a);
@@ -621,7 +654,8 @@ static void usage(FILE *out)
 	        "usage: refapi [--port N] "
 	        "[--client ID:SECRET:TENANT:SCOPE,...]...\n"
 	        "              [--token-ttl SECONDS] [--no-auth] [--verbose]\n"
-	        "              [--profile alvys|wms|portal|engage]\n");
+	        "              [--profile alvys|wms|portal|engage]\n"
+	        "              [--log-header NAME]...\n");
 }
 
 /* Weak while the profiles land one by one: a missing one is refused. */
@@ -649,6 +683,7 @@ static int parse_args(struct app *a, int argc, char **argv, long *port)
 	    {"no-auth", no_argument, NULL, 'n'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"profile", required_argument, NULL, 'P'},
+	    {"log-header", required_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -657,7 +692,7 @@ static int parse_args(struct app *a, int argc, char **argv, long *port)
 
 	*port = 0;
 	a->profile = &refapi_alvys;
-	while ((o = getopt_long(argc, argv, "p:c:t:nvhP:", opts, NULL)) !=
+	while ((o = getopt_long(argc, argv, "p:c:t:nvhP:H:", opts, NULL)) !=
 	       -1) {
 		switch (o) {
 		case 'p':
@@ -693,6 +728,13 @@ static int parse_args(struct app *a, int argc, char **argv, long *port)
 				logmsg(3, "unknown --profile %s", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'H':
+			if (a->n_log_headers == MAX_LOG_HEADERS) {
+				logmsg(3, "too many --log-header");
+				return -EINVAL;
+			}
+			a->log_headers[a->n_log_headers++] = optarg;
 			break;
 		case 'h':
 			usage(stdout);

@@ -16,27 +16,28 @@ struct cJSON;
 struct MHD_Connection;
 struct pending;
 
-#define API_PREFIX     "/api/p/v1.0"
-#define PROBLEM_BASE   "https://refapi.test/problems/"
-#define DEFAULT_TENANT "default"
-#define MAX_BODY       (1024 * 1024)
-#define MAX_LOG        20000
-#define MAX_COUNT_KEYS 1024
-#define MAX_CLIENTS    1024
-#define MAX_TENANTS    1024
-#define MAX_NAME       256
-#define MAX_SCOPES     32
-#define MAX_SCOPE_LEN  64
-#define TOKEN_SLOTS    65536 /* power of two */
-#define TOKEN_HEX      40
-#define MAX_CUSTOMERS  2000000
-#define MAX_LATENCY_MS 600000
-#define MAX_SECONDS    31536000
-#define MAX_ID         64
-#define ETAG_MAX       48
-#define PAGE_SIZE_DEF  50
-#define PAGE_SIZE_MAX  200
-#define IX_BUCKETS     4096 /* power of two; doubles as records grow */
+#define API_PREFIX      "/api/p/v1.0"
+#define PROBLEM_BASE    "https://refapi.test/problems/"
+#define DEFAULT_TENANT  "default"
+#define MAX_BODY        (1024 * 1024)
+#define MAX_LOG         20000
+#define MAX_LOG_HEADERS 8
+#define MAX_COUNT_KEYS  1024
+#define MAX_CLIENTS     1024
+#define MAX_TENANTS     1024
+#define MAX_NAME        256
+#define MAX_SCOPES      32
+#define MAX_SCOPE_LEN   64
+#define TOKEN_SLOTS     65536 /* power of two */
+#define TOKEN_HEX       40
+#define MAX_CUSTOMERS   2000000
+#define MAX_LATENCY_MS  600000
+#define MAX_SECONDS     31536000
+#define MAX_ID          64
+#define ETAG_MAX        48
+#define PAGE_SIZE_DEF   50
+#define PAGE_SIZE_MAX   200
+#define IX_BUCKETS      4096 /* power of two; doubles as records grow */
 
 #define N_ELEMS(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -128,6 +129,9 @@ struct log_entry {
 	 * by '\n'; cut (header_names_cut) when they do not fit. */
 	char header_names[384];
 	bool header_names_cut;
+	/* "name: value\n" of each header --log-header names, in arrival
+	 * order; malloc'd, NULL when there is none. */
+	char *header_values;
 };
 
 struct count {
@@ -173,6 +177,10 @@ struct app {
 	bool script_apply;
 	char script_method[16];
 	enum route script_route;
+	/* Headers whose values the request log keeps (--log-header): only
+	 * those a test asks for, never tokens by default. */
+	const char *log_headers[MAX_LOG_HEADERS];
+	size_t n_log_headers;
 	struct log_entry *log; /* ring of MAX_LOG */
 	size_t log_head;
 	size_t log_len;

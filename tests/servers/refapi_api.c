@@ -1122,6 +1122,37 @@ static cJSON *name_list(const char *s)
 	return list;
 }
 
+/* "a: 1\nb: 2\n" (as record() writes it) -> [["a", "1"], ["b", "2"]] */
+static cJSON *value_list(const char *s)
+{
+	cJSON *list = cJSON_CreateArray();
+	const char *nl = s ? strchr(s, '\n') : NULL;
+
+	while (list && nl) {
+		const char *colon = memchr(s, ':', (size_t)(nl - s));
+		cJSON *pair = cJSON_CreateArray();
+		char *name = strndup(s, colon ? (size_t)(colon - s) : 0);
+		char *value =
+		    colon ? strndup(colon + 2, (size_t)(nl - colon - 2))
+		          : NULL;
+
+		if (!pair || !name || !value ||
+		    !cJSON_AddItemToArray(list, pair)) {
+			cJSON_Delete(pair);
+			cJSON_Delete(list);
+			list = NULL;
+		} else {
+			cJSON_AddItemToArray(pair, cJSON_CreateString(name));
+			cJSON_AddItemToArray(pair, cJSON_CreateString(value));
+		}
+		free(name);
+		free(value);
+		s = nl + 1;
+		nl = strchr(s, '\n');
+	}
+	return list;
+}
+
 static cJSON *log_json(const struct log_entry *e, const char *const *names)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -1143,6 +1174,8 @@ static cJSON *log_json(const struct log_entry *e, const char *const *names)
 	cJSON_AddBoolToObject(o, "authorization_present", e->auth);
 	cJSON_AddItemToObject(o, "header_names", name_list(e->header_names));
 	cJSON_AddBoolToObject(o, "header_names_cut", e->header_names_cut);
+	cJSON_AddItemToObject(o, "header_values",
+	                      value_list(e->header_values));
 	cJSON_AddNumberToObject(o, "t_ms", (double)e->t_ms);
 	return o;
 }

@@ -1031,6 +1031,54 @@ static void auth_api_key(void **state)
 	              "type 'api_key'\n");
 }
 
+static void forward_headers(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(MIN_OK, &c);
+	assert_int_equal(c.input.n_forward_headers, 0);
+	assert_null(c.input.forward_headers[0]);
+	config_done(&c);
+	load_ok(MIN_OK "input:\n"
+	               "  forward_headers: [X-Tenant, baggage]\n",
+	        &c);
+	assert_int_equal(c.input.n_forward_headers, 2);
+	assert_string_equal(c.input.forward_headers[1], "baggage");
+	config_done(&c);
+	/* Each refused name at its own place. */
+	expect_errors(MIN_OK "input:\n"
+	                     "  forward_headers:\n"
+	                     "    - X-Tenant\n"
+	                     "    - authorization\n"
+	                     "    - 'X Bad'\n"
+	                     "    - x-tenant\n"
+	                     "    - traceparent\n",
+	              "13:7: 'input.forward_headers[1]': 'authorization' is a "
+	              "header custsync sets itself and cannot be forwarded\n"
+	              "14:7: 'input.forward_headers[2]': 'X Bad' is not an "
+	              "HTTP header name (letters, digits and "
+	              "!#$%&'*+-.^_`|~) and cannot be forwarded\n"
+	              "15:7: 'input.forward_headers[3]': 'x-tenant' is "
+	              "listed twice (header names ignore case) and cannot be "
+	              "forwarded\n"
+	              "16:7: 'input.forward_headers[4]': 'traceparent' is "
+	              "forwarded already, checked as W3C Trace Context and "
+	              "cannot be forwarded\n");
+	/* The api_key header, default or named, carries the credential. */
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    type: api_key\n"
+	                     "    key: k\n"
+	                     "input:\n"
+	                     "  forward_headers: [x-api-key]\n",
+	              "14:21: 'input.forward_headers[0]': 'x-api-key' "
+	              "carries target.auth.key and cannot be forwarded\n");
+	load_ok(MIN_OK "input:\n"
+	               "  forward_headers: [X-API-Key]\n",
+	        &c);
+	config_done(&c);
+}
+
 static void profile_settings(void **state)
 {
 	static const char *const languages[] = {"da", "de", "el", "en", "es",
@@ -1975,6 +2023,7 @@ int main(void)
 	    cmocka_unit_test(secret_file_errors),
 	    cmocka_unit_test(done_is_safe),
 	    cmocka_unit_test(enum_names),
+	    cmocka_unit_test(forward_headers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -395,6 +395,52 @@ static void refused_lines_never_sent(void **state)
 	http_free(h);
 }
 
+/* Per-request extra headers (an event's trace context and forwarded
+ * headers) go out after custsync's own, checked like config values. */
+static void extra_headers_on_the_wire(void **state)
+{
+	static const struct http_header extra[] = {
+	    {"traceparent",
+	     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+	    {"X-Tenant", "acme 1"},
+	};
+	static const struct http_header bad[] = {
+	    {"X-Tenant", "acme\r\nX-Injected: 1"},
+	};
+	struct api_request req = {.method = HTTP_GET};
+	struct http *h = new_http(0);
+	struct server s;
+	struct result res = {0};
+	char url[64];
+
+	(void)state;
+	assert_true(http_header_is_own("x-correlation-id"));
+	assert_true(http_header_is_own("If-Match"));
+	assert_false(http_header_is_own("X-Tenant"));
+	server_open(&s, 2);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", s.port);
+	assert_int_equal(pthread_create(&s.thread, NULL, serve_one, &s), 0);
+	assert_non_null(http_submit_with(h, url, &req, NULL, "id-1", extra, 2,
+	                                 on_done, &res));
+	drive(h, &res);
+	assert_int_equal(pthread_join(s.thread, NULL), 0);
+	assert_int_equal(res.status, 200);
+	assert_non_null(
+	    strstr(s.request, "\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0"
+	                      "e4736-00f067aa0ba902b7-01\r\nX-Tenant: acme "
+	                      "1\r\n"));
+	memset(&res, 0, sizeof(res));
+	assert_non_null(http_submit_with(h, url, &req, NULL, "id-2", bad, 1,
+	                                 on_done, &res));
+	drive(h, &res);
+	assert_int_equal(res.status, 0);
+	assert_non_null(strstr(res.error, "header X-Tenant would carry a "
+	                                  "control character (CR)"));
+	assert_false(connected(&s));
+	close(s.fd);
+	http_free(h);
+}
+
 static void refused_call_cancelled(void **state)
 {
 	struct api_request req = {.method = HTTP_GET, .if_match = "\"a\"\n"};
@@ -486,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(lines_on_the_wire),
 	    cmocka_unit_test(refused_lines_never_sent),
 	    cmocka_unit_test(refused_call_cancelled),
+	    cmocka_unit_test(extra_headers_on_the_wire),
 	    cmocka_unit_test(response_cap),
 	    cmocka_unit_test(long_etag_whole),
 	};

@@ -68,6 +68,13 @@ struct config {
 		size_t n_properties;
 	} kafka;
 	struct {
+		/* Input record headers handed on to the event's requests
+		 * and outcome (core/forward.h); NULL-terminated, may be
+		 * empty. */
+		char **forward_headers;
+		size_t n_forward_headers;
+	} input;
+	struct {
 		char *profile;  /* required; "alvys" */
 		char *base_url; /* required, no trailing slash kept */
 		struct {

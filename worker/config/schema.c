@@ -3,6 +3,7 @@
 #include "config/config.h"
 #include "config/table.h"
 
+#include "core/forward.h"
 #include "edge/http.h"
 #include "ops/metrics.h"
 #include "profiles/profile.h"
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const auth_names[AUTH_TYPE_MAX] = {
     [AUTH_NONE] = "none",
@@ -216,6 +218,16 @@ const struct config_row config_rows[] = {
             "property `K` the content of PATH; each property is checked "
             "by librdkafka when the config loads. See "
             "[Kafka properties](#kafka-properties)"},
+
+    {.path = "input", .type = SECTION},
+    {.path = "input.forward_headers",
+     .type = CONFIG_LIST,
+     AT(input.forward_headers),
+     COUNT(input.n_forward_headers),
+     .doc = "input record headers (HTTP header names, any case) sent on "
+            "the event's API requests and copied to its outcome record, "
+            "besides `traceparent`/`tracestate`, which always are; see "
+            "[Trace context](#trace-context-and-forwarded-headers)"},
 
     {.path = "target", .type = SECTION, .flags = REQUIRED},
     {.path = "target.profile",
@@ -446,8 +458,42 @@ static void backoff_order(struct config_load *l)
 		                initial, cap, c->retry.max_backoff_ms);
 }
 
+/* Each forwarded name is a header no one else sets: not custsync's own,
+ * not the api_key header (an event would choose the credential), and
+ * listed once. */
+static void forward_names(struct config_load *l)
+{
+	static const char *const path = "input.forward_headers";
+	const struct config *c = config_load_config(l);
+	char *const *v = c->input.forward_headers;
+	const char *why, *key_header = c->target.auth.header;
+
+	if (!config_load_is_set(l, path))
+		return;
+	/* Its default is filled in once the file is valid. */
+	for (size_t i = 0; !key_header && i < config_n_rows; i++)
+		if (strcmp(config_rows[i].path, "target.auth.header") == 0)
+			key_header = config_rows[i].def_str;
+	for (size_t i = 0; i < c->input.n_forward_headers; i++) {
+		why = forward_name_problem(v[i]);
+		if (!why && c->target.auth.type == AUTH_API_KEY &&
+		    strcasecmp(v[i], key_header) == 0)
+			why = "carries target.auth.key";
+		for (size_t k = 0; !why && k < i; k++)
+			if (strcasecmp(v[i], v[k]) == 0)
+				why = "is listed twice (header names ignore "
+				      "case)";
+		if (why)
+			config_load_err_item(
+			    l, path, i,
+			    "'%s[%zu]': '%s' %s and cannot be forwarded", path,
+			    i, v[i], why);
+	}
+}
+
 const struct config_validator config_validators[] = {
     {"backoff_order", backoff_order},
+    {"forward_names", forward_names},
 };
 
 const size_t config_n_validators =

@@ -132,6 +132,22 @@ void config_load_err(struct config_load *l, const char *path, const char *fmt,
 	va_end(ap);
 }
 
+void config_load_err_item(struct config_load *l, const char *path, size_t i,
+                          const char *fmt, ...)
+{
+	size_t r = row_index(l, path);
+	const struct ynode *list, *n;
+	va_list ap;
+
+	if (r == SIZE_MAX || !l->st[r].set)
+		return;
+	list = &l->t->nodes[l->st[r].val];
+	n = i < list->n_kids ? &l->t->nodes[list->kids[i]] : list;
+	va_start(ap, fmt);
+	diag_vat(l->t->diag, n->line, n->col, fmt, ap);
+	va_end(ap);
+}
+
 static struct cpos node_pos(const struct ytree *t, size_t node)
 {
 	struct cpos pos = {t->nodes[node].line, t->nodes[node].col};

@@ -91,6 +91,11 @@ bool config_load_failed(const struct config_load *l, const char *path);
 __attribute__((format(printf, 3, 4))) void
 config_load_err(struct config_load *l, const char *path, const char *fmt, ...);
 
+/* config_load_err at item i of the list at path. */
+__attribute__((format(printf, 4, 5))) void
+config_load_err_item(struct config_load *l, const char *path, size_t i,
+                     const char *fmt, ...);
+
 /* Every row, core rows first, then each profile's; NULL past the last. */
 const struct config_row *config_row_at(size_t i);
 

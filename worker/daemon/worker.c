@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/deadletter.h"
 #include "core/event.h"
+#include "core/forward.h"
 #include "edge/http.h"
 #include "edge/kafka.h"
 #include "lib/clock.h"
@@ -63,6 +64,7 @@ struct job {
 	void *value;
 	size_t value_len;
 	rd_kafka_headers_t *headers;
+	struct forward fwd; /* what the record hands on (forward.h) */
 	int64_t received_ms;
 
 	struct change change;
@@ -115,6 +117,10 @@ struct worker {
 	int64_t last_watchdog, last_status;
 	uint64_t events_done, events_at_status;
 	uint64_t counts[SYNC_STATUS_MAX];
+
+	/* Headers not forwarded since the last warning about them. */
+	uint64_t fwd_dropped;
+	int64_t fwd_warned_ms;
 };
 
 /* ---- wait lists ---- */
@@ -187,6 +193,7 @@ static void job_free(struct job *j)
 		j->w->hooks.release(j->w->hooks.arg, j->rec.user);
 	if (j->headers)
 		rd_kafka_headers_destroy(j->headers);
+	forward_done(&j->fwd);
 	free(j->topic);
 	free(j->kkey);
 	free(j->value);
@@ -236,8 +243,9 @@ static void submit(struct worker *w, struct job *j)
 	}
 	j->auth_gen = auth_generation(w->auth);
 	snprintf(url, sizeof(url), "%s%s", w->cfg->target.base_url, req->path);
-	j->call = http_submit(w->http, url, req, authz, j->change.event_id,
-	                      on_http_done, j);
+	j->call =
+	    http_submit_with(w->http, url, req, authz, j->change.event_id,
+	                     j->fwd.v, j->fwd.n, on_http_done, j);
 	if (!j->call) {
 		/* Out of memory or handles: try again shortly. */
 		j->sync.failures++;
@@ -528,8 +536,12 @@ static void complete(struct worker *w, struct job *j)
 		return;
 	}
 	j->dr_pending = 1;
-	if (kafka_produce(w->kafka, w->cfg->kafka.results_topic, j->key,
-	                  strlen(j->key), json, strlen(json), NULL, j)) {
+	hs = forward_kafka_headers(&j->fwd);
+	if ((j->fwd.n && !hs) ||
+	    kafka_produce(w->kafka, w->cfg->kafka.results_topic, j->key,
+	                  strlen(j->key), json, strlen(json), hs, j)) {
+		if (hs)
+			rd_kafka_headers_destroy(hs);
 		j->dr_pending = 0;
 		fatal(w, WORKER_EXIT_SOFTWARE, "cannot produce an outcome");
 	}
@@ -614,6 +626,40 @@ static int copy_headers(struct job *j, rd_kafka_message_t *m)
 	return 0;
 }
 
+#define FWD_WARN_EVERY_MS 60000
+
+/* A header not forwarded is the producer's mistake and does not fail
+ * the event. Each is logged at debug; a warning says so at most once a
+ * minute, so a producer that gets every record wrong cannot flood the
+ * log. */
+static void report_dropped(struct worker *w, const struct job *j)
+{
+	const struct forward *f = &j->fwd;
+	size_t kept = f->n_dropped < FORWARD_DROPS_KEPT ? f->n_dropped
+	                                                : FORWARD_DROPS_KEPT;
+	int64_t now = clock_mono_ms();
+
+	if (!f->n_dropped)
+		return;
+	for (size_t i = 0; i < kept; i++)
+		log_kv(LOG_DEBUG, "header not forwarded",
+		       LOG_S("topic", j->topic),
+		       LOG_N("partition", j->partition),
+		       LOG_N("offset", j->offset),
+		       LOG_S("header", f->dropped[i].name),
+		       LOG_S("reason", f->dropped[i].why));
+	w->fwd_dropped += f->n_dropped;
+	if (w->fwd_warned_ms && now - w->fwd_warned_ms < FWD_WARN_EVERY_MS)
+		return;
+	log_kv(LOG_WARNING, "input headers not forwarded",
+	       LOG_S("topic", j->topic), LOG_N("partition", j->partition),
+	       LOG_N("offset", j->offset), LOG_S("header", f->dropped[0].name),
+	       LOG_S("reason", f->dropped[0].why),
+	       LOG_N("count", (long long)w->fwd_dropped));
+	w->fwd_dropped = 0;
+	w->fwd_warned_ms = now;
+}
+
 static void *memdup(const void *p, size_t n)
 {
 	void *q;
@@ -647,6 +693,12 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
 	j->value_len = m->len;
 	j->received_ms = clock_mono_ms();
 	copy_headers(j, m);
+	if (forward_collect(&j->fwd, j->headers, w->cfg->input.forward_headers,
+	                    w->cfg->input.n_forward_headers)) {
+		job_free(j);
+		return NULL;
+	}
+	report_dropped(w, j);
 	/* Events without an id (Debezium) are named by their position: a
 	 * replayed one by its own, so it keeps its name. */
 	if (j->rec.origin_topic)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 /* Responses larger than target.max_response_bytes (this by default) are
@@ -180,6 +181,32 @@ bool http_header_name_ok(const char *name)
 	return true;
 }
 
+/* Every name set_headers writes, the framing libcurl writes, and what
+ * a proxy's credentials would use. */
+bool http_header_is_own(const char *name)
+{
+	static const char *const own[] = {
+	    "Accept",
+	    "Accept-Language",
+	    "Authorization",
+	    "Connection",
+	    "Content-Length",
+	    "Content-Type",
+	    "Expect",
+	    "Host",
+	    "If-Match",
+	    "Proxy-Authorization",
+	    "Transfer-Encoding",
+	    "User-Agent",
+	    "X-Correlation-Id",
+	};
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (strcasecmp(name, own[i]) == 0)
+			return true;
+	return false;
+}
+
 const char *http_value_problem(const char *value, bool non_ascii_ok, char *buf,
                                size_t size)
 {
@@ -317,7 +344,8 @@ static int add_line(struct http_call *c, const char *line)
 
 /* Stops at the first refused line: the request is then never sent. */
 static int set_headers(struct http_call *c, const struct api_request *req,
-                       const char *authorization, const char *correlation_id)
+                       const char *authorization, const char *correlation_id,
+                       const struct http_header *extra, size_t n_extra)
 {
 	int rc =
 	    add_header(c, "Accept", "application/json", HTTP_VALUE_CHECKED);
@@ -337,6 +365,9 @@ static int set_headers(struct http_call *c, const struct api_request *req,
 		                HTTP_VALUE_ENCODED);
 	if (!rc && req->extra_header)
 		rc = add_line(c, req->extra_header);
+	for (size_t i = 0; !rc && i < n_extra; i++)
+		rc = add_header(c, extra[i].name, extra[i].value,
+		                HTTP_VALUE_CHECKED);
 	/* Bodies are small; waiting for 100-continue only adds a round
 	 * trip. */
 	if (!rc)
@@ -399,6 +430,16 @@ struct http_call *http_submit(struct http *h, const char *url,
                               const char *correlation_id, http_done_fn *done,
                               void *arg)
 {
+	return http_submit_with(h, url, req, authorization, correlation_id,
+	                        NULL, 0, done, arg);
+}
+
+struct http_call *
+http_submit_with(struct http *h, const char *url,
+                 const struct api_request *req, const char *authorization,
+                 const char *correlation_id, const struct http_header *extra,
+                 size_t n_extra, http_done_fn *done, void *arg)
+{
 	struct http_call *c = calloc(1, sizeof(*c));
 	CURL *e;
 	int rc;
@@ -417,7 +458,8 @@ struct http_call *http_submit(struct http *h, const char *url,
 	c->easy = e;
 	if (req->body && !(c->body = strdup(req->body)))
 		goto fail;
-	rc = set_headers(c, req, authorization, correlation_id);
+	rc =
+	    set_headers(c, req, authorization, correlation_id, extra, n_extra);
 	if (rc == -EINVAL) {
 		/* Failed like any request, from http_dispatch: the caller
 		 * sees one way for a request to end. */

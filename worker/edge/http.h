@@ -50,6 +50,12 @@ int http_header_line(const char *name, const char *value,
 /* RFC 9110 token: what a header name is made of. */
 bool http_header_name_ok(const char *name);
 
+/* A header custsync sets itself (Authorization, Content-Type, If-Match,
+ * X-Correlation-Id, Accept-Language, ...) or libcurl manages (Host,
+ * Content-Length, ...), in any case: a header from elsewhere with such a
+ * name would override or double it. */
+bool http_header_is_own(const char *name);
+
 /* Why value cannot be sent in a header as it is, or NULL when it can:
  * "a control character (CR)", or "a non-ASCII byte" unless non_ascii_ok
  * (for values that are encoded before they are sent). Names the byte,
@@ -72,6 +78,21 @@ struct http_call *http_submit(struct http *h, const char *url,
                               const char *authorization,
                               const char *correlation_id, http_done_fn *done,
                               void *arg);
+
+/* A header an event hands on (trace context, input.forward_headers),
+ * borrowed for the call. */
+struct http_header {
+	const char *name;
+	const char *value;
+};
+
+/* http_submit, plus n_extra further headers sent after custsync's own,
+ * each checked like a config value (HTTP_VALUE_CHECKED). */
+struct http_call *
+http_submit_with(struct http *h, const char *url,
+                 const struct api_request *req, const char *authorization,
+                 const char *correlation_id, const struct http_header *extra,
+                 size_t n_extra, http_done_fn *done, void *arg);
 
 /* Abandons a call: done is never called. */
 void http_cancel(struct http *h, struct http_call *c);
