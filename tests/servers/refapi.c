@@ -70,6 +70,9 @@
  *   request header, as "header_names" in /_control/requests, so a test
  *   sees a header line that should not be there; "header_names_cut" is
  *   true when they did not all fit.
+ *   X-Test-* headers are kept with their values, as "test_headers"
+ *   ("Name: value" each): a test sets those on purpose to see them
+ *   arrive.
  *
  * One thread drives libmicrohttpd's epoll fd with MHD_run(), so handlers
  * share state without locks. Injected latency suspends the connection and
@@ -198,7 +201,12 @@ static enum MHD_Result add_name(void *cls, enum MHD_ValueKind kind,
 	size_t used = strlen(e->header_names), n = strlen(key);
 
 	(void)kind;
-	(void)value;
+	if (strncasecmp(key, "X-Test-", 7) == 0 && value) {
+		size_t t = strlen(e->test_headers);
+
+		snprintf(e->test_headers + t, sizeof(e->test_headers) - t,
+		         "%s: %s\n", key, value);
+	}
 	if (n + 2 > sizeof(e->header_names) - used) {
 		e->header_names_cut = true;
 		return MHD_NO;

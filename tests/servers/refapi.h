@@ -128,6 +128,9 @@ struct log_entry {
 	 * by '\n'; cut (header_names_cut) when they do not fit. */
 	char header_names[384];
 	bool header_names_cut;
+	/* "Name: value\n" of each X-Test-* header: values a test set on
+	 * purpose (target.headers), never credentials. */
+	char test_headers[256];
 };
 
 struct count {

@@ -1143,6 +1143,7 @@ static cJSON *log_json(const struct log_entry *e, const char *const *names)
 	cJSON_AddBoolToObject(o, "authorization_present", e->auth);
 	cJSON_AddItemToObject(o, "header_names", name_list(e->header_names));
 	cJSON_AddBoolToObject(o, "header_names_cut", e->header_names_cut);
+	cJSON_AddItemToObject(o, "test_headers", name_list(e->test_headers));
 	cJSON_AddNumberToObject(o, "t_ms", (double)e->t_ms);
 	return o;
 }
