@@ -7,6 +7,7 @@ them, with their config errors."""
 import base64
 import os
 import socket
+import ssl
 import tempfile
 import threading
 
@@ -47,7 +48,11 @@ class ForwardProxy:
     credentials, a request without the right Proxy-Authorization gets
     407. Counts what it saw."""
 
-    def __init__(self, user=None, password=None):
+    def __init__(self, user=None, password=None, pki=None):
+        self.ctx = None
+        if pki:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(pki["scert"], pki["skey"])
         self.want = None
         if user is not None:
             token = base64.b64encode(f"{user}:{password}".encode()).decode()
@@ -67,7 +72,8 @@ class ForwardProxy:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ctx else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def close(self):
         self.stopping = True
@@ -87,6 +93,8 @@ class ForwardProxy:
         conn.settimeout(15)
         buf = b""
         try:
+            if self.ctx:
+                conn = self.ctx.wrap_socket(conn, server_side=True)
             while True:
                 head, buf = _read_head(conn, buf)
                 if head is None:
@@ -115,7 +123,7 @@ class ForwardProxy:
                 body, buf = buf[:n], buf[n:]
                 if not self._forward(conn, method, target, lines[1:], body):
                     return
-        except OSError:
+        except (OSError, ssl.SSLError):
             pass
         finally:
             conn.close()
@@ -242,6 +250,26 @@ def test_connect_for_https_and_no_proxy():
         finally:
             proxy.close()
             front.close()
+
+
+def test_https_proxy_verified_by_the_ca_variables():
+    with tempfile.TemporaryDirectory(prefix="custsync-proxy-") as d, \
+            h.Env(api=dict(no_auth=True)) as env:
+        pki = make_pki(d)
+        proxy = ForwardProxy(pki=pki)
+        try:
+            cfg = _with_target(env.config(retry={"max_attempts": 1}),
+                               [f"proxy: {h._y(proxy.url)}"])
+            out, _ = _one(env, cfg, {"CURL_CA_BUNDLE": pki["ca"]}, "S1")
+            assert out["status"] == "applied", out
+            assert len(proxy.requests) >= 1, proxy.requests
+            # Without the CA the proxy's certificate is refused.
+            before = len(proxy.requests)
+            out, _ = _one(env, cfg, None, "S2")
+            assert out["status"] == "failed", out
+            assert len(proxy.requests) == before, proxy.requests
+        finally:
+            proxy.close()
 
 
 def test_environment_proxy_and_its_override():

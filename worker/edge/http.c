@@ -487,6 +487,17 @@ static void set_tls(CURL *e, const struct config_tls *t)
  * explicit setting does for curl's --proxy and --noproxy. */
 static void set_proxy(CURL *e, const struct config_proxy *p)
 {
+	/* An https:// proxy, from the config or the environment, is
+	 * verified as curl's command line verifies it: by the CA
+	 * variables, not target.tls, which is the API's. */
+	const char *ca_file =
+	    setting_or_env(NULL, "CURL_CA_BUNDLE", "SSL_CERT_FILE");
+	const char *ca_path = setting_or_env(NULL, "SSL_CERT_DIR", NULL);
+
+	if (ca_file)
+		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, ca_file);
+	if (ca_path)
+		curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, ca_path);
 	if (!p)
 		return;
 	if (p->no_proxy)
