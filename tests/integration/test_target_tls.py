@@ -41,6 +41,23 @@ def make_pki(d):
         ("scert", "server.pem"), ("skey", "server.key"))}
 
 
+def relay(a, b):
+    """Bytes from socket a to b until a ends, then both are shut."""
+    try:
+        while True:
+            data = a.recv(65536)
+            if not data:
+                break
+            b.sendall(data)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class TlsFront:
     """TLS on 127.0.0.1 in front of a plain HTTP port: each connection
     is relayed byte for byte. require_client: the client must show a
@@ -63,21 +80,6 @@ class TlsFront:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
-    def _pipe(self, a, b):
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    break
-                b.sendall(data)
-        except OSError:
-            pass
-        for s in (a, b):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
     def _run(self):
         while not self.stopping:
             try:
@@ -95,7 +97,7 @@ class TlsFront:
             up = socket.create_connection(("127.0.0.1", self.up), timeout=10)
             up.settimeout(None)
             for a, b in ((tls, up), (up, tls)):
-                threading.Thread(target=self._pipe, args=(a, b),
+                threading.Thread(target=relay, args=(a, b),
                                  daemon=True).start()
 
     def url(self):

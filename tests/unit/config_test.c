@@ -1865,6 +1865,146 @@ static void secret_files(void **state)
 	unlink(path_in_tmp("token"));
 }
 
+/* target.proxy and its credentials; the URL is refused where libcurl
+ * would refuse it or take it otherwise than meant. */
+static void proxy_settings(void **state)
+{
+	struct config c;
+	char *y;
+
+	(void)state;
+	write_file("proxy_pw", "pp\n", 3);
+	y = fmt(MIN_OK "  proxy: http://proxy.example:3128/\n"
+	               "  no_proxy: 127.0.0.1,.internal\n"
+	               "  proxy_user: bob\n"
+	               "  proxy_password_file: %s\n",
+	        path_in_tmp("proxy_pw"));
+	load_ok(y, &c);
+	assert_string_equal(c.target.proxy.url, "http://proxy.example:3128");
+	assert_string_equal(c.target.proxy.no_proxy, "127.0.0.1,.internal");
+	assert_string_equal(c.target.proxy.user, "bob");
+	assert_string_equal(c.target.proxy.password, "pp");
+	config_done(&c);
+	free(y);
+	unlink(path_in_tmp("proxy_pw"));
+
+	load_ok(MIN_OK "  no_proxy: '*'\n", &c);
+	assert_null(c.target.proxy.url);
+	assert_string_equal(c.target.proxy.no_proxy, "*");
+	config_done(&c);
+
+	expect_errors(MIN_OK "  proxy: socks5://p:1080\n",
+	              "10:10: 'target.proxy' must start with http:// or "
+	              "https://\n");
+	expect_errors(MIN_OK "  proxy: http://bob:pw@p:3128\n",
+	              "10:10: 'target.proxy' must not hold credentials (give "
+	              "proxy_user and proxy_password)\n");
+	expect_errors(MIN_OK "  proxy: http://p:70000\n",
+	              "10:10: 'target.proxy' is not a valid URL: Port number "
+	              "was not a decimal number between 0 and 65535\n");
+	expect_errors(MIN_OK "  proxy: https://p:3128/x\n",
+	              "10:10: 'target.proxy' must not have a path\n");
+	expect_errors(MIN_OK "  proxy: http://p:3128\n"
+	                     "  proxy_user: bob\n",
+	              "11:15: 'target.proxy_user' needs "
+	              "'target.proxy_password' or "
+	              "'target.proxy_password_file'\n");
+	expect_errors(MIN_OK "  proxy: http://p:3128\n"
+	                     "  proxy_password: pw\n",
+	              "11:19: 'target.proxy_password' needs "
+	              "'target.proxy_user'\n");
+	expect_errors(MIN_OK "  proxy_user: bob\n"
+	                     "  proxy_password: pw\n",
+	              "10:15: 'target.proxy_user' needs 'target.proxy'\n");
+	expect_errors(MIN_OK "  proxy: http://p:3128\n"
+	                     "  proxy_user: a:b\n"
+	                     "  proxy_password: \"p\\nw\"\n",
+	              "11:15: 'target.proxy_user' must not contain ':'\n"
+	              "12:19: 'target.proxy_password' contains a control "
+	              "character (LF); credentials must not contain control "
+	              "characters\n");
+}
+
+/* target.headers: names are tokens and none of custsync's own, in any
+ * case; values pass the checks of every header value. */
+static void static_headers(void **state)
+{
+	struct config c;
+	char *y;
+
+	(void)state;
+	write_file("hdr", "from-file\n", 10);
+	setenv("CUSTSYNC_T_TENANT", "acme", 1);
+	y = fmt(MIN_OK "  headers:\n"
+	               "    X-Tenant: ${CUSTSYNC_T_TENANT}\n"
+	               "    X-Partner-Key_file: %s\n"
+	               "    X-Empty-Looking: ' a b '\n",
+	        path_in_tmp("hdr"));
+	load_ok(y, &c);
+	assert_int_equal(c.target.n_headers, 3);
+	assert_string_equal(c.target.headers[0].key, "X-Tenant");
+	assert_string_equal(c.target.headers[0].value, "acme");
+	assert_string_equal(c.target.headers[1].key, "X-Partner-Key");
+	assert_string_equal(c.target.headers[1].value, "from-file");
+	assert_string_equal(c.target.headers[2].value, " a b ");
+	config_done(&c);
+	free(y);
+	unsetenv("CUSTSYNC_T_TENANT");
+	unlink(path_in_tmp("hdr"));
+
+	expect_errors(MIN_OK "  headers:\n"
+	                     "    authorization: x\n"
+	                     "    IF-MATCH: x\n"
+	                     "    X-Correlation-Id: x\n"
+	                     "    Accept-Language: x\n"
+	                     "    Content-Type: x\n"
+	                     "    Traceparent: x\n"
+	                     "    Host: x\n",
+	              "11:5: 'target.headers.authorization': custsync sets "
+	              "authorization itself; it cannot be a static header\n"
+	              "12:5: 'target.headers.IF-MATCH': custsync sets "
+	              "IF-MATCH itself; it cannot be a static header\n"
+	              "13:5: 'target.headers.X-Correlation-Id': custsync sets "
+	              "X-Correlation-Id itself; it cannot be a static "
+	              "header\n"
+	              "14:5: 'target.headers.Accept-Language': custsync sets "
+	              "Accept-Language itself; it cannot be a static "
+	              "header\n"
+	              "15:5: 'target.headers.Content-Type': custsync sets "
+	              "Content-Type itself; it cannot be a static header\n"
+	              "16:5: 'target.headers.Traceparent': custsync sets "
+	              "Traceparent itself; it cannot be a static header\n"
+	              "17:5: 'target.headers.Host': custsync sets Host "
+	              "itself; it cannot be a static header\n");
+	expect_errors(MIN_OK "  headers:\n"
+	                     "    X-A: \"a\\r\\nX-B: b\"\n"
+	                     "    X-C: \"caf\\u00e9\"\n"
+	                     "    'X D': x\n"
+	                     "    X-E: ''\n"
+	                     "    X-F:\n"
+	                     "    x-a: again\n",
+	              "11:10: 'target.headers.X-A' contains a control "
+	              "character (CR); an HTTP header value may hold only "
+	              "visible ASCII and spaces\n"
+	              "12:10: 'target.headers.X-C' contains a non-ASCII byte; "
+	              "an HTTP header value may hold only visible ASCII and "
+	              "spaces\n"
+	              "13:5: 'target.headers.X D': an HTTP header name is "
+	              "letters, digits and !#$%&'*+-.^_`|~\n"
+	              "14:10: 'target.headers.X-E' must not be empty\n"
+	              "15:9: 'target.headers.X-F' must have a value\n"
+	              "16:5: duplicate key 'target.headers.x-a'\n");
+	expect_errors(MIN_OK "  headers: [a]\n",
+	              "10:12: 'target.headers' must be a mapping\n");
+	expect_errors(MIN_OK "  auth:\n"
+	                     "    type: api_key\n"
+	                     "    key: k\n"
+	                     "  headers:\n"
+	                     "    x-api-key: x\n",
+	              "14:5: 'target.headers.x-api-key': the api_key is sent "
+	              "in X-API-Key; it cannot be a static header too\n");
+}
+
 static void secret_file_errors(void **state)
 {
 	char *y, *want;
@@ -1968,7 +2108,7 @@ static int teardown(void **state)
 	/* What a failed test may have left behind. */
 	static const char *const files[] = {"ok.yaml", "bad.yaml", "big.yaml",
 	                                    "token",   "secret",   "empty",
-	                                    "nul"};
+	                                    "nul",     "proxy_pw", "hdr"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -2021,6 +2161,8 @@ int main(void)
 	    cmocka_unit_test(load_oversized_file),
 	    cmocka_unit_test(secret_files),
 	    cmocka_unit_test(secret_file_errors),
+	    cmocka_unit_test(proxy_settings),
+	    cmocka_unit_test(static_headers),
 	    cmocka_unit_test(done_is_safe),
 	    cmocka_unit_test(enum_names),
 	    cmocka_unit_test(forward_headers),

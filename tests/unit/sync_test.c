@@ -362,6 +362,14 @@ static void test_auth_errors(void **state)
 	assert_string_equal(f->job.err_code, "forbidden");
 	assert_int_equal(f->job.err_http_status, 403);
 	assert_non_null(strstr(f->job.err_msg, "customer:update"));
+
+	/* The proxy's refusal is the operator's to fix: not retried. */
+	set_change(f, CHANGE_CREATE, "K2", FULL);
+	sync_start(&f->job);
+	assert_int_equal(answer_etag(f, 407, "", NULL), SYNC_DONE);
+	assert_string_equal(f->job.err_code, "proxy_unauthorized");
+	assert_int_equal(f->job.err_http_status, 407);
+	assert_non_null(strstr(f->job.err_msg, "target.proxy_user"));
 }
 
 static void test_api_rejection_keeps_message(void **state)

@@ -50,7 +50,18 @@ struct config_tls {
 	char *min_version;  /* "1.2" or "1.3"; NULL: libcurl's default */
 };
 
-/* One librdkafka property, passed verbatim. */
+/* The forward proxy towards one HTTP server (target.proxy etc.; reused
+ * under other sections by CONFIG_PROXY_ROWS). url NULL: libcurl's
+ * proxy environment variables decide (http.c). */
+struct config_proxy {
+	char *url;      /* http:// or https://, no credentials in it */
+	char *no_proxy; /* curl's NOPROXY list; wins over NO_PROXY */
+	char *user;     /* with password (or password_file) */
+	char *password;
+};
+
+/* A name and its value, passed verbatim: a librdkafka property, a
+ * header of target.headers. */
 struct config_kv {
 	char *key;
 	char *value;
@@ -99,6 +110,12 @@ struct config {
 		long max_in_flight_per_partition;
 		int tls_verify; /* default 1 */
 		struct config_tls tls;
+		struct config_proxy proxy;
+		/* target.headers: sent with every API request (not the
+		 * token request), in order; names checked unique and none
+		 * of custsync's own. */
+		struct config_kv *headers;
+		size_t n_headers;
 		/* Longer response bodies are cut (api_response.truncated):
 		 * default 1 MiB, 4 KiB..256 MiB. */
 		long max_response_bytes;

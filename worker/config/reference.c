@@ -18,6 +18,7 @@ static const char *type_name(enum config_type t)
 	case CONFIG_LIST:
 		return "list";
 	case CONFIG_PROPERTIES:
+	case CONFIG_HEADERS:
 	case CONFIG_MAPPING:
 		return "map";
 	default:
@@ -50,6 +51,7 @@ void config_reference_default(FILE *out, const struct config_row *r)
 		fputs("list, `[]`", out);
 		return;
 	case CONFIG_PROPERTIES:
+	case CONFIG_HEADERS:
 		fputs("map, `{}`", out);
 		return;
 	case CONFIG_MAPPING:

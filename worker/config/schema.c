@@ -154,6 +154,51 @@ static const char *const tls_versions[] = {"1.2", "1.3"};
 		       "unset: libcurl's default"                             \
 	}
 
+/* Refused at load what libcurl would refuse, or take wrongly, on every
+ * request; credentials have keys of their own, so that the URL, unlike
+ * a password, can be shown anywhere. */
+static const char *proxy_url(const char *path, const char *value, char *buf,
+                             size_t len)
+{
+	char why[160];
+
+	if (!http_proxy_problem(value, why, sizeof(why)))
+		return NULL;
+	snprintf(buf, len, "'%s' %s", path, why);
+	return buf;
+}
+
+/* The rows of one struct config_proxy in section S (member M), beside
+ * the server's other keys: S.proxy, S.no_proxy, S.proxy_user... */
+#define CONFIG_PROXY_ROWS(S, M)                                               \
+	{.path = S ".proxy",                                                  \
+	 .type = CONFIG_URL,                                                  \
+	 .offset = CONFIG_AT(M.url),                                          \
+	 .check = proxy_url,                                                  \
+	 .doc = "forward proxy, `http://HOST:PORT` or `https://HOST:PORT`, "  \
+	        "no credentials in it; unset: `https_proxy`, `http_proxy`, "  \
+	        "`ALL_PROXY` and `NO_PROXY` from the environment. See "       \
+	        "[Proxies and static headers](#proxies-and-static-headers)"}, \
+	    {.path = S ".no_proxy",                                           \
+	     .type = CONFIG_STRING,                                           \
+	     .offset = CONFIG_AT(M.no_proxy),                                 \
+	     .doc = "hosts reached without the proxy, curl's `NOPROXY` "      \
+	            "list (`127.0.0.1,.internal.example`, `*` for all); "     \
+	            "replaces `NO_PROXY`"},                                   \
+	    {.path = S ".proxy_user",                                         \
+	     .type = CONFIG_STRING,                                           \
+	     .flags = CONFIG_SENT_ENCODED,                                    \
+	     .offset = CONFIG_AT(M.user),                                     \
+	     .check = no_colon,                                               \
+	     .doc = "user for the proxy's Basic authentication, no `:`; "     \
+	            "needs `proxy` and `proxy_password`"},                    \
+	{                                                                     \
+		.path = S ".proxy_password", .type = CONFIG_STRING,           \
+		.flags = CONFIG_SECRET | CONFIG_FILE | CONFIG_SENT_ENCODED,   \
+		.offset = CONFIG_AT(M.password),                              \
+		.doc = "the proxy user's password"                            \
+	}
+
 /* ---- the rows ------------------------------------------------------- */
 
 /* target.max_response_bytes: a record or a page fits in 4 KiB at least;
@@ -345,6 +390,15 @@ const struct config_row config_rows[] = {
      .def = 1,
      .doc = "verify the API's TLS certificate"},
     CONFIG_TLS_ROWS("target.tls", target.tls),
+    CONFIG_PROXY_ROWS("target", target.proxy),
+    {.path = "target.headers",
+     .type = CONFIG_HEADERS,
+     AT(target.headers),
+     COUNT(target.n_headers),
+     .doc = "static headers (`NAME: value`, or `NAME_file: PATH`) sent "
+            "with every API request, not the token request; no header "
+            "custsync sets itself. See [Proxies and static "
+            "headers](#proxies-and-static-headers)"},
     {.path = "target.max_response_bytes",
      .type = INT,
      AT(target.max_response_bytes),
@@ -483,6 +537,10 @@ static void forward_names(struct config_load *l)
 			if (strcasecmp(v[i], v[k]) == 0)
 				why = "is listed twice (header names ignore "
 				      "case)";
+		/* Sent twice, the partner would see one of them at random. */
+		for (size_t k = 0; !why && k < c->target.n_headers; k++)
+			if (strcasecmp(v[i], c->target.headers[k].key) == 0)
+				why = "is a static header in target.headers";
 		if (why)
 			config_load_err_item(
 			    l, path, i,
@@ -491,9 +549,53 @@ static void forward_names(struct config_load *l)
 	}
 }
 
+/* Proxy credentials go as a pair, and only to a proxy the config names:
+ * one taken from the environment carries its own in its URL, as curl
+ * users write it. */
+static void proxy_credentials(struct config_load *l)
+{
+	static const char *const proxy = "target.proxy";
+	static const char *const user = "target.proxy_user";
+	static const char *const pass = "target.proxy_password";
+	bool has_user = config_load_is_set(l, user);
+	bool has_pass = config_load_is_set(l, pass);
+
+	if (has_user && !has_pass)
+		config_load_err(l, user, "'%s' needs '%s' or '%s_file'", user,
+		                pass, pass);
+	if (has_pass && !has_user)
+		config_load_err(l, pass, "'%s' needs '%s'", pass, user);
+	if (has_user && !config_load_is_set(l, proxy) &&
+	    !config_load_failed(l, proxy))
+		config_load_err(l, user, "'%s' needs '%s'", user, proxy);
+}
+
+/* api_key's header is custsync's own as much as Authorization is. */
+static void headers_not_auth(struct config_load *l)
+{
+	static const char *const headers = "target.headers";
+	const struct config *c = config_load_config(l);
+	/* Its default is filled in only after the validators. */
+	const char *h =
+	    c->target.auth.header ? c->target.auth.header : "X-API-Key";
+
+	if (c->target.auth.type != AUTH_API_KEY ||
+	    !config_load_is_set(l, headers))
+		return;
+	for (size_t i = 0; i < c->target.n_headers; i++)
+		if (strcasecmp(c->target.headers[i].key, h) == 0)
+			config_load_err(
+			    l, headers,
+			    "'%s.%s': the api_key is sent in %s; it "
+			    "cannot be a static header too",
+			    headers, c->target.headers[i].key, h);
+}
+
 const struct config_validator config_validators[] = {
     {"backoff_order", backoff_order},
     {"forward_names", forward_names},
+    {"proxy_credentials", proxy_credentials},
+    {"headers_not_auth", headers_not_auth},
 };
 
 const size_t config_n_validators =

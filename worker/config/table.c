@@ -338,6 +338,8 @@ static int read_value(struct config_load *l, const struct config_row *r,
 		return value_properties(t, node, path, dst, count);
 	case CONFIG_MAPPING:
 		return fieldmap_read(t, node, dst, count);
+	case CONFIG_HEADERS:
+		return value_headers(t, node, path, dst, count);
 	default:
 		return -1;
 	}
@@ -567,6 +569,7 @@ void config_table_free(struct config *cfg)
 			value_strv_free(*(char ***)p);
 			break;
 		case CONFIG_PROPERTIES:
+		case CONFIG_HEADERS:
 			value_properties_free(*(struct config_kv **)p,
 			                      *(size_t *)at(cfg, r->count));
 			break;

@@ -29,6 +29,7 @@ enum config_type {
 	CONFIG_LIST,       /* char **, NULL-terminated; size_t at count */
 	CONFIG_PROPERTIES, /* struct config_kv *; size_t at count */
 	CONFIG_MAPPING,    /* struct config_mapping *; size_t at count */
+	CONFIG_HEADERS,    /* struct config_kv *: name -> value; at count */
 	CONFIG_TYPE_MAX
 };
 

@@ -556,12 +556,123 @@ int value_check_sent(struct ytree *t, size_t node, const char *path,
 	return -1;
 }
 
-/* The key librdkafka gets: K for "K_file". */
-static const char *prop_key(const struct ynode *key, char *base, size_t size)
+/* A map of at most max entries at node, for value_properties and
+ * value_headers: *v allocated for them. Returns 1 for YAML's null
+ * (nothing to read), 0, or -1 after reporting. */
+static int map_open(struct ytree *t, size_t node, const char *path, size_t max,
+                    struct config_kv **v)
 {
-	const char *k = kprops_file_base(key->value, base, size);
+	const struct ynode *n = &t->nodes[node];
 
-	return k ? k : key->value;
+	if (ynode_is_null(n))
+		return 1;
+	if (n->kind != YNODE_MAP) {
+		ytree_err(t, node, "'%s' must be a mapping", path);
+		return -1;
+	}
+	if (n->n_kids / 2 > max) {
+		ytree_err(t, node, "'%s' has more than %zu entries", path,
+		          max);
+		return -1;
+	}
+	*v = calloc(n->n_kids / 2 + 1, sizeof(**v));
+	if (!*v) {
+		t->diag->oom = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* Key k of the map at node: "PATH.KEY" into kpath and the name it
+ * stands for (K for "K_file", file_of then set) into name. Returns 0,
+ * or -1 after reporting a key that is no string or a duplicate; same()
+ * compares names. */
+static int map_key(struct ytree *t, size_t node, size_t k, const char *path,
+                   bool (*same)(const char *, const char *), char *kpath,
+                   size_t kpath_size, char *name, size_t name_size,
+                   bool *file_of)
+{
+	const struct ynode *n = &t->nodes[node];
+	const struct ynode *key = &t->nodes[n->kids[k]];
+	char b[72], base[128], jbase[128];
+	const char *file_base, *nm;
+	bool dup = false, exact = false;
+
+	if (key->kind != YNODE_SCALAR || ynode_is_null(key) ||
+	    strlen(key->value) != key->len) {
+		ytree_err(t, n->kids[k],
+		          "keys of '%s' must be non-empty strings", path);
+		return -1;
+	}
+	snprintf(kpath, kpath_size, "%s.%s", path,
+	         diag_shown(key->value, b, sizeof(b)));
+	file_base = kprops_file_base(key->value, base, sizeof(base));
+	nm = file_base ? file_base : key->value;
+	*file_of = file_base != NULL;
+	snprintf(name, name_size, "%s", nm);
+	/* Against every earlier key, valid or not; K and K_file name the
+	 * same entry. */
+	for (size_t j = 0; j < k && !dup; j += 2) {
+		const struct ynode *o = &t->nodes[n->kids[j]];
+		const char *ob;
+
+		if (o->kind != YNODE_SCALAR || ynode_is_null(o))
+			continue;
+		ob = kprops_file_base(o->value, jbase, sizeof(jbase));
+		dup = same(ob ? ob : o->value, nm);
+		exact = dup && same(o->value, key->value);
+	}
+	if (!dup)
+		return 0;
+	if (exact)
+		ytree_err(t, n->kids[k], "duplicate key '%s'", kpath);
+	else
+		ytree_err(t, n->kids[k], "%s: give %s or %s_file, not both",
+		          kpath, nm, nm);
+	return -1;
+}
+
+/* The value of entry k (a key index) as text, from its file for a
+ * K_file key. An empty value has to be written as '' on purpose. */
+static int map_value(struct ytree *t, size_t node, size_t k, const char *kpath,
+                     bool file_of, char **s)
+{
+	size_t val = t->nodes[node].kids[k + 1];
+
+	if (ynode_is_null(&t->nodes[val])) {
+		ytree_err(t, val, "'%s' must have a value", kpath);
+		return -1;
+	}
+	if (file_of)
+		return value_secret_file(t, val, kpath, s);
+	return value_text(t, val, kpath, "a scalar", s);
+}
+
+/* Entry count of v: name (copied) and s (taken). */
+static int map_store(struct ytree *t, struct config_kv *v, size_t *count,
+                     const char *name, char *s)
+{
+	struct config_kv *kv = &v[*count];
+
+	kv->key = strdup(name);
+	if (!kv->key) {
+		value_free_secret(s);
+		t->diag->oom = true;
+		return -1;
+	}
+	kv->value = s;
+	++*count;
+	return 0;
+}
+
+static bool same_exact(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+static bool same_any_case(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
 }
 
 /* librdkafka properties, in order, as text, each checked by librdkafka
@@ -572,28 +683,17 @@ int value_properties(struct ytree *t, size_t node, const char *path,
                      struct config_kv **dst, size_t *n_dst)
 {
 	const struct ynode *n = &t->nodes[node];
-	struct config_kv *v;
+	struct config_kv *v = NULL;
 	size_t count = 0;
-	char kpath[128], b[72], base[128], jbase[128];
+	char kpath[128], name[128];
 	rd_kafka_conf_t *probe;
+	int rc = map_open(t, node, path, CONFIG_MAX_PROPERTIES, &v);
 
-	if (ynode_is_null(n))
-		return 0;
-	if (n->kind != YNODE_MAP) {
-		ytree_err(t, node, "'%s' must be a mapping", path);
-		return -1;
-	}
-	if (n->n_kids / 2 > CONFIG_MAX_PROPERTIES) {
-		ytree_err(t, node, "'%s' has more than %d entries", path,
-		          CONFIG_MAX_PROPERTIES);
-		return -1;
-	}
-	v = calloc(n->n_kids / 2 + 1, sizeof(*v));
+	if (rc)
+		return rc > 0 ? 0 : -1;
 	probe = rd_kafka_conf_new();
-	if (!v || !probe) {
+	if (!probe) {
 		free(v);
-		if (probe)
-			rd_kafka_conf_destroy(probe);
 		t->diag->oom = true;
 		return -1;
 	}
@@ -601,75 +701,89 @@ int value_properties(struct ytree *t, size_t node, const char *path,
 	 * was read is freed with the rest. */
 	*dst = v;
 	for (size_t k = 0; k + 1 < n->n_kids; k += 2) {
-		const struct ynode *key = &t->nodes[n->kids[k]];
-		struct config_kv *kv;
-		const char *name, *file_of;
 		char *s = NULL;
-		bool dup = false, same = false;
-		int rc;
+		bool file_of;
 
-		if (key->kind != YNODE_SCALAR || ynode_is_null(key) ||
-		    strlen(key->value) != key->len) {
-			ytree_err(t, n->kids[k],
-			          "keys of '%s' must be non-empty strings",
-			          path);
-			continue;
-		}
-		snprintf(kpath, sizeof(kpath), "%s.%s", path,
-		         diag_shown(key->value, b, sizeof(b)));
-		file_of = kprops_file_base(key->value, base, sizeof(base));
-		name = file_of ? file_of : key->value;
-		/* Against every earlier key, valid or not; K and K_file name
-		 * the same property. */
-		for (size_t j = 0; j < k && !dup; j += 2) {
-			const struct ynode *o = &t->nodes[n->kids[j]];
-
-			dup = o->kind == YNODE_SCALAR && !ynode_is_null(o) &&
-			      strcmp(prop_key(o, jbase, sizeof(jbase)),
-			             name) == 0;
-			same = dup && ynode_key_is(o, key->value);
-		}
-		if (dup) {
-			if (same)
-				ytree_err(t, n->kids[k], "duplicate key '%s'",
-				          kpath);
-			else
-				ytree_err(t, n->kids[k],
-				          "%s: give %s or %s_file, not both",
-				          kpath, name, name);
-			continue;
-		}
-		/* An empty value has to be written as '' on purpose. */
-		if (ynode_is_null(&t->nodes[n->kids[k + 1]])) {
-			ytree_err(t, n->kids[k + 1], "'%s' must have a value",
-			          kpath);
-			continue;
-		}
-		if (file_of)
-			rc = value_secret_file(t, n->kids[k + 1], kpath, &s);
-		else
-			rc = value_text(t, n->kids[k + 1], kpath, "a scalar",
-			                &s);
-		if (rc)
+		if (map_key(t, node, k, path, same_exact, kpath, sizeof(kpath),
+		            name, sizeof(name), &file_of) ||
+		    map_value(t, node, k, kpath, file_of, &s))
 			continue;
 		if (kprops_check(t, n->kids[k], kpath, probe, name, s,
-		                 file_of != NULL)) {
+		                 file_of)) {
 			value_free_secret(s);
 			continue;
 		}
-		kv = &v[count];
-		kv->key = strdup(name);
-		kv->value = s;
-		if (!kv->key) {
-			value_free_secret(s);
-			kv->value = NULL;
-			t->diag->oom = true;
+		if (map_store(t, v, &count, name, s))
 			break;
-		}
-		*n_dst = ++count;
+		*n_dst = count;
 	}
 	rd_kafka_conf_destroy(probe);
 	return 0;
+}
+
+/* Names compared in any case, as HTTP does: "x-tenant" and "X-Tenant"
+ * would be two lines of one header. */
+int value_headers(struct ytree *t, size_t node, const char *path,
+                  struct config_kv **dst, size_t *n_dst)
+{
+	const struct ynode *n = &t->nodes[node];
+	struct config_kv *v = NULL;
+	size_t count = 0;
+	char kpath[128], name[128];
+	bool bad = false;
+	int rc = map_open(t, node, path, CONFIG_MAX_HEADERS, &v);
+
+	if (rc)
+		return rc > 0 ? 0 : -1;
+	*dst = v;
+	for (size_t k = 0; k + 1 < n->n_kids; k += 2) {
+		char *s = NULL;
+		bool file_of;
+
+		if (map_key(t, node, k, path, same_any_case, kpath,
+		            sizeof(kpath), name, sizeof(name), &file_of)) {
+			bad = true;
+			continue;
+		}
+		if (!http_header_name_ok(name)) {
+			ytree_err(
+			    t, n->kids[k],
+			    "'%s': an HTTP header name is letters, digits "
+			    "and !#$%%&'*+-.^_`|~",
+			    kpath);
+			bad = true;
+			continue;
+		}
+		if (http_header_is_own(name)) {
+			ytree_err(t, n->kids[k],
+			          "'%s': custsync sets %s itself; it cannot "
+			          "be a static header",
+			          kpath, name);
+			bad = true;
+			continue;
+		}
+		if (map_value(t, node, k, kpath, file_of, &s)) {
+			bad = true;
+			continue;
+		}
+		if (!*s) {
+			ytree_err(t, n->kids[k + 1], "'%s' must not be empty",
+			          kpath);
+			free(s);
+			bad = true;
+			continue;
+		}
+		if (value_check_sent(t, n->kids[k + 1], kpath, s,
+		                     SENT_IN_HEADER)) {
+			value_free_secret(s);
+			bad = true;
+			continue;
+		}
+		if (map_store(t, v, &count, name, s))
+			return -1;
+		*n_dst = count;
+	}
+	return bad ? -1 : 0;
 }
 
 void value_properties_free(struct config_kv *v, size_t n)

@@ -15,6 +15,7 @@ struct config_kv;
 #define CONFIG_MAX_SECRET     (64 * 1024)
 #define CONFIG_MAX_VALUE      (64 * 1024) /* one scalar after ${VAR} */
 #define CONFIG_MAX_PROPERTIES 1024
+#define CONFIG_MAX_HEADERS    64
 
 /* The expanded text of a scalar value; *out NULL for YAML's null. what
  * names the expected type in the message when it is no scalar. ${VAR},
@@ -47,6 +48,13 @@ int value_secret_file(struct ytree *t, size_t node, const char *path,
  * an entry is bad, so that what was read is freed with the config. */
 int value_properties(struct ytree *t, size_t node, const char *path,
                      struct config_kv **dst, size_t *n_dst);
+/* A map of header names to values (target.headers), in order: each
+ * name an HTTP token, none of custsync's own (http_header_is_own) or
+ * written twice in any case; each value checked as SENT_IN_HEADER.
+ * "NAME_file: PATH" reads the value from PATH like any secret. */
+int value_headers(struct ytree *t, size_t node, const char *path,
+                  struct config_kv **dst, size_t *n_dst);
+/* Frees either kind of map; values are wiped. */
 void value_properties_free(struct config_kv *v, size_t n);
 
 /* How a credential reaches the partner decides what it may hold. */

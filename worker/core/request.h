@@ -24,10 +24,15 @@ struct api_request {
 	/* One more header line ("Accept-Language: en"), borrowed from the
 	 * configuration; NULL for none. */
 	const char *extra_header;
+	/* To the OAuth2 token endpoint, often another host: target.headers
+	 * are the API's, not sent there. */
+	int token_endpoint;
 };
 
 struct api_response {
-	long status;      /* 0 when no response came (see error) */
+	/* 0 when no response came (see error); 407 also when a proxy
+	 * refused a CONNECT (error says so). */
+	long status;
 	const char *body; /* NUL-terminated, may be "" */
 	size_t body_len;
 	/* The body was cut at target.max_response_bytes: whatever the

@@ -393,6 +393,13 @@ static enum sync_next classify_common(struct sync_job *j,
 		j->reauthed = true;
 		return SYNC_REAUTH;
 	}
+	/* Retrying cannot help: the proxy wants other credentials. */
+	if (s == 407)
+		return fail(j, "proxy_unauthorized", s,
+		            "%s %s: HTTP 407 from the proxy: it refused "
+		            "target.proxy_user/proxy_password, or wants them",
+		            http_method_str(j->req.method),
+		            sync_step_str(j->step));
 	if (s == 403)
 		return fail(j, "forbidden", s,
 		            "%s %s: HTTP 403: the API client lacks scope "

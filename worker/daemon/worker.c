@@ -1104,6 +1104,9 @@ struct worker *worker_new(const struct config *cfg,
 	                           : cfg->target.max_in_flight,
 	    .tls_verify = cfg->target.tls_verify,
 	    .tls = &cfg->target.tls,
+	    .proxy = &cfg->target.proxy,
+	    .headers = cfg->target.headers,
+	    .n_headers = cfg->target.n_headers,
 	    .max_response_bytes = (size_t)cfg->target.max_response_bytes,
 	};
 

@@ -207,6 +207,7 @@ bool auth_want_request(struct auth *a, int64_t now_ms, const char **url,
 	req->method = HTTP_POST;
 	req->body = token_body(a->cfg);
 	req->content_type = "application/x-www-form-urlencoded";
+	req->token_endpoint = 1;
 	if (!req->body)
 		return false;
 	*url = a->cfg->target.auth.token_url;

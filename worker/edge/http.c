@@ -181,30 +181,88 @@ bool http_header_name_ok(const char *name)
 	return true;
 }
 
-/* Every name set_headers writes, the framing libcurl writes, and what
- * a proxy's credentials would use. */
+/* What custsync writes itself (set_headers, auth's Authorization, the
+ * profiles' Accept-Language, the trace context), then what libcurl
+ * writes or the connection depends on. A static header of one of these
+ * names would be sent twice or replace custsync's, so target.headers
+ * refuses them. */
+static const char *const own_headers[] = {
+    "Accept",
+    "Accept-Language",
+    "Authorization",
+    "Content-Type",
+    "Expect",
+    "If-Match",
+    "X-Correlation-Id",
+    "User-Agent",
+    "traceparent",
+    "tracestate",
+    "Accept-Encoding",
+    "Connection",
+    "Content-Length",
+    "Host",
+    "Keep-Alive",
+    "Proxy-Authorization",
+    "Proxy-Connection",
+    "TE",
+    "Transfer-Encoding",
+    "Upgrade",
+};
+
 bool http_header_is_own(const char *name)
 {
-	static const char *const own[] = {
-	    "Accept",
-	    "Accept-Language",
-	    "Authorization",
-	    "Connection",
-	    "Content-Length",
-	    "Content-Type",
-	    "Expect",
-	    "Host",
-	    "If-Match",
-	    "Proxy-Authorization",
-	    "Transfer-Encoding",
-	    "User-Agent",
-	    "X-Correlation-Id",
-	};
-
-	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		if (strcasecmp(name, own[i]) == 0)
+	for (size_t i = 0; i < sizeof(own_headers) / sizeof(own_headers[0]);
+	     i++)
+		if (strcasecmp(name, own_headers[i]) == 0)
 			return true;
 	return false;
+}
+
+const char *http_proxy_problem(const char *url, char *buf, size_t size)
+{
+	static const struct {
+		CURLUPart part;
+		const char *what;
+	} parts[] = {
+	    {CURLUPART_USER, "credentials (give proxy_user and "
+	                     "proxy_password)"},
+	    {CURLUPART_PASSWORD, "credentials (give proxy_user and "
+	                         "proxy_password)"},
+	    {CURLUPART_QUERY, "a query"},
+	    {CURLUPART_FRAGMENT, "a fragment"},
+	};
+	CURLU *u = curl_url();
+	const char *why = NULL;
+	char *v = NULL;
+	CURLUcode rc;
+
+	if (!u) {
+		snprintf(buf, size, "cannot be checked: out of memory");
+		return buf;
+	}
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc != CURLUE_OK) {
+		snprintf(buf, size, "is not a valid URL: %s",
+		         curl_url_strerror(rc));
+		why = buf;
+	}
+	for (size_t i = 0; !why && i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (curl_url_get(u, parts[i].part, &v, 0) == CURLUE_OK) {
+			snprintf(buf, size, "must not hold %s", parts[i].what);
+			why = buf;
+		}
+		curl_free(v);
+		v = NULL;
+	}
+	/* A proxy has no path: one there is a mistaken URL. */
+	if (!why && curl_url_get(u, CURLUPART_PATH, &v, 0) == CURLUE_OK &&
+	    strcmp(v, "/") != 0) {
+		snprintf(buf, size, "must not have a path");
+		why = buf;
+	}
+	curl_free(v);
+	curl_url_cleanup(u);
+	return why;
 }
 
 const char *http_value_problem(const char *value, bool non_ascii_ok, char *buf,
@@ -368,6 +426,11 @@ static int set_headers(struct http_call *c, const struct api_request *req,
 	for (size_t i = 0; !rc && i < n_extra; i++)
 		rc = add_header(c, extra[i].name, extra[i].value,
 		                HTTP_VALUE_CHECKED);
+	for (size_t i = 0;
+	     !rc && !req->token_endpoint && i < c->h->opt.n_headers; i++)
+		rc =
+		    add_header(c, c->h->opt.headers[i].key,
+		               c->h->opt.headers[i].value, HTTP_VALUE_CHECKED);
 	/* Bodies are small; waiting for 100-continue only adds a round
 	 * trip. */
 	if (!rc)
@@ -420,6 +483,38 @@ static void set_tls(CURL *e, const struct config_tls *t)
 		                 strcmp(t->min_version, "1.3") == 0
 		                     ? (long)CURL_SSLVERSION_TLSv1_3
 		                     : (long)CURL_SSLVERSION_TLSv1_2);
+}
+
+/* target.proxy unset: nothing is set, and libcurl reads http_proxy,
+ * https_proxy, ALL_PROXY and NO_PROXY as curl does. Set, it replaces
+ * them all, NO_PROXY included ("" when target.no_proxy is unset), as an
+ * explicit setting does for curl's --proxy and --noproxy. */
+static void set_proxy(CURL *e, const struct config_proxy *p)
+{
+	/* An https:// proxy, from the config or the environment, is
+	 * verified as curl's command line verifies it: by the CA
+	 * variables, not target.tls, which is the API's. */
+	const char *ca_file =
+	    setting_or_env(NULL, "CURL_CA_BUNDLE", "SSL_CERT_FILE");
+	const char *ca_path = setting_or_env(NULL, "SSL_CERT_DIR", NULL);
+
+	if (ca_file)
+		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, ca_file);
+	if (ca_path)
+		curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, ca_path);
+	if (!p)
+		return;
+	if (p->no_proxy)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, p->no_proxy);
+	if (!p->url)
+		return;
+	curl_easy_setopt(e, CURLOPT_PROXY, p->url);
+	if (!p->no_proxy)
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	if (p->user) {
+		curl_easy_setopt(e, CURLOPT_PROXYUSERNAME, p->user);
+		curl_easy_setopt(e, CURLOPT_PROXYPASSWORD, p->password);
+	}
 }
 
 /* ---- calls ----------------------------------------------------------- */
@@ -481,6 +576,7 @@ http_submit_with(struct http *h, const char *url,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
 	                 h->opt.tls_verify ? 2L : 0L);
 	set_tls(e, h->opt.tls);
+	set_proxy(e, h->opt.proxy);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
@@ -547,6 +643,7 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 {
 	struct api_response r = {0};
 	curl_off_t ra = -1, us = 0;
+	long connect_code = 0;
 	char *etag = NULL;
 	const char *v;
 
@@ -572,7 +669,12 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 			r.retry_after_s = ra > 0 ? (long)ra : 0;
 		}
 	} else {
-		r.status = 0;
+		/* A proxy that refused the CONNECT for want of credentials
+		 * answered: 407, as it does to a plain http:// request, so
+		 * that both end the same way instead of being retried. */
+		curl_easy_getinfo(c->easy, CURLINFO_HTTP_CONNECTCODE,
+		                  &connect_code);
+		r.status = connect_code == 407 ? 407 : 0;
 		r.error = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
 	}
 	if (!c->refused)

@@ -12,6 +12,8 @@ struct http;
 struct http_call;
 struct metrics;
 struct config_tls;
+struct config_proxy;
+struct config_kv;
 
 struct http_options {
 	long timeout_ms;
@@ -20,6 +22,13 @@ struct http_options {
 	int tls_verify;
 	/* Borrowed; applied to every request, token requests too. */
 	const struct config_tls *tls;
+	/* Borrowed; every request, token requests too. NULL or no url:
+	 * the proxy environment variables, as libcurl reads them. */
+	const struct config_proxy *proxy;
+	/* Borrowed: target.headers, on every request but the token
+	 * request (api_request.token_endpoint). */
+	const struct config_kv *headers;
+	size_t n_headers;
 	/* Longer bodies are cut (api_response.truncated); 0: 1 MiB. */
 	size_t max_response_bytes;
 	struct metrics *metrics; /* borrowed; NULL: not counted */
@@ -50,11 +59,14 @@ int http_header_line(const char *name, const char *value,
 /* RFC 9110 token: what a header name is made of. */
 bool http_header_name_ok(const char *name);
 
-/* A header custsync sets itself (Authorization, Content-Type, If-Match,
- * X-Correlation-Id, Accept-Language, ...) or libcurl manages (Host,
- * Content-Length, ...), in any case: a header from elsewhere with such a
- * name would override or double it. */
+/* A header custsync or libcurl writes on some request (Authorization,
+ * If-Match, Host...), in any case: target.headers may not set it. */
 bool http_header_is_own(const char *name);
+
+/* Why url cannot be target.proxy, or NULL when it can: libcurl's own
+ * parser says it is no URL, or it holds credentials, a path, a query
+ * or a fragment. buf holds the text. */
+const char *http_proxy_problem(const char *url, char *buf, size_t size);
 
 /* Why value cannot be sent in a header as it is, or NULL when it can:
  * "a control character (CR)", or "a non-ASCII byte" unless non_ascii_ok
