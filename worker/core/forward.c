@@ -150,11 +150,11 @@ const char *forward_name_problem(const char *name)
 	if (!http_header_name_ok(name))
 		return "is not an HTTP header name (letters, digits and "
 		       "!#$%&'*+-.^_`|~)";
-	if (http_header_is_own(name))
-		return "is a header custsync sets itself";
 	if (strcasecmp(name, FORWARD_TRACEPARENT) == 0 ||
 	    strcasecmp(name, FORWARD_TRACESTATE) == 0)
 		return "is forwarded already, checked as W3C Trace Context";
+	if (http_header_is_own(name))
+		return "is a header custsync sets itself";
 	if (strncasecmp(name, "custsync.", 9) == 0)
 		return "is a custsync dead-letter header";
 	return NULL;
