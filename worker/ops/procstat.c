@@ -201,8 +201,9 @@ void procstat_read(struct procstat *out)
 		out->resident_bytes = st.rss * (uint64_t)page;
 		if (boot_time(&btime) == 0) {
 			out->have_start = true;
-			out->start_time_s = (double)btime + (double)st.starttime /
-			                                        (double)ticks;
+			out->start_time_s =
+			    (double)btime +
+			    (double)st.starttime / (double)ticks;
 		}
 	}
 	out->have_open_fds = open_fds(&out->open_fds) == 0;
