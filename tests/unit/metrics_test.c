@@ -1083,6 +1083,44 @@ static void test_server(void **state)
 	free(b);
 }
 
+/* The README's table names every family rendered, and no other. */
+static void test_readme_lists_every_family(void **state)
+{
+	char path[512], line[1024], name[128], type[16], want[160], *t;
+	struct metrics *m = with_stats(STATS_STEADY, 1000);
+	size_t listed = 0;
+	bool in_section = false;
+	FILE *f;
+
+	(void)state;
+	metrics_http(m, HTTP_GET, 200, 0.01);
+	t = render(m, 1000);
+	snprintf(path, sizeof(path), "%s/README.md", TEST_SOURCE_DIR);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "#", 1) == 0)
+			in_section =
+			    strcmp(line, "### Metrics and health\n") == 0;
+		if (!in_section ||
+		    sscanf(line, "| `%127[a-z_]` | %15[a-z] |", name, type) !=
+		        2 ||
+		    (strcmp(type, "counter") != 0 &&
+		     strcmp(type, "gauge") != 0 &&
+		     strcmp(type, "histogram") != 0))
+			continue;
+		snprintf(want, sizeof(want), "# TYPE %s %s\n", name, type);
+		if (!strstr(t, want))
+			fail_msg("README lists %s, which is not rendered",
+			         name);
+		listed++;
+	}
+	fclose(f);
+	assert_int_equal(listed, count_prefix(t, "# TYPE "));
+	free(t);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1093,6 +1131,7 @@ int main(void)
 	    cmocka_unit_test(test_failures_by_code),
 	    cmocka_unit_test(test_retries_by_reason),
 	    cmocka_unit_test(test_process_metrics),
+	    cmocka_unit_test(test_readme_lists_every_family),
 	    cmocka_unit_test(test_stats_lag_and_group),
 	    cmocka_unit_test(test_stats_replace),
 	    cmocka_unit_test(test_stats_numbers_out_of_range),
