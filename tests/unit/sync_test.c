@@ -377,7 +377,7 @@ static void test_retry_reasons(void **state)
 	assert_int_equal(sync_start(&f->job), SYNC_SEND);
 	assert_int_equal(answer_etag(f, 412, "{\"status\":412}", NULL),
 	                 SYNC_SEND);
-	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_STALE);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_PRECONDITION);
 	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e2\""), SYNC_SEND);
 	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_NONE);
 

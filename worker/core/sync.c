@@ -707,7 +707,7 @@ static enum sync_next reread(struct sync_job *j, const struct api_response *r)
 		            http_method_str(j->req.method),
 		            sync_step_str(j->step), r->status, SYNC_MAX_STALE);
 	cache_drop(j->cache, j->change->key);
-	return again(j, SYNC_RETRY_REASON_STALE, send_get(j));
+	return again(j, SYNC_RETRY_REASON_PRECONDITION, send_get(j));
 }
 
 static enum sync_next on_update(struct sync_job *j,
@@ -895,8 +895,9 @@ const char *sync_step_str(enum sync_step s)
 const char *sync_retry_reason_str(enum sync_retry_reason r)
 {
 	static const char *const names[] = {
-	    "none",        "connection",   "timeout",  "http_5xx", "http_429",
-	    "retry_after", "unauthorized", "conflict", "stale",    "local"};
+	    "none",         "connection",  "timeout",      "http_5xx",
+	    "http_429",     "retry_after", "unauthorized", "conflict",
+	    "precondition", "local"};
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) ==
 	                   SYNC_RETRY_REASON_MAX,

@@ -56,7 +56,7 @@ enum sync_retry_reason {
 	SYNC_RETRY_REASON_RETRY_AFTER,  /* 429/503 with it: endpoint hold */
 	SYNC_RETRY_REASON_UNAUTHORIZED, /* 401: new token, sent once more */
 	SYNC_RETRY_REASON_CONFLICT,     /* 409 to a create: find it, update */
-	SYNC_RETRY_REASON_STALE,        /* 412/428: re-read, recompute */
+	SYNC_RETRY_REASON_PRECONDITION, /* 412/428: re-read, recompute */
 	SYNC_RETRY_REASON_LOCAL,        /* the request could not be started */
 	SYNC_RETRY_REASON_MAX
 };
