@@ -8,13 +8,13 @@
 #include "core/request.h"
 #include "core/sync.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -214,7 +214,7 @@ static void render_http(struct metrics *m, struct text *t)
 
 	put_head(t, "custsync_http_requests_total", "counter",
 	         "API and token requests finished, by method and status "
-	         "class (error: no response).");
+	         "class (error: no valid response).");
 	for (unsigned i = 0; i < HTTP_METHOD_MAX; i++) {
 		if (!atomic_load_explicit(&m->method_used[i],
 		                          memory_order_relaxed))
