@@ -4,13 +4,17 @@ The counters are checked against what the results and dead-letter topics
 and the reference API saw, consumer lag against the committed offsets, the
 gauges against a Retry-After hold; /healthz answers 200 while the daemon
 consumes and 503 once its broker is gone. check-config and run refuse a
-listen address that cannot work."""
+listen address that cannot work. promtool (Debian's prometheus package)
+accepts a scrape in which every family has samples: process_*, failures
+by code, retries by reason."""
 
 import collections
 import os
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import time
 
 import harness as h
@@ -314,6 +318,90 @@ def test_healthz_503_when_the_broker_is_lost():
             assert one(s, "custsync_kafka_brokers_up") == 0
             # Nothing to stop cleanly against: no broker.
             w.kill()
+
+
+def promtool_or_skip():
+    """promtool's path, or None to skip: only outside CI, where the
+    package may be missing; in CI a missing promtool fails the test."""
+    path = shutil.which("promtool")
+    if path:
+        return path
+    ci = os.environ.get("CI", "")
+    assert ci in ("", "0", "false"), \
+        "CI is set but promtool is missing: install Debian's prometheus " \
+        "package (.ci/deps)"
+    print("SKIP test_promtool_accepts_the_scrape: no promtool (Debian "
+          "package prometheus)")
+    return None
+
+
+def test_promtool_accepts_the_scrape():
+    promtool = promtool_or_skip()
+    if not promtool:
+        return
+    with h.Env(api=dict(clients=[CLIENT])) as env:
+        port = free_port()
+        env.worker(auth=OAUTH, extra_yaml=metrics_yaml(port))
+        h.wait_until(lambda: scrape_if_up(port), timeout=15,
+                     what="the metrics server")
+        # One write answers 500 (retried), a value that is no JSON
+        # fails, and writes get a 429 with Retry-After (held) until the
+        # hold has been counted.
+        env.api._control("POST", "script", {"status": 500, "count": 1})
+        env.produce([native("create", f"P{i}", customer(f"P {i}"))
+                     for i in range(4)] +
+                    [{"key": "PB", "value": BAD_JSON}])
+        outcomes(env, 5)
+        env.api.disable_writes(seconds=60, retry_after=1, status=429)
+        env.produce([native("create", "PH", customer("P H"))])
+        h.wait_until(lambda: one(scrape(port), "custsync_retries_total",
+                                 reason="retry_after") >= 1,
+                     timeout=20, what="a Retry-After retry counted")
+        env.api.disable_writes(seconds=0, retry_after=0)
+        outs = outcomes(env, 6)
+        assert sorted(o["status"] for o in outs) == \
+            ["applied"] * 5 + ["failed"], outs
+
+        def settled():
+            x = scrape(port)
+            return x if (lags(x) and
+                         one(x, "custsync_http_in_flight") == 0) else None
+        s = h.wait_until(settled, timeout=30, what="lag and no request "
+                         "in flight")
+        assert one(s, "custsync_events_failed_total",
+                   code="invalid_json") == 1
+        assert one(s, "custsync_events_failed_total", code="other") == 0
+        assert one(s, "custsync_retries_total", reason="http_5xx") == 1
+        assert one(s, "custsync_retries_total", reason="retry_after") >= 1
+        assert one(s, "custsync_retries_total", reason="connection") == 0
+        # Only combinations an outcome can have.
+        events = {(lb["status"], lb["action"])
+                  for lb, _ in series(s, "custsync_events_total")}
+        assert ("applied", "none") not in events, events
+        assert all((st == "applied") == (a != "none") for st, a in events)
+        assert not [lb for lb, _ in series(s, "custsync_http_requests_total")
+                    if lb["class"] == "1xx"]
+        assert one(s, "process_resident_memory_bytes") > 1e6
+        assert one(s, "process_virtual_memory_bytes") >= \
+            one(s, "process_resident_memory_bytes")
+        assert one(s, "process_cpu_seconds_total") > 0
+        assert 3 <= one(s, "process_open_fds") <= one(s, "process_max_fds")
+        assert abs(one(s, "process_start_time_seconds") - time.time()) < 300
+
+        _, _, body = h.http("GET", f"http://127.0.0.1:{port}/metrics",
+                            timeout=5)
+        families = {line.split(" ")[2] for line in body.decode().splitlines()
+                    if line.startswith("# TYPE ")}
+        for name in ("process_cpu_seconds_total", "process_open_fds",
+                     "process_max_fds", "process_start_time_seconds",
+                     "custsync_events_failed_total",
+                     "custsync_retries_total", "custsync_consumer_lag",
+                     "custsync_consumer_group_info"):
+            assert name in families, (name, sorted(families))
+        r = subprocess.run([promtool, "check", "metrics"], input=body,
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0 and not r.stdout.strip() and \
+            not r.stderr.strip(), (r.returncode, r.stdout, r.stderr)
 
 
 def test_bad_listen_address_refused():

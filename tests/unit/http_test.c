@@ -193,6 +193,7 @@ struct result {
 	long status;
 	size_t body_len;
 	int truncated;
+	int timed_out;
 	char error[256];
 	char etag[2048];
 };
@@ -269,6 +270,7 @@ static void on_done(void *arg, const struct api_response *r)
 	res->status = r->status;
 	res->body_len = r->body_len;
 	res->truncated = r->truncated;
+	res->timed_out = r->timed_out;
 	assert_int_equal(strlen(r->body), r->body_len);
 	snprintf(res->error, sizeof(res->error), "%s",
 	         r->error ? r->error : "");
@@ -523,6 +525,38 @@ static void long_etag_whole(void **state)
 	http_free(h);
 }
 
+/* No answer in time is told apart from a refused connection: the
+ * metrics count them as different retry reasons. */
+static void timeout_told_apart(void **state)
+{
+	struct http_options o = {.timeout_ms = 300, .connect_timeout_ms = 300};
+	struct api_request req = {.method = HTTP_GET};
+	struct http *h = http_new(&o);
+	struct server s;
+	struct result res;
+	char url[64];
+	int port;
+
+	(void)state;
+	assert_non_null(h);
+	/* Listening, so the kernel connects it, but never answered. */
+	server_open(&s, 0);
+	get(h, &s, &req, NULL, NULL, &res);
+	assert_int_equal(res.status, 0);
+	assert_int_equal(res.timed_out, 1);
+	port = s.port;
+	close(s.fd);
+	/* Nothing listens there now. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	memset(&res, 0, sizeof(res));
+	assert_non_null(http_submit(h, url, &req, NULL, NULL, on_done, &res));
+	drive(h, &res);
+	assert_int_equal(res.status, 0);
+	assert_int_equal(res.timed_out, 0);
+	assert_true(res.error[0]);
+	http_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +569,7 @@ int main(void)
 	    cmocka_unit_test(extra_headers_on_the_wire),
 	    cmocka_unit_test(response_cap),
 	    cmocka_unit_test(long_etag_whole),
+	    cmocka_unit_test(timeout_told_apart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -429,7 +431,208 @@ static void test_label_escaping(void **state)
 	t = render(m, 0);
 	expect_valid_text(t);
 	expect_line(t, "custsync_events_total{profile=\"a\\\"b\\\\c\\nd\","
-	               "status=\"applied\",action=\"none\"} 0");
+	               "status=\"applied\",action=\"create\"} 0");
+	free(t);
+	metrics_free(m);
+}
+
+static const char *next_line(const char *p)
+{
+	const char *nl = strchr(p, '\n');
+
+	return nl ? nl + 1 : p + strlen(p);
+}
+
+static size_t count_prefix(const char *text, const char *prefix)
+{
+	size_t n = 0, len = strlen(prefix);
+
+	for (const char *p = text; *p; p = next_line(p))
+		n += strncmp(p, prefix, len) == 0;
+	return n;
+}
+
+static struct metrics *new_metrics(void)
+{
+	char err[256];
+	struct metrics *m = metrics_new("alvys", NULL, err, sizeof(err));
+
+	assert_non_null(m);
+	return m;
+}
+
+/* Only combinations an outcome can have: an applied event always has an
+ * action, and nothing else has one. HTTP series come per method used,
+ * with every class but 1xx, which a finished request never has. */
+static void test_only_reachable_series(void **state)
+{
+	struct metrics *m;
+	char *t;
+
+	(void)state;
+	m = new_metrics();
+	t = render(m, 0);
+	expect_valid_text(t);
+	assert_int_equal(count_prefix(t, "custsync_events_total{"), 6);
+	expect_no(t, "status=\"applied\",action=\"none\"");
+	expect_no(t, "status=\"unchanged\",action=\"update\"");
+	expect_no(t, "status=\"failed\",action=\"create\"");
+	expect_line(t, "custsync_events_total{profile=\"alvys\","
+	               "status=\"skipped\",action=\"none\"} 0");
+	expect_line(t, "custsync_events_total{profile=\"alvys\","
+	               "status=\"applied\",action=\"delete\"} 0");
+	expect_no(t, "custsync_http_requests_total{");
+	free(t);
+
+	metrics_http(m, HTTP_DELETE, 204, 0.01);
+	metrics_http(m, HTTP_DELETE, 101, 0.01); /* no valid final answer */
+	t = render(m, 0);
+	expect_valid_text(t);
+	assert_int_equal(count_prefix(t, "custsync_http_requests_total{"), 5);
+	expect_line(t, "custsync_http_requests_total{method=\"DELETE\","
+	               "class=\"2xx\"} 1");
+	expect_line(t, "custsync_http_requests_total{method=\"DELETE\","
+	               "class=\"error\"} 1");
+	expect_line(t, "custsync_http_requests_total{method=\"DELETE\","
+	               "class=\"5xx\"} 0");
+	expect_no(t, "class=\"1xx\"");
+	expect_no(t, "method=\"GET\"");
+	free(t);
+	metrics_free(m);
+}
+
+/* Every code of schemas/dead-letter.md's table has its series from the
+ * start; anything else is "other". */
+static void test_failures_by_code(void **state)
+{
+	char path[512], line[1024], want[256], *t;
+	struct metrics *m;
+	bool in_table = false;
+	int codes = 0;
+	FILE *f;
+
+	(void)state;
+	m = new_metrics();
+	metrics_failure(m, "rejected");
+	metrics_failure(m, "rejected");
+	metrics_failure(m, "invalid_json");
+	metrics_failure(m, "customer_not_identifiable");
+	metrics_failure(m, "rejected_but_longer");
+	metrics_failure(m, NULL);
+	t = render(m, 0);
+	expect_valid_text(t);
+	expect_line(t, "# TYPE custsync_events_failed_total counter");
+	expect_line(t, "custsync_events_failed_total{code=\"rejected\"} 2");
+	expect_line(t,
+	            "custsync_events_failed_total{code=\"invalid_json\"} 1");
+	expect_line(t, "custsync_events_failed_total{code=\"other\"} 3");
+	expect_line(t, "custsync_events_failed_total{code=\"conflict\"} 0");
+	expect_no(t, "customer_not_identifiable");
+
+	snprintf(path, sizeof(path), "%s/schemas/dead-letter.md",
+	         TEST_SOURCE_DIR);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char code[64];
+
+		if (strncmp(line, "## ", 3) == 0)
+			in_table = strcmp(line, "## Error codes\n") == 0;
+		if (!in_table || sscanf(line, "| `%63[a-z_]` |", code) != 1)
+			continue;
+		snprintf(want, sizeof(want),
+		         "custsync_events_failed_total{code=\"%s\"} %d", code,
+		         strcmp(code, "rejected") == 0       ? 2
+		         : strcmp(code, "invalid_json") == 0 ? 1
+		                                             : 0);
+		expect_line(t, want);
+		codes++;
+	}
+	fclose(f);
+	assert_int_equal(codes, 14);
+	/* The table's codes and "other", no more. */
+	assert_int_equal(count_prefix(t, "custsync_events_failed_total{"),
+	                 codes + 1);
+	free(t);
+	metrics_free(m);
+}
+
+static void test_retries_by_reason(void **state)
+{
+	struct metrics *m;
+	char want[128], *t;
+
+	(void)state;
+	m = new_metrics();
+	metrics_retry(m, SYNC_RETRY_REASON_HTTP_5XX);
+	metrics_retry(m, SYNC_RETRY_REASON_HTTP_5XX);
+	metrics_retry(m, SYNC_RETRY_REASON_RETRY_AFTER);
+	metrics_retry(m, SYNC_RETRY_REASON_CONFLICT);
+	metrics_retry(m, SYNC_RETRY_REASON_NONE); /* nothing */
+	metrics_retry(m, SYNC_RETRY_REASON_MAX);  /* ignored */
+	t = render(m, 0);
+	expect_valid_text(t);
+	expect_line(t, "# TYPE custsync_retries_total counter");
+	expect_line(t, "custsync_retries_total{reason=\"http_5xx\"} 2");
+	expect_line(t, "custsync_retries_total{reason=\"retry_after\"} 1");
+	expect_line(t, "custsync_retries_total{reason=\"conflict\"} 1");
+	expect_line(t, "custsync_retries_total{reason=\"timeout\"} 0");
+	expect_no(t, "reason=\"none\"");
+	for (unsigned r = SYNC_RETRY_REASON_NONE + 1;
+	     r < SYNC_RETRY_REASON_MAX; r++) {
+		snprintf(want, sizeof(want),
+		         "custsync_retries_total{reason=\"%s\"} ",
+		         sync_retry_reason_str(r));
+		assert_non_null(strstr(t, want));
+	}
+	assert_int_equal(count_prefix(t, "custsync_retries_total{"),
+	                 SYNC_RETRY_REASON_MAX - 1);
+	free(t);
+	metrics_free(m);
+}
+
+/* A sample's value, or -1 when the line is not there. */
+static double sample(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = text; *p; p = next_line(p))
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+	return -1;
+}
+
+/* The process collector's six, against what this process knows of
+ * itself. */
+static void test_process_metrics(void **state)
+{
+	struct metrics *m;
+	struct rlimit rl;
+	char *t;
+	double now = (double)time(NULL), start, rss, vsz, fds;
+	volatile double spin = 0;
+
+	(void)state;
+	/* Some CPU time of our own to see. */
+	for (long i = 0; i < 30000000L; i++)
+		spin = spin + 1;
+	m = new_metrics();
+	t = render(m, 0);
+	expect_valid_text(t);
+	expect_line(t, "# TYPE process_cpu_seconds_total counter");
+	expect_line(t, "# TYPE process_resident_memory_bytes gauge");
+	expect_line(t, "# TYPE process_start_time_seconds gauge");
+	assert_true(sample(t, "process_cpu_seconds_total") > 0);
+	rss = sample(t, "process_resident_memory_bytes");
+	vsz = sample(t, "process_virtual_memory_bytes");
+	assert_true(rss > 1e6 && vsz >= rss);
+	start = sample(t, "process_start_time_seconds");
+	/* Started by ctest a moment ago (the clock ticks round it). */
+	assert_true(start > now - 300 && start <= now + 1);
+	fds = sample(t, "process_open_fds");
+	assert_true(fds >= 3 && fds < 1000);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_true(sample(t, "process_max_fds") == (double)rl.rlim_cur);
 	free(t);
 	metrics_free(m);
 }
@@ -442,6 +645,8 @@ static void test_null_is_off(void **state)
 	metrics_dead_letter(NULL);
 	metrics_http(NULL, HTTP_GET, 200, 0.1);
 	metrics_token_refresh(NULL, 1);
+	metrics_failure(NULL, "rejected");
+	metrics_retry(NULL, SYNC_RETRY_REASON_HTTP_5XX);
 	metrics_loop(NULL, 1, 1, 1, 1);
 	assert_int_equal(metrics_kafka_stats(NULL, "{}", 2, 1), 0);
 	assert_null(metrics_free(NULL));
@@ -878,12 +1083,55 @@ static void test_server(void **state)
 	free(b);
 }
 
+/* The README's table names every family rendered, and no other. */
+static void test_readme_lists_every_family(void **state)
+{
+	char path[512], line[1024], name[128], type[16], want[160], *t;
+	struct metrics *m = with_stats(STATS_STEADY, 1000);
+	size_t listed = 0;
+	bool in_section = false;
+	FILE *f;
+
+	(void)state;
+	metrics_http(m, HTTP_GET, 200, 0.01);
+	t = render(m, 1000);
+	snprintf(path, sizeof(path), "%s/README.md", TEST_SOURCE_DIR);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "#", 1) == 0)
+			in_section =
+			    strcmp(line, "### Metrics and health\n") == 0;
+		if (!in_section ||
+		    sscanf(line, "| `%127[a-z_]` | %15[a-z] |", name, type) !=
+		        2 ||
+		    (strcmp(type, "counter") != 0 &&
+		     strcmp(type, "gauge") != 0 &&
+		     strcmp(type, "histogram") != 0))
+			continue;
+		snprintf(want, sizeof(want), "# TYPE %s %s\n", name, type);
+		if (!strstr(t, want))
+			fail_msg("README lists %s, which is not rendered",
+			         name);
+		listed++;
+	}
+	fclose(f);
+	assert_int_equal(listed, count_prefix(t, "# TYPE "));
+	free(t);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_counters_and_histogram),
 	    cmocka_unit_test(test_label_escaping),
 	    cmocka_unit_test(test_null_is_off),
+	    cmocka_unit_test(test_only_reachable_series),
+	    cmocka_unit_test(test_failures_by_code),
+	    cmocka_unit_test(test_retries_by_reason),
+	    cmocka_unit_test(test_process_metrics),
+	    cmocka_unit_test(test_readme_lists_every_family),
 	    cmocka_unit_test(test_stats_lag_and_group),
 	    cmocka_unit_test(test_stats_replace),
 	    cmocka_unit_test(test_stats_numbers_out_of_range),

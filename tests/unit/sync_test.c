@@ -330,6 +330,68 @@ static void test_retry_classes(void **state)
 	assert_int_equal(f->job.req.method, HTTP_POST);
 }
 
+/* Each rule that sends work again names its reason; an answer that ends
+ * or moves the event on names none. */
+static void test_retry_reasons(void **state)
+{
+	struct fx *f = *state;
+	struct api_response r;
+
+	set_change(f, CHANGE_CREATE, "K1", FULL);
+	sync_start(&f->job);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_NONE);
+	r = resp_etag(0, NULL, NULL);
+	r.error = "Connection refused";
+	assert_int_equal(sync_on_response(&f->job, &r), SYNC_RETRY);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_CONNECTION);
+	r.error = "Operation timed out";
+	r.timed_out = 1;
+	assert_int_equal(sync_on_response(&f->job, &r), SYNC_RETRY);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_TIMEOUT);
+	assert_int_equal(answer_etag(f, 408, "{}", NULL), SYNC_RETRY);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_TIMEOUT);
+	assert_int_equal(answer_etag(f, 502, "{}", NULL), SYNC_RETRY);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_HTTP_5XX);
+	assert_int_equal(answer_etag(f, 503, "{}", NULL), SYNC_RETRY);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_HTTP_5XX);
+	assert_int_equal(answer_etag(f, 429, "{}", NULL), SYNC_RETRY);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_HTTP_429);
+	r = resp_etag(429, "{}", NULL);
+	r.retry_after_s = 2;
+	assert_int_equal(sync_on_response(&f->job, &r), SYNC_HOLD);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_RETRY_AFTER);
+	assert_int_equal(answer_etag(f, 401, "{}", NULL), SYNC_REAUTH);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_UNAUTHORIZED);
+	/* A duplicate: the record is read, then updated. */
+	assert_int_equal(answer_etag(f, 409,
+	                             "{\"field\":\"ExternalId\","
+	                             "\"customerId\":\"c-1\"}",
+	                             NULL),
+	                 SYNC_SEND);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_CONFLICT);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e1\""), SYNC_DONE);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_NONE);
+
+	/* A stale ETag re-reads; the read that follows is no retry. */
+	set_change(f, CHANGE_UPDATE, "K1", "{\"name\":\"Acme 2\"}");
+	assert_int_equal(sync_start(&f->job), SYNC_SEND);
+	assert_int_equal(answer_etag(f, 412, "{\"status\":412}", NULL),
+	                 SYNC_SEND);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_PRECONDITION);
+	assert_int_equal(answer_etag(f, 200, EXISTING, "\"e2\""), SYNC_SEND);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_NONE);
+
+	/* Giving up is a failure, not a retry. */
+	set_change(f, CHANGE_CREATE, "K2", FULL);
+	f->job.max_attempts = 1;
+	sync_start(&f->job);
+	assert_int_equal(answer_etag(f, 500, "{}", NULL), SYNC_DONE);
+	assert_int_equal(f->job.retry_reason, SYNC_RETRY_REASON_NONE);
+	assert_string_equal(sync_retry_reason_str(SYNC_RETRY_REASON_HTTP_5XX),
+	                    "http_5xx");
+	assert_string_equal(sync_retry_reason_str(SYNC_RETRY_REASON_MAX), "?");
+}
+
 static void test_max_attempts(void **state)
 {
 	struct fx *f = *state;
@@ -655,6 +717,7 @@ int main(void)
 	    T(test_delete_soft),
 	    T(test_delete_inactive_or_unknown_unchanged),
 	    T(test_retry_classes),
+	    T(test_retry_reasons),
 	    T(test_max_attempts),
 	    T(test_auth_errors),
 	    T(test_api_rejection_keeps_message),

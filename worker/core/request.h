@@ -41,6 +41,7 @@ struct api_response {
 	const char *etag;   /* ETag header or NULL */
 	long retry_after_s; /* Retry-After in seconds, -1 when absent */
 	const char *error;  /* transport error text when status is 0 */
+	int timed_out;      /* status 0 because the time ran out */
 };
 
 void api_request_done(struct api_request *r);

@@ -363,6 +363,18 @@ enum sync_next sync_start(struct sync_job *j)
 	return locate(j);
 }
 
+static enum sync_retry_reason transient_reason(const struct api_response *r)
+{
+	if (r->status == 0)
+		return r->timed_out ? SYNC_RETRY_REASON_TIMEOUT
+		                    : SYNC_RETRY_REASON_CONNECTION;
+	if (r->status == 408)
+		return SYNC_RETRY_REASON_TIMEOUT;
+	if (r->status == 429)
+		return SYNC_RETRY_REASON_HTTP_429;
+	return SYNC_RETRY_REASON_HTTP_5XX;
+}
+
 /* Answers that mean the same at every step. Returns SYNC_NEXT_MAX when
  * the step must decide. */
 static enum sync_next classify_common(struct sync_job *j,
@@ -380,17 +392,20 @@ static enum sync_next classify_common(struct sync_job *j,
 			            http_method_str(j->req.method),
 			            sync_step_str(j->step), j->failures,
 			            s ? "server error" : r->error);
+		j->retry_reason = transient_reason(r);
 		return SYNC_RETRY;
 	}
 	j->failures = 0;
 	if (s == 429 || s == 503) {
 		j->retry_after_s = r->retry_after_s;
+		j->retry_reason = SYNC_RETRY_REASON_RETRY_AFTER;
 		return SYNC_HOLD;
 	}
 	if (s == 401) {
 		if (j->reauthed)
 			return api_fail(j, "unauthorized", r);
 		j->reauthed = true;
+		j->retry_reason = SYNC_RETRY_REASON_UNAUTHORIZED;
 		return SYNC_REAUTH;
 	}
 	/* Retrying cannot help: the proxy wants other credentials. */
@@ -624,6 +639,16 @@ static enum sync_next on_written(struct sync_job *j,
 	return finish(j, SYNC_APPLIED, a);
 }
 
+/* n is the step's decision: only a request sent again is a retry (a
+ * failure to build it is the event's end). */
+static enum sync_next again(struct sync_job *j, enum sync_retry_reason why,
+                            enum sync_next n)
+{
+	if (n == SYNC_SEND)
+		j->retry_reason = why;
+	return n;
+}
+
 static void add_conflict(struct sync_job *j, long status, char *field,
                          char *id)
 {
@@ -662,7 +687,7 @@ static enum sync_next on_create(struct sync_job *j,
 	if (id) {
 		free(j->target_id);
 		j->target_id = id;
-		return send_get(j);
+		return again(j, SYNC_RETRY_REASON_CONFLICT, send_get(j));
 	}
 	if (!j->profile->conflict_lookup)
 		return api_fail(j, "conflict", r);
@@ -672,7 +697,8 @@ static enum sync_next on_create(struct sync_job *j,
 	api_request_done(&j->req);
 	rc = j->profile->conflict_lookup(j->cfg, j->change, record, &j->req);
 	cJSON_Delete(record);
-	return send(j, SYNC_STEP_LOOKUP, rc);
+	return again(j, SYNC_RETRY_REASON_CONFLICT,
+	             send(j, SYNC_STEP_LOOKUP, rc));
 }
 
 static enum sync_next reread(struct sync_job *j, const struct api_response *r)
@@ -688,7 +714,7 @@ static enum sync_next reread(struct sync_job *j, const struct api_response *r)
 		            http_method_str(j->req.method),
 		            sync_step_str(j->step), r->status, SYNC_MAX_STALE);
 	cache_drop(j->cache, j->change->key);
-	return send_get(j);
+	return again(j, SYNC_RETRY_REASON_PRECONDITION, send_get(j));
 }
 
 static enum sync_next on_update(struct sync_job *j,
@@ -805,6 +831,7 @@ enum sync_next sync_on_response(struct sync_job *j,
 	enum sync_next n;
 
 	j->http_status = r->status;
+	j->retry_reason = SYNC_RETRY_REASON_NONE;
 	n = classify_common(j, r);
 	if (n != SYNC_NEXT_MAX)
 		return n;
@@ -870,4 +897,17 @@ const char *sync_step_str(enum sync_step s)
 	    "-", "lookup", "read", "create", "update", "delete", "list"};
 
 	return s < SYNC_STEP_MAX ? names[s] : "?";
+}
+
+const char *sync_retry_reason_str(enum sync_retry_reason r)
+{
+	static const char *const names[] = {
+	    "none",         "connection",  "timeout",      "http_5xx",
+	    "http_429",     "retry_after", "unauthorized", "conflict",
+	    "precondition", "local"};
+
+	_Static_assert(sizeof(names) / sizeof(names[0]) ==
+	                   SYNC_RETRY_REASON_MAX,
+	               "a name per reason");
+	return r < SYNC_RETRY_REASON_MAX ? names[r] : "?";
 }

@@ -45,6 +45,22 @@ enum sync_next {
 	SYNC_NEXT_MAX
 };
 
+/* Why the request after a response does work again (metrics): each is
+ * a rule of sync_on_response, so the set is fixed. */
+enum sync_retry_reason {
+	SYNC_RETRY_REASON_NONE,
+	SYNC_RETRY_REASON_CONNECTION,   /* no response: connect, TLS, reset */
+	SYNC_RETRY_REASON_TIMEOUT,      /* no response in time, or a 408 */
+	SYNC_RETRY_REASON_HTTP_5XX,     /* 5xx, 503 without Retry-After */
+	SYNC_RETRY_REASON_HTTP_429,     /* 429 without Retry-After */
+	SYNC_RETRY_REASON_RETRY_AFTER,  /* 429/503 with it: endpoint hold */
+	SYNC_RETRY_REASON_UNAUTHORIZED, /* 401: new token, sent once more */
+	SYNC_RETRY_REASON_CONFLICT,     /* 409 to a create: find it, update */
+	SYNC_RETRY_REASON_PRECONDITION, /* 412/428: re-read, recompute */
+	SYNC_RETRY_REASON_LOCAL,        /* the request could not be started */
+	SYNC_RETRY_REASON_MAX
+};
+
 enum sync_step {
 	SYNC_STEP_NONE,
 	SYNC_STEP_LOOKUP,
@@ -78,7 +94,10 @@ struct sync_job {
 
 	struct api_request req; /* valid after SEND/RETRY/HOLD/REAUTH */
 	long retry_after_s;     /* with SYNC_HOLD */
-	int failures;           /* consecutive transient failures */
+	/* Set by each sync_on_response: NONE unless the next request
+	 * repeats work because of this response. */
+	enum sync_retry_reason retry_reason;
+	int failures; /* consecutive transient failures */
 
 	/* outcome */
 	enum sync_status status;
@@ -130,5 +149,7 @@ void sync_done(struct sync_job *j);
 const char *sync_status_str(enum sync_status s);
 const char *sync_action_str(enum sync_action a);
 const char *sync_step_str(enum sync_step s);
+/* "connection", "timeout", "http_5xx"...; "none" for NONE. */
+const char *sync_retry_reason_str(enum sync_retry_reason r);
 
 #endif

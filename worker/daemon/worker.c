@@ -249,6 +249,7 @@ static void submit(struct worker *w, struct job *j)
 	if (!j->call) {
 		/* Out of memory or handles: try again shortly. */
 		j->sync.failures++;
+		metrics_retry(w->metrics, SYNC_RETRY_REASON_LOCAL);
 		handle_next(w, j, SYNC_RETRY);
 		return;
 	}
@@ -366,6 +367,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 		       LOG_S("path", j->sync.req.path),
 		       LOG_S("error", r->error));
 	n = sync_on_response(&j->sync, r);
+	metrics_retry(w->metrics, j->sync.retry_reason);
 	/* The probe's answer decides for everyone held. */
 	if (hold_answered(&w->hold, j, n == SYNC_HOLD))
 		end_hold(w);
@@ -529,6 +531,8 @@ static void complete(struct worker *w, struct job *j)
 	w->counts[j->sync.status]++;
 	w->events_done++;
 	metrics_event(w->metrics, j->sync.status, j->sync.action);
+	if (j->sync.status == SYNC_FAILED)
+		metrics_failure(w->metrics, j->sync.err_code);
 	report_done(w, j, &j->sync, 0);
 	json = outcome_json(&j->sync, &src);
 	if (!json) {

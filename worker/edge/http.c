@@ -676,6 +676,7 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 		                  &connect_code);
 		r.status = connect_code == 407 ? 407 : 0;
 		r.error = c->errbuf[0] ? c->errbuf : curl_easy_strerror(res);
+		r.timed_out = res == CURLE_OPERATION_TIMEDOUT;
 	}
 	if (!c->refused)
 		curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &us);

@@ -3,10 +3,12 @@
 #include "lib/clock.h"
 #include "ops/health.h"
 #include "ops/kstats.h"
+#include "ops/procstat.h"
 #include "ops/status_server.h"
 #include "core/request.h"
 #include "core/sync.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -25,26 +27,44 @@ static const double duration_bounds[] = {
 };
 #define N_BOUNDS (sizeof(duration_bounds) / sizeof(duration_bounds[0]))
 
+/* No 1xx: libcurl hands informational answers over only as the final
+ * one's prelude, so a finished request never ends on one. */
 enum http_class {
-	CLASS_1XX,
 	CLASS_2XX,
 	CLASS_3XX,
 	CLASS_4XX,
 	CLASS_5XX,
-	CLASS_ERROR, /* no response: connect, timeout, TLS... */
+	CLASS_ERROR, /* no valid response: connect, timeout, TLS... */
 	CLASS_MAX
 };
 
 static const char *const class_names[CLASS_MAX] = {
-    "1xx", "2xx", "3xx", "4xx", "5xx", "error",
+    "2xx", "3xx", "4xx", "5xx", "error",
 };
+
+/* The outcome's error codes (schemas/dead-letter.md, "Error codes"),
+ * a fixed label set: a code outside it (a profile's own, from the API's
+ * answer) counts as "other", the last entry. */
+static const char *const failure_codes[] = {
+    "invalid_json",     "invalid_event",     "unknown_op",
+    "missing_key",      "validation",        "not_found",
+    "forbidden",        "unauthorized",      "conflict",
+    "rejected",         "precondition_loop", "max_attempts",
+    "invalid_response", "internal",          "other",
+};
+#define N_FAILURE_CODES (sizeof(failure_codes) / sizeof(failure_codes[0]))
 
 struct metrics {
 	char *profile;
 	struct status_server *server;
 
 	_Atomic uint64_t events[SYNC_STATUS_MAX][SYNC_ACTION_MAX];
+	_Atomic uint64_t failures[N_FAILURE_CODES];
+	_Atomic uint64_t retries[SYNC_RETRY_REASON_MAX];
 	_Atomic uint64_t http[HTTP_METHOD_MAX][CLASS_MAX];
+	/* A method's series appear once the profile has used it: each
+	 * profile sends only some of the five. */
+	_Atomic bool method_used[HTTP_METHOD_MAX];
 	_Atomic uint64_t duration[N_BOUNDS + 1]; /* last: above every bound */
 	_Atomic uint64_t duration_sum_us;
 	_Atomic uint64_t dead_letters;
@@ -146,12 +166,21 @@ static void put_head(struct text *t, const char *name, const char *type,
 	put(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The outcome schema's rule, kept by sync's finish(): only an applied
+ * event has an action, and it always has one. */
+static bool outcome_possible(unsigned status, unsigned action)
+{
+	return (status == SYNC_APPLIED) == (action != SYNC_ACTION_NONE);
+}
+
 static void render_events(struct metrics *m, struct text *t)
 {
 	put_head(t, "custsync_events_total", "counter",
 	         "Events finished, by outcome status and action.");
 	for (unsigned s = 0; s < SYNC_STATUS_MAX; s++)
 		for (unsigned a = 0; a < SYNC_ACTION_MAX; a++) {
+			if (!outcome_possible(s, a))
+				continue;
 			put(t, "custsync_events_total{profile=\"");
 			put_label(t, m->profile);
 			put(t, "\",status=\"%s\",action=\"%s\"} %llu\n",
@@ -162,6 +191,21 @@ static void render_events(struct metrics *m, struct text *t)
 	         "Dead letters produced to the dead-letter topic.");
 	put(t, "custsync_dead_letters_total %llu\n",
 	    (unsigned long long)get(&m->dead_letters));
+	put_head(t, "custsync_events_failed_total", "counter",
+	         "Failed events, by the outcome's error code (other: a "
+	         "code of the profile's own).");
+	for (size_t i = 0; i < N_FAILURE_CODES; i++)
+		put(t, "custsync_events_failed_total{code=\"%s\"} %llu\n",
+		    failure_codes[i],
+		    (unsigned long long)get(&m->failures[i]));
+	put_head(t, "custsync_retries_total", "counter",
+	         "API requests that do work again, by the reason the "
+	         "answer before gave.");
+	for (unsigned r = SYNC_RETRY_REASON_NONE + 1;
+	     r < SYNC_RETRY_REASON_MAX; r++)
+		put(t, "custsync_retries_total{reason=\"%s\"} %llu\n",
+		    sync_retry_reason_str(r),
+		    (unsigned long long)get(&m->retries[r]));
 }
 
 static void render_http(struct metrics *m, struct text *t)
@@ -170,14 +214,18 @@ static void render_http(struct metrics *m, struct text *t)
 
 	put_head(t, "custsync_http_requests_total", "counter",
 	         "API and token requests finished, by method and status "
-	         "class (error: no response).");
-	for (unsigned i = 0; i < HTTP_METHOD_MAX; i++)
+	         "class (error: no valid response).");
+	for (unsigned i = 0; i < HTTP_METHOD_MAX; i++) {
+		if (!atomic_load_explicit(&m->method_used[i],
+		                          memory_order_relaxed))
+			continue;
 		for (unsigned c = 0; c < CLASS_MAX; c++)
 			put(t,
 			    "custsync_http_requests_total{method=\"%s\","
 			    "class=\"%s\"} %llu\n",
 			    http_method_str(i), class_names[c],
 			    (unsigned long long)get(&m->http[i][c]));
+	}
 	put_head(t, "custsync_http_request_duration_seconds", "histogram",
 	         "Duration of finished API and token requests.");
 	for (size_t i = 0; i <= N_BOUNDS; i++) {
@@ -232,6 +280,50 @@ static void render_loop(struct metrics *m, struct text *t, int64_t now)
 	    (double)(now > hb ? now - hb : 0) / 1000.0);
 }
 
+static void put_number(struct text *t, const char *name, const char *type,
+                       const char *help, double v)
+{
+	put_head(t, name, type, help);
+	if (isinf(v))
+		put(t, "%s +Inf\n", name);
+	else
+		put(t, "%s %.15g\n", name, v);
+}
+
+/* The client libraries' process collector: names, types and units as
+ * theirs, so dashboards made for any exporter work. Read at scrape time
+ * on the server's thread; a part /proc does not give is left out. */
+static void render_process(struct text *t)
+{
+	struct procstat ps;
+
+	procstat_read(&ps);
+	if (ps.have_stat) {
+		put_number(t, "process_cpu_seconds_total", "counter",
+		           "Total user and system CPU time spent in seconds.",
+		           ps.cpu_seconds);
+		put_number(t, "process_virtual_memory_bytes", "gauge",
+		           "Virtual memory size in bytes.",
+		           (double)ps.virtual_bytes);
+		put_number(t, "process_resident_memory_bytes", "gauge",
+		           "Resident memory size in bytes.",
+		           (double)ps.resident_bytes);
+	}
+	if (ps.have_start)
+		put_number(t, "process_start_time_seconds", "gauge",
+		           "Start time of the process since unix epoch in "
+		           "seconds.",
+		           ps.start_time_s);
+	if (ps.have_open_fds)
+		put_number(t, "process_open_fds", "gauge",
+		           "Number of open file descriptors.",
+		           (double)ps.open_fds);
+	if (ps.have_max_fds)
+		put_number(t, "process_max_fds", "gauge",
+		           "Maximum number of open file descriptors.",
+		           ps.max_fds);
+}
+
 /* Under m->lock. */
 static void render_kafka(const struct kstats *ks, struct text *t)
 {
@@ -284,6 +376,7 @@ char *metrics_render(struct metrics *m, int64_t now_ms, size_t *len)
 	         "1 when /healthz answers 200.");
 	put(&t, "custsync_healthy %d\n",
 	    metrics_health(m, now_ms, why, sizeof(why)));
+	render_process(&t);
 	if (t.bad) {
 		free(t.p);
 		return NULL;
@@ -328,15 +421,36 @@ void metrics_http(struct metrics *m, unsigned method, long status,
 
 	if (!m || method >= HTTP_METHOD_MAX)
 		return;
-	if (status >= 100 && status < 600)
-		c = (unsigned)(status / 100 - 1);
+	if (status >= 200 && status < 600)
+		c = (unsigned)(status / 100 - 2);
 	add(&m->http[method][c], 1);
+	atomic_store_explicit(&m->method_used[method], true,
+	                      memory_order_relaxed);
 	if (seconds < 0)
 		seconds = 0;
 	while (b < N_BOUNDS && seconds > duration_bounds[b])
 		b++;
 	add(&m->duration[b], 1);
 	add(&m->duration_sum_us, (uint64_t)(seconds * 1e6 + 0.5));
+}
+
+void metrics_failure(struct metrics *m, const char *code)
+{
+	size_t i = 0;
+
+	if (!m)
+		return;
+	while (i < N_FAILURE_CODES - 1 &&
+	       !(code && strcmp(code, failure_codes[i]) == 0))
+		i++;
+	add(&m->failures[i], 1);
+}
+
+void metrics_retry(struct metrics *m, unsigned reason)
+{
+	if (m && reason > SYNC_RETRY_REASON_NONE &&
+	    reason < SYNC_RETRY_REASON_MAX)
+		add(&m->retries[reason], 1);
 }
 
 void metrics_token_refresh(struct metrics *m, int ok)

@@ -33,6 +33,10 @@ struct metrics *metrics_free(struct metrics *m);
 /* status: enum sync_status, action: enum sync_action. */
 void metrics_event(struct metrics *m, unsigned status, unsigned action);
 void metrics_dead_letter(struct metrics *m);
+/* A failed event's error code (the outcome's error.code). */
+void metrics_failure(struct metrics *m, const char *code);
+/* reason: enum sync_retry_reason; NONE counts nothing. */
+void metrics_retry(struct metrics *m, unsigned reason);
 /* method: enum http_method; status 0 for a transport failure. */
 void metrics_http(struct metrics *m, unsigned method, long status,
                   double seconds);
