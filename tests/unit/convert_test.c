@@ -36,9 +36,11 @@ static void test_decimal(void **state)
 	dec((const uint8_t[]){0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10, 0,
 	    "-4722366482869645213696");
 	char *s = (char *)1;
-	assert_int_equal(conv_decimal((const uint8_t[]){1}, 0, 0, &s), -EINVAL);
+	assert_int_equal(conv_decimal((const uint8_t[]){1}, 0, 0, &s),
+	                 -EINVAL);
 	assert_null(s);
-	assert_int_equal(conv_decimal((const uint8_t[]){1}, 1, -1, &s), -EINVAL);
+	assert_int_equal(conv_decimal((const uint8_t[]){1}, 1, -1, &s),
+	                 -EINVAL);
 	uint8_t big[CONV_DECIMAL_MAX_BYTES + 1] = {0};
 	assert_int_equal(conv_decimal(big, sizeof big, 0, &s), -ERANGE);
 	assert_int_equal(conv_decimal(big, sizeof big - 1, 2, &s), 0);
@@ -67,10 +69,10 @@ static void test_timestamp(void **state)
 	ts(253402300799999LL, CONV_MS, "9999-12-31T23:59:59.999Z");
 	ts(-62167219200000LL, CONV_MS, "0000-01-01T00:00:00.000Z");
 	char b[CONV_TIME_LEN];
-	assert_int_equal(conv_timestamp(253402300800000LL, CONV_MS, b, sizeof b),
-	                 -ERANGE);
-	assert_int_equal(conv_timestamp(-62167219200001LL, CONV_MS, b, sizeof b),
-	                 -ERANGE);
+	assert_int_equal(
+	    conv_timestamp(253402300800000LL, CONV_MS, b, sizeof b), -ERANGE);
+	assert_int_equal(
+	    conv_timestamp(-62167219200001LL, CONV_MS, b, sizeof b), -ERANGE);
 	assert_int_equal(conv_timestamp(INT64_MIN, CONV_MS, b, sizeof b),
 	                 -ERANGE);
 	assert_int_equal(conv_timestamp(INT64_MAX, CONV_NS, b, sizeof b), 0);
@@ -101,12 +103,37 @@ static void test_date_and_time(void **state)
 	assert_int_equal(conv_time_of_day(-1, CONV_MS, b, sizeof b), -ERANGE);
 }
 
+static void b64(const char *in, const char *want)
+{
+	char *s = conv_base64((const uint8_t *)in, strlen(in));
+	assert_non_null(s);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+/* RFC 4648's test vectors, all three padding cases. */
+static void test_base64(void **state)
+{
+	(void)state;
+	b64("", "");
+	b64("f", "Zg==");
+	b64("fo", "Zm8=");
+	b64("foo", "Zm9v");
+	b64("foob", "Zm9vYg==");
+	b64("fooba", "Zm9vYmE=");
+	b64("foobar", "Zm9vYmFy");
+	char *s = conv_base64((const uint8_t[]){0xfb, 0xff}, 2);
+	assert_string_equal(s, "+/8=");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decimal),
-		cmocka_unit_test(test_timestamp),
-		cmocka_unit_test(test_date_and_time),
+	    cmocka_unit_test(test_decimal),
+	    cmocka_unit_test(test_timestamp),
+	    cmocka_unit_test(test_date_and_time),
+	    cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

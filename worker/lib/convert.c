@@ -25,7 +25,8 @@ int conv_decimal(const uint8_t *be, size_t n, int scale, char **out)
 	int neg = (be[0] & 0x80) != 0;
 	memcpy(mag, be, n);
 	if (neg) {
-		/* Magnitude of a two's complement value: invert and add one. */
+		/* Magnitude of a two's complement value: invert and add one.
+		 */
 		unsigned carry = 1;
 		for (size_t i = n; i-- > 0;) {
 			unsigned v = (uint8_t)~mag[i] + carry;
@@ -123,8 +124,7 @@ int conv_date(int64_t days, char *buf, size_t len)
 	return 0;
 }
 
-int conv_time_of_day(int64_t count, enum conv_unit unit, char *buf,
-                     size_t len)
+int conv_time_of_day(int64_t count, enum conv_unit unit, char *buf, size_t len)
 {
 	int rc = buf_fits(buf, len, CONV_TOD_LEN);
 	if (rc)
@@ -133,14 +133,13 @@ int conv_time_of_day(int64_t count, enum conv_unit unit, char *buf,
 	if (count < 0 || count >= 86400 * per)
 		return -ERANGE;
 	int64_t sod = count / per;
-	snprintf(buf, len, "%02lld:%02lld:%02lld.%0*lld", (long long)(sod / 3600),
-	         (long long)(sod / 60 % 60), (long long)(sod % 60), (int)unit,
-	         (long long)(count % per));
+	snprintf(buf, len, "%02lld:%02lld:%02lld.%0*lld",
+	         (long long)(sod / 3600), (long long)(sod / 60 % 60),
+	         (long long)(sod % 60), (int)unit, (long long)(count % per));
 	return 0;
 }
 
-int conv_timestamp(int64_t count, enum conv_unit unit, char *buf,
-                   size_t len)
+int conv_timestamp(int64_t count, enum conv_unit unit, char *buf, size_t len)
 {
 	int rc = buf_fits(buf, len, CONV_TIME_LEN);
 	if (rc)
@@ -159,4 +158,29 @@ int conv_timestamp(int64_t count, enum conv_unit unit, char *buf,
 	                 sizeof tod);
 	snprintf(buf, len, "%sT%sZ", date, tod);
 	return 0;
+}
+
+char *conv_base64(const uint8_t *in, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	                          "qrstuvwxyz0123456789+/";
+	char *out = malloc((n + 2) / 3 * 4 + 1);
+	size_t o = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = tbl[(v >> 18) & 63];
+		out[o++] = tbl[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
 }

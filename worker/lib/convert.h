@@ -17,7 +17,7 @@
 /* Buffer sizes: "-0001-01-01T00:00:00.123456789Z" fits CONV_TIME_LEN. */
 #define CONV_TIME_LEN 40
 #define CONV_DATE_LEN 16
-#define CONV_TOD_LEN 24
+#define CONV_TOD_LEN  24
 
 /* Units of a count: digits of the fraction of a second it has. */
 enum conv_unit { CONV_MS = 3, CONV_US = 6, CONV_NS = 9 };
@@ -33,8 +33,7 @@ int conv_decimal(const uint8_t *be, size_t n, int scale, char **out);
  * UTC with the unit's fraction digits ("1969-12-31T23:59:59.999Z"):
  * 0; -ERANGE outside years 0000..9999; -ENOSPC when len is below
  * CONV_TIME_LEN. */
-int conv_timestamp(int64_t count, enum conv_unit unit, char *buf,
-                   size_t len);
+int conv_timestamp(int64_t count, enum conv_unit unit, char *buf, size_t len);
 
 /* days since 1970-01-01 as YYYY-MM-DD: 0, -ERANGE, -ENOSPC as above. */
 int conv_date(int64_t days, char *buf, size_t len);
@@ -43,5 +42,9 @@ int conv_date(int64_t days, char *buf, size_t len);
  * digits: 0; -ERANGE outside [0, 24h); -ENOSPC. */
 int conv_time_of_day(int64_t count, enum conv_unit unit, char *buf,
                      size_t len);
+
+/* RFC 4648 base64 of in[0..n) (Connect's text form of bytes): malloc'd,
+ * NULL when out of memory. */
+char *conv_base64(const uint8_t *in, size_t n);
 
 #endif
