@@ -44,7 +44,8 @@ static void put_str(struct buf *w, const char *s)
 static struct avrodec_schema *parse(const char *json)
 {
 	struct avrodec_err err = {0};
-	struct avrodec_schema *s = avrodec_schema_parse(json, strlen(json), &err);
+	struct avrodec_schema *s =
+	    avrodec_schema_parse(json, strlen(json), &err);
 	if (!s)
 		fail_msg("schema: %s: %s", err.code, err.message);
 	return s;
@@ -106,30 +107,32 @@ static void test_header(void **state)
 
 /* What Debezium's PostgreSQL connector registers for a table, trimmed. */
 #define ROW                                                                   \
-	"{\"type\":\"record\",\"name\":\"Value\",\"namespace\":\"pg.public.c\"," \
-	"\"fields\":[{\"name\":\"id\",\"type\":\"long\"},"                       \
-	"{\"name\":\"name\",\"type\":[\"null\",\"string\"],\"default\":null},"   \
-	"{\"name\":\"balance\",\"type\":[\"null\",{\"type\":\"bytes\","          \
-	"\"scale\":2,\"precision\":10,\"connect.version\":1,"                    \
-	"\"connect.parameters\":{\"scale\":\"2\"},"                              \
-	"\"connect.name\":\"org.apache.kafka.connect.data.Decimal\","            \
-	"\"logicalType\":\"decimal\"}]},"                                        \
-	"{\"name\":\"created\",\"type\":{\"type\":\"long\","                     \
+	"{\"type\":\"record\",\"name\":\"Value\",\"namespace\":\"pg.public."  \
+	"c\","                                                                \
+	"\"fields\":[{\"name\":\"id\",\"type\":\"long\"},"                    \
+	"{\"name\":\"name\",\"type\":[\"null\",\"string\"],\"default\":null}" \
+	","                                                                   \
+	"{\"name\":\"balance\",\"type\":[\"null\",{\"type\":\"bytes\","       \
+	"\"scale\":2,\"precision\":10,\"connect.version\":1,"                 \
+	"\"connect.parameters\":{\"scale\":\"2\"},"                           \
+	"\"connect.name\":\"org.apache.kafka.connect.data.Decimal\","         \
+	"\"logicalType\":\"decimal\"}]},"                                     \
+	"{\"name\":\"created\",\"type\":{\"type\":\"long\","                  \
 	"\"connect.name\":\"io.debezium.time.MicroTimestamp\"}}]}"
 
 static void put_row(struct buf *w)
 {
-	put_long(w, 7);           /* id */
-	put_long(w, 1);           /* name: string branch */
+	put_long(w, 7); /* id */
+	put_long(w, 1); /* name: string branch */
 	put_str(w, "Acme");
-	put_long(w, 1);           /* balance: bytes branch */
+	put_long(w, 1); /* balance: bytes branch */
 	put_long(w, 2);
 	put_raw(w, "\xfb\x2e", 2); /* -1234 */
 	put_long(w, 1709294400123456LL);
 }
 
 #define ROW_JSON                                                              \
-	"{\"id\":7,\"name\":\"Acme\",\"balance\":\"-12.34\","                    \
+	"{\"id\":7,\"name\":\"Acme\",\"balance\":\"-12.34\","                 \
 	"\"created\":\"2024-03-01T12:00:00.123456Z\"}"
 
 static void test_debezium_envelope(void **state)
@@ -138,9 +141,12 @@ static void test_debezium_envelope(void **state)
 	const char *schema =
 	    "{\"type\":\"record\",\"name\":\"Envelope\","
 	    "\"namespace\":\"pg.public.c\",\"fields\":["
-	    "{\"name\":\"before\",\"type\":[\"null\"," ROW "],\"default\":null},"
-	    "{\"name\":\"after\",\"type\":[\"null\",\"Value\"],\"default\":null},"
-	    "{\"name\":\"source\",\"type\":{\"type\":\"record\",\"name\":\"Source\","
+	    "{\"name\":\"before\",\"type\":[\"null\"," ROW
+	    "],\"default\":null},"
+	    "{\"name\":\"after\",\"type\":[\"null\",\"Value\"],\"default\":"
+	    "null},"
+	    "{\"name\":\"source\",\"type\":{\"type\":\"record\",\"name\":"
+	    "\"Source\","
 	    "\"namespace\":\"io.debezium.connector.postgresql\",\"fields\":["
 	    "{\"name\":\"connector\",\"type\":\"string\"},"
 	    "{\"name\":\"ts_ms\",\"type\":\"long\"},"
@@ -204,10 +210,13 @@ static void test_logical_types(void **state)
 	    "{\"type\":\"record\",\"name\":\"L\",\"fields\":["
 	    "{\"name\":\"d_big\",\"type\":{\"type\":\"bytes\","
 	    "\"logicalType\":\"decimal\",\"precision\":30,\"scale\":4}},"
-	    "{\"name\":\"d_fixed\",\"type\":{\"type\":\"fixed\",\"name\":\"F\","
-	    "\"size\":3,\"logicalType\":\"decimal\",\"precision\":6,\"scale\":3}},"
+	    "{\"name\":\"d_fixed\",\"type\":{\"type\":\"fixed\",\"name\":"
+	    "\"F\","
+	    "\"size\":3,\"logicalType\":\"decimal\",\"precision\":6,\"scale\":"
+	    "3}},"
 	    "{\"name\":\"d_var\",\"type\":{\"type\":\"record\","
-	    "\"name\":\"VariableScaleDecimal\",\"namespace\":\"io.debezium.data\","
+	    "\"name\":\"VariableScaleDecimal\",\"namespace\":\"io.debezium."
+	    "data\","
 	    "\"fields\":[{\"name\":\"scale\",\"type\":\"int\"},"
 	    "{\"name\":\"value\",\"type\":\"bytes\"}],"
 	    "\"connect.name\":\"io.debezium.data.VariableScaleDecimal\"}},"
@@ -244,27 +253,31 @@ static void test_logical_types(void **state)
 	put_long(&w, 45296789);
 	put_long(&w, 45296789012LL);
 	put_str(&w, "6f1a1a9e-3c1b-4c55-9d1e-000000000001");
-	expect(schema, &w,
-	       "{\"d_big\":\"-472236648286964521.3695\",\"d_fixed\":\"12.345\","
-	       "\"d_var\":\"-12.7\",\"ts_ms\":\"2024-03-01T12:00:00.123Z\","
-	       "\"ts_old\":\"1969-12-31T23:59:59.999999Z\","
-	       "\"ts_dbz\":\"1969-12-30T23:59:59.999Z\",\"day\":\"2024-03-01\","
-	       "\"day_dbz\":\"1900-01-01\",\"t_ms\":\"12:34:56.789\","
-	       "\"t_us\":\"12:34:56.789012\","
-	       "\"id\":\"6f1a1a9e-3c1b-4c55-9d1e-000000000001\"}");
+	expect(
+	    schema, &w,
+	    "{\"d_big\":\"-472236648286964521.3695\",\"d_fixed\":\"12.345\","
+	    "\"d_var\":\"-12.7\",\"ts_ms\":\"2024-03-01T12:00:00.123Z\","
+	    "\"ts_old\":\"1969-12-31T23:59:59.999999Z\","
+	    "\"ts_dbz\":\"1969-12-30T23:59:59.999Z\",\"day\":\"2024-03-01\","
+	    "\"day_dbz\":\"1900-01-01\",\"t_ms\":\"12:34:56.789\","
+	    "\"t_us\":\"12:34:56.789012\","
+	    "\"id\":\"6f1a1a9e-3c1b-4c55-9d1e-000000000001\"}");
 
 	struct buf far = {0};
 	put_long(&far, 253402300800000LL);
-	expect_invalid("{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}",
-	               &far, "out of range");
+	expect_invalid(
+	    "{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}", &far,
+	    "out of range");
 }
 
 static void test_unions_and_containers(void **state)
 {
 	(void)state;
 	const char *schema =
-	    "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"x\",\"fields\":["
-	    "{\"name\":\"tags\",\"type\":{\"type\":\"array\",\"items\":\"string\"}},"
+	    "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"x\","
+	    "\"fields\":["
+	    "{\"name\":\"tags\",\"type\":{\"type\":\"array\",\"items\":"
+	    "\"string\"}},"
 	    "{\"name\":\"attrs\",\"type\":{\"type\":\"map\",\"values\":"
 	    "[\"null\",\"int\",\"string\"]}},"
 	    "{\"name\":\"kind\",\"type\":{\"type\":\"enum\",\"name\":\"K\","
@@ -275,7 +288,8 @@ static void test_unions_and_containers(void **state)
 	    "{\"name\":\"f\",\"type\":\"float\"},"
 	    "{\"name\":\"k2\",\"type\":\"x.K\"},"
 	    "{\"name\":\"addr\",\"type\":[\"null\",{\"type\":\"record\","
-	    "\"name\":\"A\",\"fields\":[{\"name\":\"city\",\"type\":\"string\"}]}]}"
+	    "\"name\":\"A\",\"fields\":[{\"name\":\"city\",\"type\":"
+	    "\"string\"}]}]}"
 	    "]}";
 	struct buf w = {0};
 	const double score = 2.5;
@@ -304,10 +318,11 @@ static void test_unions_and_containers(void **state)
 	put_long(&w, 0);
 	put_long(&w, 1);
 	put_str(&w, "Oslo");
-	expect(schema, &w,
-	       "{\"tags\":[\"a\",\"b\",\"c\"],\"attrs\":{\"n\":-3,\"z\":null},"
-	       "\"kind\":\"COMPANY\",\"raw\":\"C+oA\",\"ok\":true,\"score\":2.5,"
-	       "\"f\":-0.5,\"k2\":\"PERSON\",\"addr\":{\"city\":\"Oslo\"}}");
+	expect(
+	    schema, &w,
+	    "{\"tags\":[\"a\",\"b\",\"c\"],\"attrs\":{\"n\":-3,\"z\":null},"
+	    "\"kind\":\"COMPANY\",\"raw\":\"C+oA\",\"ok\":true,\"score\":2.5,"
+	    "\"f\":-0.5,\"k2\":\"PERSON\",\"addr\":{\"city\":\"Oslo\"}}");
 }
 
 static void test_bad_payloads(void **state)
@@ -335,8 +350,9 @@ static void test_bad_payloads(void **state)
 	expect_invalid("\"boolean\"", &w, "boolean byte");
 	w.n = 0;
 	put_long(&w, 2);
-	expect_invalid("{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}",
-	               &w, "enum index 2");
+	expect_invalid(
+	    "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}", &w,
+	    "enum index 2");
 	w.n = 0;
 	put_long(&w, (int64_t)INT32_MAX + 1);
 	expect_invalid("\"int\"", &w, "out of range");
@@ -357,9 +373,8 @@ static void test_bad_payloads(void **state)
 	expect_invalid("\"string\"", &w, "UTF-8");
 
 	/* A recursive schema nested deeper than the limit. */
-	const char *list =
-	    "{\"type\":\"record\",\"name\":\"N\",\"fields\":["
-	    "{\"name\":\"next\",\"type\":[\"null\",\"N\"]}]}";
+	const char *list = "{\"type\":\"record\",\"name\":\"N\",\"fields\":["
+	                   "{\"name\":\"next\",\"type\":[\"null\",\"N\"]}]}";
 	w.n = 0;
 	for (int i = 0; i < 200; i++)
 		put_long(&w, 1);
@@ -389,13 +404,13 @@ static void test_bad_schema(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_header),
-		cmocka_unit_test(test_debezium_envelope),
-		cmocka_unit_test(test_flattened_row),
-		cmocka_unit_test(test_logical_types),
-		cmocka_unit_test(test_unions_and_containers),
-		cmocka_unit_test(test_bad_payloads),
-		cmocka_unit_test(test_bad_schema),
+	    cmocka_unit_test(test_header),
+	    cmocka_unit_test(test_debezium_envelope),
+	    cmocka_unit_test(test_flattened_row),
+	    cmocka_unit_test(test_logical_types),
+	    cmocka_unit_test(test_unions_and_containers),
+	    cmocka_unit_test(test_bad_payloads),
+	    cmocka_unit_test(test_bad_schema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,12 +47,13 @@ static void fail(struct avrodec_err *err, const char *code, const char *fmt,
 	va_end(ap);
 }
 
-int avrodec_header(const uint8_t *buf, size_t len, uint32_t *id,
-                   size_t *body, struct avrodec_err *err)
+int avrodec_header(const uint8_t *buf, size_t len, uint32_t *id, size_t *body,
+                   struct avrodec_err *err)
 {
 	if (len < 5) {
 		fail(err, AVRODEC_INVALID,
-		     "%zu bytes: shorter than the 5-byte wire-format header", len);
+		     "%zu bytes: shorter than the 5-byte wire-format header",
+		     len);
 		return -1;
 	}
 	if (buf[0] != 0) {
@@ -99,8 +100,8 @@ static int add_name(struct avrodec_schema *s, const cJSON *node,
 		size_t n = (ns ? strlen(ns) + 1 : 0) + strlen(name) + 1;
 		full = malloc(n);
 		if (full)
-			snprintf(full, n, "%s%s%s", ns ? ns : "", ns ? "." : "",
-			         name);
+			snprintf(full, n, "%s%s%s", ns ? ns : "",
+			         ns ? "." : "", name);
 		own_ns = ns ? strdup(ns) : NULL;
 	}
 	if (s->n_names == s->cap_names) {
@@ -138,7 +139,8 @@ static const struct named *resolve(const struct avrodec_schema *s,
 	for (size_t i = 0; ns && !strchr(ref, '.') && i < s->n_names; i++) {
 		const char *f = s->names[i].fullname;
 		size_t nl = strlen(ns);
-		if (!strncmp(f, ns, nl) && f[nl] == '.' && !strcmp(f + nl + 1, ref))
+		if (!strncmp(f, ns, nl) && f[nl] == '.' &&
+		    !strcmp(f + nl + 1, ref))
 			return &s->names[i];
 	}
 	for (size_t i = 0; i < s->n_names; i++)
@@ -149,15 +151,15 @@ static const struct named *resolve(const struct avrodec_schema *s,
 
 /* Records every named type with its namespace, so references to it
  * resolve while decoding. */
-static int collect(struct avrodec_schema *s, const cJSON *node,
-                   const char *ns, int depth)
+static int collect(struct avrodec_schema *s, const cJSON *node, const char *ns,
+                   int depth)
 {
 	if (depth > AVRODEC_MAX_DEPTH)
 		return -1;
 	if (cJSON_IsArray(node)) {
 		const cJSON *b;
-		cJSON_ArrayForEach(b, node) if (collect(s, b, ns, depth + 1))
-			return -1;
+		cJSON_ArrayForEach(
+		    b, node) if (collect(s, b, ns, depth + 1)) return -1;
 		return 0;
 	}
 	if (!cJSON_IsObject(node))
@@ -167,11 +169,13 @@ static int collect(struct avrodec_schema *s, const cJSON *node,
 		return collect(s, type, ns, depth + 1);
 	const char *t = type->valuestring;
 	if (!strcmp(t, "array"))
-		return collect(s, cJSON_GetObjectItemCaseSensitive(node, "items"),
+		return collect(s,
+		               cJSON_GetObjectItemCaseSensitive(node, "items"),
 		               ns, depth + 1);
 	if (!strcmp(t, "map"))
-		return collect(s, cJSON_GetObjectItemCaseSensitive(node, "values"),
-		               ns, depth + 1);
+		return collect(
+		    s, cJSON_GetObjectItemCaseSensitive(node, "values"), ns,
+		    depth + 1);
 	if (strcmp(t, "record") && strcmp(t, "error") && strcmp(t, "enum") &&
 	    strcmp(t, "fixed"))
 		return 0;
@@ -183,8 +187,8 @@ static int collect(struct avrodec_schema *s, const cJSON *node,
 	const cJSON *f;
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(node, "fields"))
 	{
-		if (collect(s, cJSON_GetObjectItemCaseSensitive(f, "type"), me->ns,
-		            depth + 1))
+		if (collect(s, cJSON_GetObjectItemCaseSensitive(f, "type"),
+		            me->ns, depth + 1))
 			return -1;
 		me = by_node(s, node); /* add_name may have moved the table */
 	}
@@ -290,8 +294,8 @@ static int read_len(struct rd *r, int64_t *len)
 	if (read_long(r, len))
 		return -1;
 	if (*len < 0 || (uint64_t)*len > r->n - r->off)
-		return bad(r, "length %lld but %zu bytes left", (long long)*len,
-		           r->n - r->off);
+		return bad(r, "length %lld but %zu bytes left",
+		           (long long)*len, r->n - r->off);
 	return 0;
 }
 
@@ -311,22 +315,22 @@ static const struct {
 	enum lkind kind;
 	enum conv_unit unit;
 } LOGICAL[] = {
-	{"timestamp-millis", L_TS, CONV_MS},
-	{"timestamp-micros", L_TS, CONV_US},
-	{"timestamp-nanos", L_TS, CONV_NS},
-	{"date", L_DATE, CONV_MS},
-	{"time-millis", L_TOD, CONV_MS},
-	{"time-micros", L_TOD, CONV_US},
-	{"io.debezium.time.Timestamp", L_TS, CONV_MS},
-	{"io.debezium.time.MicroTimestamp", L_TS, CONV_US},
-	{"io.debezium.time.NanoTimestamp", L_TS, CONV_NS},
-	{"io.debezium.time.Date", L_DATE, CONV_MS},
-	{"io.debezium.time.Time", L_TOD, CONV_MS},
-	{"io.debezium.time.MicroTime", L_TOD, CONV_US},
-	{"io.debezium.time.NanoTime", L_TOD, CONV_NS},
-	{"org.apache.kafka.connect.data.Timestamp", L_TS, CONV_MS},
-	{"org.apache.kafka.connect.data.Date", L_DATE, CONV_MS},
-	{"org.apache.kafka.connect.data.Time", L_TOD, CONV_MS},
+    {"timestamp-millis", L_TS, CONV_MS},
+    {"timestamp-micros", L_TS, CONV_US},
+    {"timestamp-nanos", L_TS, CONV_NS},
+    {"date", L_DATE, CONV_MS},
+    {"time-millis", L_TOD, CONV_MS},
+    {"time-micros", L_TOD, CONV_US},
+    {"io.debezium.time.Timestamp", L_TS, CONV_MS},
+    {"io.debezium.time.MicroTimestamp", L_TS, CONV_US},
+    {"io.debezium.time.NanoTimestamp", L_TS, CONV_NS},
+    {"io.debezium.time.Date", L_DATE, CONV_MS},
+    {"io.debezium.time.Time", L_TOD, CONV_MS},
+    {"io.debezium.time.MicroTime", L_TOD, CONV_US},
+    {"io.debezium.time.NanoTime", L_TOD, CONV_NS},
+    {"org.apache.kafka.connect.data.Timestamp", L_TS, CONV_MS},
+    {"org.apache.kafka.connect.data.Date", L_DATE, CONV_MS},
+    {"org.apache.kafka.connect.data.Time", L_TOD, CONV_MS},
 };
 
 /* An Avro logicalType wins over a Connect name: the AvroConverter writes
@@ -337,8 +341,8 @@ static enum lkind logical(const cJSON *node, enum conv_unit *unit)
 	                        str_member(node, "connect.name")};
 
 	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; names[k] && i < sizeof LOGICAL / sizeof *LOGICAL;
-		     i++)
+		for (size_t i = 0;
+		     names[k] && i < sizeof LOGICAL / sizeof *LOGICAL; i++)
 			if (!strcmp(names[k], LOGICAL[i].name)) {
 				*unit = LOGICAL[i].unit;
 				return LOGICAL[i].kind;
@@ -391,11 +395,12 @@ static long decimal_scale(const cJSON *node)
 	const char *lt = str_member(node, "logicalType");
 	const char *cn = str_member(node, "connect.name");
 	if (lt && !strcmp(lt, "decimal")) {
-		const cJSON *sc = cJSON_GetObjectItemCaseSensitive(node, "scale");
+		const cJSON *sc =
+		    cJSON_GetObjectItemCaseSensitive(node, "scale");
 		if (!cJSON_IsNumber(sc))
 			return 0;
-		/* Casting a double beyond long is undefined; anything above the
-		 * limit is refused by decimal() anyway. */
+		/* Casting a double beyond long is undefined; anything above
+		 * the limit is refused by decimal() anyway. */
 		if (!(sc->valuedouble >= 0))
 			return LONG_MAX;
 		return sc->valuedouble > CONV_DECIMAL_MAX_SCALE
@@ -403,9 +408,9 @@ static long decimal_scale(const cJSON *node)
 		           : (long)sc->valuedouble;
 	}
 	if (cn && !strcmp(cn, "org.apache.kafka.connect.data.Decimal")) {
-		const char *sc = str_member(
-		    cJSON_GetObjectItemCaseSensitive(node, "connect.parameters"),
-		    "scale");
+		const char *sc = str_member(cJSON_GetObjectItemCaseSensitive(
+		                                node, "connect.parameters"),
+		                            "scale");
 		long v = sc ? strtol(sc, NULL, 10) : 0;
 		return v < 0 ? LONG_MAX : v;
 	}
@@ -427,8 +432,7 @@ static cJSON *decimal(struct rd *r, const uint8_t *b, size_t n, long scale)
 	return v;
 }
 
-static cJSON *blob(struct rd *r, const uint8_t *b, size_t n,
-                   const cJSON *node)
+static cJSON *blob(struct rd *r, const uint8_t *b, size_t n, const cJSON *node)
 {
 	long scale = decimal_scale(node);
 
@@ -527,11 +531,13 @@ static int is_vsd(const cJSON *node)
 	if (!cn || strcmp(cn, "io.debezium.data.VariableScaleDecimal") ||
 	    cJSON_GetArraySize(f) != 2)
 		return 0;
-	const cJSON *f0 = cJSON_GetArrayItem(f, 0), *f1 = cJSON_GetArrayItem(f, 1);
+	const cJSON *f0 = cJSON_GetArrayItem(f, 0),
+	            *f1 = cJSON_GetArrayItem(f, 1);
 	const char *n0 = str_member(f0, "name"), *t0 = str_member(f0, "type");
 	const char *n1 = str_member(f1, "name"), *t1 = str_member(f1, "type");
 	return n0 && t0 && n1 && t1 && !strcmp(n0, "scale") &&
-	       !strcmp(t0, "int") && !strcmp(n1, "value") && !strcmp(t1, "bytes");
+	       !strcmp(t0, "int") && !strcmp(n1, "value") &&
+	       !strcmp(t1, "bytes");
 }
 
 static cJSON *vsd(struct rd *r)
@@ -565,9 +571,11 @@ static cJSON *record(struct rd *r, const cJSON *node, int depth)
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(node, "fields"))
 	{
 		const char *name = str_member(f, "name");
-		cJSON *v = name ? value(r, cJSON_GetObjectItemCaseSensitive(f, "type"),
-		                        ns, depth + 1)
-		                : NULL;
+		cJSON *v =
+		    name
+		        ? value(r, cJSON_GetObjectItemCaseSensitive(f, "type"),
+		                ns, depth + 1)
+		        : NULL;
 		if (!name)
 			bad(r, "record field without a name");
 		if (!v || !cJSON_AddItemToObject(obj, name, v)) {
@@ -597,7 +605,8 @@ static cJSON *blocks(struct rd *r, const cJSON *items, int is_map,
 		if (count == 0)
 			return out;
 		if (count < 0) {
-			if (count == INT64_MIN || read_long(r, &size) || size < 0) {
+			if (count == INT64_MIN || read_long(r, &size) ||
+			    size < 0) {
 				bad(r, "bad block header");
 				goto err;
 			}
@@ -613,18 +622,21 @@ static cJSON *blocks(struct rd *r, const cJSON *items, int is_map,
 			if (is_map) {
 				int64_t kl;
 				const uint8_t *kb;
-				if (read_len(r, &kl) || take(r, (size_t)kl, &kb))
+				if (read_len(r, &kl) ||
+				    take(r, (size_t)kl, &kb))
 					goto err;
 				if (utf8_check(kb, (size_t)kl) != (size_t)kl ||
 				    memchr(kb, 0, (size_t)kl) ||
-				    !(key = strndup((const char *)kb, (size_t)kl))) {
+				    !(key = strndup((const char *)kb,
+				                    (size_t)kl))) {
 					bad(r, "map key is not valid UTF-8");
 					goto err;
 				}
 			}
 			cJSON *v = value(r, items, ns, depth + 1);
-			int ok = v && (is_map ? cJSON_AddItemToObject(out, key, v)
-			                      : cJSON_AddItemToArray(out, v));
+			int ok =
+			    v && (is_map ? cJSON_AddItemToObject(out, key, v)
+			                 : cJSON_AddItemToArray(out, v));
 			free(key);
 			if (!ok) {
 				cJSON_Delete(v);
@@ -643,7 +655,8 @@ static cJSON *named_value(struct rd *r, const cJSON *node, const char *t,
 	if (!strcmp(t, "record") || !strcmp(t, "error"))
 		return record(r, node, depth);
 	if (!strcmp(t, "enum")) {
-		const cJSON *syms = cJSON_GetObjectItemCaseSensitive(node, "symbols");
+		const cJSON *syms =
+		    cJSON_GetObjectItemCaseSensitive(node, "symbols");
 		int64_t i;
 		if (read_long(r, &i))
 			return NULL;
@@ -668,8 +681,7 @@ static cJSON *named_value(struct rd *r, const cJSON *node, const char *t,
 	return blob(r, b, (size_t)size->valuedouble, node);
 }
 
-static cJSON *value(struct rd *r, const cJSON *node, const char *ns,
-                    int depth)
+static cJSON *value(struct rd *r, const cJSON *node, const char *ns, int depth)
 {
 	if (depth > AVRODEC_MAX_DEPTH) {
 		bad(r, "value nests deeper than %d", AVRODEC_MAX_DEPTH);
@@ -688,11 +700,13 @@ static cJSON *value(struct rd *r, const cJSON *node, const char *ns,
 			bad(r, "union branch %lld out of range", (long long)i);
 			return NULL;
 		}
-		return value(r, cJSON_GetArrayItem(node, (int)i), ns, depth + 1);
+		return value(r, cJSON_GetArrayItem(node, (int)i), ns,
+		             depth + 1);
 	}
-	const cJSON *type = cJSON_IsObject(node)
-	                        ? cJSON_GetObjectItemCaseSensitive(node, "type")
-	                        : node;
+	const cJSON *type =
+	    cJSON_IsObject(node)
+	        ? cJSON_GetObjectItemCaseSensitive(node, "type")
+	        : node;
 	if (cJSON_IsObject(node) && !cJSON_IsString(type))
 		return value(r, type, ns, depth + 1);
 	if (!cJSON_IsString(type)) {
@@ -704,11 +718,13 @@ static cJSON *value(struct rd *r, const cJSON *node, const char *ns,
 	if (is_primitive(t))
 		return primitive(r, t, attrs);
 	if (attrs && !strcmp(t, "array"))
-		return blocks(r, cJSON_GetObjectItemCaseSensitive(node, "items"), 0,
-		              ns, depth);
+		return blocks(r,
+		              cJSON_GetObjectItemCaseSensitive(node, "items"),
+		              0, ns, depth);
 	if (attrs && !strcmp(t, "map"))
-		return blocks(r, cJSON_GetObjectItemCaseSensitive(node, "values"), 1,
-		              ns, depth);
+		return blocks(r,
+		              cJSON_GetObjectItemCaseSensitive(node, "values"),
+		              1, ns, depth);
 	if (attrs && (!strcmp(t, "record") || !strcmp(t, "error") ||
 	              !strcmp(t, "enum") || !strcmp(t, "fixed")))
 		return named_value(r, node, t, depth);

@@ -15,7 +15,7 @@
 struct cJSON;
 
 /* Error codes, as the outcome record will carry them. */
-#define AVRODEC_INVALID "invalid_avro"
+#define AVRODEC_INVALID    "invalid_avro"
 #define AVRODEC_BAD_SCHEMA "invalid_schema"
 
 /* Deepest nesting of schema types a value may have. */
@@ -32,8 +32,8 @@ struct avrodec_schema;
 /* The header of a Confluent wire-format payload: 0 with *id and *body
  * (offset of the Avro binary) set; -1 with err filled (invalid_avro)
  * when it is shorter than 5 bytes or its magic byte is not 0. */
-int avrodec_header(const uint8_t *buf, size_t len, uint32_t *id,
-                   size_t *body, struct avrodec_err *err);
+int avrodec_header(const uint8_t *buf, size_t len, uint32_t *id, size_t *body,
+                   struct avrodec_err *err);
 
 /* The schema JSON text as a registry returns it (the "schema" member's
  * string): parsed, or NULL with err filled (invalid_schema). */
