@@ -55,7 +55,7 @@ static void test_decodes_from_cache(void **state)
 	struct avrodec_err err = {0};
 	const uint8_t v[] = {0x54};
 	cJSON *j = avrodec_decode(schema_cache_get(c, 0xffffffffu), v,
-	                                 sizeof v, &err);
+	                          sizeof v, &err);
 	assert_non_null(j);
 	assert_int_equal((int)j->valuedouble, 42);
 	cJSON_Delete(j);
@@ -65,8 +65,8 @@ static void test_decodes_from_cache(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lru),
-		cmocka_unit_test(test_decodes_from_cache),
+	    cmocka_unit_test(test_lru),
+	    cmocka_unit_test(test_decodes_from_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
