@@ -105,8 +105,7 @@ static void test_clock_back_and_extremes(void **state)
 		assert_true(ratelimit_take(&r, 0));
 	assert_int_equal(ratelimit_tokens(&r, INT64_MAX / 2),
 	                 RATELIMIT_MAX_BURST);
-	ratelimit_init(&r, RATELIMIT_MAX_REQUESTS, 1, RATELIMIT_MAX_BURST,
-	               0);
+	ratelimit_init(&r, RATELIMIT_MAX_REQUESTS, 1, RATELIMIT_MAX_BURST, 0);
 	assert_int_equal(ratelimit_tokens(&r, INT64_MAX / 2),
 	                 RATELIMIT_MAX_BURST);
 }
