@@ -5,6 +5,7 @@
 #include "daemon/backpressure.h"
 #include "daemon/hold.h"
 #include "daemon/ratelimit.h"
+#include "core/quota.h"
 #include "core/cache.h"
 #include "config/config.h"
 #include "core/deadletter.h"
@@ -81,7 +82,6 @@ struct job {
 	unsigned long auth_gen;
 	enum job_wait wait;
 	int64_t due_ms;
-	int64_t rate_since;      /* when it began to wait in WAIT_RATE */
 	struct job *prev, *next; /* in the list of its wait */
 	int dr_pending;
 	struct worker_record rec; /* from the classify hook */
@@ -112,6 +112,10 @@ struct worker {
 	struct hold hold; /* the endpoint-wide Retry-After hold */
 	struct ratelimit rate, write_rate; /* target.rate_limit etc. */
 	const struct job *rate_next; /* leaving WAIT_RATE: it goes first */
+	int64_t rate_since;          /* since when WAIT_RATE is not empty */
+	int64_t quota_since;         /* a quota reset holds since; 0: none */
+	uint64_t quota_bad; /* unreadable quota headers since the warning */
+	int64_t quota_warned_ms;
 
 	int paused; /* enum pause_reason bits: all partitions */
 	int reapply_pause;
@@ -253,7 +257,8 @@ static int rate_wait(struct worker *w, struct job *j, int64_t now)
 {
 	if ((w->lists[WAIT_RATE].n && w->rate_next != j) ||
 	    rate_due(w, j, now) > now) {
-		j->rate_since = now;
+		if (!w->lists[WAIT_RATE].n)
+			w->rate_since = now;
 		list_add(w, j, WAIT_RATE);
 		if (rate_due(w, w->lists[WAIT_RATE].head, now) - now >
 		    LOOP_MAX_WAIT_MS)
@@ -274,14 +279,17 @@ static void run_rate(struct worker *w, int64_t now)
 
 	while ((j = w->lists[WAIT_RATE].head) && rate_due(w, j, now) <= now) {
 		list_remove(w, j);
-		metrics_wait(w->metrics, METRICS_WAIT_RATE_LIMIT,
-		             now - j->rate_since);
 		w->rate_next = j;
 		submit(w, j);
 		w->rate_next = NULL;
 	}
-	if (!w->lists[WAIT_RATE].n)
-		pause_set(w, PAUSE_RATE, 0);
+	if (w->lists[WAIT_RATE].n)
+		return;
+	if (w->rate_since)
+		metrics_wait(w->metrics, METRICS_WAIT_RATE_LIMIT,
+		             now - w->rate_since);
+	w->rate_since = 0;
+	pause_set(w, PAUSE_RATE, 0);
 }
 
 static void submit(struct worker *w, struct job *j)
@@ -346,6 +354,10 @@ static void end_hold(struct worker *w)
 
 	if (!hold_end(&w->hold))
 		return;
+	if (w->quota_since)
+		metrics_wait(w->metrics, METRICS_WAIT_QUOTA,
+		             clock_mono_ms() - w->quota_since);
+	w->quota_since = 0;
 	log_kv(LOG_NOTICE, "endpoint available again: resuming",
 	       LOG_N("held", w->lists[WAIT_HOLD].n));
 	while ((j = w->lists[WAIT_HOLD].head)) {
@@ -414,6 +426,34 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 	}
 }
 
+/* A response that says the quota is used up holds the endpoint until the
+ * reset, as a Retry-After does (then one request probes), instead of
+ * sending into a 429. Non-zero when it holds. Unreadable quota headers
+ * are ignored, with a warning at most once a minute. */
+static int quota_hold(struct worker *w, const struct api_response *r)
+{
+	int64_t now = clock_mono_ms();
+
+	if (r->quota == QUOTA_BAD) {
+		w->quota_bad++;
+		if (!w->quota_warned_ms || now - w->quota_warned_ms >= 60000) {
+			log_kv(LOG_WARNING, "quota headers ignored",
+			       LOG_N("count", (long)w->quota_bad));
+			w->quota_warned_ms = now;
+			w->quota_bad = 0;
+		}
+		return 0;
+	}
+	if (r->quota != QUOTA_EXHAUSTED || r->quota_wait_s <= 0)
+		return 0;
+	if (!w->quota_since)
+		w->quota_since = now;
+	log_kv(LOG_INFO, "quota used up: holding until its reset",
+	       LOG_N("reset_s", r->quota_wait_s));
+	start_hold(w, r->quota_wait_s);
+	return 1;
+}
+
 static void on_http_done(void *arg, const struct api_response *r)
 {
 	struct job *j = arg;
@@ -430,7 +470,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 	n = sync_on_response(&j->sync, r);
 	metrics_retry(w->metrics, j->sync.retry_reason);
 	/* The probe's answer decides for everyone held. */
-	if (hold_answered(&w->hold, j, n == SYNC_HOLD))
+	if (hold_answered(&w->hold, j, quota_hold(w, r) || n == SYNC_HOLD))
 		end_hold(w);
 	handle_next(w, j, n);
 }
