@@ -45,11 +45,11 @@ static void test_structured(void **state)
 	EXPECT(QUOTA_EXHAUSTED, 0, "ratelimit", "default;r=0;t=0");
 	/* Several policies: any used up holds until its reset, the
 	 * latest of those. */
-	EXPECT(QUOTA_EXHAUSTED, 60,
-	       "RateLimit", "\"a\";r=3;t=1, \"b\";r=0;t=60, c;r=0;t=5");
+	EXPECT(QUOTA_EXHAUSTED, 60, "RateLimit",
+	       "\"a\";r=3;t=1, \"b\";r=0;t=60, c;r=0;t=5");
 	/* Unknown parameters and a partition key are fine. */
-	EXPECT(QUOTA_EXHAUSTED, 9,
-	       "RateLimit", "\"day\";r=0;t=9;pk=:dXNlcjEyMw==:;x=?1");
+	EXPECT(QUOTA_EXHAUSTED, 9, "RateLimit",
+	       "\"day\";r=0;t=9;pk=:dXNlcjEyMw==:;x=?1");
 	EXPECT(QUOTA_EXHAUSTED, 9, "RateLimit", "\"day\"; r=0; t=9");
 	/* RateLimit wins over the other forms. */
 	EXPECT(QUOTA_LEFT, 0, "RateLimit", "\"q\";r=1;t=3",
@@ -62,7 +62,7 @@ static void test_structured_bad(void **state)
 {
 	(void)state;
 	EXPECT(QUOTA_BAD, 0, "RateLimit", "");
-	EXPECT(QUOTA_BAD, 0, "RateLimit", "\"q\";t=30");  /* no r */
+	EXPECT(QUOTA_BAD, 0, "RateLimit", "\"q\";t=30"); /* no r */
 	EXPECT(QUOTA_BAD, 0, "RateLimit", "\"q\";r=-1;t=30");
 	EXPECT(QUOTA_BAD, 0, "RateLimit", "\"q\";r=0;t=abc");
 	EXPECT(QUOTA_BAD, 0, "RateLimit", "\"q\";r=0;t=99999999999");
@@ -79,13 +79,13 @@ static void test_ietf_trio(void **state)
 	(void)state;
 	EXPECT(QUOTA_EXHAUSTED, 20, "RateLimit-Limit", "100",
 	       "RateLimit-Remaining", "0", "RateLimit-Reset", "20");
-	EXPECT(QUOTA_LEFT, 0, "RateLimit-Remaining", "4",
-	       "RateLimit-Reset", "20");
+	EXPECT(QUOTA_LEFT, 0, "RateLimit-Remaining", "4", "RateLimit-Reset",
+	       "20");
 	/* Delta-seconds only: a large reset is absurd, not a date. */
 	EXPECT(QUOTA_BAD, 0, "RateLimit-Remaining", "0", "RateLimit-Reset",
 	       "1700000020");
-	EXPECT(QUOTA_BAD, 0, "RateLimit-Remaining", "-1",
-	       "RateLimit-Reset", "20");
+	EXPECT(QUOTA_BAD, 0, "RateLimit-Remaining", "-1", "RateLimit-Reset",
+	       "20");
 	EXPECT(QUOTA_BAD, 0, "RateLimit-Remaining", "0", "RateLimit-Reset",
 	       "2.5");
 	EXPECT(QUOTA_LEFT, 0, "RateLimit-Remaining", " 0 ");
@@ -104,10 +104,10 @@ static void test_x_headers(void **state)
 	       "X-RateLimit-Reset", "1699999999");
 	EXPECT(QUOTA_LEFT, 0, "X-RateLimit-Remaining", "10",
 	       "X-RateLimit-Reset", "whenever");
-	EXPECT(QUOTA_BAD, 0, "X-RateLimit-Remaining", "0",
-	       "X-RateLimit-Reset", "whenever");
-	EXPECT(QUOTA_BAD, 0, "X-RateLimit-Remaining", "0",
-	       "X-RateLimit-Reset", "1800000000"); /* 3 years away */
+	EXPECT(QUOTA_BAD, 0, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset",
+	       "whenever");
+	EXPECT(QUOTA_BAD, 0, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset",
+	       "1800000000"); /* 3 years away */
 	EXPECT(QUOTA_BAD, 0, "X-RateLimit-Remaining", "many");
 	EXPECT(QUOTA_NONE, 0, "X-RateLimit-Limit", "10");
 	EXPECT(QUOTA_NONE, 0, "Retry-After", "10");

@@ -33,7 +33,8 @@ enum quota_result {
 
 /* get returns the value of the response's header name (any case), or
  * NULL when absent; a value need live only until the next call of get
- * (as libcurl's curl_easy_header). now_s: the Unix time, for X-RateLimit-Reset. */
+ * (as libcurl's curl_easy_header). now_s: the Unix time, for
+ * X-RateLimit-Reset. */
 enum quota_result quota_read(const char *(*get)(void *arg, const char *name),
                              void *arg, int64_t now_s, long *wait_s);
 
