@@ -47,6 +47,23 @@
  *   POST /_control/expire_tokens           every issued token expires
  *   POST /_control/token_ttl {"seconds":N} TTL of tokens issued later
  *   POST /_control/client {"id","secret","tenant","scopes"}  add/replace
+ *   POST /_control/quota {"requests":N,"window_ms":W,
+ *        "headers":"ietf"|"trio"|"x"|"none"}
+ *                                          per client (Authorization
+ *                                          value), N API requests (not
+ *                                          token requests) per fixed
+ *                                          window of W ms, which starts
+ *                                          with its first request; past
+ *                                          N: 429 + Retry-After until
+ *                                          the window ends (refused ones
+ *                                          use nothing). Every counted
+ *                                          answer carries the quota left
+ *                                          after it: ietf `RateLimit:
+ *                                          "default";r=R;t=T` (+ Policy),
+ *                                          trio RateLimit-Limit/-Remaining
+ *                                          /-Reset, x X-RateLimit-* with
+ *                                          Reset a Unix time; T and the
+ *                                          seconds rounded up. N 0: off
  *   POST /_control/loose_ids {"on":bool}   engage externalIds and wms
  *                                          shortIDs match in any case
  *                                          (a careless API, for the
@@ -391,6 +408,9 @@ static struct MHD_Response *build_response(const struct call *c)
 	                r->no_store ? "no-cache" : NULL) &&
 	     add_header(resp, "X-Correlation-Id",
 	                call_header(c, "X-Correlation-Id"));
+	for (int i = 0; ok && i < 3; i++)
+		ok = !r->quota_name[i][0] ||
+		     add_header(resp, r->quota_name[i], r->quota_value[i]);
 	if (!ok) {
 		MHD_destroy_response(resp);
 		return NULL;
@@ -483,10 +503,11 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 		reply_oom(&c.r);
 	else if (prefix_is(url, "/_control"))
 		control_handle(&c);
-	else if (!script_answer(&c))
+	else if (!quota_answer(&c) && !script_answer(&c))
 		a->profile->handle(&c);
 	if (!c.r.status)
 		reply_oom(&c.r);
+	quota_headers(&c);
 	resp = build_response(&c);
 	if (api)
 		record(a, &c, p->t_ms);

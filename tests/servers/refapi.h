@@ -134,6 +134,19 @@ struct log_entry {
 	char *header_values;
 };
 
+/* /_control/quota: which quota headers every counted answer carries. */
+enum quota_form { QUOTA_NONE, QUOTA_IETF, QUOTA_TRIO, QUOTA_X, QUOTA_MAX };
+
+#define QUOTA_CLIENTS 16
+
+/* One client's fixed window: it starts at the first request after the
+ * last one ended. */
+struct quota_client {
+	char who[96];     /* its Authorization value, cut; "" without */
+	int64_t start_ms; /* monotonic */
+	int64_t used;
+};
+
 struct count {
 	char key[96];
 	uint64_t n;
@@ -162,6 +175,12 @@ struct app {
 	/* /_control/loose_ids: a careless API that matches external ids
 	 * and shortIDs without regard to case (engage, wms). */
 	bool loose_ids;
+	/* /_control/quota: quota_n requests per quota_window_ms per
+	 * client (0: off), beyond them 429. */
+	int64_t quota_n, quota_window_ms;
+	enum quota_form quota_form;
+	struct quota_client quota_clients[QUOTA_CLIENTS];
+	size_t n_quota_clients;
 	int64_t disabled_until; /* monotonic ms */
 	unsigned disabled_status;
 	char retry_after[64];
@@ -233,6 +252,9 @@ struct reply {
 	char etag[ETAG_MAX];
 	char location[128];
 	char retry_after[64];
+	/* Quota headers (/_control/quota), name and value; "" for none. */
+	char quota_name[3][24];
+	char quota_value[3][96];
 };
 
 /* One request being answered. */
@@ -247,6 +269,9 @@ struct call {
 	const char *id;
 	const char *tenant;
 	struct reply r;
+	/* The quota after this request, when one is on (quota_answer). */
+	bool quota_on;
+	int64_t quota_left, quota_reset_ms;
 };
 
 /* refapi.c */
@@ -323,6 +348,11 @@ bool writes_disabled(struct call *c);
 /* Answers c as /_control/script asked, when c is one of the requests
  * it scripted: true with c->r set. */
 bool script_answer(struct call *c);
+/* Counts c against /_control/quota's quota: true with a 429 and
+ * Retry-After in c->r when it is used up. quota_headers then puts the
+ * quota into the answer, whatever it is. */
+bool quota_answer(struct call *c);
+void quota_headers(struct call *c);
 /* Forgets the script (reset, exit). */
 void script_clear(struct app *a);
 /* POST /oauth/token (client credentials). */

@@ -229,6 +229,110 @@ bool writes_disabled(struct call *c)
 	return true;
 }
 
+static struct quota_client *quota_client(struct app *a, const char *who)
+{
+	struct quota_client *q;
+
+	for (size_t i = 0; i < a->n_quota_clients; i++)
+		if (strcmp(a->quota_clients[i].who, who) == 0)
+			return &a->quota_clients[i];
+	/* Past QUOTA_CLIENTS the last one is shared: tests have a few. */
+	if (a->n_quota_clients == QUOTA_CLIENTS)
+		return &a->quota_clients[QUOTA_CLIENTS - 1];
+	q = &a->quota_clients[a->n_quota_clients++];
+	snprintf(q->who, sizeof(q->who), "%s", who);
+	q->start_ms = INT64_MIN / 2;
+	q->used = 0;
+	return q;
+}
+
+bool quota_answer(struct call *c)
+{
+	struct app *a = c->a;
+	const char *auth = call_header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+	struct quota_client *q;
+	int64_t now = mono_ms();
+	char who[96];
+
+	if (!a->quota_n || c->route == ROUTE_TOKEN)
+		return false;
+	snprintf(who, sizeof(who), "%s", auth ? auth : "");
+	q = quota_client(a, who);
+	if (now - q->start_ms >= a->quota_window_ms) {
+		q->start_ms = now;
+		q->used = 0;
+	}
+	c->quota_on = true;
+	c->quota_reset_ms = q->start_ms + a->quota_window_ms - now;
+	if (q->used >= a->quota_n) {
+		c->quota_left = 0;
+		reply_problem(&c->r, 429, "rate-limited",
+		              "quota of %" PRId64 " requests per %" PRId64
+		              " ms used up",
+		              a->quota_n, a->quota_window_ms);
+		snprintf(c->r.retry_after, sizeof(c->r.retry_after),
+		         "%" PRId64, (c->quota_reset_ms + 999) / 1000);
+		return true;
+	}
+	q->used++;
+	c->quota_left = a->quota_n - q->used;
+	return false;
+}
+
+static void quota_set(struct reply *r, int i, const char *name,
+                      const char *value)
+{
+	snprintf(r->quota_name[i], sizeof(r->quota_name[i]), "%s", name);
+	snprintf(r->quota_value[i], sizeof(r->quota_value[i]), "%s", value);
+}
+
+/* The three headers of a Limit / Remaining / Reset form. */
+static void quota_trio(struct reply *r, const char *prefix, int64_t limit,
+                       int64_t left, int64_t reset)
+{
+	static const char *const what[3] = {"Limit", "Remaining", "Reset"};
+	const int64_t v[3] = {limit, left, reset};
+	char name[24], value[24];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "%s%s", prefix, what[i]);
+		snprintf(value, sizeof(value), "%" PRId64, v[i]);
+		quota_set(r, i, name, value);
+	}
+}
+
+void quota_headers(struct call *c)
+{
+	struct app *a = c->a;
+	struct reply *r = &c->r;
+	int64_t t = (c->quota_reset_ms + 999) / 1000;
+	char v[96];
+
+	if (!c->quota_on)
+		return;
+	switch (a->quota_form) {
+	case QUOTA_IETF:
+		snprintf(v, sizeof(v), "\"default\";q=%" PRId64 ";w=%" PRId64,
+		         a->quota_n, (a->quota_window_ms + 999) / 1000);
+		quota_set(r, 0, "RateLimit-Policy", v);
+		snprintf(v, sizeof(v), "\"default\";r=%" PRId64 ";t=%" PRId64,
+		         c->quota_left, t);
+		quota_set(r, 1, "RateLimit", v);
+		break;
+	case QUOTA_TRIO:
+		quota_trio(r, "RateLimit-", a->quota_n, c->quota_left, t);
+		break;
+	case QUOTA_X:
+		quota_trio(
+		    r, "X-RateLimit-", a->quota_n, c->quota_left,
+		    (clock_ms(CLOCK_REALTIME) + c->quota_reset_ms + 999) /
+		        1000);
+		break;
+	default:
+		break;
+	}
+}
+
 static bool precondition(struct call *c, const struct customer *cu)
 {
 	const char *im = call_header(c, MHD_HTTP_HEADER_IF_MATCH);
@@ -837,6 +941,44 @@ static void ctl_latency(struct call *c, const cJSON *in)
 	control_ok(c, b);
 }
 
+static void ctl_quota(struct call *c, const cJSON *in)
+{
+	static const char *const forms[QUOTA_MAX] = {
+	    [QUOTA_NONE] = "none",
+	    [QUOTA_IETF] = "ietf",
+	    [QUOTA_TRIO] = "trio",
+	    [QUOTA_X] = "x",
+	};
+	struct app *a = c->a;
+	const char *h = json_str(in, "headers");
+	int64_t n, w = 1000;
+	int form = QUOTA_NONE;
+	cJSON *b;
+
+	while (h && form < QUOTA_MAX && strcmp(h, forms[form]) != 0)
+		form++;
+	if (!json_int(cJSON_GetObjectItemCaseSensitive(in, "requests"), 0,
+	              1000000000, &n) ||
+	    (cJSON_GetObjectItemCaseSensitive(in, "window_ms") &&
+	     !json_int(cJSON_GetObjectItemCaseSensitive(in, "window_ms"), 1,
+	               (int64_t)MAX_SECONDS * 1000, &w)) ||
+	    form == QUOTA_MAX) {
+		reply_problem(&c->r, 400, "bad-request",
+		              "requests >= 0, window_ms >= 1, headers one of "
+		              "ietf, trio, x, none");
+		return;
+	}
+	a->quota_n = n;
+	a->quota_window_ms = w;
+	a->quota_form = (enum quota_form)form;
+	a->n_quota_clients = 0;
+	b = cJSON_CreateObject();
+	cJSON_AddNumberToObject(b, "requests", (double)n);
+	cJSON_AddNumberToObject(b, "window_ms", (double)w);
+	cJSON_AddStringToObject(b, "headers", forms[form]);
+	control_ok(c, b);
+}
+
 static void ctl_disable_writes(struct call *c, const cJSON *in)
 {
 	const cJSON *sec = cJSON_GetObjectItemCaseSensitive(in, "seconds");
@@ -1226,6 +1368,8 @@ static void ctl_reset(struct call *c, const cJSON *in)
 	a->n_counts = 0;
 	a->latency_ms = 0;
 	a->disabled_until = 0;
+	a->quota_n = 0;
+	a->n_quota_clients = 0;
 	a->loose_ids = false;
 	script_clear(a);
 	control_ok(c, cJSON_CreateObject());
@@ -1332,6 +1476,7 @@ void control_handle(struct call *c)
 	} table[] = {
 	    {"latency", MHD_HTTP_METHOD_POST, ctl_latency},
 	    {"disable_writes", MHD_HTTP_METHOD_POST, ctl_disable_writes},
+	    {"quota", MHD_HTTP_METHOD_POST, ctl_quota},
 	    {"script", MHD_HTTP_METHOD_POST, ctl_script},
 	    {"edit", MHD_HTTP_METHOD_POST, ctl_profile_edit},
 	    {"seed", MHD_HTTP_METHOD_POST, ctl_profile_seed},

@@ -635,6 +635,48 @@ static void range_bounds_accepted(void **state)
 	config_done(&c);
 }
 
+static void rate_limits(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(MIN_OK, &c);
+	assert_int_equal(c.target.rate_limit.requests, 0);
+	assert_int_equal(c.target.write_rate_limit.requests, 0);
+	config_done(&c);
+	load_ok(MIN_OK "  rate_limit: {requests: 10, per_ms: 1000}\n"
+	               "  write_rate_limit:\n"
+	               "    requests: 2\n"
+	               "    per_ms: 60000\n"
+	               "    burst: 5\n",
+	        &c);
+	assert_int_equal(c.target.rate_limit.requests, 10);
+	assert_int_equal(c.target.rate_limit.per_ms, 1000);
+	assert_int_equal(c.target.rate_limit.burst, 1);
+	assert_int_equal(c.target.write_rate_limit.requests, 2);
+	assert_int_equal(c.target.write_rate_limit.per_ms, 60000);
+	assert_int_equal(c.target.write_rate_limit.burst, 5);
+	config_done(&c);
+	expect_errors(MIN_OK "  rate_limit: {requests: 0, per_ms: 1000, "
+	                     "burst: 0}\n",
+	              "10:26: 'target.rate_limit.requests' must be between 1 "
+	              "and 1000000\n"
+	              "10:50: 'target.rate_limit.burst' must be between 1 and "
+	              "1000000\n");
+	expect_errors(
+	    MIN_OK "  write_rate_limit:\n"
+	           "    per_ms: 86400001\n",
+	    "10:3: missing required key "
+	    "'target.write_rate_limit.requests'\n"
+	    "11:13: 'target.write_rate_limit.per_ms' must be between "
+	    "1 and 86400000\n");
+	expect_errors(MIN_OK "  rate_limit: {}\n",
+	              "10:3: missing required key "
+	              "'target.rate_limit.requests'\n"
+	              "10:3: missing required key "
+	              "'target.rate_limit.per_ms'\n");
+}
+
 static void backoff_order(void **state)
 {
 	(void)state;
@@ -2165,6 +2207,7 @@ int main(void)
 	    cmocka_unit_test(static_headers),
 	    cmocka_unit_test(done_is_safe),
 	    cmocka_unit_test(enum_names),
+	    cmocka_unit_test(rate_limits),
 	    cmocka_unit_test(forward_headers),
 	};
 

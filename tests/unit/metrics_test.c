@@ -412,6 +412,9 @@ static void test_counters_and_histogram(void **state)
 	expect_line(t, "custsync_partitions_paused 3");
 	expect_line(t, "custsync_retry_after_seconds 2.500");
 	expect_line(t, "custsync_loop_heartbeat_age_seconds 0.500");
+	/* No rate limit configured: no tokens series. */
+	expect_line(t, "custsync_http_429_total 0");
+	expect_no(t, "custsync_rate_limit_tokens");
 	/* No statistics yet: no lag, no group, healthy on the loop alone. */
 	expect_no(t, "custsync_consumer_lag{");
 	expect_no(t, "custsync_consumer_group_info");
@@ -1083,6 +1086,38 @@ static void test_server(void **state)
 	free(b);
 }
 
+/* Waits add up by reason; 429s are counted whatever the method; only the
+ * configured limits have a tokens series. */
+static void test_rate_limit_series(void **state)
+{
+	struct metrics *m = metrics_new("alvys", NULL, NULL, 0);
+	char *t;
+
+	(void)state;
+	assert_non_null(m);
+	metrics_http(m, HTTP_GET, 429, 0.01);
+	metrics_http(m, HTTP_PATCH, 429, 0.01);
+	metrics_http(m, HTTP_PATCH, 200, 0.01);
+	metrics_wait(m, METRICS_WAIT_RATE_LIMIT, 1500);
+	metrics_wait(m, METRICS_WAIT_RATE_LIMIT, 250);
+	metrics_wait(m, METRICS_WAIT_QUOTA, 30000);
+	metrics_wait(m, METRICS_WAIT_MAX, 5);    /* ignored */
+	metrics_wait(m, METRICS_WAIT_QUOTA, -3); /* ignored */
+	metrics_rate_tokens(m, -1, 4);
+	t = render(m, 1000);
+	expect_valid_text(t);
+	expect_line(t, "custsync_http_429_total 2");
+	expect_line(t, "custsync_rate_limit_wait_seconds_total"
+	               "{reason=\"rate_limit\"} 1.750");
+	expect_line(t, "custsync_rate_limit_wait_seconds_total"
+	               "{reason=\"quota\"} 30.000");
+	expect_line(
+	    t, "custsync_rate_limit_tokens{limit=\"write_rate_limit\"} 4");
+	expect_no(t, "custsync_rate_limit_tokens{limit=\"rate_limit\"}");
+	free(t);
+	metrics_free(m);
+}
+
 /* The README's table names every family rendered, and no other. */
 static void test_readme_lists_every_family(void **state)
 {
@@ -1094,6 +1129,7 @@ static void test_readme_lists_every_family(void **state)
 
 	(void)state;
 	metrics_http(m, HTTP_GET, 200, 0.01);
+	metrics_rate_tokens(m, 1, 1);
 	t = render(m, 1000);
 	snprintf(path, sizeof(path), "%s/README.md", TEST_SOURCE_DIR);
 	f = fopen(path, "r");
@@ -1103,8 +1139,8 @@ static void test_readme_lists_every_family(void **state)
 			in_section =
 			    strcmp(line, "### Metrics and health\n") == 0;
 		if (!in_section ||
-		    sscanf(line, "| `%127[a-z_]` | %15[a-z] |", name, type) !=
-		        2 ||
+		    sscanf(line, "| `%127[a-z0-9_]` | %15[a-z] |", name,
+		           type) != 2 ||
 		    (strcmp(type, "counter") != 0 &&
 		     strcmp(type, "gauge") != 0 &&
 		     strcmp(type, "histogram") != 0))
@@ -1124,6 +1160,7 @@ static void test_readme_lists_every_family(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_rate_limit_series),
 	    cmocka_unit_test(test_counters_and_histogram),
 	    cmocka_unit_test(test_label_escaping),
 	    cmocka_unit_test(test_null_is_off),

@@ -67,6 +67,14 @@ struct config_kv {
 	char *value;
 };
 
+/* A token bucket over some requests (target.rate_limit etc.);
+ * requests == 0 when the section is absent: no limit. */
+struct config_rate {
+	long requests; /* per per_ms */
+	long per_ms;
+	long burst; /* default 1 */
+};
+
 struct config {
 	struct {
 		char *brokers;  /* required */
@@ -119,6 +127,9 @@ struct config {
 		/* Longer response bodies are cut (api_response.truncated):
 		 * default 1 MiB, 4 KiB..256 MiB. */
 		long max_response_bytes;
+		struct config_rate rate_limit; /* every API request */
+		struct config_rate
+		    write_rate_limit; /* POST/PUT/PATCH/DELETE */
 		/* Profile settings, checked whatever the profile; their
 		 * rows are in the profile's file (profiles/NAME.c). */
 		enum short_id_source short_id; /* wms */

@@ -5,6 +5,7 @@
 
 #include "core/forward.h"
 #include "edge/http.h"
+#include "daemon/ratelimit.h"
 #include "ops/metrics.h"
 #include "profiles/profile.h"
 
@@ -197,6 +198,38 @@ static const char *proxy_url(const char *path, const char *value, char *buf,
 		.flags = CONFIG_SECRET | CONFIG_FILE | CONFIG_SENT_ENCODED,   \
 		.offset = CONFIG_AT(M.password),                              \
 		.doc = "the proxy user's password"                            \
+	}
+
+/* The rows of one struct config_rate at section S (member M) metering
+ * WHAT: a token bucket (daemon/ratelimit.h, whose bounds these are).
+ * burst defaults to 1, not to requests: requests are then spread evenly,
+ * and any per_ms window holds at most `requests` of them, so a partner's
+ * fixed-window quota of the same numbers never answers 429. */
+#define CONFIG_RATE_ROWS(S, M, WHAT)                                          \
+	{.path = S, .type = CONFIG_SECTION},                                  \
+	    {.path = S ".requests",                                           \
+	     .type = CONFIG_INT,                                              \
+	     .flags = CONFIG_REQUIRED,                                        \
+	     .offset = CONFIG_AT(M.requests),                                 \
+	     .min = 1,                                                        \
+	     .max = RATELIMIT_MAX_REQUESTS,                                   \
+	     .doc =                                                           \
+	         WHAT " at most this many per `per_ms`, 1..1000000; "         \
+	              "unset section: no limit. See [Rate limits and quota "  \
+	              "headers](#rate-limits-and-quota-headers)"},            \
+	    {.path = S ".per_ms",                                             \
+	     .type = CONFIG_INT,                                              \
+	     .flags = CONFIG_REQUIRED,                                        \
+	     .offset = CONFIG_AT(M.per_ms),                                   \
+	     .min = 1,                                                        \
+	     .max = RATELIMIT_MAX_PER_MS,                                     \
+	     .doc = "the window of `requests`, 1..86400000 (one day)"},       \
+	{                                                                     \
+		.path = S ".burst", .type = CONFIG_INT,                       \
+		.offset = CONFIG_AT(M.burst), .min = 1,                       \
+		.max = RATELIMIT_MAX_BURST, .def = 1,                         \
+		.doc = "requests that may go at once after a quiet spell, "   \
+		       "1..1000000; 1 spreads them evenly"                    \
 	}
 
 /* ---- the rows ------------------------------------------------------- */
@@ -408,6 +441,10 @@ const struct config_row config_rows[] = {
      .doc = "longest response body kept, 4096..268435456; a longer one "
             "is cut and reported as cut (`truncated`) to the step that "
             "reads it"},
+    CONFIG_RATE_ROWS("target.rate_limit", target.rate_limit,
+                     "every API request (not the token request):"),
+    CONFIG_RATE_ROWS("target.write_rate_limit", target.write_rate_limit,
+                     "writes (POST, PUT, PATCH, DELETE):"),
 
     {.path = "retry", .type = SECTION},
     {.path = "retry.initial_backoff_ms",

@@ -40,8 +40,12 @@ struct api_response {
 	int truncated;
 	const char *etag;   /* ETag header or NULL */
 	long retry_after_s; /* Retry-After in seconds, -1 when absent */
-	const char *error;  /* transport error text when status is 0 */
-	int timed_out;      /* status 0 because the time ran out */
+	/* The quota headers (core/quota.h): enum quota_result, and when
+	 * it is QUOTA_EXHAUSTED the seconds until the quota resets. */
+	int quota;
+	long quota_wait_s;
+	const char *error; /* transport error text when status is 0 */
+	int timed_out;     /* status 0 because the time ran out */
 };
 
 void api_request_done(struct api_request *r);

@@ -4,6 +4,8 @@
 #include "daemon/backoff.h"
 #include "daemon/backpressure.h"
 #include "daemon/hold.h"
+#include "daemon/ratelimit.h"
+#include "core/quota.h"
 #include "core/cache.h"
 #include "config/config.h"
 #include "core/deadletter.h"
@@ -40,6 +42,7 @@
 enum pause_reason {
 	PAUSE_HOLD = 1,
 	PAUSE_SHUTDOWN = 2,
+	PAUSE_RATE = 4, /* the next rate-limit token is far away */
 };
 
 enum job_wait {
@@ -49,6 +52,7 @@ enum job_wait {
 	WAIT_HOLD,  /* endpoint-wide Retry-After */
 	WAIT_TIMER, /* backoff */
 	WAIT_INDEX, /* another job scans the key index */
+	WAIT_RATE,  /* target.rate_limit: no token yet (FIFO) */
 	WAIT_MAX
 };
 
@@ -106,6 +110,12 @@ struct worker {
 	int token_in_flight;
 
 	struct hold hold; /* the endpoint-wide Retry-After hold */
+	struct ratelimit rate, write_rate; /* target.rate_limit etc. */
+	const struct job *rate_next; /* leaving WAIT_RATE: it goes first */
+	int64_t rate_since;          /* since when WAIT_RATE is not empty */
+	int64_t quota_since;         /* a quota reset holds since; 0: none */
+	uint64_t quota_bad; /* unreadable quota headers since the warning */
+	int64_t quota_warned_ms;
 
 	int paused; /* enum pause_reason bits: all partitions */
 	int reapply_pause;
@@ -176,8 +186,9 @@ static void pause_set(struct worker *w, int reason, int on)
 	 * set or cleared is the only one. */
 	log_kv(LOG_INFO,
 	       w->paused ? "consumption paused" : "consumption resumed",
-	       LOG_S("reason",
-	             reason == PAUSE_HOLD ? "retry-after" : "shutdown"));
+	       LOG_S("reason", reason == PAUSE_HOLD   ? "retry-after"
+	                       : reason == PAUSE_RATE ? "rate-limit"
+	                                              : "shutdown"));
 }
 
 /* ---- jobs ---- */
@@ -225,6 +236,62 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n);
 
 static void on_http_done(void *arg, const struct api_response *r);
 
+/* When j's request may go by the rate limits it is under. */
+static int64_t rate_due(struct worker *w, const struct job *j, int64_t now)
+{
+	int64_t due = ratelimit_due(&w->rate, now), d;
+
+	if (j->sync.req.method != HTTP_GET) {
+		d = ratelimit_due(&w->write_rate, now);
+		due = d > due ? d : due;
+	}
+	return due;
+}
+
+/* Non-zero when j must wait for a rate-limit token: it then joins
+ * WAIT_RATE behind the others, so no event overtakes one that waits
+ * (run_rate sends them in order, on the loop's timer). Otherwise its
+ * tokens are taken. A wait longer than a loop turn pauses consumption,
+ * as a hold does; poll goes on, so the group keeps the consumer. */
+static int rate_wait(struct worker *w, struct job *j, int64_t now)
+{
+	if ((w->lists[WAIT_RATE].n && w->rate_next != j) ||
+	    rate_due(w, j, now) > now) {
+		if (!w->lists[WAIT_RATE].n)
+			w->rate_since = now;
+		list_add(w, j, WAIT_RATE);
+		if (rate_due(w, w->lists[WAIT_RATE].head, now) - now >
+		    LOOP_MAX_WAIT_MS)
+			pause_set(w, PAUSE_RATE, 1);
+		return 1;
+	}
+	ratelimit_take(&w->rate, now);
+	if (j->sync.req.method != HTTP_GET)
+		ratelimit_take(&w->write_rate, now);
+	return 0;
+}
+
+static void submit(struct worker *w, struct job *j);
+
+static void run_rate(struct worker *w, int64_t now)
+{
+	struct job *j;
+
+	while ((j = w->lists[WAIT_RATE].head) && rate_due(w, j, now) <= now) {
+		list_remove(w, j);
+		w->rate_next = j;
+		submit(w, j);
+		w->rate_next = NULL;
+	}
+	if (w->lists[WAIT_RATE].n)
+		return;
+	if (w->rate_since)
+		metrics_wait(w->metrics, METRICS_WAIT_RATE_LIMIT,
+		             now - w->rate_since);
+	w->rate_since = 0;
+	pause_set(w, PAUSE_RATE, 0);
+}
+
 static void submit(struct worker *w, struct job *j)
 {
 	const struct api_request *req = &j->sync.req;
@@ -241,6 +308,8 @@ static void submit(struct worker *w, struct job *j)
 		list_add(w, j, WAIT_TOKEN);
 		return;
 	}
+	if (rate_wait(w, j, clock_mono_ms()))
+		return;
 	j->auth_gen = auth_generation(w->auth);
 	snprintf(url, sizeof(url), "%s%s", w->cfg->target.base_url, req->path);
 	j->call =
@@ -285,6 +354,10 @@ static void end_hold(struct worker *w)
 
 	if (!hold_end(&w->hold))
 		return;
+	if (w->quota_since)
+		metrics_wait(w->metrics, METRICS_WAIT_QUOTA,
+		             clock_mono_ms() - w->quota_since);
+	w->quota_since = 0;
 	log_kv(LOG_NOTICE, "endpoint available again: resuming",
 	       LOG_N("held", w->lists[WAIT_HOLD].n));
 	while ((j = w->lists[WAIT_HOLD].head)) {
@@ -353,6 +426,34 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 	}
 }
 
+/* A response that says the quota is used up holds the endpoint until the
+ * reset, as a Retry-After does (then one request probes), instead of
+ * sending into a 429. Non-zero when it holds. Unreadable quota headers
+ * are ignored, with a warning at most once a minute. */
+static int quota_hold(struct worker *w, const struct api_response *r)
+{
+	int64_t now = clock_mono_ms();
+
+	if (r->quota == QUOTA_BAD) {
+		w->quota_bad++;
+		if (!w->quota_warned_ms || now - w->quota_warned_ms >= 60000) {
+			log_kv(LOG_WARNING, "quota headers ignored",
+			       LOG_N("count", (long)w->quota_bad));
+			w->quota_warned_ms = now;
+			w->quota_bad = 0;
+		}
+		return 0;
+	}
+	if (r->quota != QUOTA_EXHAUSTED || r->quota_wait_s <= 0)
+		return 0;
+	if (!w->quota_since)
+		w->quota_since = now;
+	log_kv(LOG_INFO, "quota used up: holding until its reset",
+	       LOG_N("reset_s", r->quota_wait_s));
+	start_hold(w, r->quota_wait_s);
+	return 1;
+}
+
 static void on_http_done(void *arg, const struct api_response *r)
 {
 	struct job *j = arg;
@@ -369,7 +470,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 	n = sync_on_response(&j->sync, r);
 	metrics_retry(w->metrics, j->sync.retry_reason);
 	/* The probe's answer decides for everyone held. */
-	if (hold_answered(&w->hold, j, n == SYNC_HOLD))
+	if (hold_answered(&w->hold, j, quota_hold(w, r) || n == SYNC_HOLD))
 		end_hold(w);
 	handle_next(w, j, n);
 }
@@ -912,6 +1013,7 @@ static void run_timers(struct worker *w, int64_t now)
 	default:
 		break;
 	}
+	run_rate(w, now);
 }
 
 static int next_timeout(struct worker *w, int64_t now)
@@ -926,6 +1028,9 @@ static int next_timeout(struct worker *w, int64_t now)
 		next = hold_wake_ms(&w->hold);
 	if (w->lists[WAIT_TOKEN].n && auth_next_ms(w->auth) < next)
 		next = auth_next_ms(w->auth);
+	if (w->lists[WAIT_RATE].n &&
+	    rate_due(w, w->lists[WAIT_RATE].head, now) < next)
+		next = rate_due(w, w->lists[WAIT_RATE].head, now);
 	return next <= now ? 0 : (int)(next - now);
 }
 
@@ -1036,6 +1141,12 @@ static void update_metrics(struct worker *w, int64_t now)
 	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
 	metrics_loop(w->metrics, now, http_in_flight(w->http), paused,
 	             hold_left_ms(&w->hold, now));
+	metrics_rate_tokens(
+	    w->metrics,
+	    ratelimit_on(&w->rate) ? ratelimit_tokens(&w->rate, now) : -1,
+	    ratelimit_on(&w->write_rate)
+	        ? ratelimit_tokens(&w->write_rate, now)
+	        : -1);
 }
 
 /* A run with an end of its own (replay) has reached it. */
@@ -1117,6 +1228,12 @@ struct worker *worker_new(const struct config *cfg,
 	if (!w)
 		return NULL;
 	w->cfg = cfg;
+	ratelimit_init(&w->rate, cfg->target.rate_limit.requests,
+	               cfg->target.rate_limit.per_ms,
+	               cfg->target.rate_limit.burst, clock_mono_ms());
+	ratelimit_init(&w->write_rate, cfg->target.write_rate_limit.requests,
+	               cfg->target.write_rate_limit.per_ms,
+	               cfg->target.write_rate_limit.burst, clock_mono_ms());
 	if (hooks)
 		w->hooks = *hooks;
 	w->profile = profile_find(cfg->target.profile);
@@ -1176,7 +1293,7 @@ struct worker *worker_free(struct worker *w)
 	w->kafka = kafka_free(w->kafka);
 	while (w->lists[WAIT_HTTP].head || w->lists[WAIT_TOKEN].head ||
 	       w->lists[WAIT_HOLD].head || w->lists[WAIT_TIMER].head ||
-	       w->lists[WAIT_INDEX].head) {
+	       w->lists[WAIT_INDEX].head || w->lists[WAIT_RATE].head) {
 		for (int l = WAIT_HTTP; l < WAIT_MAX; l++) {
 			struct job *j = w->lists[l].head;
 

@@ -2,6 +2,7 @@
 
 #include "ops/metrics.h"
 #include "core/request.h"
+#include "core/quota.h"
 #include "config/config.h"
 
 #include <curl/curl.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/queue.h>
+#include <time.h>
 
 /* Responses larger than target.max_response_bytes (this by default) are
  * cut: the APIs answer records, not files, and a runaway body must not
@@ -639,6 +641,11 @@ static const char *header_value(CURL *e, const char *name)
 	return hd->value;
 }
 
+static const char *curl_header(void *arg, const char *name)
+{
+	return header_value(arg, name);
+}
+
 static void finish(struct http *h, struct http_call *c, CURLcode res)
 {
 	struct api_response r = {0};
@@ -668,6 +675,8 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 			curl_easy_getinfo(c->easy, CURLINFO_RETRY_AFTER, &ra);
 			r.retry_after_s = ra > 0 ? (long)ra : 0;
 		}
+		r.quota = (int)quota_read(curl_header, c->easy, time(NULL),
+		                          &r.quota_wait_s);
 	} else {
 		/* A proxy that refused the CONNECT for want of credentials
 		 * answered: 407, as it does to a plain http:// request, so

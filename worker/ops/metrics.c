@@ -76,6 +76,9 @@ struct metrics {
 	_Atomic uint64_t paused;
 	_Atomic int64_t retry_after_ms;
 	_Atomic int64_t heartbeat_ms;
+	_Atomic uint64_t http_429;
+	_Atomic uint64_t wait_ms[METRICS_WAIT_MAX];
+	_Atomic int64_t tokens[2]; /* target.rate_limit, write_rate_limit */
 
 	pthread_mutex_t lock; /* ks */
 	struct kstats ks;
@@ -256,6 +259,46 @@ static void render_http(struct metrics *m, struct text *t)
 	    (unsigned long long)get(&m->token[0]));
 }
 
+static void put_number(struct text *t, const char *name, const char *type,
+                       const char *help, double v);
+
+static const char *const wait_names[METRICS_WAIT_MAX] = {
+    [METRICS_WAIT_RATE_LIMIT] = "rate_limit",
+    [METRICS_WAIT_QUOTA] = "quota",
+};
+
+static void render_rate(struct metrics *m, struct text *t)
+{
+	static const char *const limits[2] = {"rate_limit",
+	                                      "write_rate_limit"};
+	int64_t v[2];
+
+	put_number(t, "custsync_http_429_total", "counter",
+	           "API answers 429 Too Many Requests.",
+	           (double)get(&m->http_429));
+	put_head(t, "custsync_rate_limit_wait_seconds_total", "counter",
+	         "Time requests waited before they went, by reason: a "
+	         "rate-limit token or a quota reset.");
+	for (unsigned r = 0; r < METRICS_WAIT_MAX; r++)
+		put(t,
+		    "custsync_rate_limit_wait_seconds_total{reason=\"%s\"} "
+		    "%.3f\n",
+		    wait_names[r], (double)get(&m->wait_ms[r]) / 1000.0);
+	for (int i = 0; i < 2; i++)
+		v[i] =
+		    atomic_load_explicit(&m->tokens[i], memory_order_relaxed);
+	if (v[0] < 0 && v[1] < 0)
+		return;
+	put_head(t, "custsync_rate_limit_tokens", "gauge",
+	         "Tokens available now, by configured limit.");
+	for (int i = 0; i < 2; i++)
+		if (v[i] >= 0)
+			put(t,
+			    "custsync_rate_limit_tokens{limit=\"%s\"} "
+			    "%lld\n",
+			    limits[i], (long long)v[i]);
+}
+
 static void render_loop(struct metrics *m, struct text *t, int64_t now)
 {
 	int64_t hb =
@@ -277,6 +320,7 @@ static void render_loop(struct metrics *m, struct text *t, int64_t now)
 	    (double)atomic_load_explicit(&m->retry_after_ms,
 	                                 memory_order_relaxed) /
 	        1000.0);
+	render_rate(m, t);
 	put_head(t, "custsync_loop_heartbeat_age_seconds", "gauge",
 	         "Time since the event loop last went round.");
 	put(t, "custsync_loop_heartbeat_age_seconds %.3f\n",
@@ -427,6 +471,8 @@ void metrics_http(struct metrics *m, unsigned method, long status,
 	if (status >= 200 && status < 600)
 		c = (unsigned)(status / 100 - 2);
 	add(&m->http[method][c], 1);
+	if (status == 429)
+		add(&m->http_429, 1);
 	atomic_store_explicit(&m->method_used[method], true,
 	                      memory_order_relaxed);
 	if (seconds < 0)
@@ -460,6 +506,20 @@ void metrics_token_refresh(struct metrics *m, int ok)
 {
 	if (m)
 		add(&m->token[ok ? 1 : 0], 1);
+}
+
+void metrics_wait(struct metrics *m, unsigned reason, int64_t ms)
+{
+	if (m && reason < METRICS_WAIT_MAX && ms > 0)
+		add(&m->wait_ms[reason], (uint64_t)ms);
+}
+
+void metrics_rate_tokens(struct metrics *m, int64_t all, int64_t write)
+{
+	if (!m)
+		return;
+	atomic_store_explicit(&m->tokens[0], all, memory_order_relaxed);
+	atomic_store_explicit(&m->tokens[1], write, memory_order_relaxed);
 }
 
 void metrics_loop(struct metrics *m, int64_t now_ms, size_t in_flight,
@@ -529,6 +589,7 @@ struct metrics *metrics_new(const char *profile, const char *listen, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	m->tokens[0] = m->tokens[1] = -1; /* no limit until told */
 	m->profile = strdup(profile ? profile : "");
 	atomic_store(&m->heartbeat_ms, clock_mono_ms());
 	if (!m->profile) {

@@ -42,6 +42,20 @@ void metrics_http(struct metrics *m, unsigned method, long status,
                   double seconds);
 void metrics_token_refresh(struct metrics *m, int ok);
 
+/* Why requests waited before they were sent. */
+enum metrics_wait {
+	METRICS_WAIT_RATE_LIMIT, /* target.rate_limit / write_rate_limit */
+	METRICS_WAIT_QUOTA,      /* a quota header said none is left */
+	METRICS_WAIT_MAX
+};
+
+/* A request waited ms for reason before it went. */
+void metrics_wait(struct metrics *m, unsigned reason, int64_t ms);
+
+/* The tokens the rate limits have now; -1 for one not configured (its
+ * series is then not shown). */
+void metrics_rate_tokens(struct metrics *m, int64_t all, int64_t write);
+
 /* Once per loop iteration: the heartbeat and the loop's gauges. */
 void metrics_loop(struct metrics *m, int64_t now_ms, size_t in_flight,
                   size_t paused_partitions, int64_t retry_after_ms);
