@@ -151,6 +151,28 @@ static void test_learns_a_slower_partner(void **state)
 	assert_int_equal(concurrency_limit(&c), 64);
 }
 
+static void test_signals(void **state)
+{
+	struct concurrency c;
+
+	(void)state;
+	assert_int_equal(concurrency_signal(200, -1, 5000), CONC_ANSWER);
+	assert_int_equal(concurrency_signal(404, -1, 5000), CONC_ANSWER);
+	assert_int_equal(concurrency_signal(500, -1, 5000), CONC_ANSWER);
+	assert_int_equal(concurrency_signal(429, -1, 5000), CONC_OVERLOAD);
+	assert_int_equal(concurrency_signal(503, -1, 5000), CONC_OVERLOAD);
+	assert_int_equal(concurrency_signal(0, -1, 10000000), CONC_OVERLOAD);
+	/* The hold's, and never sent. */
+	assert_int_equal(concurrency_signal(429, 3, 5000), CONC_IGNORE);
+	assert_int_equal(concurrency_signal(503, 0, 5000), CONC_IGNORE);
+	assert_int_equal(concurrency_signal(0, -1, -1), CONC_IGNORE);
+	warm(&c);
+	for (int i = 0; i < 50; i++)
+		concurrency_sample(&c, 2100, 5000, CONC_IGNORE, 64);
+	assert_false(concurrency_tick(&c, 2200));
+	assert_int_equal(concurrency_limit(&c), 64);
+}
+
 static void test_should_log_on_half(void **state)
 {
 	struct concurrency c;
@@ -178,6 +200,7 @@ int main(void)
 	    cmocka_unit_test(test_rtt_rise_shrinks),
 	    cmocka_unit_test(test_unused_limit_does_not_grow),
 	    cmocka_unit_test(test_learns_a_slower_partner),
+	    cmocka_unit_test(test_signals),
 	    cmocka_unit_test(test_should_log_on_half),
 	};
 

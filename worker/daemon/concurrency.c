@@ -26,6 +26,16 @@
  * taken for its speed (the drift that makes plain Vegas creep up). */
 #define BASELINE_FOLLOW 16
 
+enum conc_signal concurrency_signal(long status, long retry_after_s,
+                                    int64_t rtt_us)
+{
+	if (rtt_us < 0)
+		return CONC_IGNORE;
+	if (status == 429 || status == 503)
+		return retry_after_s >= 0 ? CONC_IGNORE : CONC_OVERLOAD;
+	return status == 0 ? CONC_OVERLOAD : CONC_ANSWER;
+}
+
 void concurrency_init(struct concurrency *c, long min, long max, int64_t now)
 {
 	*c = (struct concurrency){
@@ -140,6 +150,8 @@ int concurrency_tick(struct concurrency *c, int64_t now)
 int concurrency_sample(struct concurrency *c, int64_t now, int64_t rtt_us,
                        enum conc_signal s, size_t in_flight)
 {
+	if (s == CONC_IGNORE)
+		return 0;
 	if (in_flight > c->win_peak)
 		c->win_peak = in_flight;
 	if (s == CONC_OVERLOAD)

@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* CONC_OVERLOAD: a 429 or 503 without Retry-After, a timeout, no
+ * connection. */
 enum conc_signal {
-	CONC_ANSWER,   /* an answer that says nothing about load */
-	CONC_OVERLOAD, /* 429/503 without Retry-After, timeout, no connection
-	                */
+	CONC_IGNORE,   /* not for the controller: never sent, or Retry-After */
+	CONC_ANSWER,   /* an answer: its RTT counts */
+	CONC_OVERLOAD, /* the partner is overloaded */
 	CONC_SIGNAL_MAX
 };
 
@@ -36,6 +38,12 @@ struct concurrency {
 
 	long logged; /* the limit the last log line showed */
 };
+
+/* What an API answer (status 0: none came) tells the controller. A
+ * Retry-After is the partner naming its own wait: the endpoint hold
+ * (hold.h) keeps it, and shrinking as well would punish twice. */
+enum conc_signal concurrency_signal(long status, long retry_after_s,
+                                    int64_t rtt_us);
 
 void concurrency_init(struct concurrency *c, long min, long max, int64_t now);
 
