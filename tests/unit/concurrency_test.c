@@ -151,6 +151,28 @@ static void test_learns_a_slower_partner(void **state)
 	assert_int_equal(concurrency_limit(&c), 64);
 }
 
+static void test_slow_start_ends_at_first_wait(void **state)
+{
+	struct concurrency c;
+
+	(void)state;
+	concurrency_init(&c, 2, 64, 0);
+	concurrency_sample(&c, 5, 20000, CONC_ANSWER, 2);
+	concurrency_sample(&c, 5, 20000, CONC_ANSWER, 2);
+	assert_true(concurrency_tick(&c, 12)); /* 10 ms: the first window */
+	assert_int_equal(concurrency_limit(&c), 4);
+	/* Three fast, one that waited: the mean is fine, doubling ends. */
+	for (int i = 0; i < 3; i++)
+		concurrency_sample(&c, 20, 20000, CONC_ANSWER, 4);
+	concurrency_sample(&c, 25, 45000, CONC_ANSWER, 4);
+	assert_true(concurrency_tick(&c, 32));
+	assert_int_equal(concurrency_limit(&c), 5);
+	for (int i = 0; i < 5; i++)
+		concurrency_sample(&c, 40, 20000, CONC_ANSWER, 5);
+	assert_true(concurrency_tick(&c, 52));
+	assert_int_equal(concurrency_limit(&c), 6);
+}
+
 static void test_signals(void **state)
 {
 	struct concurrency c;
@@ -200,6 +222,7 @@ int main(void)
 	    cmocka_unit_test(test_rtt_rise_shrinks),
 	    cmocka_unit_test(test_unused_limit_does_not_grow),
 	    cmocka_unit_test(test_learns_a_slower_partner),
+	    cmocka_unit_test(test_slow_start_ends_at_first_wait),
 	    cmocka_unit_test(test_signals),
 	    cmocka_unit_test(test_should_log_on_half),
 	};

@@ -108,6 +108,10 @@ static void decide(struct concurrency *c)
 	}
 	if (!c->win_samples)
 		return;
+	/* Doubling stops at the first answer that waited (HyStart's
+	 * delay test): the window's mean lags a queue that is building. */
+	if (c->win_rtt_max_us > threshold_us(c->base_us, GROW_RTT))
+		c->slow_start = 0;
 	mean = c->win_rtt_sum_us / (int64_t)c->win_samples;
 	if (mean > threshold_us(c->base_us, SHRINK_RTT)) {
 		c->slow_start = 0;
@@ -131,6 +135,7 @@ static void new_window(struct concurrency *c, int64_t now)
 	c->win_samples = 0;
 	c->win_rtt_sum_us = 0;
 	c->win_rtt_min_us = -1;
+	c->win_rtt_max_us = 0;
 	c->win_peak = 0;
 	c->win_overload = 0;
 }
@@ -161,6 +166,8 @@ int concurrency_sample(struct concurrency *c, int64_t now, int64_t rtt_us,
 		c->win_rtt_sum_us += rtt_us;
 		if (c->win_rtt_min_us < 0 || rtt_us < c->win_rtt_min_us)
 			c->win_rtt_min_us = rtt_us;
+		if (rtt_us > c->win_rtt_max_us)
+			c->win_rtt_max_us = rtt_us;
 	}
 	return concurrency_tick(c, now);
 }

@@ -33,6 +33,7 @@ struct concurrency {
 	uint64_t win_samples;
 	int64_t win_rtt_sum_us;
 	int64_t win_rtt_min_us;
+	int64_t win_rtt_max_us;
 	size_t win_peak; /* most events in flight seen in it */
 	int win_overload;
 
