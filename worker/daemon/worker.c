@@ -1090,7 +1090,8 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 	       LOG_S("profile", w->profile->name),
 	       LOG_N("topics", w->cfg->kafka.n_topics),
 	       LOG_S("group", w->cfg->kafka.group_id),
-	       LOG_N("max_in_flight", in_flight_cap(w)),
+	       LOG_N("max_in_flight",
+	             w->adaptive ? w->conc.max : in_flight_cap(w)),
 	       LOG_S("concurrency", w->adaptive ? "adaptive" : "fixed"));
 	for (;;) {
 		now = clock_mono_ms();
