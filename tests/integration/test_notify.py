@@ -19,7 +19,8 @@ from events import customer, native, outcomes
 WATCHDOG_USEC = 2_000_000
 PARTITIONS = h.DEFAULT_TOPICS["erp.customers"]
 STATUS_RX = re.compile(r"^STATUS=(\d+\.\d) events/s, (\d+) in flight, "
-                       r"(\d+) buffered, (\d+)/(\d+) partitions paused$")
+                       r"(\d+) buffered, (\d+)/(\d+) partitions paused, "
+                       r"concurrency limit (\d+)$")
 
 
 class NotifySocket:

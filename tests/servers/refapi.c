@@ -27,6 +27,19 @@
  * input, 404 for an unknown id):
  *   POST /_control/latency {"ms":N}        delay later API requests
  *                                          responses (0: off)
+ *   POST /_control/capacity {"concurrent":C,"latency_ms":L,"queue":Q}
+ *                                          a server of capacity C: C
+ *                                          API requests are served at
+ *                                          once in L ms each, the rest
+ *                                          wait their turn in arrival
+ *                                          order (so their latency grows
+ *                                          with the queue); one that
+ *                                          would wait behind Q (default
+ *                                          unbounded) gets 503 without
+ *                                          Retry-After at once and is
+ *                                          not done. {"concurrent":0}
+ *                                          lifts it; it replaces
+ *                                          /_control/latency while on
  *   POST /_control/disable_writes {"seconds":S,"retry_after":R,
  *        "status":503|429}                 customer writes answer status
  *                                          with Retry-After: R for S s
@@ -84,6 +97,10 @@
  * - A body over 1 MiB gets 413 after it has been read (a client that
  *   is still sending would only see a reset), or at once with Expect:
  *   100-continue. Such an early 413 is not delayed by /_control/latency.
+ * - The capacity model does the work when the request arrives and hands
+ *   out turns then, as a server with a thread pool and a FIFO backlog
+ *   would serve it; requests parked before a change of the model keep
+ *   their times.
  * - Every response echoes X-Correlation-Id.
  * - The request log keeps the names (not the values: tokens) of every
  *   request header, as "header_names" in /_control/requests, so a test
@@ -136,7 +153,8 @@ struct pending {
 	unsigned status;
 	int64_t t_ms;
 	int64_t due_ms;
-	uint64_t order; /* FIFO among equal deadlines */
+	int64_t start_ms; /* capacity model: when its server takes it */
+	uint64_t order;   /* FIFO among equal deadlines */
 	size_t heap_pos;
 };
 
@@ -476,8 +494,32 @@ static enum announced announced_body(struct MHD_Connection *conn)
 	return BODY_TOO_BIG;
 }
 
+/* The capacity model's turn for a request at now: the server free
+ * first takes it (FIFO, since turns are handed out in arrival order), so
+ * its answer is due one latency after that. Returns false, taking no
+ * turn, when it would wait behind cap_queue others already. */
+static bool capacity_turn(struct app *a, int64_t now, int64_t *start,
+                          int64_t *due)
+{
+	size_t best = 0;
+	int64_t waiting = 0;
+
+	for (size_t i = 1; i < a->cap_concurrent; i++)
+		if (a->cap_free[i] < a->cap_free[best])
+			best = i;
+	*start = a->cap_free[best] > now ? a->cap_free[best] : now;
+	for (size_t i = 0; *start > now && i < a->heap_len; i++)
+		waiting += a->heap[i]->start_ms > now;
+	if (*start > now && waiting >= a->cap_queue)
+		return false;
+	*due = *start + a->cap_latency_ms;
+	a->cap_free[best] = *due;
+	return true;
+}
+
 /* Computes the reply, logs it, and either queues it or (with injected
- * latency) parks it until resume_due() wakes the connection. */
+ * latency or the capacity model) parks it until resume_due() wakes the
+ * connection. */
 static enum MHD_Result respond(struct app *a, struct pending *p,
                                const char *url, const char *method, bool early)
 {
@@ -487,7 +529,13 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 	/* Every partner API request is logged, counted and delayed; test
 	 * controls never are. */
 	bool api = !prefix_is(url, "/_control");
+	bool delayed = api && !early;
+	int64_t start = 0, due = 0;
+	bool overloaded = delayed && a->cap_concurrent &&
+	                  !capacity_turn(a, mono_ms(), &start, &due);
 
+	if (delayed && !a->cap_concurrent && a->latency_ms > 0)
+		due = mono_ms() + a->latency_ms;
 	memset(&c, 0, sizeof(c));
 	c.a = a;
 	c.conn = p->conn;
@@ -501,6 +549,10 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 		              "request body exceeds %d bytes", MAX_BODY);
 	else if (p->oom)
 		reply_oom(&c.r);
+	else if (overloaded)
+		reply_problem(&c.r, 503, "overloaded",
+		              "the server is at capacity and its queue is "
+		              "full");
 	else if (prefix_is(url, "/_control"))
 		control_handle(&c);
 	else if (!quota_answer(&c) && !script_answer(&c))
@@ -520,10 +572,11 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 	p->len = p->cap = 0;
 	if (!resp)
 		return MHD_NO;
-	if (api && !early && a->latency_ms > 0) {
+	if (due) {
 		p->resp = resp;
 		p->status = c.r.status;
-		p->due_ms = mono_ms() + a->latency_ms;
+		p->due_ms = due;
+		p->start_ms = start;
 		if (heap_push(a, p) == 0) {
 			MHD_suspend_connection(p->conn);
 			return MHD_YES;

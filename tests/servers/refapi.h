@@ -32,6 +32,7 @@ struct pending;
 #define TOKEN_HEX       40
 #define MAX_CUSTOMERS   2000000
 #define MAX_LATENCY_MS  600000
+#define MAX_CAPACITY    1024
 #define MAX_SECONDS     31536000
 #define MAX_ID          64
 #define ETAG_MAX        48
@@ -172,6 +173,14 @@ struct app {
 	uint64_t etag_seq;
 	struct index ix;
 	int64_t latency_ms;
+	/* /_control/capacity: cap_concurrent requests (0: no model) are
+	 * served at once in cap_latency_ms each, the rest wait their turn
+	 * (FIFO); a request that would make more than cap_queue wait gets
+	 * 503. cap_free[i]: when server i is next free (monotonic ms). */
+	unsigned cap_concurrent;
+	int64_t cap_latency_ms;
+	int64_t cap_queue;
+	int64_t cap_free[MAX_CAPACITY];
 	/* /_control/loose_ids: a careless API that matches external ids
 	 * and shortIDs without regard to case (engage, wms). */
 	bool loose_ids;

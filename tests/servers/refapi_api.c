@@ -979,6 +979,35 @@ static void ctl_quota(struct call *c, const cJSON *in)
 	control_ok(c, b);
 }
 
+static void ctl_capacity(struct call *c, const cJSON *in)
+{
+	struct app *a = c->a;
+	int64_t n, ms = 0, q = 0;
+	const cJSON *jms = cJSON_GetObjectItemCaseSensitive(in, "latency_ms");
+	const cJSON *jq = cJSON_GetObjectItemCaseSensitive(in, "queue");
+	cJSON *b;
+
+	if (!json_int(cJSON_GetObjectItemCaseSensitive(in, "concurrent"), 0,
+	              MAX_CAPACITY, &n) ||
+	    (jms && !json_int(jms, 1, MAX_LATENCY_MS, &ms)) ||
+	    (jq && !json_int(jq, 0, 1000000, &q)) || (n && !jms)) {
+		reply_problem(&c->r, 400, "bad-request",
+		              "concurrent must be in [0, %d]; with it, "
+		              "latency_ms in [1, %d] and queue >= 0",
+		              MAX_CAPACITY, MAX_LATENCY_MS);
+		return;
+	}
+	a->cap_concurrent = (unsigned)n;
+	a->cap_latency_ms = ms;
+	a->cap_queue = jq ? q : 1000000;
+	memset(a->cap_free, 0, sizeof(a->cap_free));
+	b = cJSON_CreateObject();
+	cJSON_AddNumberToObject(b, "concurrent", (double)n);
+	cJSON_AddNumberToObject(b, "latency_ms", (double)ms);
+	cJSON_AddNumberToObject(b, "queue", (double)a->cap_queue);
+	control_ok(c, b);
+}
+
 static void ctl_disable_writes(struct call *c, const cJSON *in)
 {
 	const cJSON *sec = cJSON_GetObjectItemCaseSensitive(in, "seconds");
@@ -1367,6 +1396,7 @@ static void ctl_reset(struct call *c, const cJSON *in)
 	a->total = a->if_match_star = 0;
 	a->n_counts = 0;
 	a->latency_ms = 0;
+	a->cap_concurrent = 0;
 	a->disabled_until = 0;
 	a->quota_n = 0;
 	a->n_quota_clients = 0;
@@ -1475,6 +1505,7 @@ void control_handle(struct call *c)
 		void (*fn)(struct call *c, const cJSON *in);
 	} table[] = {
 	    {"latency", MHD_HTTP_METHOD_POST, ctl_latency},
+	    {"capacity", MHD_HTTP_METHOD_POST, ctl_capacity},
 	    {"disable_writes", MHD_HTTP_METHOD_POST, ctl_disable_writes},
 	    {"quota", MHD_HTTP_METHOD_POST, ctl_quota},
 	    {"script", MHD_HTTP_METHOD_POST, ctl_script},

@@ -592,6 +592,44 @@ static void out_of_range(void **state)
 	}
 }
 
+static void adaptive_in_flight(void **state)
+{
+	struct config c;
+
+	(void)state;
+	/* A number stays a number; the bounds have defaults. */
+	load_ok(MIN_OK "  max_in_flight: 12\n", &c);
+	assert_int_equal(c.target.max_in_flight, 12);
+	assert_int_equal(c.target.adaptive.min, 2);
+	assert_int_equal(c.target.adaptive.max, 64);
+	config_done(&c);
+	load_ok(MIN_OK "  max_in_flight: adaptive\n"
+	               "  adaptive: {min: 1, max: 200}\n",
+	        &c);
+	assert_int_equal(c.target.max_in_flight, CONFIG_ADAPTIVE);
+	assert_int_equal(c.target.adaptive.min, 1);
+	assert_int_equal(c.target.adaptive.max, 200);
+	config_done(&c);
+	expect_errors(MIN_OK "  max_in_flight: Adaptive\n",
+	              "10:18: 'target.max_in_flight' must be an integer or "
+	              "'adaptive'\n");
+	expect_errors(MIN_OK "  max_in_flight: 8\n"
+	                     "  adaptive:\n"
+	                     "    max: 16\n",
+	              "12:10: 'target.adaptive.max' needs "
+	              "'target.max_in_flight: adaptive'\n");
+	expect_errors(MIN_OK "  max_in_flight: adaptive\n"
+	                     "  adaptive:\n"
+	                     "    min: 10\n"
+	                     "    max: 4\n",
+	              "13:10: 'target.adaptive.max' must be at least "
+	              "'target.adaptive.min' (10)\n");
+	expect_errors(MIN_OK "  max_in_flight: adaptive\n"
+	                     "  adaptive: {min: 0}\n",
+	              "11:19: 'target.adaptive.min' must be between 1 and "
+	              "4096\n");
+}
+
 static void range_bounds_accepted(void **state)
 {
 	struct config c;
@@ -1679,7 +1717,8 @@ static void several_errors_in_order(void **state)
 	char *want = fmt("1:1: missing required key 'kafka.group_id'\n"
 	                 "6:3: unknown key 'kafka.bogus'\n"
 	                 "8:12: unknown profile 'nope' (known: %s)\n"
-	                 "10:18: 'target.max_in_flight' must be an integer\n"
+	                 "10:18: 'target.max_in_flight' must be an integer or "
+	                 "'adaptive'\n"
 	                 "12:10: 'log.level' must be one of debug, info, "
 	                 "notice, warning, error\n"
 	                 "14:17: 'retry.max_attempts' must be at least 0\n",
@@ -2172,6 +2211,7 @@ int main(void)
 	    cmocka_unit_test(wrong_types),
 	    cmocka_unit_test(missing_keys),
 	    cmocka_unit_test(out_of_range),
+	    cmocka_unit_test(adaptive_in_flight),
 	    cmocka_unit_test(range_bounds_accepted),
 	    cmocka_unit_test(backoff_order),
 	    cmocka_unit_test(integer_forms),

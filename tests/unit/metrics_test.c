@@ -371,6 +371,7 @@ static void test_counters_and_histogram(void **state)
 	metrics_token_refresh(m, 0);
 	metrics_token_refresh(m, 1);
 	metrics_loop(m, 1000, 7, 3, 2500);
+	metrics_concurrency(m, 12, 9);
 	t = render(m, 1500);
 	expect_valid_text(t);
 	expect_line(t,
@@ -409,6 +410,8 @@ static void test_counters_and_histogram(void **state)
 	expect_line(t, "custsync_token_refreshes_total{result=\"success\"} 2");
 	expect_line(t, "custsync_token_refreshes_total{result=\"failure\"} 1");
 	expect_line(t, "custsync_http_in_flight 7");
+	expect_line(t, "custsync_concurrency_limit 12");
+	expect_line(t, "custsync_events_active 9");
 	expect_line(t, "custsync_partitions_paused 3");
 	expect_line(t, "custsync_retry_after_seconds 2.500");
 	expect_line(t, "custsync_loop_heartbeat_age_seconds 0.500");

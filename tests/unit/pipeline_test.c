@@ -65,6 +65,49 @@ static void test_cap(void **state)
 	pipeline_free(pl);
 }
 
+/* The adaptive limit moves the cap: lower stops new starts only, higher
+ * starts more at once, and a key's order holds throughout. */
+static void test_cap_moves(void **state)
+{
+	struct pipeline *pl = pipeline_new(4);
+	struct pl_partition *p = pipeline_partition(pl, "t", 0, 1);
+	struct pl_event *e[8];
+
+	(void)state;
+	for (int i = 0; i < 8; i++) {
+		char k[2] = {(char)('a' + i % 6), 0};
+
+		e[i] = push(pl, p, i, k);
+	}
+	for (int i = 0; i < 4; i++)
+		assert_ptr_equal(pipeline_next_ready(pl), e[i]);
+	pipeline_set_max_active(pl, 2);
+	/* Four stay active; none starts until fewer than two are. */
+	assert_null(pipeline_next_ready(pl));
+	assert_int_equal(pipeline_active(pl), 4);
+	finish(pl, e[0]);
+	finish(pl, e[1]);
+	assert_null(pipeline_next_ready(pl));
+	finish(pl, e[2]);
+	assert_ptr_equal(pipeline_next_ready(pl), e[4]);
+	assert_null(pipeline_next_ready(pl));
+	pipeline_set_max_active(pl, 0); /* never below one */
+	assert_null(pipeline_next_ready(pl));
+	pipeline_set_max_active(pl, 8);
+	/* e[6] is key a, e[7] key b: both free, in arrival order. */
+	assert_ptr_equal(pipeline_next_ready(pl), e[5]);
+	assert_ptr_equal(pipeline_next_ready(pl), e[6]);
+	assert_ptr_equal(pipeline_next_ready(pl), e[7]);
+	assert_null(pipeline_next_ready(pl));
+	finish(pl, e[3]);
+	finish(pl, e[4]);
+	finish(pl, e[5]);
+	finish(pl, e[6]);
+	finish(pl, e[7]);
+	assert_int_equal(pipeline_advance(pl, p), 8);
+	pipeline_free(pl);
+}
+
 static void test_offsets_contiguous_prefix(void **state)
 {
 	struct pipeline *pl = pipeline_new(10);
@@ -353,6 +396,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_same_key_waits_other_keys_run),
 	    cmocka_unit_test(test_cap),
+	    cmocka_unit_test(test_cap_moves),
 	    cmocka_unit_test(test_partition_cap),
 	    cmocka_unit_test(test_offsets_contiguous_prefix),
 	    cmocka_unit_test(test_revoke),

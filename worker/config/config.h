@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+/* target.max_in_flight: adaptive (outside its range 1..4096). */
+#define CONFIG_ADAPTIVE 0
+
 enum auth_type {
 	AUTH_NONE,
 	AUTH_BEARER,
@@ -111,7 +114,14 @@ struct config {
 		} auth;
 		long timeout_ms;         /* default 10000 */
 		long connect_timeout_ms; /* default 5000 */
-		long max_in_flight;      /* default 64, 1..4096 */
+		/* default 64, 1..4096, or CONFIG_ADAPTIVE: the limit follows
+		 * the partner's answers within adaptive.min..max
+		 * (daemon/concurrency.h). */
+		long max_in_flight;
+		struct {
+			long min; /* default 2 */
+			long max; /* default 64 */
+		} adaptive;
 		long max_connections; /* per host, default 0 = max_in_flight */
 		/* Active events per partition, default 0 = no cap; 1 is the
 		 * partition-sequential model of a Kafka Connect HTTP sink. */

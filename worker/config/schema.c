@@ -401,14 +401,32 @@ const struct config_row config_rows[] = {
      .type = INT,
      AT(target.max_in_flight),
      RANGE(1, 4096),
+     .word = "adaptive",
+     .word_value = CONFIG_ADAPTIVE,
      .def = 64,
-     .doc = "events processed at once (one request each)"},
+     .doc = "events processed at once (one request each), or `adaptive`: "
+            "learnt from the API's answers within `target.adaptive` "
+            "(see [Adaptive concurrency](#adaptive-concurrency))"},
+    {.path = "target.adaptive", .type = SECTION},
+    {.path = "target.adaptive.min",
+     .type = INT,
+     AT(target.adaptive.min),
+     RANGE(1, 4096),
+     .def = 2,
+     .doc = "`max_in_flight: adaptive`: the limit never goes below this"},
+    {.path = "target.adaptive.max",
+     .type = INT,
+     AT(target.adaptive.max),
+     RANGE(1, 4096),
+     .def = 64,
+     .doc = "`max_in_flight: adaptive`: the limit never goes above this"},
     {.path = "target.max_connections",
      .type = INT,
      AT(target.max_connections),
      RANGE(0, 4096),
      .def = 0,
-     .doc = "connections per host; 0 = `max_in_flight`"},
+     .doc = "connections per host; 0 = `max_in_flight` (with "
+            "`adaptive`: `target.adaptive.max`)"},
     {.path = "target.max_in_flight_per_partition",
      .type = INT,
      AT(target.max_in_flight_per_partition),
@@ -530,23 +548,29 @@ const size_t config_n_rows = sizeof(config_rows) / sizeof(config_rows[0]);
 
 /* ---- rules between keys --------------------------------------------- */
 
-/* The backoff cap is at least the first backoff. Blame the key that was
- * written; both may have been. */
+/* A lower bound key lo is at most the upper one hi. Blame the key that
+ * was written; both may have been. */
+static void ordered(struct config_load *l, const char *lo, long lo_v,
+                    const char *hi, long hi_v)
+{
+	if (config_load_failed(l, lo) || config_load_failed(l, hi) ||
+	    hi_v >= lo_v)
+		return;
+	if (config_load_is_set(l, hi))
+		config_load_err(l, hi, "'%s' must be at least '%s' (%ld)", hi,
+		                lo, lo_v);
+	else
+		config_load_err(l, lo, "'%s' must be at most '%s' (%ld)", lo,
+		                hi, hi_v);
+}
+
+/* The backoff cap is at least the first backoff. */
 static void backoff_order(struct config_load *l)
 {
-	static const char *const initial = "retry.initial_backoff_ms";
-	static const char *const cap = "retry.max_backoff_ms";
 	const struct config *c = config_load_config(l);
 
-	if (config_load_failed(l, initial) || config_load_failed(l, cap) ||
-	    c->retry.max_backoff_ms >= c->retry.initial_backoff_ms)
-		return;
-	if (config_load_is_set(l, cap))
-		config_load_err(l, cap, "'%s' must be at least '%s' (%ld)",
-		                cap, initial, c->retry.initial_backoff_ms);
-	else
-		config_load_err(l, initial, "'%s' must be at most '%s' (%ld)",
-		                initial, cap, c->retry.max_backoff_ms);
+	ordered(l, "retry.initial_backoff_ms", c->retry.initial_backoff_ms,
+	        "retry.max_backoff_ms", c->retry.max_backoff_ms);
 }
 
 /* Each forwarded name is a header no one else sets: not custsync's own,
@@ -628,7 +652,31 @@ static void headers_not_auth(struct config_load *l)
 			    headers, c->target.headers[i].key, h);
 }
 
+/* target.adaptive tunes the adaptive limit only: beside a fixed number it
+ * would be silently ignored. */
+static void adaptive_bounds(struct config_load *l)
+{
+	static const char *const mif = "target.max_in_flight";
+	static const char *const min = "target.adaptive.min";
+	static const char *const max = "target.adaptive.max";
+	const struct config *c = config_load_config(l);
+
+	if (config_load_failed(l, mif))
+		return;
+	if (c->target.max_in_flight != CONFIG_ADAPTIVE) {
+		if (config_load_is_set(l, min))
+			config_load_err(l, min, "'%s' needs '%s: adaptive'",
+			                min, mif);
+		if (config_load_is_set(l, max))
+			config_load_err(l, max, "'%s' needs '%s: adaptive'",
+			                max, mif);
+		return;
+	}
+	ordered(l, min, c->target.adaptive.min, max, c->target.adaptive.max);
+}
+
 const struct config_validator config_validators[] = {
+    {"adaptive_bounds", adaptive_bounds},
     {"backoff_order", backoff_order},
     {"forward_names", forward_names},
     {"proxy_credentials", proxy_credentials},

@@ -311,7 +311,8 @@ static int read_value(struct config_load *l, const struct config_row *r,
 	case CONFIG_URL:
 		return value_url(t, node, path, dst);
 	case CONFIG_INT:
-		return value_long(t, node, path, r->min, r->max, dst);
+		return value_long_or(t, node, path, r->min, r->max, r->word,
+		                     r->word_value, dst);
 	case CONFIG_BOOL:
 		return value_bool(t, node, path, dst);
 	case CONFIG_ENUM:

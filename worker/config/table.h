@@ -51,6 +51,10 @@ struct config_row {
 	size_t count;   /* LIST, PROPERTIES, MAPPING: the size_t count */
 	long min, max;  /* INT */
 	long def;       /* INT, BOOL, ENUM */
+	/* INT: a word that may be written instead of a number, stored as
+	 * word_value (outside min..max): `max_in_flight: adaptive`. */
+	const char *word;
+	long word_value;
 	const char *def_str;      /* STRING, CHOICE: the default, copied */
 	const char *def_from;     /* STRING: default to this key's value */
 	const char *const *names; /* ENUM, CHOICE: the allowed values */

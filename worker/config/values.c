@@ -232,14 +232,30 @@ static int parse_long(const char *s, long *out)
 int value_long(struct ytree *t, size_t node, const char *path, long min,
                long max, long *dst)
 {
+	return value_long_or(t, node, path, min, max, NULL, 0, dst);
+}
+
+int value_long_or(struct ytree *t, size_t node, const char *path, long min,
+                  long max, const char *word, long word_value, long *dst)
+{
 	char *s;
 	long v = 0;
 	int rc;
 
 	if (value_text(t, node, path, "an integer", &s))
 		return -1;
+	if (s && word && strcmp(s, word) == 0) {
+		free(s);
+		*dst = word_value;
+		return 0;
+	}
 	rc = s ? parse_long(s, &v) : -EINVAL;
 	free(s);
+	if (rc == -EINVAL && word) {
+		ytree_err(t, node, "'%s' must be an integer or '%s'", path,
+		          word);
+		return -1;
+	}
 	if (rc == -EINVAL) {
 		ytree_err(t, node, "'%s' must be an integer", path);
 		return -1;

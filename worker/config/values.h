@@ -28,6 +28,9 @@ int value_string(struct ytree *t, size_t node, const char *path, char **dst);
 /* Decimal digits, quoted or not, within min..max. */
 int value_long(struct ytree *t, size_t node, const char *path, long min,
                long max, long *dst);
+/* The same, or word (when not NULL), stored as word_value. */
+int value_long_or(struct ytree *t, size_t node, const char *path, long min,
+                  long max, const char *word, long word_value, long *dst);
 /* true/false/yes/no, any case. */
 int value_bool(struct ytree *t, size_t node, const char *path, int *dst);
 /* One of names[0..n), as its index. */

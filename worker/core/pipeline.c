@@ -39,13 +39,18 @@ struct pipeline {
 	uint64_t seq;
 };
 
+void pipeline_set_max_active(struct pipeline *pl, size_t n)
+{
+	pl->max_active = n ? n : 1;
+}
+
 struct pipeline *pipeline_new(size_t max_active)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
 
 	if (!pl)
 		return NULL;
-	pl->max_active = max_active ? max_active : 1;
+	pipeline_set_max_active(pl, max_active);
 	LIST_INIT(&pl->parts);
 	pl->keys = strmap_new();
 	if (!pl->keys) {

@@ -36,6 +36,10 @@ struct pl_event {
 
 struct pipeline *pipeline_new(size_t max_active);
 
+/* A new cap on ACTIVE events (0 counts as 1). A lower one only stops
+ * new starts: events already ACTIVE run to their end. */
+void pipeline_set_max_active(struct pipeline *pl, size_t n);
+
 /* At most n ACTIVE events per partition (0: no cap). 1 gives the
  * partition-sequential model of a Kafka Connect HTTP sink, for
  * comparison. */

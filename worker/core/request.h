@@ -4,6 +4,7 @@
 #define CUSTSYNC_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum http_method {
 	HTTP_GET,
@@ -46,6 +47,9 @@ struct api_response {
 	long quota_wait_s;
 	const char *error; /* transport error text when status is 0 */
 	int timed_out;     /* status 0 because the time ran out */
+	/* From sending to the end of the answer; -1 when the request was
+	 * never sent (a header refused). */
+	int64_t rtt_us;
 };
 
 void api_request_done(struct api_request *r);

@@ -3,6 +3,7 @@
 #include "edge/auth.h"
 #include "daemon/backoff.h"
 #include "daemon/backpressure.h"
+#include "daemon/concurrency.h"
 #include "daemon/hold.h"
 #include "daemon/ratelimit.h"
 #include "core/quota.h"
@@ -116,6 +117,10 @@ struct worker {
 	int64_t quota_since;         /* a quota reset holds since; 0: none */
 	uint64_t quota_bad; /* unreadable quota headers since the warning */
 	int64_t quota_warned_ms;
+	/* max_in_flight: adaptive; the pipeline's cap on active events
+	 * follows it. */
+	int adaptive;
+	struct concurrency conc;
 
 	int paused; /* enum pause_reason bits: all partitions */
 	int reapply_pause;
@@ -454,6 +459,33 @@ static int quota_hold(struct worker *w, const struct api_response *r)
 	return 1;
 }
 
+/* The admission cap: fixed, or the adaptive limit (at most its max). */
+static long in_flight_cap(const struct worker *w)
+{
+	return w->adaptive ? concurrency_limit(&w->conc)
+	                   : w->cfg->target.max_in_flight;
+}
+
+/* An answer moves the adaptive limit. A lower cap only stops new
+ * admissions: events already active finish, in their key's order. */
+static void adapt(struct worker *w, const struct api_response *r)
+{
+	enum conc_signal s =
+	    concurrency_signal(r->status, r->retry_after_s, r->rtt_us);
+
+	if (!w->adaptive ||
+	    !concurrency_sample(&w->conc, clock_mono_ms(), r->rtt_us, s,
+	                        pipeline_active(w->pl)))
+		return;
+	pipeline_set_max_active(w->pl, (size_t)in_flight_cap(w));
+	if (concurrency_should_log(&w->conc))
+		log_kv(LOG_INFO, "concurrency limit changed",
+		       LOG_N("limit", in_flight_cap(w)),
+		       LOG_N("active", pipeline_active(w->pl)),
+		       LOG_N("baseline_rtt_ms",
+		             concurrency_baseline_us(&w->conc) / 1000));
+}
+
 static void on_http_done(void *arg, const struct api_response *r)
 {
 	struct job *j = arg;
@@ -461,6 +493,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 	enum sync_next n;
 
 	j->call = NULL;
+	adapt(w, r);
 	list_remove(w, j);
 	if (r->status == 0)
 		log_kv(LOG_WARNING, "request failed", LOG_S("key", j->key),
@@ -1057,10 +1090,10 @@ static void notify_status(struct worker *w, int64_t now)
 	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
 	sd_notifyf(0,
 	           "STATUS=%.1f events/s, %zu in flight, %zu buffered, "
-	           "%zu/%zu partitions paused",
+	           "%zu/%zu partitions paused, concurrency limit %ld",
 	           (double)(w->events_done - w->events_at_status) / secs,
 	           http_in_flight(w->http), pipeline_buffered(w->pl), paused,
-	           assigned);
+	           assigned, in_flight_cap(w));
 	w->events_at_status = w->events_done;
 	w->last_status = now;
 }
@@ -1147,6 +1180,8 @@ static void update_metrics(struct worker *w, int64_t now)
 	    ratelimit_on(&w->write_rate)
 	        ? ratelimit_tokens(&w->write_rate, now)
 	        : -1);
+	metrics_concurrency(w->metrics, in_flight_cap(w),
+	                    pipeline_active(w->pl));
 }
 
 /* A run with an end of its own (replay) has reached it. */
@@ -1166,7 +1201,9 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 	       LOG_S("profile", w->profile->name),
 	       LOG_N("topics", w->cfg->kafka.n_topics),
 	       LOG_S("group", w->cfg->kafka.group_id),
-	       LOG_N("max_in_flight", w->cfg->target.max_in_flight));
+	       LOG_N("max_in_flight",
+	             w->adaptive ? w->conc.max : in_flight_cap(w)),
+	       LOG_S("concurrency", w->adaptive ? "adaptive" : "fixed"));
 	for (;;) {
 		now = clock_mono_ms();
 		if ((*stop || w->exit_code || run_finished(w)) && !deadline) {
@@ -1216,6 +1253,8 @@ struct worker *worker_new(const struct config *cfg,
 	    .connect_timeout_ms = cfg->target.connect_timeout_ms,
 	    .max_connections = cfg->target.max_connections
 	                           ? cfg->target.max_connections
+	                       : cfg->target.max_in_flight == CONFIG_ADAPTIVE
+	                           ? cfg->target.adaptive.max
 	                           : cfg->target.max_in_flight,
 	    .tls_verify = cfg->target.tls_verify,
 	    .tls = &cfg->target.tls,
@@ -1260,7 +1299,11 @@ struct worker *worker_new(const struct config *cfg,
 			return worker_free(w);
 		}
 	}
-	w->pl = pipeline_new((size_t)cfg->target.max_in_flight);
+	w->adaptive = cfg->target.max_in_flight == CONFIG_ADAPTIVE;
+	if (w->adaptive)
+		concurrency_init(&w->conc, cfg->target.adaptive.min,
+		                 cfg->target.adaptive.max, clock_mono_ms());
+	w->pl = pipeline_new((size_t)in_flight_cap(w));
 	if (w->pl)
 		pipeline_set_partition_cap(
 		    w->pl, (size_t)cfg->target.max_in_flight_per_partition);

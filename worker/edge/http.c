@@ -689,6 +689,7 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 	}
 	if (!c->refused)
 		curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &us);
+	r.rtt_us = c->refused ? -1 : (int64_t)us;
 	metrics_http(h->opt.metrics, c->method, r.status, (double)us / 1e6);
 	unlink_call(h, c);
 	c->done(c->arg, &r);

@@ -73,6 +73,7 @@ struct metrics {
 	_Atomic uint64_t dead_letters;
 	_Atomic uint64_t token[2]; /* [0] failure, [1] success */
 	_Atomic uint64_t in_flight;
+	_Atomic uint64_t concurrency_limit, events_active;
 	_Atomic uint64_t paused;
 	_Atomic int64_t retry_after_ms;
 	_Atomic int64_t heartbeat_ms;
@@ -308,6 +309,13 @@ static void render_loop(struct metrics *m, struct text *t, int64_t now)
 	         "API requests in flight.");
 	put(t, "custsync_http_in_flight %llu\n",
 	    (unsigned long long)get(&m->in_flight));
+	put_number(t, "custsync_concurrency_limit", "gauge",
+	           "Events that may be active at once: max_in_flight, or the "
+	           "adaptive limit.",
+	           (double)get(&m->concurrency_limit));
+	put_number(t, "custsync_events_active", "gauge",
+	           "Events admitted and not yet answered (under the limit).",
+	           (double)get(&m->events_active));
 	put_head(t, "custsync_partitions_paused", "gauge",
 	         "Assigned partitions paused (Retry-After hold, "
 	         "backpressure or shutdown).");
@@ -534,6 +542,16 @@ void metrics_loop(struct metrics *m, int64_t now_ms, size_t in_flight,
 	                      retry_after_ms > 0 ? retry_after_ms : 0,
 	                      memory_order_relaxed);
 	atomic_store_explicit(&m->heartbeat_ms, now_ms, memory_order_relaxed);
+}
+
+void metrics_concurrency(struct metrics *m, long limit, size_t active)
+{
+	if (!m)
+		return;
+	atomic_store_explicit(&m->concurrency_limit,
+	                      limit > 0 ? (uint64_t)limit : 0,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&m->events_active, active, memory_order_relaxed);
 }
 
 /* ---- librdkafka statistics -------------------------------------------- */

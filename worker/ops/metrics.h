@@ -60,6 +60,9 @@ void metrics_rate_tokens(struct metrics *m, int64_t all, int64_t write);
 void metrics_loop(struct metrics *m, int64_t now_ms, size_t in_flight,
                   size_t paused_partitions, int64_t retry_after_ms);
 
+/* The admission limit (fixed or adaptive) and the events under it. */
+void metrics_concurrency(struct metrics *m, long limit, size_t active);
+
 /* One librdkafka statistics report (the consumer's JSON). Returns 0, or
  * -EINVAL when it is not a statistics object (nothing changes). */
 int metrics_kafka_stats(struct metrics *m, const char *json, size_t len,

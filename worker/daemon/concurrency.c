@@ -1,0 +1,184 @@
+#include "daemon/concurrency.h"
+
+/* The constants, with why, are in the README ("Adaptive concurrency"). */
+
+/* A window lasts one baseline RTT (so the limit moves at most once per
+ * round trip, as TCP's window does), but never less than this: a
+ * decision on a millisecond of loopback answers would follow noise. */
+#define WINDOW_MIN_US 10000
+/* Grow while the window's mean RTT is at most GROW_RTT x the baseline;
+ * shrink above SHRINK_RTT x; hold between, so jitter does not make the
+ * limit swing. */
+#define GROW_RTT   1.5
+#define SHRINK_RTT 2.0
+/* Differences below this are never load: a few milliseconds of
+ * scheduling noise on a sub-millisecond baseline are not a queue. */
+#define RTT_SLACK_US 2000
+/* Multiplicative decrease: halved on an explicit overload answer (the
+ * partner is already shedding, as a TCP loss), by a quarter when only
+ * the RTT rose (an earlier, softer signal). */
+#define DECREASE_OVERLOAD 0.5
+#define DECREASE_RTT      0.75
+/* The baseline is the fastest RTT seen. It follows a rise only while the
+ * limit is at its minimum, where our own queue is the smallest it can
+ * be, by 1/16 per window: a partner that became slower for good is
+ * learnt in a few seconds, and a queue we keep in the partner is never
+ * taken for its speed (the drift that makes plain Vegas creep up). */
+#define BASELINE_FOLLOW 16
+
+enum conc_signal concurrency_signal(long status, long retry_after_s,
+                                    int64_t rtt_us)
+{
+	if (rtt_us < 0)
+		return CONC_IGNORE;
+	if (status == 429 || status == 503)
+		return retry_after_s >= 0 ? CONC_IGNORE : CONC_OVERLOAD;
+	return status == 0 ? CONC_OVERLOAD : CONC_ANSWER;
+}
+
+void concurrency_init(struct concurrency *c, long min, long max, int64_t now)
+{
+	*c = (struct concurrency){
+	    .min = min < 1 ? 1 : min,
+	    .max = max < min ? min : max,
+	    .slow_start = 1,
+	    .win_start = now,
+	    .win_rtt_min_us = -1,
+	};
+	c->limit = (double)c->min;
+}
+
+long concurrency_limit(const struct concurrency *c)
+{
+	long l = (long)c->limit;
+
+	if (l < c->min)
+		return c->min;
+	return l > c->max ? c->max : l;
+}
+
+int64_t concurrency_baseline_us(const struct concurrency *c)
+{
+	return c->base_us;
+}
+
+static int64_t window_us(const struct concurrency *c)
+{
+	return c->base_us > WINDOW_MIN_US ? c->base_us : WINDOW_MIN_US;
+}
+
+static void set_limit(struct concurrency *c, double l)
+{
+	if (l < (double)c->min)
+		l = (double)c->min;
+	if (l > (double)c->max)
+		l = (double)c->max;
+	c->limit = l;
+}
+
+static void follow_baseline(struct concurrency *c)
+{
+	int64_t m = c->win_rtt_min_us;
+
+	if (m < 0)
+		return;
+	if (!c->base_us || m < c->base_us)
+		c->base_us = m > 0 ? m : 1;
+	else if (concurrency_limit(c) <= c->min)
+		c->base_us += (m - c->base_us) / BASELINE_FOLLOW;
+}
+
+static int64_t threshold_us(int64_t base, double factor)
+{
+	int64_t t = (int64_t)((double)base * factor);
+
+	return t > base + RTT_SLACK_US ? t : base + RTT_SLACK_US;
+}
+
+/* The decision at the end of a window: one step at most. */
+static void decide(struct concurrency *c)
+{
+	int64_t mean;
+	int used;
+
+	if (c->win_overload) {
+		c->slow_start = 0;
+		set_limit(c, c->limit * DECREASE_OVERLOAD);
+		return;
+	}
+	if (!c->win_samples)
+		return;
+	/* Doubling stops at the first answer that waited (HyStart's
+	 * delay test): the window's mean lags a queue that is building. */
+	if (c->win_rtt_max_us > threshold_us(c->base_us, GROW_RTT))
+		c->slow_start = 0;
+	mean = c->win_rtt_sum_us / (int64_t)c->win_samples;
+	if (mean > threshold_us(c->base_us, SHRINK_RTT)) {
+		c->slow_start = 0;
+		set_limit(c, c->limit * DECREASE_RTT);
+		return;
+	}
+	if (mean > threshold_us(c->base_us, GROW_RTT)) {
+		c->slow_start = 0;
+		return;
+	}
+	/* A limit that was not used says nothing about whether more would
+	 * be served as fast (TCP's congestion window validation). */
+	used = (double)c->win_peak * 2.0 >= c->limit;
+	if (used)
+		set_limit(c, c->slow_start ? c->limit * 2.0 : c->limit + 1.0);
+}
+
+static void new_window(struct concurrency *c, int64_t now)
+{
+	c->win_start = now;
+	c->win_samples = 0;
+	c->win_rtt_sum_us = 0;
+	c->win_rtt_min_us = -1;
+	c->win_rtt_max_us = 0;
+	c->win_peak = 0;
+	c->win_overload = 0;
+}
+
+int concurrency_tick(struct concurrency *c, int64_t now)
+{
+	long before = concurrency_limit(c);
+
+	if ((now - c->win_start) * 1000 < window_us(c))
+		return 0;
+	follow_baseline(c);
+	decide(c);
+	new_window(c, now);
+	return concurrency_limit(c) != before;
+}
+
+int concurrency_sample(struct concurrency *c, int64_t now, int64_t rtt_us,
+                       enum conc_signal s, size_t in_flight)
+{
+	if (s == CONC_IGNORE)
+		return 0;
+	if (in_flight > c->win_peak)
+		c->win_peak = in_flight;
+	if (s == CONC_OVERLOAD)
+		c->win_overload = 1;
+	if (rtt_us >= 0 && s != CONC_OVERLOAD) {
+		c->win_samples++;
+		c->win_rtt_sum_us += rtt_us;
+		if (c->win_rtt_min_us < 0 || rtt_us < c->win_rtt_min_us)
+			c->win_rtt_min_us = rtt_us;
+		if (rtt_us > c->win_rtt_max_us)
+			c->win_rtt_max_us = rtt_us;
+	}
+	return concurrency_tick(c, now);
+}
+
+int concurrency_should_log(struct concurrency *c)
+{
+	long l = concurrency_limit(c);
+	long d = l > c->logged ? l - c->logged : c->logged - l;
+
+	if (c->logged && d * 2 <= c->logged)
+		return 0;
+	c->logged = l;
+	return 1;
+}
