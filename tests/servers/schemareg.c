@@ -66,7 +66,7 @@
 
 #include "lib/convert.h"
 
-#define BODY_MAX (1024 * 1024)
+#define BODY_MAX    (1024 * 1024)
 #define SCHEMAS_MAX 10000
 #define CT_REGISTRY "application/vnd.schemaregistry.v1+json"
 
@@ -80,13 +80,13 @@ struct app {
 	struct MHD_Daemon *mhd;
 	uint16_t port;
 	int verbose;
-	char *auth; /* "Basic ..." expected, or NULL */
+	char *auth;             /* "Basic ..." expected, or NULL */
 	struct schema *schemas; /* id i + 1 at index i */
 	size_t n_schemas;
 	uint64_t total, registers;
 	/* Faults. */
-	int down_status;        /* 0: none */
-	int64_t down_until_ms;  /* 0: until /_control/up */
+	int down_status;         /* 0: none */
+	int64_t down_until_ms;   /* 0: until /_control/up */
 	int64_t refuse_until_ms; /* > now: not listening */
 	int64_t refuse_grace_ms; /* open connections may finish until then */
 	int refuse_by_signal;
@@ -132,9 +132,8 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *conn,
-                                 unsigned status, const char *ctype,
-                                 char *body)
+static enum MHD_Result send_text(struct MHD_Connection *conn, unsigned status,
+                                 const char *ctype, char *body)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -156,9 +155,8 @@ static enum MHD_Result send_text(struct MHD_Connection *conn,
 	return ret;
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *conn,
-                                 unsigned status, const char *ctype,
-                                 cJSON *body)
+static enum MHD_Result send_json(struct MHD_Connection *conn, unsigned status,
+                                 const char *ctype, cJSON *body)
 {
 	char *s = cJSON_PrintUnformatted(body);
 
@@ -167,9 +165,8 @@ static enum MHD_Result send_json(struct MHD_Connection *conn,
 }
 
 /* Confluent's error body. */
-static enum MHD_Result send_error(struct MHD_Connection *conn,
-                                  unsigned status, int code,
-                                  const char *message)
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status,
+                                  int code, const char *message)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -203,8 +200,7 @@ static unsigned long parse_id(const char *s)
 	return errno || *end ? 0 : v;
 }
 
-static enum MHD_Result get_schema(struct app *a,
-                                  struct MHD_Connection *conn,
+static enum MHD_Result get_schema(struct app *a, struct MHD_Connection *conn,
                                   const char *idtext)
 {
 	unsigned long id = parse_id(idtext);
@@ -224,19 +220,20 @@ static enum MHD_Result register_schema(struct app *a,
                                        struct MHD_Connection *conn,
                                        const struct upload *up)
 {
-	cJSON *body = up->data ? cJSON_ParseWithLength(up->data, up->len)
-	                       : NULL;
+	cJSON *body =
+	    up->data ? cJSON_ParseWithLength(up->data, up->len) : NULL;
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(body, "schema");
-	char *canon = cJSON_IsString(text) ? canonical(text->valuestring)
-	                                   : NULL;
+	char *canon =
+	    cJSON_IsString(text) ? canonical(text->valuestring) : NULL;
 	size_t i;
 
 	a->registers++;
 	if (!canon) {
 		cJSON_Delete(body);
-		return send_error(conn, 422, 42201,
-		                  "Invalid schema: \"schema\" must be a string "
-		                  "holding JSON");
+		return send_error(
+		    conn, 422, 42201,
+		    "Invalid schema: \"schema\" must be a string "
+		    "holding JSON");
 	}
 	for (i = 0; i < a->n_schemas; i++)
 		if (!strcmp(a->schemas[i].canonical, canon))
@@ -294,8 +291,8 @@ static enum MHD_Result registry(struct app *a, struct MHD_Connection *conn,
 
 	a->total++;
 	if (a->auth) {
-		auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		                                   MHD_HTTP_HEADER_AUTHORIZATION);
+		auth = MHD_lookup_connection_value(
+		    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		if (!auth || strcmp(auth, a->auth))
 			return send_error(conn, MHD_HTTP_UNAUTHORIZED, 401,
 			                  "Unauthorized");
@@ -337,8 +334,8 @@ static enum MHD_Result control(struct app *a, struct MHD_Connection *conn,
                                const char *method, const char *name,
                                const struct upload *up)
 {
-	cJSON *body = up->data ? cJSON_ParseWithLength(up->data, up->len)
-	                       : NULL;
+	cJSON *body =
+	    up->data ? cJSON_ParseWithLength(up->data, up->len) : NULL;
 	long secs = member(body, "seconds", 86400);
 	long st = member(body, "status", 599);
 	long count = member(body, "count", 1000000);
@@ -350,10 +347,12 @@ static enum MHD_Result control(struct app *a, struct MHD_Connection *conn,
 		char id[24];
 
 		cJSON_AddNumberToObject(out, "total", (double)a->total);
-		cJSON_AddNumberToObject(out, "registers", (double)a->registers);
+		cJSON_AddNumberToObject(out, "registers",
+		                        (double)a->registers);
 		for (size_t i = 0; i < a->n_schemas; i++) {
 			snprintf(id, sizeof id, "%zu", i + 1);
-			cJSON_AddNumberToObject(gets, id, (double)a->schemas[i].gets);
+			cJSON_AddNumberToObject(gets, id,
+			                        (double)a->schemas[i].gets);
 		}
 	} else if (strcmp(method, "POST")) {
 		ok = 0;
@@ -365,7 +364,8 @@ static enum MHD_Result control(struct app *a, struct MHD_Connection *conn,
 			a->refuse_grace_ms = mono_ms() + 1000;
 		} else {
 			a->down_status = (int)st;
-			a->down_until_ms = secs > 0 ? mono_ms() + secs * 1000 : 0;
+			a->down_until_ms =
+			    secs > 0 ? mono_ms() + secs * 1000 : 0;
 		}
 	} else if (!strcmp(name, "fail")) {
 		if (count < 0 || bad_status(st))
@@ -383,20 +383,21 @@ static enum MHD_Result control(struct app *a, struct MHD_Connection *conn,
 	} else {
 		cJSON_Delete(body);
 		cJSON_Delete(out);
-		return send_error(conn, MHD_HTTP_NOT_FOUND, 404, "no such control");
+		return send_error(conn, MHD_HTTP_NOT_FOUND, 404,
+		                  "no such control");
 	}
 	cJSON_Delete(body);
 	if (!ok) {
 		cJSON_Delete(out);
-		return send_error(conn, MHD_HTTP_BAD_REQUEST, 400, "bad control");
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, 400,
+		                  "bad control");
 	}
 	return send_json(conn, MHD_HTTP_OK, "application/json", out);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
 {
 	struct app *a = cls;
@@ -414,7 +415,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (up->len + *upload_size > BODY_MAX) {
 			up->too_big = 1;
 		} else if (!up->too_big) {
-			char *d = realloc(up->data, up->len + *upload_size + 1);
+			char *d =
+			    realloc(up->data, up->len + *upload_size + 1);
 			if (!d)
 				return MHD_NO;
 			memcpy(d + up->len, upload_data, *upload_size);
@@ -428,16 +430,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	if (a->verbose)
 		logmsg(7, "%s %s", method, url);
 	if (up->too_big)
-		return send_error(conn, 413, 413,
-		                  "body too large");
+		return send_error(conn, 413, 413, "body too large");
 	if (!strncmp(url, "/_control/", 10))
 		return control(a, conn, method, url + 10, up);
 	return registry(a, conn, method, url, up);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
-                         void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+                         void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct upload *up = *con_cls;
 
@@ -506,14 +506,16 @@ static int serve(struct app *a, const sigset_t *waitmask)
 			    a->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 			/* The reply to the control that asked leaves first;
 			 * clients close after it (no keep-alive in tests). */
-			if (ci && ci->num_connections && now < a->refuse_grace_ms)
+			if (ci && ci->num_connections &&
+			    now < a->refuse_grace_ms)
 				refuse = 0;
 			else
 				go_down(a);
 		}
 		if (!refuse && !a->mhd) {
 			if (listen_on(a)) {
-				logmsg(3, "cannot listen again on 127.0.0.1:%u",
+				logmsg(3,
+				       "cannot listen again on 127.0.0.1:%u",
 				       a->port);
 				return -1;
 			}
@@ -524,7 +526,8 @@ static int serve(struct app *a, const sigset_t *waitmask)
 
 			MHD_run(a->mhd);
 			if (refuse || a->refuse_until_ms > mono_ms())
-				wait_ms = 10; /* going down once the reply is out */
+				wait_ms =
+				    10; /* going down once the reply is out */
 			pfd.fd = MHD_get_daemon_info(a->mhd,
 			                             MHD_DAEMON_INFO_EPOLL_FD)
 			             ->epoll_fd;
