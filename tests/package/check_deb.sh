@@ -43,7 +43,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 	fail "Description lacks a long description"
 depends=$(field Depends)
 for lib in librdkafka1 libcurl4 libcjson1 libyaml-0-2 libsystemd0 \
-	libmicrohttpd12; do
+	libmicrohttpd12 libavro23; do
 	[[ ",$depends," =~ [,\ ]$lib[\ ,\(] ]] ||
 		fail "Depends lacks $lib: $depends"
 done
