@@ -461,7 +461,7 @@ static cJSON *real(double d)
 
 static cJSON *primitive(struct rd *r, const char *t, const cJSON *node)
 {
-	const uint8_t *b;
+	const uint8_t *b = NULL;
 	int64_t v;
 
 	if (!strcmp(t, "null"))
@@ -543,7 +543,7 @@ static int is_vsd(const cJSON *node)
 static cJSON *vsd(struct rd *r)
 {
 	int64_t scale, n;
-	const uint8_t *b;
+	const uint8_t *b = NULL;
 
 	if (read_long(r, &scale) || read_len(r, &n) || take(r, (size_t)n, &b))
 		return NULL;
@@ -621,7 +621,7 @@ static cJSON *blocks(struct rd *r, const cJSON *items, int is_map,
 			char *key = NULL;
 			if (is_map) {
 				int64_t kl;
-				const uint8_t *kb;
+				const uint8_t *kb = NULL;
 				if (read_len(r, &kl) ||
 				    take(r, (size_t)kl, &kb))
 					goto err;
@@ -671,7 +671,7 @@ static cJSON *named_value(struct rd *r, const cJSON *node, const char *t,
 	}
 	/* fixed */
 	const cJSON *size = cJSON_GetObjectItemCaseSensitive(node, "size");
-	const uint8_t *b;
+	const uint8_t *b = NULL;
 	if (!cJSON_IsNumber(size) || !(size->valuedouble >= 0) ||
 	    size->valuedouble > (double)(r->n - r->off) ||
 	    take(r, (size_t)size->valuedouble, &b)) {
