@@ -121,19 +121,19 @@ static int decode(const char *schema, const char *payload, char **out,
 	return rc;
 }
 
-#define ROW_SCHEMA                                                          \
-	"{\"type\":\"struct\",\"fields\":["                                 \
-	"{\"field\":\"id\",\"type\":\"int32\"},"                            \
-	"{\"field\":\"credit\",\"type\":\"bytes\",\"name\":"                \
-	"\"org.apache.kafka.connect.data.Decimal\","                        \
-	"\"parameters\":{\"scale\":\"2\"}},"                                \
-	"{\"field\":\"var\",\"type\":\"struct\",\"name\":"                  \
-	"\"io.debezium.data.VariableScaleDecimal\"},"                       \
-	"{\"field\":\"ts\",\"type\":\"int64\",\"name\":"                    \
-	"\"io.debezium.time.MicroTimestamp\"},"                             \
-	"{\"field\":\"born\",\"type\":\"int32\",\"name\":"                  \
-	"\"io.debezium.time.Date\"},"                                       \
-	"{\"field\":\"zts\",\"type\":\"string\",\"name\":"                  \
+#define ROW_SCHEMA                                                            \
+	"{\"type\":\"struct\",\"fields\":["                                   \
+	"{\"field\":\"id\",\"type\":\"int32\"},"                              \
+	"{\"field\":\"credit\",\"type\":\"bytes\",\"name\":"                  \
+	"\"org.apache.kafka.connect.data.Decimal\","                          \
+	"\"parameters\":{\"scale\":\"2\"}},"                                  \
+	"{\"field\":\"var\",\"type\":\"struct\",\"name\":"                    \
+	"\"io.debezium.data.VariableScaleDecimal\"},"                         \
+	"{\"field\":\"ts\",\"type\":\"int64\",\"name\":"                      \
+	"\"io.debezium.time.MicroTimestamp\"},"                               \
+	"{\"field\":\"born\",\"type\":\"int32\",\"name\":"                    \
+	"\"io.debezium.time.Date\"},"                                         \
+	"{\"field\":\"zts\",\"type\":\"string\",\"name\":"                    \
 	"\"io.debezium.time.ZonedTimestamp\"}]}"
 
 static void test_decode_row(void **state)
@@ -156,9 +156,9 @@ static void test_decode_row(void **state)
 	                    "\"zts\":\"2024-02-29T12:30:15+01:00\"}");
 	free(out);
 	/* Nulls stay null. */
-	assert_int_equal(decode(ROW_SCHEMA, "{\"credit\":null,\"ts\":null}",
-	                        &out, &code),
-	                 0);
+	assert_int_equal(
+	    decode(ROW_SCHEMA, "{\"credit\":null,\"ts\":null}", &out, &code),
+	    0);
 	assert_string_equal(out, "{\"credit\":null,\"ts\":null}");
 	free(out);
 }
@@ -169,8 +169,8 @@ static void test_decode_refused(void **state)
 	char *out;
 
 	(void)state;
-	assert_int_equal(decode(ROW_SCHEMA, "{\"credit\":\"C+o\"}", &out, &code),
-	                 -EINVAL);
+	assert_int_equal(
+	    decode(ROW_SCHEMA, "{\"credit\":\"C+o\"}", &out, &code), -EINVAL);
 	assert_string_equal(code, CONNECT_ERR_INVALID_DECIMAL);
 	free(out);
 	assert_int_equal(decode(ROW_SCHEMA, "{\"credit\":3050}", &out, &code),
@@ -186,14 +186,14 @@ static void test_decode_refused(void **state)
 	    -EINVAL);
 	assert_string_equal(code, CONNECT_ERR_INVALID_DECIMAL);
 	free(out);
-	assert_int_equal(decode(ROW_SCHEMA, "{\"var\":{\"value\":\"DA==\"}}",
-	                        &out, &code),
-	                 -EINVAL);
+	assert_int_equal(
+	    decode(ROW_SCHEMA, "{\"var\":{\"value\":\"DA==\"}}", &out, &code),
+	    -EINVAL);
 	assert_string_equal(code, CONNECT_ERR_INVALID_DECIMAL);
 	free(out);
-	assert_int_equal(decode(ROW_SCHEMA, "{\"ts\":\"yesterday\"}", &out,
-	                        &code),
-	                 -EINVAL);
+	assert_int_equal(
+	    decode(ROW_SCHEMA, "{\"ts\":\"yesterday\"}", &out, &code),
+	    -EINVAL);
 	assert_string_equal(code, CONNECT_ERR_INVALID_TIME);
 	free(out);
 	assert_int_equal(decode(ROW_SCHEMA, "{\"born\":1.5}", &out, &code),

@@ -173,7 +173,8 @@ int connect_decimal_text(const char *b64, long scale, char **out)
 	} else {
 		memcpy(text + pos, digits, nd);
 		pos += nd;
-		/* BigDecimal.toPlainString: 12E+2 is "1200", zero stays "0". */
+		/* BigDecimal.toPlainString: 12E+2 is "1200", zero stays "0".
+		 */
 		if (!zero) {
 			memset(text + pos, '0', (size_t)-scale);
 			pos += (size_t)-scale;
@@ -210,9 +211,10 @@ int connect_date_text(int64_t days, char *buf)
 static int clock_at(char *buf, size_t len, int64_t secs, int64_t frac,
                     int64_t per_second, const char *suffix)
 {
-	int n = snprintf(buf, len, "%02d:%02d:%02d.%0*lld%s", (int)(secs / 3600),
-	         (int)(secs / 60 % 60), (int)(secs % 60),
-	         fraction_digits(per_second), (long long)frac, suffix);
+	int n =
+	    snprintf(buf, len, "%02d:%02d:%02d.%0*lld%s", (int)(secs / 3600),
+	             (int)(secs / 60 % 60), (int)(secs % 60),
+	             fraction_digits(per_second), (long long)frac, suffix);
 
 	return n < 0 || (size_t)n >= len ? -ERANGE : 0;
 }
@@ -238,8 +240,8 @@ int connect_clock_text(int64_t v, int64_t per_second, char *buf)
 	buf[0] = '\0';
 	if (v < 0 || v >= per_second * 86400)
 		return -ERANGE;
-	return clock_at(buf, CONNECT_TIME_LEN, v / per_second,
-	                v % per_second, per_second, "");
+	return clock_at(buf, CONNECT_TIME_LEN, v / per_second, v % per_second,
+	                per_second, "");
 }
 
 /* ---- walking a schema ---- */
@@ -324,8 +326,8 @@ static int decimal_of(const struct walk *w, const char *b64,
 
 /* The canonical text of v (not null) as logical type l, in *out. */
 static int logical_text(const struct walk *w, const struct logical_name *l,
-                        const cJSON *schema, const cJSON *v,
-                        const char *path, char **out)
+                        const cJSON *schema, const cJSON *v, const char *path,
+                        char **out)
 {
 	char buf[CONNECT_TIME_LEN];
 	int64_t n;
@@ -369,9 +371,10 @@ static int logical_text(const struct walk *w, const struct logical_name *l,
 			           "is a timestamp beyond 2^53 units, which a "
 			           "JSON number cannot hold exactly");
 		if (rc || connect_time_text(n, l->per_second, buf))
-			return bad(w, CONNECT_ERR_INVALID_TIME, path,
-			           "is a timestamp but not an integer of years "
-			           "0000..9999");
+			return bad(
+			    w, CONNECT_ERR_INVALID_TIME, path,
+			    "is a timestamp but not an integer of years "
+			    "0000..9999");
 		break;
 	case L_TIME:
 		if (num_json_int(v, -EXACT_MAX, EXACT_MAX, &n) ||
@@ -414,9 +417,11 @@ static int walk_struct(const struct walk *w, const cJSON *schema, cJSON *v,
 
 	if (!cJSON_IsObject(v))
 		return 0;
-	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(schema, "fields"))
+	cJSON_ArrayForEach(f,
+	                   cJSON_GetObjectItemCaseSensitive(schema, "fields"))
 	{
-		const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "field");
+		const cJSON *name =
+		    cJSON_GetObjectItemCaseSensitive(f, "field");
 		cJSON *child;
 
 		if (!cJSON_IsString(name))
@@ -432,8 +437,8 @@ static int walk_struct(const struct walk *w, const cJSON *schema, cJSON *v,
 }
 
 /* Every item of an array, or every value of a map, under one schema. */
-static int walk_items(const struct walk *w, const cJSON *item_schema,
-                      cJSON *v, const char *path, bool map)
+static int walk_items(const struct walk *w, const cJSON *item_schema, cJSON *v,
+                      const char *path, bool map)
 {
 	char p[PATH_LEN];
 	cJSON *child = v ? v->child : NULL, *next;
@@ -478,7 +483,8 @@ static int walk(const struct walk *w, const cJSON *schema, cJSON *parent,
 		free(s);
 		if (!text)
 			return -ENOMEM;
-		/* ReplaceItemViaPointer keeps the position but not the name. */
+		/* ReplaceItemViaPointer keeps the position but not the name.
+		 */
 		if (v->string && !(text->string = strdup(v->string))) {
 			cJSON_Delete(text);
 			return -ENOMEM;
