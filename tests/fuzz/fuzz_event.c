@@ -5,7 +5,11 @@
  * byte and that many bytes), then the value (the rest).
  *   FLAG_MAPPING   rows go through the mapping of MAPPING below
  *   FLAG_KEY       the record has a Kafka key
- *   FLAG_TOMBSTONE the value is NULL (the rest of the input is unused) */
+ *   FLAG_TOMBSTONE the value is NULL (the rest of the input is unused)
+ *   FLAG_KEY_STRING input.key_format string
+ *   bits 3-4       input.format (0 auto, 1 native, 2 debezium, 3
+ *                  debezium_flat); with the schema wrapper a value's
+ *                  decimals and times are decoded (core/connect.c) */
 #include "fuzz.h"
 
 #include "config/config.h"
@@ -15,7 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FLAG_MAPPING = 1, FLAG_KEY = 2, FLAG_TOMBSTONE = 4 };
+enum {
+	FLAG_MAPPING = 1,
+	FLAG_KEY = 2,
+	FLAG_TOMBSTONE = 4,
+	FORMAT_SHIFT = 3,
+	FLAG_KEY_STRING = 32
+};
 
 #define MAPPING                                                               \
 	"mapping:\n"                                                          \
@@ -59,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags = fuzz_byte(&in);
 	const uint8_t *key = NULL, *value;
 	size_t key_len = 0, value_len;
+	struct event_options opt = {0};
 	struct event_error err;
 	struct change ch;
 	char *s;
@@ -72,10 +83,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		value_len = 0;
 	}
 	memset(&err, 0, sizeof(err));
-	rc =
-	    event_parse(value, value_len, key, key_len, "erp.customers-0-1",
-	                (flags & FLAG_MAPPING) ? cfg.mapping : NULL,
-	                (flags & FLAG_MAPPING) ? cfg.n_mapping : 0, &ch, &err);
+	opt.format = (enum input_format)((flags >> FORMAT_SHIFT) & 3);
+	opt.key_format =
+	    (flags & FLAG_KEY_STRING) ? KEY_FORMAT_STRING : KEY_FORMAT_JSON;
+	if (flags & FLAG_MAPPING) {
+		opt.mapping = cfg.mapping;
+		opt.n_mapping = cfg.n_mapping;
+	}
+	rc = event_parse_with(value, value_len, key, key_len,
+	                      "erp.customers-0-1", &opt, &ch, &err);
 	if (rc == 0) {
 		/* A parsed event names its customer and its event. */
 		if (!ch.event_id || !ch.key || !change_op_str(ch.op))

@@ -825,6 +825,27 @@ static void bad_enums(void **state)
 	              "warning, error\n");
 }
 
+static void input_formats(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load_ok(MIN_OK, &c);
+	assert_int_equal(c.input.format, INPUT_AUTO);
+	assert_int_equal(c.input.key_format, KEY_FORMAT_JSON);
+	config_done(&c);
+	load_ok(MIN_OK
+	        "input:\n  format: debezium_flat\n  key_format: string\n",
+	        &c);
+	assert_int_equal(c.input.format, INPUT_DEBEZIUM_FLAT);
+	assert_int_equal(c.input.key_format, KEY_FORMAT_STRING);
+	config_done(&c);
+	/* avro is not read yet: refused, never taken for auto. */
+	expect_errors(MIN_OK "input:\n  format: avro\n",
+	              "11:11: 'input.format' must be one of auto, native, "
+	              "debezium, debezium_flat\n");
+}
+
 static void log_values(void **state)
 {
 	static const char *const levels[] = {"debug", "info", "notice",
@@ -2217,6 +2238,7 @@ int main(void)
 	    cmocka_unit_test(integer_forms),
 	    cmocka_unit_test(booleans),
 	    cmocka_unit_test(bad_enums),
+	    cmocka_unit_test(input_formats),
 	    cmocka_unit_test(log_values),
 	    cmocka_unit_test(duplicate_keys),
 	    cmocka_unit_test(syntax_errors),

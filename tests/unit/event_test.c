@@ -1378,7 +1378,237 @@ static void done_and_names(void **state)
 	assert_string_equal(event_format_str(EVENT_NATIVE), "native");
 	assert_string_equal(event_format_str(EVENT_DEBEZIUM), "debezium");
 	assert_string_equal(event_format_str(EVENT_TOMBSTONE), "tombstone");
+	assert_string_equal(event_format_str(EVENT_DEBEZIUM_FLAT),
+	                    "debezium_flat");
 	assert_string_equal(event_format_str(EVENT_FORMAT_MAX), "?");
+}
+
+static int parse_as(enum input_format f, enum key_format kf, const char *value,
+                    const char *key, struct change *c, struct event_error *e)
+{
+	const struct event_options opt = {f, kf, NULL, 0};
+	size_t len = value ? strlen(value) : 0, klen = key ? strlen(key) : 0;
+	void *v = exact_copy(value, len);
+	void *k = exact_copy(key, klen);
+	int rc = event_parse_with(v, len, k, klen, DEFAULT_ID, &opt, c, e);
+
+	free(v);
+	free(k);
+	return rc;
+}
+
+static void expect_flat(const char *value, enum change_op op,
+                        const char *customer, struct change *c)
+{
+	struct event_error e;
+
+	if (parse_as(INPUT_DEBEZIUM_FLAT, KEY_FORMAT_JSON, value,
+	             "{\"id\":\"C-1\"}", c, &e))
+		fail_msg("%s: %s: %s", value, e.code, e.message);
+	assert_int_equal(c->op, op);
+	assert_int_equal(c->format, EVENT_DEBEZIUM_FLAT);
+	assert_string_equal(c->key, "C-1");
+	assert_string_equal(c->event_id, DEFAULT_ID);
+	if (customer)
+		assert_json(c->customer, customer);
+	else
+		assert_null(c->customer);
+	change_done(c);
+}
+
+static void flat_rows(void **state)
+{
+	struct change c;
+	struct event_error e;
+
+	(void)state;
+	/* No __op: an upsert of the whole row. */
+	expect_flat("{\"name\":\"Acme\"}", CHANGE_UPSERT,
+	            "{\"name\":\"Acme\"}", &c);
+	expect_flat("{\"name\":\"Acme\",\"__op\":\"c\",\"__table\":\"cust\","
+	            "\"__lsn\":42,\"__source_ts_ms\":1700000000000}",
+	            CHANGE_CREATE, "{\"name\":\"Acme\"}", &c);
+	expect_flat("{\"name\":\"Acme\",\"__op\":\"u\"}", CHANGE_UPSERT,
+	            "{\"name\":\"Acme\"}", &c);
+	expect_flat(
+	    "{\"name\":\"Acme\",\"__op\":\"r\",\"__deleted\":\"false\"}",
+	    CHANGE_UPSERT, "{\"name\":\"Acme\"}", &c);
+	expect_flat("{\"name\":\"Acme\",\"__op\":\"d\"}", CHANGE_DELETE, NULL,
+	            &c);
+	/* delete.handling.mode=rewrite: the last row with __deleted. */
+	expect_flat("{\"name\":\"Acme\",\"__deleted\":\"true\"}",
+	            CHANGE_DELETE, NULL, &c);
+	expect_flat("{\"name\":\"Acme\",\"__op\":\"u\",\"__deleted\":true}",
+	            CHANGE_DELETE, NULL, &c);
+	/* A column called op is data, not an envelope's op. */
+	expect_flat("{\"name\":\"Acme\",\"op\":\"x\"}", CHANGE_UPSERT,
+	            "{\"name\":\"Acme\",\"op\":\"x\"}", &c);
+	/* The schema wrapper. */
+	expect_flat("{\"schema\":{\"type\":\"struct\",\"fields\":[]},"
+	            "\"payload\":{\"name\":\"Acme\",\"__op\":\"c\"}}",
+	            CHANGE_CREATE, "{\"name\":\"Acme\"}", &c);
+	/* Times: __ts_ms, else __source_ts_ms. */
+	assert_int_equal(parse_as(INPUT_DEBEZIUM_FLAT, KEY_FORMAT_JSON,
+	                          "{\"name\":\"A\",\"__source_ts_ms\":0}", "K",
+	                          &c, &e),
+	                 0);
+	assert_string_equal(c.occurred_at, "1970-01-01T00:00:00.000Z");
+	change_done(&c);
+	/* A tombstone after the SMT is a delete. */
+	expect_flat(NULL, CHANGE_DELETE, NULL, &c);
+	assert_int_equal(
+	    parse_as(INPUT_DEBEZIUM_FLAT, KEY_FORMAT_JSON, NULL, NULL, &c, &e),
+	    -EINVAL);
+	assert_string_equal(e.code, EVENT_ERR_MISSING_KEY);
+}
+
+/* value (Kafka key "K") read as f is refused with code; e keeps why. */
+static void expect_refused(enum input_format f, const char *value,
+                           const char *code, struct event_error *e)
+{
+	struct change c;
+
+	assert_int_equal(parse_as(f, KEY_FORMAT_JSON, value, "K", &c, e),
+	                 -EINVAL);
+	assert_string_equal(e->code, code);
+	assert_null(c.customer);
+}
+
+static void flat_row_errors(void **state)
+{
+	struct change c;
+	struct event_error e;
+
+	(void)state;
+	expect_refused(INPUT_DEBEZIUM_FLAT,
+	               "{\"name\":\"A\",\"__deleted\":\"yes\"}",
+	               EVENT_ERR_INVALID_EVENT, &e);
+	assert_string_equal(e.message,
+	                    "__deleted must be \"true\" or \"false\", not a "
+	                    "string");
+	expect_refused(INPUT_DEBEZIUM_FLAT, "{\"name\":\"A\",\"__op\":\"t\"}",
+	               EVENT_ERR_UNKNOWN_OP, &e);
+	expect_refused(INPUT_DEBEZIUM_FLAT, "{\"name\":\"A\",\"__op\":1}",
+	               EVENT_ERR_INVALID_EVENT, &e);
+	assert_int_equal(parse_as(INPUT_DEBEZIUM_FLAT, KEY_FORMAT_JSON,
+	                          "{\"name\":\"A\"}", NULL, &c, &e),
+	                 -EINVAL);
+	assert_string_equal(e.code, EVENT_ERR_MISSING_KEY);
+	expect_refused(INPUT_DEBEZIUM_FLAT, "{\"name\":7}",
+	               EVENT_ERR_INVALID_EVENT, &e);
+}
+
+/* The key of a record that does not parse is read as key_format says,
+ * so its outcome names the key a parsed record would have. */
+static void key_with_format(void **state)
+{
+	static const char key[] = "{\"id\":\"C-1\"}";
+	struct event_options str = {.key_format = KEY_FORMAT_STRING};
+	struct event_options json = {.key_format = KEY_FORMAT_JSON};
+	char *k;
+
+	(void)state;
+	k = event_key_with(key, strlen(key), &str);
+	assert_string_equal(k, key);
+	free(k);
+	k = event_key_with(key, strlen(key), &json);
+	assert_string_equal(k, "C-1");
+	free(k);
+	k = event_key_with(key, strlen(key), NULL);
+	assert_string_equal(k, "C-1");
+	free(k);
+}
+
+static void format_selection(void **state)
+{
+	struct change c;
+	struct event_error e;
+
+	(void)state;
+	/* auto never reads a row as one: a row has no op. */
+	expect_refused(INPUT_AUTO, "{\"name\":\"A\",\"__op\":\"c\"}",
+	               EVENT_ERR_INVALID_EVENT, &e);
+	expect_refused(INPUT_NATIVE,
+	               "{\"op\":\"c\",\"after\":{\"name\":\"A\"}}",
+	               EVENT_ERR_UNKNOWN_OP, &e);
+	expect_refused(INPUT_DEBEZIUM,
+	               "{\"op\":\"create\",\"customer\":{\"name\":\"A\"}}",
+	               EVENT_ERR_UNKNOWN_OP, &e);
+	assert_int_equal(parse_as(INPUT_DEBEZIUM, KEY_FORMAT_JSON,
+	                          "{\"op\":\"c\",\"after\":{\"name\":\"A\"}}",
+	                          "K", &c, &e),
+	                 0);
+	assert_int_equal(c.format, EVENT_DEBEZIUM);
+	change_done(&c);
+	assert_int_equal(
+	    parse_as(INPUT_NATIVE, KEY_FORMAT_JSON,
+	             "{\"op\":\"create\",\"customer\":{\"name\":\"A\"}}", "K",
+	             &c, &e),
+	    0);
+	assert_int_equal(c.format, EVENT_NATIVE);
+	change_done(&c);
+	/* key_format string keeps a JSON key's bytes. */
+	assert_int_equal(parse_as(INPUT_DEBEZIUM_FLAT, KEY_FORMAT_STRING,
+	                          "{\"name\":\"A\"}", "{\"id\":\"C-1\"}", &c,
+	                          &e),
+	                 0);
+	assert_string_equal(c.key, "{\"id\":\"C-1\"}");
+	change_done(&c);
+	assert_int_equal(
+	    parse_as(INPUT_AUTO, KEY_FORMAT_STRING, NULL, "\"K\"", &c, &e), 0);
+	assert_string_equal(c.key, "\"K\"");
+	change_done(&c);
+}
+
+#define DECIMAL_SCHEMA                                                        \
+	"{\"type\":\"struct\",\"fields\":[{\"field\":\"name\",\"type\":"      \
+	"\"string\"},{\"field\":\"credit\",\"type\":\"bytes\",\"name\":"      \
+	"\"org.apache.kafka.connect.data.Decimal\",\"parameters\":"           \
+	"{\"scale\":\"2\"}},{\"field\":\"since\",\"type\":\"int64\","         \
+	"\"name\":\"io.debezium.time.Timestamp\"}]}"
+
+static void logical_values(void **state)
+{
+	struct change c;
+	struct event_error e;
+
+	(void)state;
+	expect_flat("{\"schema\":" DECIMAL_SCHEMA
+	            ",\"payload\":{\"name\":\"A\","
+	            "\"credit\":\"C+o=\",\"since\":-1}}",
+	            CHANGE_UPSERT,
+	            "{\"name\":\"A\",\"credit\":\"30.50\",\"since\":"
+	            "\"1969-12-31T23:59:59.999Z\"}",
+	            &c);
+	/* The Debezium envelope: after is walked by its schema. */
+	assert_int_equal(
+	    parse_as(INPUT_AUTO, KEY_FORMAT_JSON,
+	             "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"field\":"
+	             "\"after\",\"optional\":true,\"type\":\"struct\","
+	             "\"fields\":[{\"field\":\"credit\",\"type\":\"bytes\","
+	             "\"name\":\"org.apache.kafka.connect.data.Decimal\","
+	             "\"parameters\":{\"scale\":\"2\"}}]}]},\"payload\":"
+	             "{\"op\":\"c\",\"after\":{\"name\":\"A\",\"credit\":"
+	             "\"+w==\"}}}",
+	             "K", &c, &e),
+	    0);
+	assert_json(c.customer, "{\"name\":\"A\",\"credit\":\"-0.05\"}");
+	change_done(&c);
+	/* Without the schema nothing can be known: values stay as sent. */
+	expect_flat("{\"name\":\"A\",\"credit\":\"C+o=\",\"since\":-1}",
+	            CHANGE_UPSERT,
+	            "{\"name\":\"A\",\"credit\":\"C+o=\",\"since\":-1}", &c);
+	expect_refused(INPUT_DEBEZIUM_FLAT,
+	               "{\"schema\":" DECIMAL_SCHEMA
+	               ",\"payload\":{\"name\":\"A\",\"credit\":\"C+o\"}}",
+	               EVENT_ERR_INVALID_DECIMAL, &e);
+	assert_string_equal(e.message,
+	                    "payload.credit is not a base64 decimal value");
+	expect_refused(INPUT_DEBEZIUM_FLAT,
+	               "{\"schema\":" DECIMAL_SCHEMA
+	               ",\"payload\":{\"name\":\"A\",\"since\":"
+	               "\"x\"}}",
+	               EVENT_ERR_INVALID_TIME, &e);
 }
 
 int main(void)
@@ -1415,6 +1645,11 @@ int main(void)
 	    cmocka_unit_test(malformed),
 	    cmocka_unit_test(peek_id),
 	    cmocka_unit_test(done_and_names),
+	    cmocka_unit_test(flat_rows),
+	    cmocka_unit_test(flat_row_errors),
+	    cmocka_unit_test(format_selection),
+	    cmocka_unit_test(key_with_format),
+	    cmocka_unit_test(logical_values),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);

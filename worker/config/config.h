@@ -40,6 +40,20 @@ struct config_mapping {
 };
 
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT_MAX };
+/* How a record value is read (event.h): auto tells the native and the
+ * Debezium envelope apart by their op; a flattened row is never guessed,
+ * it has to be named. */
+enum input_format {
+	INPUT_AUTO,
+	INPUT_NATIVE,
+	INPUT_DEBEZIUM,
+	INPUT_DEBEZIUM_FLAT,
+	INPUT_FORMAT_MAX
+};
+/* How a record key is read: json reduces a one-field JSON object (with
+ * or without the schema wrapper) or a JSON string to its value and keeps
+ * anything else as text; string always keeps the key's bytes as text. */
+enum key_format { KEY_FORMAT_JSON, KEY_FORMAT_STRING, KEY_FORMAT_MAX };
 
 /* TLS towards one HTTP server (target.tls; reused under other sections
  * by CONFIG_TLS_ROWS). Every member NULL: libcurl's defaults, with the
@@ -95,6 +109,8 @@ struct config {
 		 * empty. */
 		char **forward_headers;
 		size_t n_forward_headers;
+		enum input_format format;   /* default auto */
+		enum key_format key_format; /* default json */
 	} input;
 	struct {
 		char *profile;  /* required; "alvys" */

@@ -30,6 +30,20 @@ static const char *const format_names[LOG_FORMAT_MAX] = {
     [LOG_FORMAT_JSON] = "json",
 };
 
+/* Names stay stable: they are config values. avro is left out until it
+ * is read, so that a config naming it is refused as an unknown value. */
+static const char *const input_format_names[INPUT_FORMAT_MAX] = {
+    [INPUT_AUTO] = "auto",
+    [INPUT_NATIVE] = "native",
+    [INPUT_DEBEZIUM] = "debezium",
+    [INPUT_DEBEZIUM_FLAT] = "debezium_flat",
+};
+
+static const char *const key_format_names[KEY_FORMAT_MAX] = {
+    [KEY_FORMAT_JSON] = "json",
+    [KEY_FORMAT_STRING] = "string",
+};
+
 static const char *const level_names[] = {
     "debug", "info", "notice", "warning", "error",
 };
@@ -306,6 +320,23 @@ const struct config_row config_rows[] = {
             "the event's API requests and copied to its outcome record, "
             "besides `traceparent`/`tracestate`, which always are; see "
             "[Trace context](#trace-context-and-forwarded-headers)"},
+    {.path = "input.format",
+     .type = CONFIG_ENUM,
+     AT(input.format),
+     CONFIG_NAMES(input_format_names),
+     .def = INPUT_AUTO,
+     .doc = "how a record value is read: `auto` (native or Debezium "
+            "envelope, told apart by `op`), `native`, `debezium`, "
+            "`debezium_flat` (rows of Debezium's ExtractNewRecordState). "
+            "See [Input formats](#input-formats)"},
+    {.path = "input.key_format",
+     .type = CONFIG_ENUM,
+     AT(input.key_format),
+     CONFIG_NAMES(key_format_names),
+     .def = KEY_FORMAT_JSON,
+     .doc = "how a record key is read: `json` reduces `{\"id\": \"C-1\"}` "
+            "(schema wrapper or not) and `\"C-1\"` to `C-1`; `string` keeps "
+            "the key's bytes"},
 
     {.path = "target", .type = SECTION, .flags = REQUIRED},
     {.path = "target.profile",

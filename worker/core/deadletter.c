@@ -139,15 +139,15 @@ static char *outcome_key(const struct config *cfg,
 {
 	struct change ch = {0};
 	struct event_error perr;
+	const struct event_options opt = event_options_of(cfg);
 	char *key = NULL;
 
-	if (event_parse(r->value, r->value_len, r->key, r->key_len, "-",
-	                cfg ? cfg->mapping : NULL, cfg ? cfg->n_mapping : 0,
-	                &ch, &perr) == 0 &&
+	if (event_parse_with(r->value, r->value_len, r->key, r->key_len, "-",
+	                     &opt, &ch, &perr) == 0 &&
 	    ch.key)
 		key = strdup(ch.key);
 	else
-		key = event_key_from_kafka(r->key, r->key_len);
+		key = event_key_with(r->key, r->key_len, &opt);
 	change_done(&ch);
 	return key ? key : strdup("");
 }

@@ -4,6 +4,7 @@
  * contract this file enforces. */
 #include "core/event.h"
 
+#include "core/connect.h"
 #include "core/fields.h"
 #include "core/mapping.h"
 #include "lib/num.h"
@@ -30,6 +31,8 @@ struct input {
 	const char *default_id;
 	const struct config_mapping *mapping; /* n_mapping == 0: canonical */
 	size_t n_mapping;
+	enum input_format format;
+	enum key_format key_format;
 };
 
 static int fail(struct event_error *err, const char *code, const char *fmt,
@@ -499,26 +502,16 @@ static int map_customer(const struct input *in, const cJSON *row, cJSON **out,
 	return 0;
 }
 
-/* Checks the customer in env's member name and takes it out of env; with
- * a mapping, the customer mapped from it instead, checked the same way. */
-static int take_customer(cJSON *env, const char *path, const char *name,
-                         const char *op, const struct input *in, cJSON **out,
-                         struct event_error *err)
+/* Checks the row v (at path p) as the customer and takes it out of
+ * parent, or copies it when it has none; with a mapping, the customer
+ * mapped from it instead, checked the same way. */
+static int take_row(cJSON *parent, cJSON *v, const char *p,
+                    const struct input *in, cJSON **out,
+                    struct event_error *err)
 {
-	char p[PATH_LEN];
-	cJSON *v, *mapped = NULL;
-	int rc = member(env, path, name, &v, err);
+	cJSON *mapped = NULL;
+	int rc;
 
-	if (rc)
-		return rc;
-	join(p, path, name);
-	if (!v)
-		return fail(err, EVENT_ERR_INVALID_EVENT,
-		            "%s is required for op '%s'", p, op);
-	if (!cJSON_IsObject(v))
-		return fail(err, EVENT_ERR_INVALID_EVENT,
-		            "%s must be an object for op '%s', not %s", p, op,
-		            type_name(v));
 	if (in->n_mapping > 0) {
 		rc = map_customer(in, v, &mapped, err);
 		if (!rc)
@@ -533,8 +526,31 @@ static int take_customer(cJSON *env, const char *path, const char *name,
 	rc = check_customer(v, p, err);
 	if (rc)
 		return rc;
-	*out = cJSON_DetachItemViaPointer(env, v);
-	return 0;
+	*out = parent ? cJSON_DetachItemViaPointer(parent, v)
+	              : cJSON_Duplicate(v, 1);
+	return *out ? 0 : oom(err);
+}
+
+/* Checks the customer in env's member name and takes it out of env. */
+static int take_customer(cJSON *env, const char *path, const char *name,
+                         const char *op, const struct input *in, cJSON **out,
+                         struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(env, path, name, &v, err);
+
+	if (rc)
+		return rc;
+	join(p, path, name);
+	if (!v)
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s is required for op '%s'", p, op);
+	if (!cJSON_IsObject(v))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be an object for op '%s', not %s", p, op,
+		            type_name(v));
+	return take_row(env, v, p, in, out, err);
 }
 
 /* ---- keys ---- */
@@ -577,7 +593,7 @@ static int key_from_json(const cJSON *v, char **out)
 /* The customer key of a Kafka key (event_key_from_kafka). *bad names
  * what is wrong with a key that is not clean text; its copy then has
  * '?' for the bad bytes and no JSON reading is tried. */
-static int key_reduce(const void *key, size_t len, char **out,
+static int key_reduce(const void *key, size_t len, bool raw, char **out,
                       const char **bad)
 {
 	const unsigned char *k = key;
@@ -601,7 +617,7 @@ static int key_reduce(const void *key, size_t len, char **out,
 		i++;
 	/* Only an object or a string literal can reduce; a JSON number or
 	 * anything else is kept as the bytes it is. */
-	if (i < len && (k[i] == '{' || k[i] == '"')) {
+	if (!raw && i < len && (k[i] == '{' || k[i] == '"')) {
 		switch (json_parse(k, len, &root, &at)) {
 		case JSON_NOMEM:
 			return -ENOMEM;
@@ -631,7 +647,8 @@ static int kafka_key(const struct input *in, bool debezium, char **out,
 	const char *bad;
 	char *k;
 
-	if (key_reduce(in->kkey, in->kkey_len, &k, &bad))
+	if (key_reduce(in->kkey, in->kkey_len,
+	               in->key_format == KEY_FORMAT_STRING, &k, &bad))
 		return oom(err);
 	if (!k || !k[0]) {
 		free(k);
@@ -709,26 +726,57 @@ static int envelope_id(const cJSON *env, const char *path, const char **out,
 }
 
 /* Kafka Connect's JsonConverter with schemas.enable=true sends each value
- * as {"schema": ..., "payload": ...}; the event is then the payload. A
- * top level with its own op is never unwrapped. */
-static int unwrap(cJSON *root, cJSON **env, const char **path, cJSON **op,
-                  struct event_error *err)
+ * as {"schema": ..., "payload": ...}; the event is then the payload and
+ * *schema its schema (else NULL). An envelope with its own op is never
+ * unwrapped. A row (flat) has no op, and any column may be called "op"
+ * or "schema": it is unwrapped only when those two are all it holds. */
+static int unwrap(cJSON *root, bool flat, cJSON **env, const char **path,
+                  cJSON **op, cJSON **schema, struct event_error *err)
 {
-	cJSON *schema, *payload;
-	int rc = member(root, "", "op", op, err);
+	cJSON *payload;
+	int rc = flat ? 0 : member(root, "", "op", op, err);
 
 	*env = root;
 	*path = "";
+	*schema = NULL;
+	if (flat)
+		*op = NULL;
 	if (rc || *op)
 		return rc;
-	rc = member(root, "", "schema", &schema, err);
+	rc = member(root, "", "schema", schema, err);
 	if (!rc)
 		rc = member(root, "", "payload", &payload, err);
-	if (rc || !schema || !cJSON_IsObject(payload))
+	if (rc || !*schema || !cJSON_IsObject(payload) ||
+	    (flat && cJSON_GetArraySize(root) != 2)) {
+		*schema = NULL;
 		return rc;
+	}
+	/* "schema": null carries nothing to decode by. */
+	if (!cJSON_IsObject(*schema))
+		*schema = NULL;
 	*env = payload;
 	*path = "payload";
-	return member(payload, *path, "op", op, err);
+	return flat ? 0 : member(payload, *path, "op", op, err);
+}
+
+/* Decimals and times as the schema names them, in place, before anything
+ * reads the values: a row is never applied with a base64 amount. */
+static int decode_logical(const cJSON *schema, cJSON *env, const char *path,
+                          struct event_error *err)
+{
+	const char *code = EVENT_ERR_INVALID_EVENT;
+	int rc = connect_decode(schema, env, path, &code, err->message,
+	                        sizeof(err->message));
+
+	if (rc == -ENOMEM)
+		return oom(err);
+	if (rc) {
+		err->message[utf8_check((const unsigned char *)err->message,
+		                        strlen(err->message))] = '\0';
+		err->code = code;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_native(cJSON *env, const char *path, const char *op,
@@ -775,14 +823,29 @@ static int parse_native(cJSON *env, const char *path, const char *op,
 	return rc;
 }
 
+/* ts (at path p; absent and null are no time) as ISO-8601 UTC. */
+static int ms_text(const cJSON *ts, const char *p, char **out,
+                   struct event_error *err)
+{
+	char text[NUM_TIME_LEN];
+	int64_t ms;
+
+	if (!ts || cJSON_IsNull(ts))
+		return 0;
+	if (num_json_int(ts, 0, NUM_TIME_MAX_MS, &ms) ||
+	    num_time(ms, text, sizeof(text)))
+		return fail(err, EVENT_ERR_INVALID_EVENT,
+		            "%s must be milliseconds since the epoch", p);
+	return dup_str(text, out) ? oom(err) : 0;
+}
+
 /* Debezium's ts_ms (when the connector processed the change), else the
  * source's ts_ms (when the database made it), as ISO-8601 UTC. */
 static int debezium_time(const cJSON *env, const char *path, char **out,
                          struct event_error *err)
 {
-	char src_path[PATH_LEN], p[PATH_LEN], text[NUM_TIME_LEN];
+	char src_path[PATH_LEN], p[PATH_LEN];
 	cJSON *ts, *src;
-	int64_t ms;
 	int rc = member(env, path, "ts_ms", &ts, err);
 
 	if (!rc && (!ts || cJSON_IsNull(ts))) {
@@ -792,44 +855,47 @@ static int debezium_time(const cJSON *env, const char *path, char **out,
 			rc = member(src, path, "ts_ms", &ts, err);
 		}
 	}
-	if (rc || !ts || cJSON_IsNull(ts))
+	if (rc)
 		return rc;
-	if (num_json_int(ts, 0, NUM_TIME_MAX_MS, &ms) ||
-	    num_time(ms, text, sizeof(text)))
-		return fail(err, EVENT_ERR_INVALID_EVENT,
-		            "%s must be milliseconds since the epoch",
-		            join(p, path, "ts_ms"));
-	return dup_str(text, out) ? oom(err) : 0;
+	return ms_text(ts, join(p, path, "ts_ms"), out, err);
+}
+
+/* Debezium's op letter as a change. */
+static int debezium_op(const char *op, struct change *c,
+                       struct event_error *err)
+{
+	switch (op[0] && !op[1] ? op[0] : '?') {
+	case 'c':
+		c->op = CHANGE_CREATE;
+		return 0;
+	/* An update's "after" is the whole row, and a snapshot read ('r')
+	 * may find the customer on the target or not: both are upserts. */
+	case 'u':
+	case 'r':
+		c->op = CHANGE_UPSERT;
+		return 0;
+	case 'd':
+		c->op = CHANGE_DELETE;
+		return 0;
+	case 't':
+		return fail(err, EVENT_ERR_UNKNOWN_OP,
+		            "unknown op 't': a Debezium truncate names no "
+		            "customer");
+	default:
+		return fail(err, EVENT_ERR_UNKNOWN_OP, "unknown op '%.*s'",
+		            utf8_prefix(op, 64), op);
+	}
 }
 
 static int parse_debezium(cJSON *env, const char *path, const char *op,
                           const struct input *in, struct change *c,
                           struct event_error *err)
 {
-	int rc;
+	int rc = debezium_op(op, c, err);
 
 	c->format = EVENT_DEBEZIUM;
-	switch (op[0]) {
-	case 'c':
-		c->op = CHANGE_CREATE;
-		break;
-	/* An update's "after" is the whole row, and a snapshot read ('r')
-	 * may find the customer on the target or not: both are upserts. */
-	case 'u':
-	case 'r':
-		c->op = CHANGE_UPSERT;
-		break;
-	case 'd':
-		c->op = CHANGE_DELETE;
-		break;
-	case 't':
-		return fail(err, EVENT_ERR_UNKNOWN_OP,
-		            "unknown op 't': a Debezium truncate names no "
-		            "customer");
-	default:
-		return fail(err, EVENT_ERR_UNKNOWN_OP, "unknown op '%s'", op);
-	}
-	rc = dup_str(in->default_id, &c->event_id) ? oom(err) : 0;
+	if (!rc)
+		rc = dup_str(in->default_id, &c->event_id) ? oom(err) : 0;
 	if (!rc)
 		rc = kafka_key(in, true, &c->key, err);
 	if (!rc)
@@ -841,21 +907,103 @@ static int parse_debezium(cJSON *env, const char *path, const char *op,
 	return rc;
 }
 
+/* Whether a flattened row deletes: ExtractNewRecordState with
+ * delete.handling.mode=rewrite writes "__deleted": "true" | "false" (a
+ * boolean is taken too). */
+static int flat_deleted(const cJSON *env, const char *path, bool *out,
+                        struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *v;
+	int rc = member(env, path, "__deleted", &v, err);
+
+	*out = false;
+	if (rc || !v || cJSON_IsNull(v))
+		return rc;
+	if (cJSON_IsBool(v)) {
+		*out = cJSON_IsTrue(v);
+		return 0;
+	}
+	if (cJSON_IsString(v) && (strcmp(v->valuestring, "true") == 0 ||
+	                          strcmp(v->valuestring, "false") == 0)) {
+		*out = v->valuestring[0] == 't';
+		return 0;
+	}
+	return fail(err, EVENT_ERR_INVALID_EVENT,
+	            "%s must be \"true\" or \"false\", not %s",
+	            join(p, path, "__deleted"), type_name(v));
+}
+
+/* A row of Debezium's ExtractNewRecordState: the value is the row. Its
+ * "__" members (added.fields: __op, __table, __lsn, __source_ts_ms, ...
+ * and __deleted) are metadata, not columns: they are read here and taken
+ * out before the row becomes the customer, so a mapping never sees them
+ * and a canonical row need not list them. */
+static int parse_flat(cJSON *env, const char *path, const struct input *in,
+                      struct change *c, struct event_error *err)
+{
+	char p[PATH_LEN];
+	cJSON *op, *ts, *m, *next;
+	bool deleted;
+	int rc = flat_deleted(env, path, &deleted, err);
+
+	c->format = EVENT_DEBEZIUM_FLAT;
+	c->op = CHANGE_UPSERT;
+	if (!rc)
+		rc = member(env, path, "__op", &op, err);
+	if (!rc && deleted)
+		c->op = CHANGE_DELETE;
+	else if (!rc && op && !cJSON_IsNull(op))
+		rc = cJSON_IsString(op)
+		         ? debezium_op(op->valuestring, c, err)
+		         : fail(err, EVENT_ERR_INVALID_EVENT,
+		                "%s must be a string, not %s",
+		                join(p, path, "__op"), type_name(op));
+	if (!rc && dup_str(in->default_id, &c->event_id))
+		rc = oom(err);
+	if (!rc)
+		rc = kafka_key(in, true, &c->key, err);
+	/* As in the envelope: when the connector saw it, else the source. */
+	if (!rc)
+		rc = member(env, path, "__ts_ms", &ts, err);
+	if (!rc && (!ts || cJSON_IsNull(ts))) {
+		rc = member(env, path, "__source_ts_ms", &ts, err);
+		join(p, path, "__source_ts_ms");
+	} else {
+		join(p, path, "__ts_ms");
+	}
+	if (!rc)
+		rc = ms_text(ts, p, &c->occurred_at, err);
+	if (rc || c->op == CHANGE_DELETE)
+		return rc;
+	for (m = env->child; m; m = next) {
+		next = m->next;
+		if (m->string && strncmp(m->string, "__", 2) == 0)
+			cJSON_Delete(cJSON_DetachItemViaPointer(env, m));
+	}
+	return take_row(NULL, env, path, in, &c->customer, err);
+}
+
 static int parse_event(cJSON *root, const struct input *in, struct change *c,
                        struct event_error *err)
 {
 	char p[PATH_LEN];
 	const char *path;
-	cJSON *env, *op;
+	cJSON *env, *op, *schema;
+	bool flat = in->format == INPUT_DEBEZIUM_FLAT, one_letter;
 	int rc;
 
 	if (!cJSON_IsObject(root))
 		return fail(err, EVENT_ERR_INVALID_EVENT,
 		            "value must be a JSON object, not %s",
 		            type_name(root));
-	rc = unwrap(root, &env, &path, &op, err);
+	rc = unwrap(root, flat, &env, &path, &op, &schema, err);
+	if (!rc && schema)
+		rc = decode_logical(schema, env, path, err);
 	if (rc)
 		return rc;
+	if (flat)
+		return parse_flat(env, path, in, c, err);
 	join(p, path, "op");
 	if (!op)
 		return fail(err, EVENT_ERR_INVALID_EVENT, "%s is missing", p);
@@ -865,7 +1013,18 @@ static int parse_event(cJSON *root, const struct input *in, struct change *c,
 	/* Debezium's ops are single letters (c, u, d, r, t) and ours are
 	 * words, so the op alone tells the envelopes apart; no guessing
 	 * from which other members happen to be there. */
-	if (strlen(op->valuestring) == 1)
+	one_letter = strlen(op->valuestring) == 1;
+	if (in->format == INPUT_NATIVE && one_letter)
+		return fail(err, EVENT_ERR_UNKNOWN_OP,
+		            "unknown op '%s': input.format is native, and a "
+		            "one-letter op is Debezium's",
+		            op->valuestring);
+	if (in->format == INPUT_DEBEZIUM && !one_letter)
+		return fail(err, EVENT_ERR_UNKNOWN_OP,
+		            "unknown op '%.*s': input.format is debezium, "
+		            "whose ops are c, u, d, r",
+		            utf8_prefix(op->valuestring, 64), op->valuestring);
+	if (one_letter)
 		return parse_debezium(env, path, op->valuestring, in, c, err);
 	return parse_native(env, path, op->valuestring, in, c, err);
 }
@@ -877,9 +1036,24 @@ static int parse_event(cJSON *root, const struct input *in, struct change *c,
 static int parse_tombstone(const struct input *in, struct change *c,
                            struct event_error *err)
 {
+	const char *bad;
+
+	/* After ExtractNewRecordState (drop.tombstones=false, or the
+	 * tombstone handling modes that keep it) a tombstone may be the only
+	 * sign of a delete. A second delete of the same key, after a
+	 * rewritten "__deleted" row, finds nothing and is unchanged. */
+	if (in->format == INPUT_DEBEZIUM_FLAT) {
+		c->op = CHANGE_DELETE;
+		c->format = EVENT_DEBEZIUM_FLAT;
+		if (dup_str(in->default_id, &c->event_id))
+			return oom(err);
+		return kafka_key(in, true, &c->key, err);
+	}
 	c->op = CHANGE_SKIP;
 	c->format = EVENT_TOMBSTONE;
-	c->key = event_key_from_kafka(in->kkey, in->kkey_len);
+	if (key_reduce(in->kkey, in->kkey_len,
+	               in->key_format == KEY_FORMAT_STRING, &c->key, &bad))
+		return oom(err);
 	if (!c->key)
 		c->key = strdup("");
 	if (!c->key || dup_str(in->default_id, &c->event_id))
@@ -892,8 +1066,39 @@ int event_parse(const void *value, size_t value_len, const void *kafka_key,
                 const struct config_mapping *mapping, size_t n_mapping,
                 struct change *out, struct event_error *err)
 {
-	const struct input in = {kafka_key, kafka_key_len, default_event_id,
-	                         mapping, mapping ? n_mapping : 0};
+	const struct event_options opt = {INPUT_AUTO, KEY_FORMAT_JSON, mapping,
+	                                  n_mapping};
+
+	return event_parse_with(value, value_len, kafka_key, kafka_key_len,
+	                        default_event_id, &opt, out, err);
+}
+
+struct event_options event_options_of(const struct config *cfg)
+{
+	struct event_options o = {INPUT_AUTO, KEY_FORMAT_JSON, NULL, 0};
+
+	if (cfg) {
+		o.format = cfg->input.format;
+		o.key_format = cfg->input.key_format;
+		o.mapping = cfg->mapping;
+		o.n_mapping = cfg->n_mapping;
+	}
+	return o;
+}
+
+int event_parse_with(const void *value, size_t value_len,
+                     const void *kafka_key, size_t kafka_key_len,
+                     const char *default_event_id,
+                     const struct event_options *opt, struct change *out,
+                     struct event_error *err)
+{
+	const struct input in = {kafka_key,
+	                         kafka_key_len,
+	                         default_event_id,
+	                         opt->mapping,
+	                         opt->mapping ? opt->n_mapping : 0,
+	                         opt->format,
+	                         opt->key_format};
 	struct event_error scratch;
 	struct change c;
 	cJSON *root = NULL;
@@ -918,26 +1123,34 @@ int event_parse(const void *value, size_t value_len, const void *kafka_key,
 	return rc;
 }
 
-char *event_key_from_kafka(const void *kafka_key, size_t len)
+char *event_key_with(const void *kafka_key, size_t len,
+                     const struct event_options *opt)
 {
 	const char *bad;
 	char *k;
 
-	if (key_reduce(kafka_key, len, &k, &bad))
+	if (key_reduce(kafka_key, len,
+	               opt && opt->key_format == KEY_FORMAT_STRING, &k, &bad))
 		return NULL;
 	return k;
+}
+
+char *event_key_from_kafka(const void *kafka_key, size_t len)
+{
+	return event_key_with(kafka_key, len, NULL);
 }
 
 char *event_peek_id(const void *value, size_t value_len)
 {
 	struct event_error err;
 	const char *path, *id = NULL;
-	cJSON *root, *env, *op;
+	cJSON *root, *env, *op, *schema;
 	char *out = NULL;
 
 	if (!value || parse_value(value, value_len, &root, &err))
 		return NULL;
-	if (cJSON_IsObject(root) && !unwrap(root, &env, &path, &op, &err) &&
+	if (cJSON_IsObject(root) &&
+	    !unwrap(root, false, &env, &path, &op, &schema, &err) &&
 	    !envelope_id(env, path, &id, &err) && id)
 		out = strdup(id);
 	cJSON_Delete(root);
@@ -970,6 +1183,7 @@ const char *event_format_str(enum event_format f)
 	    "native",
 	    "debezium",
 	    "tombstone",
+	    "debezium_flat",
 	};
 
 	return (unsigned)f < EVENT_FORMAT_MAX ? names[f] : "?";

@@ -6,10 +6,11 @@
 #ifndef CUSTSYNC_EVENT_H
 #define CUSTSYNC_EVENT_H
 
+#include "config/config.h"
+
 #include <stddef.h>
 
 struct cJSON;
-struct config_mapping;
 
 enum change_op {
 	CHANGE_CREATE, /* create; 409 turns it into an update */
@@ -24,6 +25,7 @@ enum event_format {
 	EVENT_NATIVE,
 	EVENT_DEBEZIUM,
 	EVENT_TOMBSTONE,
+	EVENT_DEBEZIUM_FLAT, /* a row of Debezium's ExtractNewRecordState */
 	EVENT_FORMAT_MAX
 };
 
@@ -43,6 +45,9 @@ struct change {
 #define EVENT_ERR_INVALID_EVENT "invalid_event"
 #define EVENT_ERR_UNKNOWN_OP    "unknown_op"
 #define EVENT_ERR_MISSING_KEY   "missing_key"
+/* A Kafka Connect Decimal / time value that does not decode (connect.h). */
+#define EVENT_ERR_INVALID_DECIMAL "invalid_decimal"
+#define EVENT_ERR_INVALID_TIME    "invalid_time"
 /* Out of memory while parsing (event_parse returns -ENOMEM); the same
  * code sync uses for its own internal failures. */
 #define EVENT_ERR_INTERNAL "internal"
@@ -63,17 +68,46 @@ struct event_error {
  * mapping failure is EVENT_ERR_INVALID_EVENT with its message). mapping
  * is borrowed for the call; NULL, 0 reads rows as canonical. Returns 0
  * and fills out, or -EINVAL and fills err (out is then zeroed); -ENOMEM
- * with code EVENT_ERR_INTERNAL when memory runs out. */
+ * with code EVENT_ERR_INTERNAL when memory runs out. Reads the value as
+ * INPUT_AUTO and the key as KEY_FORMAT_JSON. */
 int event_parse(const void *value, size_t value_len, const void *kafka_key,
                 size_t kafka_key_len, const char *default_event_id,
                 const struct config_mapping *mapping, size_t n_mapping,
                 struct change *out, struct event_error *err);
+
+/* What event_parse_with reads a record as (config's input and mapping). */
+struct event_options {
+	enum input_format format;
+	enum key_format key_format;
+	const struct config_mapping
+	    *mapping; /* borrowed; NULL, 0: canonical */
+	size_t n_mapping;
+};
+
+/* The options a config names. */
+struct event_options event_options_of(const struct config *cfg);
+
+/* event_parse in the format and key format opt names. With
+ * INPUT_DEBEZIUM_FLAT the value is the row itself (see README "Input
+ * formats"). With the JsonConverter's schema wrapper, Decimal and time
+ * values the schema names become canonical text first; one that does not
+ * decode is EVENT_ERR_INVALID_DECIMAL / EVENT_ERR_INVALID_TIME. */
+int event_parse_with(const void *value, size_t value_len,
+                     const void *kafka_key, size_t kafka_key_len,
+                     const char *default_event_id,
+                     const struct event_options *opt, struct change *out,
+                     struct event_error *err);
 
 /* The customer key carried by a Kafka key: a plain string as is; a JSON
  * object (with or without the {"schema","payload"} wrapper) with exactly
  * one field reduced to that field's value. NULL when key is NULL/empty.
  * Caller frees. */
 char *event_key_from_kafka(const void *kafka_key, size_t len);
+/* The same, read as opt's key_format says (NULL: json), so that the
+ * outcome of a record that does not parse names the key a parsed one
+ * would have. */
+char *event_key_with(const void *kafka_key, size_t len,
+                     const struct event_options *opt);
 
 /* The envelope's own event_id, for the outcome of a value event_parse
  * rejected (e.g. unknown_op): a JSON object with a usable string

@@ -815,6 +815,7 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
                                     struct worker_record *rec)
 {
 	struct job *j = calloc(1, sizeof(*j));
+	const struct event_options opt = event_options_of(w->cfg);
 	char default_id[512];
 
 	if (!j)
@@ -846,15 +847,14 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
 	else
 		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
 		         j->topic, (int)m->partition, (long long)m->offset);
-	if (event_parse(m->payload, m->len, m->key, m->key_len, default_id,
-	                w->cfg->mapping, w->cfg->n_mapping, &j->change,
-	                &j->perr) == 0) {
+	if (event_parse_with(m->payload, m->len, m->key, m->key_len,
+	                     default_id, &opt, &j->change, &j->perr) == 0) {
 		j->parsed = 1;
 		j->key = strdup(j->change.key ? j->change.key : "");
 	} else {
 		/* For a value that cannot be parsed the Kafka key is the
 		 * outcome's key. */
-		j->key = event_key_from_kafka(m->key, m->key_len);
+		j->key = event_key_with(m->key, m->key_len, &opt);
 		if (!j->key)
 			j->key = strdup("");
 		/* A readable event_id still names the event in its outcome. */

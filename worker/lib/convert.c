@@ -1,5 +1,7 @@
 #include "lib/convert.h"
 
+#include "lib/num.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,21 +80,6 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* Proleptic Gregorian civil date of a day count (H. Hinnant's
- * algorithm), valid for every day count the range checks let through. */
-static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-	days += 719468;
-	int64_t era = floor_div(days, 146097);
-	unsigned doe = (unsigned)(days - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 /* Days of 0000-01-01 and 9999-12-31 relative to the epoch. */
 #define DAY_MIN (-719528LL)
 #define DAY_MAX 2932896LL
@@ -117,10 +104,9 @@ int conv_date(int64_t days, char *buf, size_t len)
 		return rc;
 	if (days < DAY_MIN || days > DAY_MAX)
 		return -ERANGE;
-	int64_t y;
-	unsigned m, d;
-	civil(days, &y, &m, &d);
-	snprintf(buf, len, "%04lld-%02u-%02u", (long long)y, m, d);
+	int y, m, d;
+	num_civil(days, &y, &m, &d);
+	snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
 	return 0;
 }
 

@@ -30,12 +30,12 @@ int num_json_int(const cJSON *v, int64_t min, int64_t max, int64_t *out)
 }
 
 /* Civil date of a day count since 1970-01-01, proleptic Gregorian (H.
- * Hinnant's civil_from_days); days >= 0 here. No libc time state, and
+ * Hinnant's civil_from_days), before 1970 too. No libc time state, and
  * nothing that can fail. */
-static void civil_from_days(int64_t days, int *y, int *m, int *d)
+void num_civil(int64_t days, int *y, int *m, int *d)
 {
 	int64_t z = days + 719468;
-	int64_t era = z / 146097;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	int64_t doe = z - era * 146097;
 	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -59,7 +59,7 @@ int num_time(int64_t epoch_ms, char *buf, size_t len)
 		return -ERANGE;
 	days = epoch_ms / 86400000;
 	rest = epoch_ms % 86400000;
-	civil_from_days(days, &y, &mo, &d);
+	num_civil(days, &y, &mo, &d);
 	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
 	             (int)(rest / 3600000), (int)(rest / 60000 % 60),
 	             (int)(rest / 1000 % 60), (int)(rest % 1000));

@@ -29,4 +29,8 @@ int num_json_int(const struct cJSON *v, int64_t min, int64_t max,
  * NUM_TIME_LEN. On error buf (when len > 0) is "". */
 int num_time(int64_t epoch_ms, char *buf, size_t len);
 
+/* The civil date (proleptic Gregorian) of a day count since 1970-01-01;
+ * negative counts are before 1970. |days| below 2^40. */
+void num_civil(int64_t days, int *y, int *m, int *d);
+
 #endif
