@@ -4,6 +4,7 @@
 #include "config/config.h"
 #include "edge/http.h"
 #include "ops/log.h"
+#include "lib/convert.h"
 #include "lib/num.h"
 #include "core/request.h"
 
@@ -21,32 +22,6 @@ static void wipe(char *s)
 	if (s)
 		explicit_bzero(s, strlen(s));
 	free(s);
-}
-
-/* RFC 4648 base64, for HTTP Basic. */
-static char *base64(const char *in)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	                          "qrstuvwxyz0123456789+/";
-	size_t n = strlen(in), o = 0;
-	char *out = malloc((n + 2) / 3 * 4 + 1);
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)in[i] << 16;
-
-		if (i + 1 < n)
-			v |= (unsigned char)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)in[i + 2];
-		out[o++] = tbl[(v >> 18) & 63];
-		out[o++] = tbl[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return out;
 }
 
 struct auth {
@@ -102,7 +77,7 @@ static char *static_header(const struct config *cfg)
 		if (!plain)
 			return NULL;
 		snprintf(plain, n, "%s:%s", user, pass);
-		b64 = base64(plain);
+		b64 = conv_base64((const uint8_t *)plain, strlen(plain));
 		explicit_bzero(plain, strlen(plain));
 		free(plain);
 		if (b64)
