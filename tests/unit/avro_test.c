@@ -12,34 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avro_bytes.h"
 #include "core/avro.h"
-
-struct buf {
-	uint8_t b[512];
-	size_t n;
-};
-
-static void put_long(struct buf *w, int64_t v)
-{
-	uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-	do {
-		uint8_t c = z & 0x7f;
-		z >>= 7;
-		w->b[w->n++] = (uint8_t)(c | (z ? 0x80 : 0));
-	} while (z);
-}
-
-static void put_raw(struct buf *w, const void *p, size_t n)
-{
-	memcpy(w->b + w->n, p, n);
-	w->n += n;
-}
-
-static void put_str(struct buf *w, const char *s)
-{
-	put_long(w, (int64_t)strlen(s));
-	put_raw(w, s, strlen(s));
-}
 
 static struct avrodec_schema *parse(const char *json)
 {

@@ -840,10 +840,34 @@ static void input_formats(void **state)
 	assert_int_equal(c.input.format, INPUT_DEBEZIUM_FLAT);
 	assert_int_equal(c.input.key_format, KEY_FORMAT_STRING);
 	config_done(&c);
-	/* avro is not read yet: refused, never taken for auto. */
+	load_ok(MIN_OK "input:\n  format: avro\n  flat: true\n"
+	               "  key_format: avro\n"
+	               "  schema_registry:\n    url: http://reg:8081/\n"
+	               "    username: u\n    password: p\n",
+	        &c);
+	assert_int_equal(c.input.format, INPUT_AVRO);
+	assert_int_equal(c.input.key_format, KEY_FORMAT_AVRO);
+	assert_int_equal(c.input.flat, 1);
+	assert_string_equal(c.input.schema_registry.url, "http://reg:8081");
+	assert_int_equal(c.input.schema_registry.cache_size, 1000);
+	assert_int_equal(c.input.schema_registry.timeout_ms, 10000);
+	config_done(&c);
 	expect_errors(MIN_OK "input:\n  format: avro\n",
-	              "11:11: 'input.format' must be one of auto, native, "
-	              "debezium, debezium_flat\n");
+	              "11:11: 'input.format: avro' needs "
+	              "'input.schema_registry.url'\n");
+	expect_errors(MIN_OK "input:\n  format: avro\n"
+	                     "  schema_registry:\n    url: http://reg\n"
+	                     "    username: u\n",
+	              "14:15: 'input.schema_registry.username' needs "
+	              "'input.schema_registry.password' or "
+	              "'input.schema_registry.password_file'\n");
+	/* flat and the registry mean something only for Avro. */
+	expect_errors(MIN_OK "input:\n  flat: true\n",
+	              "11:3: 'input.flat' does not apply to input.format "
+	              "'auto'\n");
+	expect_errors(MIN_OK "input:\n  key_format: avro\n",
+	              "11:15: 'input.key_format: avro' needs 'input.format: "
+	              "avro' (its registry)\n");
 }
 
 static void log_values(void **state)

@@ -1386,7 +1386,7 @@ static void done_and_names(void **state)
 static int parse_as(enum input_format f, enum key_format kf, const char *value,
                     const char *key, struct change *c, struct event_error *e)
 {
-	const struct event_options opt = {f, kf, NULL, 0};
+	const struct event_options opt = {.format = f, .key_format = kf};
 	size_t len = value ? strlen(value) : 0, klen = key ? strlen(key) : 0;
 	void *v = exact_copy(value, len);
 	void *k = exact_copy(key, klen);

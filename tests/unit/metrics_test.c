@@ -555,7 +555,7 @@ static void test_failures_by_code(void **state)
 		codes++;
 	}
 	fclose(f);
-	assert_int_equal(codes, 17);
+	assert_int_equal(codes, 19);
 	/* The table's codes and "other", no more. */
 	assert_int_equal(count_prefix(t, "custsync_events_failed_total{"),
 	                 codes + 1);

@@ -48,12 +48,23 @@ enum input_format {
 	INPUT_NATIVE,
 	INPUT_DEBEZIUM,
 	INPUT_DEBEZIUM_FLAT,
+	/* Confluent wire format: 0x00, a 4-byte schema id, Avro binary;
+	 * the writer schema comes from input.schema_registry. */
+	INPUT_AVRO,
 	INPUT_FORMAT_MAX
 };
 /* How a record key is read: json reduces a one-field JSON object (with
  * or without the schema wrapper) or a JSON string to its value and keeps
- * anything else as text; string always keeps the key's bytes as text. */
-enum key_format { KEY_FORMAT_JSON, KEY_FORMAT_STRING, KEY_FORMAT_MAX };
+ * anything else as text (with input.format avro, a key in the Confluent
+ * wire format is decoded first); string always keeps the key's bytes as
+ * text; avro needs the wire format and reduces the decoded key as json
+ * does. */
+enum key_format {
+	KEY_FORMAT_JSON,
+	KEY_FORMAT_STRING,
+	KEY_FORMAT_AVRO,
+	KEY_FORMAT_MAX
+};
 
 /* TLS towards one HTTP server (target.tls; reused under other sections
  * by CONFIG_TLS_ROWS). Every member NULL: libcurl's defaults, with the
@@ -111,6 +122,18 @@ struct config {
 		size_t n_forward_headers;
 		enum input_format format;   /* default auto */
 		enum key_format key_format; /* default json */
+		int flat; /* avro: values are ExtractNewRecordState rows */
+		/* Where Avro writer schemas come from (edge/registry.h);
+		 * url NULL unless input.format is avro. */
+		struct {
+			char *url;      /* no trailing slash kept */
+			char *username; /* Basic, with password */
+			char *password; /* or password_file */
+			long timeout_ms;
+			long cache_size; /* schemas kept, by id */
+			struct config_tls tls;
+			struct config_proxy proxy;
+		} schema_registry;
 	} input;
 	struct {
 		char *profile;  /* required; "alvys" */

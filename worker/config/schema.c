@@ -30,18 +30,17 @@ static const char *const format_names[LOG_FORMAT_MAX] = {
     [LOG_FORMAT_JSON] = "json",
 };
 
-/* Names stay stable: they are config values. avro is left out until it
- * is read, so that a config naming it is refused as an unknown value. */
+/* Names stay stable: they are config values. */
 static const char *const input_format_names[INPUT_FORMAT_MAX] = {
-    [INPUT_AUTO] = "auto",
-    [INPUT_NATIVE] = "native",
-    [INPUT_DEBEZIUM] = "debezium",
-    [INPUT_DEBEZIUM_FLAT] = "debezium_flat",
+    [INPUT_AUTO] = "auto",         [INPUT_NATIVE] = "native",
+    [INPUT_DEBEZIUM] = "debezium", [INPUT_DEBEZIUM_FLAT] = "debezium_flat",
+    [INPUT_AVRO] = "avro",
 };
 
 static const char *const key_format_names[KEY_FORMAT_MAX] = {
     [KEY_FORMAT_JSON] = "json",
     [KEY_FORMAT_STRING] = "string",
+    [KEY_FORMAT_AVRO] = "avro",
 };
 
 static const char *const level_names[] = {
@@ -256,6 +255,7 @@ static const char *proxy_url(const char *path, const char *value, char *buf,
 
 #define AUTH          "target.auth.type"
 #define ONLY(t)       .when = AUTH, .when_mask = 1u << (t)
+#define AVRO_ONLY     .when = "input.format", .when_mask = 1u << INPUT_AVRO
 #define SECTION       CONFIG_SECTION
 #define STRING        CONFIG_STRING
 #define INT           CONFIG_INT
@@ -325,18 +325,65 @@ const struct config_row config_rows[] = {
      AT(input.format),
      CONFIG_NAMES(input_format_names),
      .def = INPUT_AUTO,
+     .label = "input.format",
      .doc = "how a record value is read: `auto` (native or Debezium "
             "envelope, told apart by `op`), `native`, `debezium`, "
-            "`debezium_flat` (rows of Debezium's ExtractNewRecordState). "
-            "See [Input formats](#input-formats)"},
+            "`debezium_flat` (rows of Debezium's ExtractNewRecordState), "
+            "`avro` (Confluent's AvroConverter: the writer schema from "
+            "`input.schema_registry`). See [Input formats](#input-formats)"},
     {.path = "input.key_format",
      .type = CONFIG_ENUM,
      AT(input.key_format),
      CONFIG_NAMES(key_format_names),
      .def = KEY_FORMAT_JSON,
      .doc = "how a record key is read: `json` reduces `{\"id\": \"C-1\"}` "
-            "(schema wrapper or not) and `\"C-1\"` to `C-1`; `string` keeps "
-            "the key's bytes"},
+            "(schema wrapper or not) and `\"C-1\"` to `C-1` (with `format: "
+            "avro`, an Avro key is decoded first); `string` keeps the key's "
+            "bytes; `avro` needs every key in Avro"},
+    {.path = "input.flat",
+     .type = CONFIG_BOOL,
+     AT(input.flat),
+     AVRO_ONLY,
+     .def = 0,
+     .doc = "`format: avro`: values are rows of Debezium's "
+            "ExtractNewRecordState, as `debezium_flat` is for JSON"},
+    {.path = "input.schema_registry", .type = SECTION},
+    {.path = "input.schema_registry.url",
+     .type = CONFIG_URL,
+     AT(input.schema_registry.url),
+     AVRO_ONLY,
+     .doc =
+         "Confluent-compatible Schema Registry (Apicurio's `/apis/ccompat/v7` "
+         "too); required with `format: avro`. Schemas are fetched by id "
+         "(`GET URL/schemas/ids/ID`)"},
+    {.path = "input.schema_registry.username",
+     .type = STRING,
+     .flags = CONFIG_SENT_ENCODED,
+     AT(input.schema_registry.username),
+     .check = no_colon,
+     .doc = "Basic authentication towards the registry (Confluent's "
+            "`basic.auth.user.info`), no `:`; needs `password`"},
+    {.path = "input.schema_registry.password",
+     .type = STRING,
+     .flags = SECRET | CONFIG_FILE | CONFIG_SENT_ENCODED,
+     AT(input.schema_registry.password),
+     .doc = "the registry user's password"},
+    {.path = "input.schema_registry.timeout_ms",
+     .type = INT,
+     AT(input.schema_registry.timeout_ms),
+     RANGE(100, 600000),
+     .def = 10000,
+     .doc = "one schema request, connecting included; a request that "
+            "runs out is retried like a 5xx"},
+    {.path = "input.schema_registry.cache_size",
+     .type = INT,
+     AT(input.schema_registry.cache_size),
+     RANGE(16, 1000000),
+     .def = 1000,
+     .doc = "schemas kept by id (ids never change in a registry); the "
+            "least recently used one goes when a new one does not fit"},
+    CONFIG_TLS_ROWS("input.schema_registry.tls", input.schema_registry.tls),
+    CONFIG_PROXY_ROWS("input.schema_registry", input.schema_registry.proxy),
 
     {.path = "target", .type = SECTION, .flags = REQUIRED},
     {.path = "target.profile",
@@ -643,15 +690,17 @@ static void forward_names(struct config_load *l)
 
 /* Proxy credentials go as a pair, and only to a proxy the config names:
  * one taken from the environment carries its own in its URL, as curl
- * users write it. */
-static void proxy_credentials(struct config_load *l)
+ * users write it. S: the section of the server (target...). */
+static void proxy_pair(struct config_load *l, const char *s)
 {
-	static const char *const proxy = "target.proxy";
-	static const char *const user = "target.proxy_user";
-	static const char *const pass = "target.proxy_password";
-	bool has_user = config_load_is_set(l, user);
-	bool has_pass = config_load_is_set(l, pass);
+	char proxy[64], user[64], pass[64];
+	bool has_user, has_pass;
 
+	snprintf(proxy, sizeof(proxy), "%s.proxy", s);
+	snprintf(user, sizeof(user), "%s.proxy_user", s);
+	snprintf(pass, sizeof(pass), "%s.proxy_password", s);
+	has_user = config_load_is_set(l, user);
+	has_pass = config_load_is_set(l, pass);
 	if (has_user && !has_pass)
 		config_load_err(l, user, "'%s' needs '%s' or '%s_file'", user,
 		                pass, pass);
@@ -660,6 +709,41 @@ static void proxy_credentials(struct config_load *l)
 	if (has_user && !config_load_is_set(l, proxy) &&
 	    !config_load_failed(l, proxy))
 		config_load_err(l, user, "'%s' needs '%s'", user, proxy);
+}
+
+static void proxy_credentials(struct config_load *l)
+{
+	proxy_pair(l, "target");
+	proxy_pair(l, "input.schema_registry");
+}
+
+/* Avro input needs its registry; registry credentials go as a pair. */
+static void schema_registry(struct config_load *l)
+{
+	static const char *const url = "input.schema_registry.url";
+	static const char *const user = "input.schema_registry.username";
+	static const char *const pass = "input.schema_registry.password";
+	const struct config *c = config_load_config(l);
+	bool has_user = config_load_is_set(l, user);
+	bool has_pass = config_load_is_set(l, pass);
+
+	/* A url written but refused has its own message already. */
+	if (c->input.format == INPUT_AVRO && !config_load_is_set(l, url) &&
+	    !c->input.schema_registry.url &&
+	    !config_load_failed(l, "input.format"))
+		config_load_err(l, "input.format",
+		                "'input.format: avro' needs '%s'", url);
+	if (has_user && !has_pass && !config_load_failed(l, pass))
+		config_load_err(l, user, "'%s' needs '%s' or '%s_file'", user,
+		                pass, pass);
+	if (has_pass && !has_user && !config_load_failed(l, user))
+		config_load_err(l, pass, "'%s' needs '%s'", pass, user);
+	if (c->input.key_format == KEY_FORMAT_AVRO &&
+	    c->input.format != INPUT_AVRO &&
+	    !config_load_failed(l, "input.format"))
+		config_load_err(l, "input.key_format",
+		                "'input.key_format: avro' needs "
+		                "'input.format: avro' (its registry)");
 }
 
 /* api_key's header is custsync's own as much as Authorization is. */
@@ -711,6 +795,7 @@ const struct config_validator config_validators[] = {
     {"backoff_order", backoff_order},
     {"forward_names", forward_names},
     {"proxy_credentials", proxy_credentials},
+    {"schema_registry", schema_registry},
     {"headers_not_auth", headers_not_auth},
 };
 

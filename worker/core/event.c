@@ -5,6 +5,7 @@
 #include "core/event.h"
 
 #include "core/connect.h"
+#include "core/event_avro.h"
 #include "core/fields.h"
 #include "core/mapping.h"
 #include "lib/num.h"
@@ -640,6 +641,28 @@ static int key_reduce(const void *key, size_t len, bool raw, char **out,
 	return 0;
 }
 
+/* An Avro key reduced as a JSON key is (key_from_json); a key of
+ * another shape is its JSON text, and a null key is none. */
+static int avro_key(const struct event_options *opt, const void *key,
+                    size_t len, char **out, struct event_error *err)
+{
+	cJSON *v;
+	int rc = event_avro_decode(opt, key, len, "key", &v, err);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	if (!cJSON_IsNull(v)) {
+		rc = key_from_json(v, out);
+		if (!rc && !*out && !(*out = cJSON_PrintUnformatted(v)))
+			rc = -ENOMEM;
+	}
+	cJSON_Delete(v);
+	if (!rc && !*out)
+		rc = dup_str("", out);
+	return rc == -ENOMEM ? oom(err) : rc;
+}
+
 /* The Kafka key as the customer key; it must be clean text. */
 static int kafka_key(const struct input *in, bool debezium, char **out,
                      struct event_error *err)
@@ -1066,8 +1089,10 @@ int event_parse(const void *value, size_t value_len, const void *kafka_key,
                 const struct config_mapping *mapping, size_t n_mapping,
                 struct change *out, struct event_error *err)
 {
-	const struct event_options opt = {INPUT_AUTO, KEY_FORMAT_JSON, mapping,
-	                                  n_mapping};
+	const struct event_options opt = {.format = INPUT_AUTO,
+	                                  .key_format = KEY_FORMAT_JSON,
+	                                  .mapping = mapping,
+	                                  .n_mapping = n_mapping};
 
 	return event_parse_with(value, value_len, kafka_key, kafka_key_len,
 	                        default_event_id, &opt, out, err);
@@ -1075,13 +1100,15 @@ int event_parse(const void *value, size_t value_len, const void *kafka_key,
 
 struct event_options event_options_of(const struct config *cfg)
 {
-	struct event_options o = {INPUT_AUTO, KEY_FORMAT_JSON, NULL, 0};
+	struct event_options o = {.format = INPUT_AUTO,
+	                          .key_format = KEY_FORMAT_JSON};
 
 	if (cfg) {
 		o.format = cfg->input.format;
 		o.key_format = cfg->input.key_format;
 		o.mapping = cfg->mapping;
 		o.n_mapping = cfg->n_mapping;
+		o.flat = cfg->input.flat;
 	}
 	return o;
 }
@@ -1092,31 +1119,51 @@ int event_parse_with(const void *value, size_t value_len,
                      const struct event_options *opt, struct change *out,
                      struct event_error *err)
 {
-	const struct input in = {kafka_key,
-	                         kafka_key_len,
-	                         default_event_id,
-	                         opt->mapping,
-	                         opt->mapping ? opt->n_mapping : 0,
-	                         opt->format,
-	                         opt->key_format};
+	struct input in = {kafka_key,
+	                   kafka_key_len,
+	                   default_event_id,
+	                   opt->mapping,
+	                   opt->mapping ? opt->n_mapping : 0,
+	                   opt->format,
+	                   opt->key_format};
+	bool avro = opt->format == INPUT_AVRO;
 	struct event_error scratch;
 	struct change c;
 	cJSON *root = NULL;
-	int rc;
+	char *akey = NULL;
+	int rc = 0;
 
 	memset(&c, 0, sizeof(c));
 	if (!err)
 		err = &scratch;
 	err->code = NULL;
 	err->message[0] = '\0';
-	if (!value) {
+	/* Decoded, an Avro key is text that needs no further reading. */
+	if (event_avro_key_is_avro(opt, kafka_key, kafka_key_len)) {
+		rc = avro_key(opt, kafka_key, kafka_key_len, &akey, err);
+		in.kkey = akey;
+		in.kkey_len = akey ? strlen(akey) : 0;
+		in.key_format = KEY_FORMAT_STRING;
+	}
+	/* Avro rows are read like the JSON converter's: envelopes told
+	 * apart by op, or flattened rows when input.flat says so. */
+	if (avro)
+		in.format = opt->flat ? INPUT_DEBEZIUM_FLAT : INPUT_AUTO;
+	if (rc) {
+		/* the key's error stands */
+	} else if (!value) {
 		rc = parse_tombstone(&in, &c, err);
 	} else {
-		rc = parse_value(value, value_len, &root, err);
+		if (avro)
+			rc = event_avro_decode(opt, value, value_len, "value",
+			                       &root, err);
+		else
+			rc = parse_value(value, value_len, &root, err);
 		if (!rc)
 			rc = parse_event(root, &in, &c, err);
 		cJSON_Delete(root);
 	}
+	free(akey);
 	if (rc)
 		change_done(&c);
 	*out = c;
@@ -1126,9 +1173,13 @@ int event_parse_with(const void *value, size_t value_len,
 char *event_key_with(const void *kafka_key, size_t len,
                      const struct event_options *opt)
 {
+	struct event_error err;
 	const char *bad;
 	char *k;
 
+	if (event_avro_key_is_avro(opt, kafka_key, len) &&
+	    avro_key(opt, kafka_key, len, &k, &err) == 0)
+		return k;
 	if (key_reduce(kafka_key, len,
 	               opt && opt->key_format == KEY_FORMAT_STRING, &k, &bad))
 		return NULL;

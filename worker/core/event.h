@@ -9,7 +9,9 @@
 #include "config/config.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
+struct avrodec_schema;
 struct cJSON;
 
 enum change_op {
@@ -48,6 +50,11 @@ struct change {
 /* A Kafka Connect Decimal / time value that does not decode (connect.h). */
 #define EVENT_ERR_INVALID_DECIMAL "invalid_decimal"
 #define EVENT_ERR_INVALID_TIME    "invalid_time"
+/* Avro input: a schema id the registry does not know (or a schema that
+ * does not parse), and a record that is not Confluent wire-format Avro
+ * or does not decode with its schema. */
+#define EVENT_ERR_UNKNOWN_SCHEMA "unknown_schema"
+#define EVENT_ERR_INVALID_AVRO   "invalid_avro"
 /* Out of memory while parsing (event_parse returns -ENOMEM); the same
  * code sync uses for its own internal failures. */
 #define EVENT_ERR_INTERNAL "internal"
@@ -82,6 +89,15 @@ struct event_options {
 	const struct config_mapping
 	    *mapping; /* borrowed; NULL, 0: canonical */
 	size_t n_mapping;
+	/* INPUT_AVRO: values are ExtractNewRecordState rows. */
+	int flat;
+	/* INPUT_AVRO (and Avro keys): the writer schema of id, or NULL
+	 * with why (size bytes) saying what is known of it. The worker
+	 * parses a record only once its ids are resolved (daemon/
+	 * schemagate.h). NULL: every Avro record is unknown_schema. */
+	const struct avrodec_schema *(*schema_of)(void *arg, uint32_t id,
+	                                          char *why, size_t size);
+	void *schema_arg;
 };
 
 /* The options a config names. */

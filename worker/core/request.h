@@ -15,6 +15,18 @@ enum http_method {
 	HTTP_METHOD_MAX
 };
 
+struct config_proxy;
+struct config_tls;
+
+/* A service other than the partner API (the schema registry): its own
+ * TLS settings, proxy and timeout; target.headers are not sent there,
+ * and the API's request metrics do not count it. */
+struct http_route {
+	const struct config_tls *tls;     /* borrowed */
+	const struct config_proxy *proxy; /* borrowed */
+	long timeout_ms;
+};
+
 struct api_request {
 	enum http_method method;
 	char *path;               /* owned; appended to target.base_url */
@@ -28,6 +40,7 @@ struct api_request {
 	/* To the OAuth2 token endpoint, often another host: target.headers
 	 * are the API's, not sent there. */
 	int token_endpoint;
+	const struct http_route *route; /* NULL: the partner API */
 };
 
 struct api_response {

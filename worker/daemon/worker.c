@@ -1,6 +1,7 @@
 #include "daemon/worker.h"
 
 #include "edge/auth.h"
+#include "daemon/avroinput.h"
 #include "daemon/backoff.h"
 #include "daemon/backpressure.h"
 #include "daemon/concurrency.h"
@@ -43,7 +44,8 @@
 enum pause_reason {
 	PAUSE_HOLD = 1,
 	PAUSE_SHUTDOWN = 2,
-	PAUSE_RATE = 4, /* the next rate-limit token is far away */
+	PAUSE_RATE = 4,   /* the next rate-limit token is far away */
+	PAUSE_SCHEMA = 8, /* records wait for a registry that fails */
 };
 
 enum job_wait {
@@ -106,6 +108,9 @@ struct worker {
 	struct backpressure bp;
 	struct worker_hooks hooks; /* all NULL for the live daemon */
 	struct metrics *metrics;   /* NULL when off */
+	/* How records are read; for Avro the registry's lookup. */
+	struct event_options event_opt;
+	struct avroinput *avro; /* NULL unless input.format is avro */
 
 	struct job_list lists[WAIT_MAX]; /* all but WAIT_NONE are used */
 	int token_in_flight;
@@ -191,9 +196,10 @@ static void pause_set(struct worker *w, int reason, int on)
 	 * set or cleared is the only one. */
 	log_kv(LOG_INFO,
 	       w->paused ? "consumption paused" : "consumption resumed",
-	       LOG_S("reason", reason == PAUSE_HOLD   ? "retry-after"
-	                       : reason == PAUSE_RATE ? "rate-limit"
-	                                              : "shutdown"));
+	       LOG_S("reason", reason == PAUSE_HOLD     ? "retry-after"
+	                       : reason == PAUSE_RATE   ? "rate-limit"
+	                       : reason == PAUSE_SCHEMA ? "schema-registry"
+	                                                : "shutdown"));
 }
 
 /* ---- jobs ---- */
@@ -815,7 +821,7 @@ static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
                                     struct worker_record *rec)
 {
 	struct job *j = calloc(1, sizeof(*j));
-	const struct event_options opt = event_options_of(w->cfg);
+	const struct event_options opt = w->event_opt;
 	char default_id[512];
 
 	if (!j)
@@ -875,7 +881,7 @@ static void release_record(struct worker *w, struct worker_record *rec)
 	rec->user = NULL;
 }
 
-static void on_message(void *arg, rd_kafka_message_t *m)
+static void take_message(void *arg, rd_kafka_message_t *m)
 {
 	struct worker *w = arg;
 	struct worker_record rec = {.take = WORKER_TAKE_SYNC};
@@ -911,6 +917,19 @@ static void on_message(void *arg, rd_kafka_message_t *m)
 	backpressure_check(&w->bp, part, w->paused != 0);
 }
 
+/* Avro records first wait for their schemas (daemon/avroinput.h). */
+static void on_message(void *arg, rd_kafka_message_t *m)
+{
+	struct worker *w = arg;
+
+	if (!w->avro || w->stopping) {
+		take_message(w, m);
+		return;
+	}
+	if (avroinput_offer(w->avro, m))
+		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
+}
+
 static void on_assigned(void *arg, const char *topic, int32_t partition)
 {
 	struct worker *w = arg;
@@ -932,6 +951,8 @@ static int64_t on_revoked(void *arg, const char *topic, int32_t partition,
 	    pipeline_partition(w->pl, topic, partition, 0);
 	int64_t next;
 
+	if (w->avro)
+		avroinput_revoked(w->avro, topic, partition);
 	if (!p)
 		return -1;
 	next = pipeline_revoke(w->pl, p, release_job, w);
@@ -1047,6 +1068,10 @@ static void run_timers(struct worker *w, int64_t now)
 		break;
 	}
 	run_rate(w, now);
+	if (w->avro) {
+		avroinput_run(w->avro, now);
+		pause_set(w, PAUSE_SCHEMA, avroinput_blocked(w->avro));
+	}
 }
 
 static int next_timeout(struct worker *w, int64_t now)
@@ -1064,6 +1089,9 @@ static int next_timeout(struct worker *w, int64_t now)
 	if (w->lists[WAIT_RATE].n &&
 	    rate_due(w, w->lists[WAIT_RATE].head, now) < next)
 		next = rate_due(w, w->lists[WAIT_RATE].head, now);
+	if (w->avro && avroinput_next_ms(w->avro) &&
+	    avroinput_next_ms(w->avro) < next)
+		next = avroinput_next_ms(w->avro);
 	return next <= now ? 0 : (int)(next - now);
 }
 
@@ -1109,6 +1137,8 @@ static void begin_stop(struct worker *w)
 	w->stopping = 1;
 	pause_set(w, PAUSE_SHUTDOWN, 1);
 	pipeline_drop_queued(w->pl, release_job, w);
+	if (w->avro)
+		avroinput_stop(w->avro);
 	/* Waits that may last long are abandoned now; requests in flight
 	 * get until the shutdown deadline. Abandoned events keep their
 	 * offsets unstored and come back after a restart. */
@@ -1309,7 +1339,14 @@ struct worker *worker_new(const struct config *cfg,
 		    w->pl, (size_t)cfg->target.max_in_flight_per_partition);
 	w->http = http_new(&ho);
 	w->auth = auth_new(cfg);
-	if (!w->cache || !w->pl || !w->http || !w->auth) {
+	w->event_opt = event_options_of(cfg);
+	if (w->http && cfg->input.format == INPUT_AVRO) {
+		w->avro = avroinput_new(cfg, w->http, take_message, w);
+		if (w->avro)
+			avroinput_options(w->avro, &w->event_opt);
+	}
+	if (!w->cache || !w->pl || !w->http || !w->auth ||
+	    (cfg->input.format == INPUT_AVRO && !w->avro)) {
 		snprintf(err, errlen, "out of memory");
 		return worker_free(w);
 	}
@@ -1349,6 +1386,9 @@ struct worker *worker_free(struct worker *w)
 		}
 	}
 	w->pl = pipeline_free(w->pl);
+	/* Before http: it cancels its fetches there. */
+	avroinput_free(w->avro);
+	w->avro = NULL;
 	w->http = http_free(w->http);
 	w->auth = auth_free(w->auth);
 	w->cache = cache_free(w->cache);

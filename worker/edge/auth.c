@@ -53,13 +53,27 @@ static char *header_line(const char *name, const char *prefix,
 	return h;
 }
 
+char *auth_basic_line(const char *user, const char *pass)
+{
+	char *plain, *b64, *h = NULL;
+	size_t n = strlen(user) + strlen(pass) + 2;
+
+	plain = malloc(n);
+	if (!plain)
+		return NULL;
+	snprintf(plain, n, "%s:%s", user, pass);
+	b64 = conv_base64((const uint8_t *)plain, strlen(plain));
+	explicit_bzero(plain, strlen(plain));
+	free(plain);
+	if (b64)
+		h = header_line("Authorization", "Basic ", b64);
+	wipe(b64);
+	return h;
+}
+
 /* The header of the schemes that need no token request. */
 static char *static_header(const struct config *cfg)
 {
-	const char *user, *pass;
-	char *plain, *b64, *h = NULL;
-	size_t n;
-
 	switch (cfg->target.auth.type) {
 	case AUTH_BEARER:
 		return header_line("Authorization", "Bearer ",
@@ -70,20 +84,8 @@ static char *static_header(const struct config *cfg)
 		                       : "X-API-Key",
 		                   "", cfg->target.auth.key);
 	case AUTH_BASIC:
-		user = cfg->target.auth.username;
-		pass = cfg->target.auth.password;
-		n = strlen(user) + strlen(pass) + 2;
-		plain = malloc(n);
-		if (!plain)
-			return NULL;
-		snprintf(plain, n, "%s:%s", user, pass);
-		b64 = conv_base64((const uint8_t *)plain, strlen(plain));
-		explicit_bzero(plain, strlen(plain));
-		free(plain);
-		if (b64)
-			h = header_line("Authorization", "Basic ", b64);
-		wipe(b64);
-		return h;
+		return auth_basic_line(cfg->target.auth.username,
+		                       cfg->target.auth.password);
 	default:
 		return NULL;
 	}

@@ -14,6 +14,10 @@ struct config;
 struct auth;
 
 struct auth *auth_new(const struct config *cfg);
+
+/* "Authorization: Basic base64(user:pass)" (RFC 7617), malloc'd; the
+ * caller wipes it. NULL when out of memory or refused as a header. */
+char *auth_basic_line(const char *user, const char *pass);
 struct auth *auth_free(struct auth *a);
 
 /* The header line for a request now ("Authorization: Bearer …"), NULL

@@ -31,6 +31,7 @@ struct http_call {
 	bool refused; /* a header was refused: never sent (h->refused) */
 	char errbuf[CURL_ERROR_SIZE];
 	enum http_method method;
+	bool routed; /* not the partner API (api_request.route) */
 	http_done_fn *done;
 	void *arg;
 	LIST_ENTRY(http_call) link; /* h->running or h->refused */
@@ -428,8 +429,9 @@ static int set_headers(struct http_call *c, const struct api_request *req,
 	for (size_t i = 0; !rc && i < n_extra; i++)
 		rc = add_header(c, extra[i].name, extra[i].value,
 		                HTTP_VALUE_CHECKED);
-	for (size_t i = 0;
-	     !rc && !req->token_endpoint && i < c->h->opt.n_headers; i++)
+	for (size_t i = 0; !rc && !req->token_endpoint && !req->route &&
+	                   i < c->h->opt.n_headers;
+	     i++)
 		rc =
 		    add_header(c, c->h->opt.headers[i].key,
 		               c->h->opt.headers[i].value, HTTP_VALUE_CHECKED);
@@ -569,16 +571,30 @@ http_submit_with(struct http *h, const char *url,
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, c);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->opt.timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	                 h->opt.connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER,
-	                 h->opt.tls_verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
-	                 h->opt.tls_verify ? 2L : 0L);
-	set_tls(e, h->opt.tls);
-	set_proxy(e, h->opt.proxy);
+	if (req->route) {
+		/* Another service: always verified (target.tls_verify is
+		 * the API's), its own time limit for the whole request. */
+		c->routed = true;
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+		                 req->route->timeout_ms);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+		                 req->route->timeout_ms);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+		set_tls(e, req->route->tls);
+		set_proxy(e, req->route->proxy);
+	} else {
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->opt.timeout_ms);
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+		                 h->opt.connect_timeout_ms);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER,
+		                 h->opt.tls_verify ? 1L : 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
+		                 h->opt.tls_verify ? 2L : 0L);
+		set_tls(e, h->opt.tls);
+		set_proxy(e, h->opt.proxy);
+	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
@@ -690,7 +706,9 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 	if (!c->refused)
 		curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &us);
 	r.rtt_us = c->refused ? -1 : (int64_t)us;
-	metrics_http(h->opt.metrics, c->method, r.status, (double)us / 1e6);
+	if (!c->routed)
+		metrics_http(h->opt.metrics, c->method, r.status,
+		             (double)us / 1e6);
 	unlink_call(h, c);
 	c->done(c->arg, &r);
 	free(etag);

@@ -46,12 +46,16 @@ static const char *const class_names[CLASS_MAX] = {
  * a fixed label set: a code outside it (a profile's own, from the API's
  * answer) counts as "other", the last entry. */
 static const char *const failure_codes[] = {
-    "invalid_json",      "invalid_event",   "unknown_op",
-    "missing_key",       "invalid_decimal", "invalid_time",
-    "validation",        "not_found",       "forbidden",
-    "unauthorized",      "conflict",        "rejected",
-    "precondition_loop", "max_attempts",    "proxy_unauthorized",
-    "invalid_response",  "internal",        "other",
+    "invalid_json",       "invalid_event",
+    "unknown_op",         "missing_key",
+    "invalid_decimal",    "invalid_time",
+    "unknown_schema",     "invalid_avro",
+    "validation",         "not_found",
+    "forbidden",          "unauthorized",
+    "conflict",           "rejected",
+    "precondition_loop",  "max_attempts",
+    "proxy_unauthorized", "invalid_response",
+    "internal",           "other",
 };
 #define N_FAILURE_CODES (sizeof(failure_codes) / sizeof(failure_codes[0]))
 
