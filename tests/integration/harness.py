@@ -734,7 +734,9 @@ def _run_tool(args, input_text=None, timeout=60.0):
 def _record_line(r):
     """One kafkatool produce line from a harness record dict."""
     out = {}
-    if "key" in r:
+    if isinstance(r.get("key"), (bytes, bytearray)):
+        out["key_b64"] = base64.b64encode(r["key"]).decode()
+    elif "key" in r:
         out["key"] = r["key"]
     if "value_b64" in r:
         out["value_b64"] = r["value_b64"]
@@ -760,7 +762,7 @@ def _record_line(r):
 def produce(bootstrap, topic, records):
     """Produces records (acks=all) and waits for every delivery.
 
-    Each record is a dict: key (str|None), value (dict/list -> JSON,
+    Each record is a dict: key (str|None, bytes -> binary), value (dict/list -> JSON,
     str as is, bytes -> binary, None or absent -> tombstone), headers
     ([(name, str|None), ...] or a dict), partition (int; absent ->
     murmur2 on the key, like the Java client). -> number produced.

@@ -6,9 +6,11 @@
  *   kafkatool committed -b BROKERS -g GROUP -t TOPIC [-X prop=val]...
  *
  * produce reads one JSON object per stdin line:
- *   {"key": str|null, "value": str|null, "value_b64": str,
- *    "headers": [[name, value|null], ...], "partition": int}
- * Every field is optional. value_b64 wins over value; no value at all
+ *   {"key": str|null, "key_b64": str, "value": str|null,
+ *    "value_b64": str, "headers": [[name, value|null], ...],
+ *    "partition": int}
+ * Every field is optional. key_b64 and value_b64 (binary: Avro) win over
+ * key and value; no value at all
  * is a tombstone. Without "partition" the murmur2 partitioner places the
  * record, as the Java client would. Exit 0 only when every record was
  * acknowledged (acks=all) within 30 s; "produced N" goes to stderr.
@@ -397,9 +399,9 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
 {
 	cJSON *obj = cJSON_Parse(line);
 	const cJSON *part;
-	const char *key, *value, *b64;
-	unsigned char *decoded = NULL;
-	size_t vlen = 0;
+	const char *key, *value, *b64, *kb64;
+	unsigned char *decoded = NULL, *kdecoded = NULL;
+	size_t vlen = 0, klen = 0;
 	int32_t partition = RD_KAFKA_PARTITION_UA;
 	rd_kafka_headers_t *hdrs = NULL;
 	rd_kafka_resp_err_t err;
@@ -412,8 +414,19 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
 	}
 	if (json_opt_string(obj, "key", &key, lineno) < 0 ||
 	    json_opt_string(obj, "value", &value, lineno) < 0 ||
-	    json_opt_string(obj, "value_b64", &b64, lineno) < 0)
+	    json_opt_string(obj, "value_b64", &b64, lineno) < 0 ||
+	    json_opt_string(obj, "key_b64", &kb64, lineno) < 0)
 		goto out;
+	if (kb64) {
+		if (b64_decode(kb64, &kdecoded, &klen) < 0) {
+			fprintf(stderr, "kafkatool: line %ld: bad key_b64\n",
+			        lineno);
+			goto out;
+		}
+		key = (const char *)kdecoded;
+	} else if (key) {
+		klen = strlen(key);
+	}
 	if (b64) {
 		if (b64_decode(b64, &decoded, &vlen) < 0) {
 			fprintf(stderr, "kafkatool: line %ld: bad value_b64\n",
@@ -448,7 +461,7 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
 		    rk, RD_KAFKA_V_TOPIC(topic),
 		    RD_KAFKA_V_PARTITION(partition),
 		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-		    RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+		    RD_KAFKA_V_KEY(key, klen),
 		    RD_KAFKA_V_VALUE((void *)value, vlen),
 		    RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
 		if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -466,6 +479,7 @@ static int produce_line(rd_kafka_t *rk, const char *topic, const char *line,
 	ret = 0;
 out:
 	free(decoded);
+	free(kdecoded);
 	cJSON_Delete(obj);
 	return ret;
 }

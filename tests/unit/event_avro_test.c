@@ -186,7 +186,8 @@ static void debezium_envelopes(void **state)
 		if (ops[i].want == CHANGE_DELETE)
 			assert_null(c.customer);
 		else
-			expect_customer(&c, "{\"name\":\"Acme\",\"notes\":null}");
+			expect_customer(&c,
+			                "{\"name\":\"Acme\",\"notes\":null}");
 		change_done(&c);
 	}
 	/* The tombstone after a delete: nothing to do. */

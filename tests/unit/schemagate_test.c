@@ -53,9 +53,8 @@ static void offer(struct schemagate *g, int32_t part, uint32_t id1,
 {
 	const uint32_t ids[2] = {id1, id2};
 
-	assert_int_equal(schemagate_offer(g, "t", part, ids, id2 ? 2 : 1,
-	                                  &recs[rec]),
-	                 0);
+	assert_int_equal(
+	    schemagate_offer(g, "t", part, ids, id2 ? 2 : 1, &recs[rec]), 0);
 }
 
 static void order_per_partition(void **state)

@@ -183,7 +183,8 @@ static enum answer read_answer(const struct api_response *resp,
 
 	*out = NULL;
 	if (resp->status == 0) {
-		snprintf(why, size, "%s", resp->error ? resp->error : "no answer");
+		snprintf(why, size, "%s",
+		         resp->error ? resp->error : "no answer");
 		return ANSWER_RETRY;
 	}
 	if (resp->status == 404 && !resp->truncated &&
@@ -192,15 +193,17 @@ static enum answer read_answer(const struct api_response *resp,
 		return ANSWER_UNKNOWN;
 	}
 	if (resp->status != 200) {
-		snprintf(why, size, "the registry answered %ld%s", resp->status,
+		snprintf(why, size, "the registry answered %ld%s",
+		         resp->status,
 		         resp->status == 404 ? " without error_code 40403 "
 		                               "(is the url right?)"
 		                             : "");
 		return ANSWER_RETRY;
 	}
 	if (resp->truncated) {
-		snprintf(why, size, "the schema is longer than "
-		                    "target.max_response_bytes");
+		snprintf(why, size,
+		         "the schema is longer than "
+		         "target.max_response_bytes");
 		return ANSWER_UNKNOWN;
 	}
 	root = cJSON_ParseWithLength(resp->body, resp->body_len);
