@@ -9,10 +9,16 @@
  *   FLAG_KEY_STRING input.key_format string
  *   bits 3-4       input.format (0 auto, 1 native, 2 debezium, 3
  *                  debezium_flat); with the schema wrapper a value's
- *                  decimals and times are decoded (core/connect.c) */
+ *                  decimals and times are decoded (core/connect.c)
+ *   FLAG_AVRO      input.format avro instead (input.flat when bits 3-4
+ *                  are 3), the registry a fixed table: id 1 a Debezium
+ *                  envelope, 2 a flattened row, 3 a one-field key, 4 a
+ *                  string; others unknown
+ *   FLAG_KEY_AVRO  input.key_format avro */
 #include "fuzz.h"
 
 #include "config/config.h"
+#include "core/avro.h"
 #include "core/event.h"
 
 #include <stdio.h>
@@ -24,8 +30,49 @@ enum {
 	FLAG_KEY = 2,
 	FLAG_TOMBSTONE = 4,
 	FORMAT_SHIFT = 3,
-	FLAG_KEY_STRING = 32
+	FLAG_KEY_STRING = 32,
+	FLAG_AVRO = 64,
+	FLAG_KEY_AVRO = 128
 };
+
+#define AVRO_ROW                                                              \
+	"{\"type\":\"record\",\"name\":\"Value\",\"fields\":["                \
+	"{\"name\":\"CUSTNO\",\"type\":\"string\"},"                          \
+	"{\"name\":\"CUSTNAME\",\"type\":[\"null\",\"string\"]},"             \
+	"{\"name\":\"NO\",\"type\":[\"null\",{\"type\":\"bytes\","            \
+	"\"logicalType\":\"decimal\",\"precision\":10,\"scale\":2}]},"        \
+	"{\"name\":\"EMAIL1\",\"type\":[\"null\",\"string\"]},"               \
+	"{\"name\":\"TEL\",\"type\":{\"type\":\"array\",\"items\":"           \
+	"\"string\"}},"                                                       \
+	"{\"name\":\"FAX\",\"type\":[\"null\",{\"type\":\"long\","            \
+	"\"logicalType\":\"timestamp-millis\"}]}"
+
+static const char *const avro_schemas[] = {
+    NULL,
+    "{\"type\":\"record\",\"name\":\"Envelope\",\"fields\":["
+    "{\"name\":\"before\",\"type\":[\"null\"," AVRO_ROW "]}]},"
+    "{\"name\":\"after\",\"type\":[\"null\",\"Value\"]},"
+    "{\"name\":\"op\",\"type\":\"string\"},"
+    "{\"name\":\"key\",\"type\":[\"null\",\"string\"]},"
+    "{\"name\":\"ts_ms\",\"type\":[\"null\",\"long\"]}]}",
+    AVRO_ROW ",{\"name\":\"__op\",\"type\":[\"null\",\"string\"]},"
+             "{\"name\":\"__deleted\",\"type\":[\"null\",\"string\"]}]}",
+    "{\"type\":\"record\",\"name\":\"Key\",\"fields\":["
+    "{\"name\":\"CUSTNO\",\"type\":\"string\"}]}",
+    "\"string\"",
+};
+#define N_AVRO (sizeof(avro_schemas) / sizeof(avro_schemas[0]))
+static struct avrodec_schema *avro_parsed[N_AVRO];
+
+static const struct avrodec_schema *schema_of(void *arg, uint32_t id,
+                                              char *why, size_t size)
+{
+	(void)arg;
+	if (id < N_AVRO && avro_parsed[id])
+		return avro_parsed[id];
+	snprintf(why, size, "unknown");
+	return NULL;
+}
 
 #define MAPPING                                                               \
 	"mapping:\n"                                                          \
@@ -60,6 +107,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	config_errors_done(&errs);
+	for (size_t i = 1; i < N_AVRO; i++) {
+		struct avrodec_err e = {0};
+
+		avro_parsed[i] = avrodec_schema_parse(
+		    avro_schemas[i], strlen(avro_schemas[i]), &e);
+		if (!avro_parsed[i]) {
+			fprintf(stderr, "fuzz_event: schema %zu: %s\n", i,
+			        e.message);
+			abort();
+		}
+	}
 	return 0;
 }
 
@@ -86,6 +144,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opt.format = (enum input_format)((flags >> FORMAT_SHIFT) & 3);
 	opt.key_format =
 	    (flags & FLAG_KEY_STRING) ? KEY_FORMAT_STRING : KEY_FORMAT_JSON;
+	if (flags & FLAG_AVRO) {
+		opt.flat = opt.format == INPUT_DEBEZIUM_FLAT;
+		opt.format = INPUT_AVRO;
+		opt.schema_of = schema_of;
+	}
+	if (flags & FLAG_KEY_AVRO)
+		opt.key_format = KEY_FORMAT_AVRO;
 	if (flags & FLAG_MAPPING) {
 		opt.mapping = cfg.mapping;
 		opt.n_mapping = cfg.n_mapping;
@@ -105,6 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	change_done(&ch);
 	s = event_key_from_kafka(key, key_len);
+	free(s);
+	s = event_key_with(key, key_len, &opt);
 	free(s);
 	if (value) {
 		s = event_peek_id(value, value_len);

@@ -156,8 +156,6 @@ static void remember_unknown(struct registry *r, uint32_t id, const char *why)
 	snprintf(u->why, sizeof(u->why), "%s", why);
 }
 
-enum answer { ANSWER_KNOWN, ANSWER_UNKNOWN, ANSWER_RETRY };
-
 /* Confluent's error body: {"error_code": 40403, "message": ...}. */
 static bool schema_not_found(const char *body, size_t len)
 {
@@ -170,12 +168,9 @@ static bool schema_not_found(const char *body, size_t len)
 	return found;
 }
 
-/* What one registry answer means (registry.h), as a pure function:
- * *out the parsed schema of a KNOWN answer, why the reason of the
- * others. */
-static enum answer read_answer(const struct api_response *resp,
-                               struct avrodec_schema **out, char *why,
-                               size_t size)
+enum registry_answer registry_read_answer(const struct api_response *resp,
+                                          struct avrodec_schema **out,
+                                          char *why, size_t size)
 {
 	struct avrodec_err err = {0};
 	const cJSON *schema, *type;
@@ -185,12 +180,12 @@ static enum answer read_answer(const struct api_response *resp,
 	if (resp->status == 0) {
 		snprintf(why, size, "%s",
 		         resp->error ? resp->error : "no answer");
-		return ANSWER_RETRY;
+		return REGISTRY_ANSWER_RETRY;
 	}
 	if (resp->status == 404 && !resp->truncated &&
 	    schema_not_found(resp->body, resp->body_len)) {
 		snprintf(why, size, "the registry does not know it (40403)");
-		return ANSWER_UNKNOWN;
+		return REGISTRY_ANSWER_UNKNOWN;
 	}
 	if (resp->status != 200) {
 		snprintf(why, size, "the registry answered %ld%s",
@@ -198,13 +193,13 @@ static enum answer read_answer(const struct api_response *resp,
 		         resp->status == 404 ? " without error_code 40403 "
 		                               "(is the url right?)"
 		                             : "");
-		return ANSWER_RETRY;
+		return REGISTRY_ANSWER_RETRY;
 	}
 	if (resp->truncated) {
 		snprintf(why, size,
 		         "the schema is longer than "
 		         "target.max_response_bytes");
-		return ANSWER_UNKNOWN;
+		return REGISTRY_ANSWER_UNKNOWN;
 	}
 	root = cJSON_ParseWithLength(resp->body, resp->body_len);
 	schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
@@ -213,7 +208,7 @@ static enum answer read_answer(const struct api_response *resp,
 		/* A proxy's error page, a half-written answer: ask again. */
 		snprintf(why, size, "the registry's answer has no schema");
 		cJSON_Delete(root);
-		return ANSWER_RETRY;
+		return REGISTRY_ANSWER_RETRY;
 	}
 	/* Absent means AVRO, the registry's default type. */
 	if (type && !(cJSON_IsString(type) &&
@@ -221,7 +216,7 @@ static enum answer read_answer(const struct api_response *resp,
 		snprintf(why, size, "it is a %.32s schema, not Avro",
 		         cJSON_IsString(type) ? type->valuestring : "?");
 		cJSON_Delete(root);
-		return ANSWER_UNKNOWN;
+		return REGISTRY_ANSWER_UNKNOWN;
 	}
 	*out = avrodec_schema_parse(schema->valuestring,
 	                            strlen(schema->valuestring), &err);
@@ -229,9 +224,9 @@ static enum answer read_answer(const struct api_response *resp,
 	if (!*out) {
 		snprintf(why, size, "its schema does not parse: %.100s",
 		         err.message);
-		return ANSWER_UNKNOWN;
+		return REGISTRY_ANSWER_UNKNOWN;
 	}
-	return ANSWER_KNOWN;
+	return REGISTRY_ANSWER_KNOWN;
 }
 
 static void on_answer(void *arg, const struct api_response *resp)
@@ -244,18 +239,18 @@ static void on_answer(void *arg, const struct api_response *resp)
 
 	f->call = NULL;
 	r->in_flight--;
-	switch (read_answer(resp, &s, why, sizeof(why))) {
-	case ANSWER_KNOWN:
+	switch (registry_read_answer(resp, &s, why, sizeof(why))) {
+	case REGISTRY_ANSWER_KNOWN:
 		schema_cache_put(r->cache, f->id, s);
 		log_kv(LOG_INFO, "schema fetched", LOG_N("schema_id", f->id),
 		       LOG_N("attempts", f->failures + 1));
 		break;
-	case ANSWER_UNKNOWN:
+	case REGISTRY_ANSWER_UNKNOWN:
 		remember_unknown(r, f->id, why);
 		log_kv(LOG_WARNING, "schema unusable; its records fail",
 		       LOG_N("schema_id", f->id), LOG_S("reason", why));
 		break;
-	case ANSWER_RETRY:
+	case REGISTRY_ANSWER_RETRY:
 		f->failures++;
 		wait = backoff_delay_ms(
 		    f->failures, r->cfg->retry.initial_backoff_ms,

@@ -33,6 +33,20 @@ enum registry_state {
 	REGISTRY_WAITING, /* being fetched, or waiting for a retry */
 };
 
+struct api_response;
+
+/* What one answer to GET /schemas/ids/ID means (the rules above); pure,
+ * for the fuzz target too. KNOWN sets *out (the caller owns it); the
+ * others fill why (size bytes). */
+enum registry_answer {
+	REGISTRY_ANSWER_KNOWN,
+	REGISTRY_ANSWER_UNKNOWN,
+	REGISTRY_ANSWER_RETRY
+};
+enum registry_answer registry_read_answer(const struct api_response *resp,
+                                          struct avrodec_schema **out,
+                                          char *why, size_t size);
+
 /* Runs after a fetch ended in a known or unknown id: waiting records
  * may go on. */
 typedef void registry_resolved_fn(void *arg);
