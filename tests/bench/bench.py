@@ -16,9 +16,13 @@ starts custsync. Scenarios (README "Benchmark" describes the columns):
   D    one hot key carrying half the events, 20 ms
   E    a 30 s 503 + Retry-After window in the middle of an A-like run
   cg   instructions per event on the 0 ms path (valgrind callgrind)
+  Bavro B with the same events as Avro (input.format: avro, a reference
+       Schema Registry) beside B with JSON, and callgrind's instructions
+       per event for both
 """
 
 import argparse
+import base64
 import calendar
 import json
 import os
@@ -35,6 +39,7 @@ os.environ.setdefault("CUSTSYNC_BUILD_DIR", str(_REPO / "build-bench"))
 sys.path.insert(0, str(_REPO / "tests" / "integration"))
 
 import harness as h  # noqa: E402
+from schemareg import SchemaRegistry  # noqa: E402
 
 TOPICS = {"erp.customers": 3, "custsync.results": 3,
           "custsync.dead-letter": 1}
@@ -84,7 +89,56 @@ def record_line(key, i):
             '\\"external_id\\":\\"%s\\"}}"}\n' % (key, key, i, key))
 
 
-def preload(env, n, keyfn):
+def _avro_long(v):
+    z = (v << 1) ^ (v >> 63)
+    out = bytearray()
+    while True:
+        c = z & 0x7f
+        z >>= 7
+        out.append(c | (0x80 if z else 0))
+        if not z:
+            return bytes(out)
+
+
+def _avro_str(s):
+    b = s.encode()
+    return _avro_long(len(b)) + b
+
+
+class AvroInput:
+    """The create events of record_line as Avro records in Confluent's
+    wire format (the native envelope's shape, so the API sees the same
+    requests), with a reference Schema Registry serving their schema."""
+
+    SCHEMA = {"type": "record", "name": "Event", "fields": [
+        {"name": "op", "type": "string"},
+        {"name": "key", "type": "string"},
+        {"name": "customer", "type": {
+            "type": "record", "name": "Customer", "fields": [
+                {"name": "name", "type": "string"},
+                {"name": "type", "type": "string"},
+                {"name": "external_id", "type": "string"}]}}]}
+
+    def __enter__(self):
+        self.reg = SchemaRegistry().start()
+        self.id = self.reg.register(INPUT + "-value", self.SCHEMA)
+        self.header = b"\x00" + self.id.to_bytes(4, "big")
+        self.extra_yaml = ("input:\n  format: avro\n  schema_registry:\n"
+                           f"    url: {self.reg.url}\n")
+        return self
+
+    def __exit__(self, *exc):
+        self.reg.stop()
+
+    def line(self, key, i):
+        # Encoded by hand: python3-avro would take longer than the run.
+        v = (self.header + _avro_str("create") + _avro_str(key) +
+             _avro_str(f"x {i}") + _avro_str("customer") + _avro_str(key))
+        return ('{"key":"%s","value_b64":"%s"}\n'
+                % (key, base64.b64encode(v).decode()))
+
+
+def preload(env, n, keyfn, line=record_line):
     """Streams n events into kafkatool produce (compressed batches)."""
     argv = [h.bin_path("kafkatool"), "produce", "-b", env.bootstrap,
             "-t", INPUT]
@@ -95,7 +149,7 @@ def preload(env, n, keyfn):
                    stderr=subprocess.PIPE)
     chunk = []
     for i in range(n):
-        chunk.append(record_line(keyfn(i), i))
+        chunk.append(line(keyfn(i), i))
         if len(chunk) == 20000:
             proc.stdin.write("".join(chunk).encode())
             chunk = []
@@ -421,15 +475,18 @@ def summarize(name, n, k, mif, latency_ms, oc, t_start, cpu, smp, extra):
 
 
 def drain(name, n, k, mif, latency_ms, target=None, props=None,
-          keyfn=None, timeout=900):
-    """Preload n events, run custsync until all are committed, check."""
+          keyfn=None, timeout=900, avro=None):
+    """Preload n events, run custsync until all are committed, check.
+    avro: an AvroInput, to feed the events as Avro."""
     keyfn = keyfn or uniform_keys(k)
     load0 = loadavg()
     with h.Env(topics=TOPICS, api=dict(no_auth=True)) as env:
         if latency_ms:
             env.api.latency(latency_ms)
-        produce_s = preload(env, n, keyfn)
-        w = worker_for(env, mif, props=props, target=target)
+        produce_s = preload(env, n, keyfn,
+                            avro.line if avro else record_line)
+        w = worker_for(env, mif, props=props, target=target,
+                       extra_yaml=avro.extra_yaml if avro else "")
         t_start = time.time()
         w.start()
         smp = Sampler(env, w.pid)
@@ -601,17 +658,18 @@ def scenario_e(n, k, window_s, lead_s, timeout=900):
     return r
 
 
-def callgrind_run(n, k, outdir):
+def callgrind_run(n, k, outdir, avro=None):
     """custsync under callgrind on the 0 ms path -> (Ir, outcomes, file)."""
-    out = Path(outdir) / f"callgrind.{n}.out"
+    out = Path(outdir) / f"callgrind.{n}{'.avro' if avro else ''}.out"
     with h.Env(topics=TOPICS, api=dict(no_auth=True)) as env:
-        preload(env, n, uniform_keys(k))
+        preload(env, n, uniform_keys(k), avro.line if avro else record_line)
         wrap = Path(env.dir.path) / "custsync-callgrind.sh"
         wrap.write_text("#!/bin/sh\nexec valgrind --tool=callgrind "
                         f"--callgrind-out-file={out} "
                         f"{h.bin_path('custsync')} \"$@\"\n")
         wrap.chmod(0o755)
-        w = worker_for(env, 64, binary=wrap)
+        w = worker_for(env, 64, binary=wrap,
+                       extra_yaml=avro.extra_yaml if avro else "")
         w.start()
         if not wait_done(env, n, 900, lambda: None):
             raise RuntimeError(f"callgrind: not done\n{w.tail()}")
@@ -629,11 +687,11 @@ def callgrind_run(n, k, outdir):
     return ir, oc.n, out
 
 
-def scenario_cg(n_small, n_big, outdir):
+def scenario_cg(n_small, n_big, outdir, avro=None):
     if not shutil.which("valgrind"):
         return {"name": "callgrind", "skipped": "valgrind not installed"}
-    ir1, _, _ = callgrind_run(n_small, max(1, n_small // 10), outdir)
-    ir2, _, f2 = callgrind_run(n_big, max(1, n_big // 10), outdir)
+    ir1, _, _ = callgrind_run(n_small, max(1, n_small // 10), outdir, avro)
+    ir2, _, f2 = callgrind_run(n_big, max(1, n_big // 10), outdir, avro)
     ann = subprocess.run(["callgrind_annotate", "--inclusive=no",
                           str(f2)], capture_output=True, text=True,
                          timeout=300).stdout
@@ -702,7 +760,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true",
                     help="smaller runs (about 5 min instead of 15)")
-    ap.add_argument("--only", default="A,Aseq,conn,B,C,D,E,cg",
+    ap.add_argument("--only", default="A,Aseq,conn,B,C,D,E,cg,Bavro",
                     help="comma-separated scenarios")
     ap.add_argument("--keep", default=None,
                     help="directory for callgrind output (default: tmp)")
@@ -777,6 +835,8 @@ def main():
             r["assigned"] == 3 and r["revoked"] == 0 and
             r["missing"] == 0 and r["failed"] == 0 and r["order_ok"] and
             r["recovered_s"] is not None and r["recovered_s"] <= 5)
+    if "Bavro" in only:
+        bench_avro(args, n, k, add)
     cg = None
     if "cg" in only:
         outdir = args.keep or h._Workdir("custsync-cg-").path
@@ -807,6 +867,41 @@ def main():
                 print(r["name"], r["problems"])
         return 1
     return 0
+
+
+def bench_avro(args, n, k, add):
+    """B with JSON and with Avro input, alternated in the same run (median
+    of 3, 1 with --quick), then callgrind's instructions per event of
+    each."""
+    runs = 1 if args.quick else 3
+    eps = {"JSON": [], "Avro": []}
+    last = {}
+    with AvroInput() as av:
+        for _ in range(runs):
+            for fmt_name, a in (("JSON", None), ("Avro", av)):
+                r = drain(f"B ({fmt_name} input)", n, k, 64, 0, avro=a)
+                if not r["order_ok"]:
+                    raise RuntimeError(f"B {fmt_name}: order/loss broken: "
+                                       f"{r['problems']}")
+                eps[fmt_name].append(r["eps_after_first"])
+                last[fmt_name] = r
+        med = {f: statistics.median(v) for f, v in eps.items()}
+        spread = {f: f"{min(v):.0f}-{max(v):.0f}" for f, v in eps.items()}
+        for f in ("JSON", "Avro"):
+            last[f]["eps_runs"] = eps[f]
+            add("B" + f.lower(), last[f],
+                f"median {med[f]:.0f} ev/s ({spread[f]}), Avro/JSON "
+                f"{med['Avro'] / med['JSON']:.2f}x (no target)", True)
+        if shutil.which("valgrind"):
+            outdir = args.keep or h._Workdir("custsync-cg-").path
+            n_small, n_big = 1000, 3000 if args.quick else 6000
+            cj = scenario_cg(n_small, n_big, outdir)
+            ca = scenario_cg(n_small, n_big, outdir, av)
+            print(f"callgrind (0 ms, whole process at {n_big} events): "
+                  f"JSON {cj['ir_per_event_total']:.0f} Ir/event "
+                  f"(marginal {cj['ir_per_event_marginal']:.0f}), Avro "
+                  f"{ca['ir_per_event_total']:.0f} Ir/event (marginal "
+                  f"{ca['ir_per_event_marginal']:.0f})", flush=True)
 
 
 def cpu_model():
