@@ -14,49 +14,45 @@ int outcome_time(int64_t epoch_ms, char *buf, size_t len)
 	return num_time(epoch_ms, buf, len);
 }
 
-/* ",\"name\":" -- every member but the first of an object. */
-static void member(struct strbuf *b, const char *name, bool first)
-{
-	if (!first)
-		strbuf_putc(b, ',');
-	strbuf_json(b, name);
-	strbuf_putc(b, ':');
-}
+/* Text known when compiling (a member's name, its quotes and colon,
+ * the comma before it) is copied at once. */
+#define PUT(b, lit) strbuf_put((b), (lit), sizeof(lit) - 1)
 
-static void add_str(struct strbuf *b, const char *name, const char *v)
+static void add_str(struct strbuf *b, const char *member, size_t n,
+                    const char *v)
 {
-	member(b, name, false);
+	strbuf_put(b, member, n);
 	strbuf_json(b, v);
 }
 
-static void add_num(struct strbuf *b, const char *name, int64_t v)
+static void add_num(struct strbuf *b, const char *member, size_t n, int64_t v)
 {
-	member(b, name, false);
+	strbuf_put(b, member, n);
 	strbuf_i64(b, v);
 }
 
 /* An HTTP status is a number only when a response gave one. */
-static void add_status(struct strbuf *b, const char *name, long v, bool first)
+static void add_status(struct strbuf *b, const char *member, size_t n, long v)
 {
-	member(b, name, first);
+	strbuf_put(b, member, n);
 	if (v > 0)
 		strbuf_i64(b, v);
 	else
-		strbuf_put(b, "null", 4);
+		PUT(b, "null");
 }
+
+/* The member's text (`,"name":`) and its length, for the add_ helpers. */
+#define M(lit) (lit), sizeof(lit) - 1
 
 static void add_conflicts(struct strbuf *b, const struct sync_job *j)
 {
-	member(b, "conflicts", false);
-	strbuf_putc(b, '[');
+	PUT(b, ",\"conflicts\":[");
 	for (int i = 0; i < j->n_conflicts; i++) {
 		if (i)
 			strbuf_putc(b, ',');
-		strbuf_putc(b, '{');
-		member(b, "status", true);
-		strbuf_i64(b, j->conflicts[i].status);
-		add_str(b, "field", j->conflicts[i].field);
-		add_str(b, "target_id", j->conflicts[i].target_id);
+		add_num(b, M("{\"status\":"), j->conflicts[i].status);
+		add_str(b, M(",\"field\":"), j->conflicts[i].field);
+		add_str(b, M(",\"target_id\":"), j->conflicts[i].target_id);
 		strbuf_putc(b, '}');
 	}
 	strbuf_putc(b, ']');
@@ -64,44 +60,33 @@ static void add_conflicts(struct strbuf *b, const struct sync_job *j)
 
 static void add_error(struct strbuf *b, const struct sync_job *j)
 {
-	member(b, "error", false);
 	/* A skip carries an error only when it has a reason to report
 	 * (replay's "stale"); a tombstone's skip has none. */
 	if (j->status != SYNC_FAILED &&
 	    (j->status != SYNC_SKIPPED || !j->err_code)) {
-		strbuf_put(b, "null", 4);
+		PUT(b, ",\"error\":null");
 		return;
 	}
-	strbuf_putc(b, '{');
-	member(b, "code", true);
-	strbuf_json(b, j->err_code);
-	add_str(b, "message", j->err_msg);
-	add_status(b, "http_status", j->err_http_status, false);
+	add_str(b, M(",\"error\":{\"code\":"), j->err_code);
+	add_str(b, M(",\"message\":"), j->err_msg);
+	add_status(b, M(",\"http_status\":"), j->err_http_status);
 	strbuf_putc(b, '}');
 }
 
 static void add_source(struct strbuf *b, const struct outcome_source *s)
 {
-	member(b, "source", false);
-	strbuf_putc(b, '{');
-	member(b, "topic", true);
-	strbuf_json(b, s->topic);
-	add_num(b, "partition", s->partition);
-	add_num(b, "offset", s->offset);
+	add_str(b, M(",\"source\":{\"topic\":"), s->topic);
+	add_num(b, M(",\"partition\":"), s->partition);
+	add_num(b, M(",\"offset\":"), s->offset);
 	strbuf_putc(b, '}');
 }
 
 static void add_replay(struct strbuf *b, const struct outcome_source *s)
 {
-	member(b, "replay", false);
-	strbuf_putc(b, '{');
-	member(b, "dead_letter", true);
-	strbuf_putc(b, '{');
-	member(b, "partition", true);
-	strbuf_i64(b, s->dead_letter_partition);
-	add_num(b, "offset", s->dead_letter_offset);
-	strbuf_putc(b, '}');
-	add_num(b, "count", s->redeliveries);
+	add_num(b, M(",\"replay\":{\"dead_letter\":{\"partition\":"),
+	        s->dead_letter_partition);
+	add_num(b, M(",\"offset\":"), s->dead_letter_offset);
+	add_num(b, M("},\"count\":"), s->redeliveries);
 	strbuf_putc(b, '}');
 }
 
@@ -112,17 +97,15 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 
 	/* Enough for a typical record: one allocation. */
 	strbuf_init(&b, 512);
-	strbuf_putc(&b, '{');
-	member(&b, "event_id", true);
-	strbuf_json(&b, s->event_id);
-	add_str(&b, "key", s->key);
-	add_str(&b, "op", s->op);
-	add_str(&b, "status", sync_status_str(j->status));
-	add_str(&b, "action", sync_action_str(j->action));
-	add_str(&b, "target_id", j->target_id);
-	add_str(&b, "etag", j->etag);
-	add_status(&b, "http_status", j->http_status, false);
-	add_num(&b, "attempts", j->attempts);
+	add_str(&b, M("{\"event_id\":"), s->event_id);
+	add_str(&b, M(",\"key\":"), s->key);
+	add_str(&b, M(",\"op\":"), s->op);
+	add_str(&b, M(",\"status\":"), sync_status_str(j->status));
+	add_str(&b, M(",\"action\":"), sync_action_str(j->action));
+	add_str(&b, M(",\"target_id\":"), j->target_id);
+	add_str(&b, M(",\"etag\":"), j->etag);
+	add_status(&b, M(",\"http_status\":"), j->http_status);
+	add_num(&b, M(",\"attempts\":"), j->attempts);
 	add_conflicts(&b, j);
 	add_error(&b, j);
 	add_source(&b, s);
@@ -131,8 +114,8 @@ char *outcome_json(const struct sync_job *j, const struct outcome_source *s)
 	/* The wall clock: always in range on a clock that is set; "" when
 	 * not. */
 	outcome_time(s->finished_at_ms, when, sizeof(when));
-	add_str(&b, "finished_at", when);
-	add_num(&b, "duration_ms", s->duration_ms);
+	add_str(&b, M(",\"finished_at\":"), when);
+	add_num(&b, M(",\"duration_ms\":"), s->duration_ms);
 	strbuf_putc(&b, '}');
 	return strbuf_take(&b);
 }
