@@ -66,6 +66,7 @@ struct http {
 	/* target.tls or the CA environment variables, read once (see
 	 * set_tls and set_proxy). */
 	const char *ca_file, *ca_path, *proxy_ca_file, *proxy_ca_path;
+	bool env_proxy; /* a proxy variable libcurl would use is set */
 };
 
 /* A set value, else the first set and non-empty environment variable.
@@ -82,6 +83,22 @@ static const char *setting_or_env(const char *set, const char *env1,
 		return v;
 	v = env2 ? getenv(env2) : NULL;
 	return v && *v ? v : NULL;
+}
+
+/* What libcurl reads for an http:// or https:// URL when no proxy is
+ * set: <scheme>_proxy (lowercase only for http, against httpoxy),
+ * HTTPS_PROXY, then all_proxy or ALL_PROXY. The daemon's environment
+ * does not change, so once is enough. */
+static bool env_proxy(void)
+{
+	static const char *const names[] = {"http_proxy", "https_proxy",
+	                                    "HTTPS_PROXY", "all_proxy",
+	                                    "ALL_PROXY"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (setting_or_env(NULL, names[i], NULL))
+			return true;
+	return false;
 }
 
 struct http *http_new(const struct http_options *o)
@@ -103,6 +120,7 @@ struct http *http_new(const struct http_options *o)
 	h->proxy_ca_file =
 	    setting_or_env(NULL, "CURL_CA_BUNDLE", "SSL_CERT_FILE");
 	h->proxy_ca_path = setting_or_env(NULL, "SSL_CERT_DIR", NULL);
+	h->env_proxy = env_proxy();
 	LIST_INIT(&h->running);
 	LIST_INIT(&h->refused);
 	if (!h->opt.max_response_bytes)
@@ -659,6 +677,10 @@ static void set_proxy(const struct http *h, CURL *e)
 		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, h->proxy_ca_file);
 	if (h->proxy_ca_path)
 		curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, h->proxy_ca_path);
+	/* No proxy anywhere: said so, or libcurl looks for one in the
+	 * environment on every request. */
+	if ((!p || !p->url) && !h->env_proxy)
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
 	if (!p)
 		return;
 	if (p->no_proxy)
