@@ -119,6 +119,30 @@ static void test_time_calendar(void **state)
 	}
 }
 
+/* What printf's %lld prints, at the edges and around each power of
+ * ten. */
+static void test_i64(void **state)
+{
+	char buf[NUM_I64_LEN], want[32];
+	int64_t v[64];
+	size_t n = 0;
+
+	(void)state;
+	v[n++] = 0;
+	v[n++] = INT64_MIN;
+	v[n++] = INT64_MAX;
+	for (int64_t p = 1; p <= INT64_MAX / 10; p *= 10) {
+		v[n++] = p - 1;
+		v[n++] = p;
+		v[n++] = -p;
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%lld", (long long)v[i]);
+		assert_int_equal(num_i64(v[i], buf), strlen(want));
+		assert_string_equal(buf, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +150,7 @@ int main(void)
 	    cmocka_unit_test(test_json_int_refused),
 	    cmocka_unit_test(test_time),
 	    cmocka_unit_test(test_time_calendar),
+	    cmocka_unit_test(test_i64),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

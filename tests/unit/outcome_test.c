@@ -26,6 +26,22 @@ static const struct outcome_source src = {
     .duration_ms = 12,
 };
 
+/* An update after a 409 that named the customer. */
+static void applied(struct sync_job *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->status = SYNC_APPLIED;
+	j->action = SYNC_ACTION_UPDATE;
+	j->target_id = "c-1";
+	j->etag = "\"e1\"";
+	j->http_status = 200;
+	j->attempts = 3;
+	j->n_conflicts = 1;
+	j->conflicts[0].status = 409;
+	j->conflicts[0].field = "CompanyNumber";
+	j->conflicts[0].target_id = "c-1";
+}
+
 static void test_applied(void **state)
 {
 	struct sync_job j;
@@ -33,17 +49,7 @@ static void test_applied(void **state)
 	char *text;
 
 	(void)state;
-	memset(&j, 0, sizeof(j));
-	j.status = SYNC_APPLIED;
-	j.action = SYNC_ACTION_UPDATE;
-	j.target_id = "c-1";
-	j.etag = "\"e1\"";
-	j.http_status = 200;
-	j.attempts = 3;
-	j.n_conflicts = 1;
-	j.conflicts[0].status = 409;
-	j.conflicts[0].field = "CompanyNumber";
-	j.conflicts[0].target_id = "c-1";
+	applied(&j);
 	text = outcome_json(&j, &src);
 	o = cJSON_Parse(text);
 	assert_non_null(o);
@@ -111,6 +117,63 @@ static void test_failed_local(void **state)
 	assert_string_equal(h[6].name, "custsync.attempts");
 	assert_string_equal(h[6].value, "0");
 	sync_done(&j);
+}
+
+/* The record's bytes, member order included, are those cJSON wrote
+ * before the record was written by hand. */
+static void test_exact_text(void **state)
+{
+	struct sync_job j;
+	struct outcome_source s2 = src;
+	char *text;
+
+	(void)state;
+	applied(&j);
+	/* One that names nothing. */
+	j.n_conflicts = 2;
+	j.conflicts[1].status = 409;
+	text = outcome_json(&j, &src);
+	assert_string_equal(
+	    text, "{\"event_id\":\"e-1\",\"key\":\"ERP-1\",\"op\":\"create\","
+	          "\"status\":\"applied\",\"action\":\"update\","
+	          "\"target_id\":\"c-1\",\"etag\":\"\\\"e1\\\"\","
+	          "\"http_status\":200,\"attempts\":3,\"conflicts\":["
+	          "{\"status\":409,\"field\":\"CompanyNumber\","
+	          "\"target_id\":\"c-1\"},{\"status\":409,\"field\":null,"
+	          "\"target_id\":null}],\"error\":null,\"source\":{"
+	          "\"topic\":\"erp.customers\",\"partition\":2,"
+	          "\"offset\":12},\"finished_at\":"
+	          "\"2026-11-28T10:00:01.123Z\",\"duration_ms\":12}");
+	free(text);
+
+	memset(&j, 0, sizeof(j));
+	j.status = SYNC_FAILED;
+	j.err_code = "conflict";
+	j.err_http_status = 409;
+	strcpy(j.err_msg, "a \"quote\", a\\ and\n\x01");
+	j.http_status = 409;
+	j.attempts = 2;
+	s2.key = "k\tey";
+	s2.event_id = NULL;
+	s2.op = NULL;
+	s2.redeliveries = 3;
+	s2.dead_letter_offset = 77;
+	s2.offset = 2147483648LL;
+	s2.finished_at_ms = -1;
+	s2.duration_ms = 0;
+	text = outcome_json(&j, &s2);
+	assert_string_equal(
+	    text, "{\"event_id\":null,\"key\":\"k\\tey\",\"op\":null,"
+	          "\"status\":\"failed\",\"action\":\"none\","
+	          "\"target_id\":null,\"etag\":null,\"http_status\":409,"
+	          "\"attempts\":2,\"conflicts\":[],\"error\":{"
+	          "\"code\":\"conflict\",\"message\":\"a \\\"quote\\\", "
+	          "a\\\\ and\\n\\u0001\",\"http_status\":409},\"source\":{"
+	          "\"topic\":\"erp.customers\",\"partition\":2,"
+	          "\"offset\":2147483648},\"replay\":{\"dead_letter\":{"
+	          "\"partition\":0,\"offset\":77},\"count\":3},"
+	          "\"finished_at\":\"\",\"duration_ms\":0}");
+	free(text);
 }
 
 /* ---- outcome_time: what dlq rows, dlq --json and failed_at print ---- */
@@ -186,6 +249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_applied),
 	    cmocka_unit_test(test_failed_local),
+	    cmocka_unit_test(test_exact_text),
 	    cmocka_unit_test(test_time),
 	    cmocka_unit_test(test_time_none),
 	    cmocka_unit_test(test_dlq_headers_without_time),

@@ -38,6 +38,11 @@
 /* Longest single wait of the loop: signals and the watchdog are seen at
  * least this often even when nothing happens. */
 #define LOOP_MAX_WAIT_MS 1000
+/* With metrics on, librdkafka's statistics (every second by default)
+ * wake the loop anyway; a wait of its own as long as theirs would
+ * mostly end just before theirs do, two wake-ups a second when idle.
+ * Twice as long keeps an idle loop at one. */
+#define LOOP_MAX_WAIT_STATS_MS (2 * LOOP_MAX_WAIT_MS)
 
 /* Why every partition is paused. Backpressure is per partition instead
  * (backpressure.h), so one partition's backlog never stops the others. */
@@ -133,6 +138,7 @@ struct worker {
 	int stopping;
 	int exit_code;
 
+	int64_t max_wait_ms; /* LOOP_MAX_WAIT_MS or _STATS_MS */
 	uint64_t watchdog_usec;
 	int64_t last_watchdog, last_status;
 	uint64_t events_done, events_at_status;
@@ -1074,10 +1080,28 @@ static void run_timers(struct worker *w, int64_t now)
 	}
 }
 
+/* A check that just misses the due time may be followed by a wait of
+ * LOOP_MAX_WAIT_MS, so ping that much early: the gap then stays within
+ * half of WatchdogSec= (sd_watchdog_enabled(3)'s advice). The floor
+ * bounds the rate for very short intervals. */
+static int64_t watchdog_ms(const struct worker *w)
+{
+	int64_t ping_ms =
+	    (int64_t)(w->watchdog_usec / 2000) - LOOP_MAX_WAIT_MS;
+
+	return ping_ms < LOOP_MAX_WAIT_MS / 10 ? LOOP_MAX_WAIT_MS / 10
+	                                       : ping_ms;
+}
+
 static int next_timeout(struct worker *w, int64_t now)
 {
-	int64_t next = now + LOOP_MAX_WAIT_MS;
+	int64_t next = now + w->max_wait_ms;
 	const struct job *j;
+
+	/* A longer wait than LOOP_MAX_WAIT_MS still ends for the watchdog
+	 * ping. */
+	if (w->watchdog_usec && w->last_watchdog + watchdog_ms(w) < next)
+		next = w->last_watchdog + watchdog_ms(w);
 
 	for (j = w->lists[WAIT_TIMER].head; j; j = j->next)
 		if (j->due_ms < next)
@@ -1097,18 +1121,10 @@ static int next_timeout(struct worker *w, int64_t now)
 
 static void notify_status(struct worker *w, int64_t now)
 {
-	/* A check that just misses the due time may be followed by a wait
-	 * of LOOP_MAX_WAIT_MS, so ping that much early: the gap then stays
-	 * within half of WatchdogSec= (sd_watchdog_enabled(3)'s advice).
-	 * The floor bounds the rate for very short intervals. */
-	int64_t ping_ms =
-	    (int64_t)(w->watchdog_usec / 2000) - LOOP_MAX_WAIT_MS;
 	size_t assigned, paused;
 	double secs;
 
-	if (ping_ms < LOOP_MAX_WAIT_MS / 10)
-		ping_ms = LOOP_MAX_WAIT_MS / 10;
-	if (w->watchdog_usec && now - w->last_watchdog >= ping_ms) {
+	if (w->watchdog_usec && now - w->last_watchdog >= watchdog_ms(w)) {
 		sd_notify(0, "WATCHDOG=1");
 		w->last_watchdog = now;
 	}
@@ -1297,6 +1313,7 @@ struct worker *worker_new(const struct config *cfg,
 	if (!w)
 		return NULL;
 	w->cfg = cfg;
+	w->max_wait_ms = LOOP_MAX_WAIT_MS;
 	ratelimit_init(&w->rate, cfg->target.rate_limit.requests,
 	               cfg->target.rate_limit.per_ms,
 	               cfg->target.rate_limit.burst, clock_mono_ms());
@@ -1320,6 +1337,7 @@ struct worker *worker_new(const struct config *cfg,
 			return worker_free(w);
 		cb.stats = on_stats;
 		ho.metrics = w->metrics;
+		w->max_wait_ms = LOOP_MAX_WAIT_STATS_MS;
 	}
 	w->cache = cache_new(CACHE_MAX_ENTRIES);
 	if (w->profile->flags & PROFILE_INDEXED) {

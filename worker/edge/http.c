@@ -4,6 +4,7 @@
 #include "core/request.h"
 #include "core/quota.h"
 #include "config/config.h"
+#include "lib/strbuf.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -19,11 +20,28 @@
  * grow the daemon. */
 #define HTTP_BODY_DEFAULT (1024 * 1024)
 #define POOL_MAX          256
+/* Header lines a call holds without an allocation of their own. */
+#define CALL_LINES 12
+/* The smallest body for which some libcurl sends Expect: 100-continue
+ * (1024 before 7.69). */
+#define EXPECT_FROM 1024
+/* A pooled call keeps its response buffer up to this size. */
+#define RESP_KEEP (64 * 1024)
 
+/* A call and its easy handle are pooled together: the handle keeps
+ * libcurl's per-handle caches, the call its buffers, so a request
+ * allocates little beyond its body. */
 struct http_call {
 	struct http *h;
 	CURL *easy;
+	/* Every header line, NUL-separated, and the list libcurl walks:
+	 * its nodes point into lines, which is reserved whole first so it
+	 * never moves. */
+	struct strbuf lines;
 	struct curl_slist *headers;
+	struct curl_slist node_buf[CALL_LINES];
+	struct curl_slist *nodes; /* node_buf, or allocated when more */
+	size_t n_nodes, cap_nodes;
 	char *body;
 	char *resp;
 	size_t resp_len, resp_cap;
@@ -44,9 +62,45 @@ struct http {
 	LIST_HEAD(, http_call) running;
 	LIST_HEAD(, http_call) refused; /* waiting for http_dispatch to fail */
 	size_t n_refused;
-	CURL *pool[POOL_MAX];
+	struct http_call *pool[POOL_MAX];
 	size_t n_pool;
+	/* target.tls or the CA environment variables, read once (see
+	 * set_tls and set_proxy). */
+	const char *ca_file, *ca_path, *proxy_ca_file, *proxy_ca_path;
+	bool env_proxy; /* a proxy variable libcurl would use is set */
 };
+
+/* A set value, else the first set and non-empty environment variable.
+ * libcurl (unlike curl's command line) reads none of them itself. */
+static const char *setting_or_env(const char *set, const char *env1,
+                                  const char *env2)
+{
+	const char *v;
+
+	if (set)
+		return set;
+	v = env1 ? getenv(env1) : NULL;
+	if (v && *v)
+		return v;
+	v = env2 ? getenv(env2) : NULL;
+	return v && *v ? v : NULL;
+}
+
+/* What libcurl reads for an http:// or https:// URL when no proxy is
+ * set: <scheme>_proxy (lowercase only for http, against httpoxy),
+ * HTTPS_PROXY, then all_proxy or ALL_PROXY. The daemon's environment
+ * does not change, so once is enough. */
+static bool env_proxy(void)
+{
+	static const char *const names[] = {"http_proxy", "https_proxy",
+	                                    "HTTPS_PROXY", "all_proxy",
+	                                    "ALL_PROXY"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (setting_or_env(NULL, names[i], NULL))
+			return true;
+	return false;
+}
 
 struct http *http_new(const struct http_options *o)
 {
@@ -55,6 +109,19 @@ struct http *http_new(const struct http_options *o)
 	if (!h)
 		return NULL;
 	h->opt = *o;
+	/* The CA environment variables are read as curl's command line
+	 * reads them (CURL_CA_BUNDLE, then SSL_CERT_FILE; SSL_CERT_DIR), so
+	 * an API behind a private CA works as it does with curl; a
+	 * target.tls key wins over them. An https:// proxy is verified by
+	 * the variables alone: target.tls is the API's. */
+	h->ca_file = setting_or_env(o->tls ? o->tls->ca_file : NULL,
+	                            "CURL_CA_BUNDLE", "SSL_CERT_FILE");
+	h->ca_path = setting_or_env(o->tls ? o->tls->ca_path : NULL,
+	                            "SSL_CERT_DIR", NULL);
+	h->proxy_ca_file =
+	    setting_or_env(NULL, "CURL_CA_BUNDLE", "SSL_CERT_FILE");
+	h->proxy_ca_path = setting_or_env(NULL, "SSL_CERT_DIR", NULL);
+	h->env_proxy = env_proxy();
 	LIST_INIT(&h->running);
 	LIST_INIT(&h->refused);
 	if (!h->opt.max_response_bytes)
@@ -74,20 +141,65 @@ struct http *http_new(const struct http_options *o)
 	return h;
 }
 
+static void call_destroy(struct http_call *c)
+{
+	curl_easy_cleanup(c->easy);
+	strbuf_done(&c->lines);
+	free(c->resp);
+	free(c);
+}
+
+/* Back to the pool, emptied: the header lines may hold a token, so
+ * they are wiped, not only freed. */
 static void call_free(struct http_call *c)
 {
 	struct http *h = c->h;
 
-	curl_slist_free_all(c->headers);
+	curl_easy_reset(c->easy);
+	if (c->lines.s)
+		explicit_bzero(c->lines.s, c->lines.len);
+	c->lines.len = 0;
+	if (c->nodes != c->node_buf)
+		free(c->nodes);
+	c->nodes = NULL;
+	c->headers = NULL;
+	c->n_nodes = c->cap_nodes = 0;
 	free(c->body);
-	free(c->resp);
-	if (h->n_pool < POOL_MAX) {
-		curl_easy_reset(c->easy);
-		h->pool[h->n_pool++] = c->easy;
-	} else {
-		curl_easy_cleanup(c->easy);
+	c->body = NULL;
+	if (c->resp_cap > RESP_KEEP) {
+		free(c->resp);
+		c->resp = NULL;
+		c->resp_cap = 0;
+	} else if (c->resp) {
+		c->resp[0] = '\0';
 	}
-	free(c);
+	c->resp_len = 0;
+	c->truncated = 0;
+	c->refused = false;
+	c->routed = false;
+	c->errbuf[0] = '\0';
+	if (h->n_pool < POOL_MAX)
+		h->pool[h->n_pool++] = c;
+	else
+		call_destroy(c);
+}
+
+static struct http_call *call_get(struct http *h)
+{
+	struct http_call *c;
+
+	if (h->n_pool)
+		return h->pool[--h->n_pool];
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->h = h;
+	c->easy = curl_easy_init();
+	if (!c->easy) {
+		free(c);
+		return NULL;
+	}
+	return c;
 }
 
 static void link_call(struct http *h, struct http_call *c)
@@ -125,7 +237,7 @@ struct http *http_free(struct http *h)
 		call_free(c);
 	}
 	for (size_t i = 0; i < h->n_pool; i++)
-		curl_easy_cleanup(h->pool[i]);
+		call_destroy(h->pool[i]);
 	curl_multi_cleanup(h->multi);
 	free(h);
 	return NULL;
@@ -169,19 +281,24 @@ static bool is_visible(unsigned char b)
 	return b > 0x20 && b < 0x7f;
 }
 
-bool http_header_name_ok(const char *name)
+static bool name_ok(const char *name, size_t n)
 {
-	if (!name || !*name)
+	if (!n)
 		return false;
-	for (const char *s = name; *s; s++) {
-		unsigned char b = (unsigned char)*s;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)name[i];
 		bool alnum = (b >= '0' && b <= '9') ||
 		             (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
 
-		if (!alnum && !strchr("!#$%&'*+-.^_`|~", b))
+		if (!alnum && (!b || !strchr("!#$%&'*+-.^_`|~", b)))
 			return false;
 	}
 	return true;
+}
+
+bool http_header_name_ok(const char *name)
+{
+	return name && name_ok(name, strlen(name));
 }
 
 /* What custsync writes itself (set_headers, auth's Authorization, the
@@ -300,82 +417,120 @@ const char *http_value_problem(const char *value, bool non_ascii_ok, char *buf,
 	return NULL;
 }
 
-int http_header_line(const char *name, const char *value,
-                     enum http_value_source src, char **out)
+/* The most a line of these takes: each value byte may become %XX. */
+static size_t line_bound(size_t n_name, const char *value)
+{
+	return n_name + 2 + 3 * (value ? strlen(value) : 0) + 1;
+}
+
+static size_t header_bound(const char *name, const char *value)
+{
+	return line_bound(name ? strlen(name) : 0, value);
+}
+
+/* "name: value" and its NUL appended to out; name is n_name bytes. */
+static int build_line(struct strbuf *out, const char *name, size_t n_name,
+                      const char *value, enum http_value_source src)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t n_name, n_value, o;
-	char why[64], *line;
+	size_t n_value;
+	char why[64];
 
-	if (!http_header_name_ok(name) || !value ||
+	if (!name_ok(name, n_name) || !value ||
 	    (unsigned)src >= HTTP_VALUE_SOURCE_MAX)
 		return -EINVAL;
 	if (src == HTTP_VALUE_CHECKED &&
 	    http_value_problem(value, false, why, sizeof(why)))
 		return -EINVAL;
-	n_name = strlen(name);
 	n_value = strlen(value);
-	line = malloc(n_name + 2 + 3 * n_value + 1);
-	if (!line)
-		return -ENOMEM;
-	memcpy(line, name, n_name);
-	o = n_name;
-	line[o++] = ':';
+	strbuf_put(out, name, n_name);
+	strbuf_putc(out, ':');
 	if (n_value)
-		line[o++] = ' ';
+		strbuf_putc(out, ' ');
+	/* A checked value holds nothing to encode by now. */
+	if (src == HTTP_VALUE_CHECKED) {
+		strbuf_put(out, value, n_value);
+		n_value = 0;
+	}
 	for (size_t i = 0; i < n_value; i++) {
 		unsigned char b = (unsigned char)value[i];
 		bool inner_space = b == ' ' && i > 0 && i + 1 < n_value;
+		char esc[3] = {'%', hex[b >> 4], hex[b & 15]};
 
-		/* A checked value holds nothing to encode by now. */
-		if (src == HTTP_VALUE_CHECKED || (is_visible(b) && b != '%') ||
-		    inner_space) {
-			line[o++] = (char)b;
-		} else {
-			line[o++] = '%';
-			line[o++] = hex[b >> 4];
-			line[o++] = hex[b & 15];
-		}
+		if ((is_visible(b) && b != '%') || inner_space)
+			strbuf_putc(out, (char)b);
+		else
+			strbuf_put(out, esc, 3);
 	}
-	line[o] = '\0';
-	*out = line;
-	return 0;
+	strbuf_putc(out, '\0');
+	return out->failed ? -ENOMEM : 0;
+}
+
+int http_header_line(const char *name, const char *value,
+                     enum http_value_source src, char **out)
+{
+	struct strbuf b;
+	int rc;
+
+	if (!name || !value)
+		return -EINVAL;
+	strbuf_init(&b, line_bound(strlen(name), value));
+	rc = build_line(&b, name, strlen(name), value, src);
+	if (rc) {
+		strbuf_done(&b);
+		return rc;
+	}
+	*out = strbuf_take(&b);
+	return *out ? 0 : -ENOMEM;
 }
 
 /* A refused header is named in errbuf, never its value: it may be a
- * token. */
-static int add_header(struct http_call *c, const char *name, const char *value,
-                      enum http_value_source src)
+ * token. The line goes into c->lines and takes the next node, both
+ * reserved by set_headers, which points the nodes at the lines once all
+ * are written. */
+static int add_header_n(struct http_call *c, const char *name, size_t n_name,
+                        const char *value, enum http_value_source src)
 {
-	struct curl_slist *l;
-	char why[64], *line = NULL;
+	char why[64];
 	const char *problem;
-	int rc = http_header_line(name, value, src, &line);
+	int rc = build_line(&c->lines, name, n_name, value, src);
 
 	if (rc == -EINVAL) {
 		problem =
 		    value ? http_value_problem(value, false, why, sizeof(why))
 		          : NULL;
-		if (!http_header_name_ok(name))
+		if (!name_ok(name, n_name))
 			snprintf(c->errbuf, sizeof(c->errbuf),
 			         "request not sent: a header name is not an "
 			         "HTTP token");
 		else
 			snprintf(c->errbuf, sizeof(c->errbuf),
-			         "request not sent: header %s would carry "
+			         "request not sent: header %.*s would carry "
 			         "%s",
-			         name, problem ? problem : "no value");
+			         (int)n_name, name,
+			         problem ? problem : "no value");
 		return rc;
 	}
-	if (rc)
-		return rc;
-	l = curl_slist_append(c->headers, line);
-	explicit_bzero(line, strlen(line));
-	free(line);
-	if (!l)
+	if (rc || c->n_nodes == c->cap_nodes)
 		return -ENOMEM;
-	c->headers = l;
+	c->n_nodes++;
 	return 0;
+}
+
+static int add_header(struct http_call *c, const char *name, const char *value,
+                      enum http_value_source src)
+{
+	return add_header_n(c, name ? name : "", name ? strlen(name) : 0,
+	                    value, src);
+}
+
+static const char *line_value(const char *colon)
+{
+	const char *value = colon + 1;
+
+	while (*value == ' ')
+		value++;
+	return value;
 }
 
 /* A line built elsewhere (auth's "Authorization: Bearer ...", a
@@ -383,24 +538,55 @@ static int add_header(struct http_call *c, const char *name, const char *value,
  * meets the checks of every other config value. */
 static int add_line(struct http_call *c, const char *line)
 {
-	const char *colon = strchr(line, ':'), *value;
-	char *name;
-	int rc;
+	const char *colon = strchr(line, ':');
 
 	if (!colon) {
 		snprintf(c->errbuf, sizeof(c->errbuf),
 		         "request not sent: a header line has no ':'");
 		return -EINVAL;
 	}
-	name = strndup(line, (size_t)(colon - line));
-	if (!name)
+	return add_header_n(c, line, (size_t)(colon - line), line_value(colon),
+	                    HTTP_VALUE_CHECKED);
+}
+
+static size_t line_bound_of(const char *line)
+{
+	const char *colon = line ? strchr(line, ':') : NULL;
+
+	return colon ? line_bound((size_t)(colon - line), line_value(colon))
+	             : 0;
+}
+
+/* Room for every line the request may send, taken at once, and a node
+ * for each. */
+static int reserve_lines(struct http_call *c, const struct api_request *req,
+                         const char *authorization, const char *correlation_id,
+                         const struct http_header *extra, size_t n_extra)
+{
+	const struct http_options *o = &c->h->opt;
+	size_t bytes = 64, n = 7 + n_extra;
+
+	bytes += header_bound("Content-Type", req->content_type) +
+	         header_bound("If-Match", req->if_match) +
+	         header_bound("X-Correlation-Id", correlation_id);
+	bytes +=
+	    line_bound_of(authorization) + line_bound_of(req->extra_header);
+	for (size_t i = 0; i < n_extra; i++)
+		bytes += header_bound(extra[i].name, extra[i].value);
+	for (size_t i = 0; !req->token_endpoint && i < o->n_headers; i++) {
+		bytes += header_bound(o->headers[i].key, o->headers[i].value);
+		n++;
+	}
+	c->nodes =
+	    n <= CALL_LINES ? c->node_buf : calloc(n, sizeof(*c->nodes));
+	if (!c->nodes)
 		return -ENOMEM;
-	value = colon + 1;
-	while (*value == ' ')
-		value++;
-	rc = add_header(c, name, value, HTTP_VALUE_CHECKED);
-	free(name);
-	return rc;
+	c->cap_nodes = n;
+	if (c->lines.cap < bytes) {
+		strbuf_done(&c->lines);
+		strbuf_init(&c->lines, bytes);
+	}
+	return c->lines.failed ? -ENOMEM : 0;
 }
 
 /* Stops at the first refused line: the request is then never sent. */
@@ -408,8 +594,12 @@ static int set_headers(struct http_call *c, const struct api_request *req,
                        const char *authorization, const char *correlation_id,
                        const struct http_header *extra, size_t n_extra)
 {
-	int rc =
-	    add_header(c, "Accept", "application/json", HTTP_VALUE_CHECKED);
+	int rc = reserve_lines(c, req, authorization, correlation_id, extra,
+	                       n_extra);
+
+	if (!rc)
+		rc = add_header(c, "Accept", "application/json",
+		                HTTP_VALUE_CHECKED);
 
 	/* Set explicitly: libcurl would send a form type for POST bodies. */
 	if (!rc && req->content_type)
@@ -435,43 +625,41 @@ static int set_headers(struct http_call *c, const struct api_request *req,
 		rc =
 		    add_header(c, c->h->opt.headers[i].key,
 		               c->h->opt.headers[i].value, HTTP_VALUE_CHECKED);
-	/* Bodies are small; waiting for 100-continue only adds a round
-	 * trip. */
-	if (!rc)
+	/* Waiting for 100-continue only adds a round trip. libcurl asks
+	 * for it from EXPECT_FROM bytes of body (1 MiB since 7.69); below
+	 * that there is nothing to turn off, and every line costs libcurl
+	 * a few thousand instructions per request. */
+	if (!rc && req->body && strlen(req->body) >= EXPECT_FROM)
 		rc = add_header(c, "Expect", "", HTTP_VALUE_CHECKED);
-	return rc;
+	if (rc)
+		return rc;
+	/* The lines follow each other, each ending in its NUL. */
+	for (size_t i = 0, at = 0; i < c->n_nodes; i++) {
+		c->nodes[i].data = c->lines.s + at;
+		c->nodes[i].next =
+		    i + 1 < c->n_nodes ? &c->nodes[i + 1] : NULL;
+		at += strlen(c->nodes[i].data) + 1;
+	}
+	c->headers = c->nodes;
+	return 0;
 }
 
-/* A set value, else the first set and non-empty environment variable.
- * libcurl (unlike curl's command line) reads none of them itself. */
-static const char *setting_or_env(const char *set, const char *env1,
-                                  const char *env2)
-{
-	const char *v;
-
-	if (set)
-		return set;
-	v = env1 ? getenv(env1) : NULL;
-	if (v && *v)
-		return v;
-	v = env2 ? getenv(env2) : NULL;
-	return v && *v ? v : NULL;
-}
-
-/* The CA environment variables are read as curl's command line reads
- * them (CURL_CA_BUNDLE, then SSL_CERT_FILE; SSL_CERT_DIR), so an API
- * behind a private CA works as it does with curl; a target.tls key
- * wins over them. */
-static void set_tls(CURL *e, const struct config_tls *t)
+/* route: another service's settings instead of target.tls; read per
+ * request, since such requests are rare (a schema fetch). */
+static void set_tls(const struct http *h, CURL *e,
+                    const struct http_route *route)
 {
 	static const struct config_tls none;
-	const char *ca_file, *ca_path;
+	const struct config_tls *t = route ? route->tls : h->opt.tls;
+	const char *ca_file = h->ca_file, *ca_path = h->ca_path;
 
 	if (!t)
 		t = &none;
-	ca_file =
-	    setting_or_env(t->ca_file, "CURL_CA_BUNDLE", "SSL_CERT_FILE");
-	ca_path = setting_or_env(t->ca_path, "SSL_CERT_DIR", NULL);
+	if (route) {
+		ca_file = setting_or_env(t->ca_file, "CURL_CA_BUNDLE",
+		                         "SSL_CERT_FILE");
+		ca_path = setting_or_env(t->ca_path, "SSL_CERT_DIR", NULL);
+	}
 	if (ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
 	if (ca_path)
@@ -493,19 +681,21 @@ static void set_tls(CURL *e, const struct config_tls *t)
  * https_proxy, ALL_PROXY and NO_PROXY as curl does. Set, it replaces
  * them all, NO_PROXY included ("" when target.no_proxy is unset), as an
  * explicit setting does for curl's --proxy and --noproxy. */
-static void set_proxy(CURL *e, const struct config_proxy *p)
+static void set_proxy(const struct http *h, CURL *e,
+                      const struct http_route *route)
 {
-	/* An https:// proxy, from the config or the environment, is
-	 * verified as curl's command line verifies it: by the CA
-	 * variables, not target.tls, which is the API's. */
-	const char *ca_file =
-	    setting_or_env(NULL, "CURL_CA_BUNDLE", "SSL_CERT_FILE");
-	const char *ca_path = setting_or_env(NULL, "SSL_CERT_DIR", NULL);
+	const struct config_proxy *p = route ? route->proxy : h->opt.proxy;
 
-	if (ca_file)
-		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, ca_file);
-	if (ca_path)
-		curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, ca_path);
+	/* An https:// proxy, from the config or the environment, is
+	 * verified as curl's command line verifies it. */
+	if (h->proxy_ca_file)
+		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, h->proxy_ca_file);
+	if (h->proxy_ca_path)
+		curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, h->proxy_ca_path);
+	/* No proxy anywhere: said so, or libcurl looks for one in the
+	 * environment on every request. */
+	if ((!p || !p->url) && !h->env_proxy)
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
 	if (!p)
 		return;
 	if (p->no_proxy)
@@ -539,22 +729,16 @@ http_submit_with(struct http *h, const char *url,
                  const char *correlation_id, const struct http_header *extra,
                  size_t n_extra, http_done_fn *done, void *arg)
 {
-	struct http_call *c = calloc(1, sizeof(*c));
+	struct http_call *c = call_get(h);
 	CURL *e;
 	int rc;
 
 	if (!c)
 		return NULL;
-	c->h = h;
 	c->done = done;
 	c->arg = arg;
 	c->method = req->method;
-	e = h->n_pool ? h->pool[--h->n_pool] : curl_easy_init();
-	if (!e) {
-		free(c);
-		return NULL;
-	}
-	c->easy = e;
+	e = c->easy;
 	if (req->body && !(c->body = strdup(req->body)))
 		goto fail;
 	rc =
@@ -582,8 +766,6 @@ http_submit_with(struct http *h, const char *url,
 		                 req->route->timeout_ms);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-		set_tls(e, req->route->tls);
-		set_proxy(e, req->route->proxy);
 	} else {
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->opt.timeout_ms);
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
@@ -592,9 +774,9 @@ http_submit_with(struct http *h, const char *url,
 		                 h->opt.tls_verify ? 1L : 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST,
 		                 h->opt.tls_verify ? 2L : 0L);
-		set_tls(e, h->opt.tls);
-		set_proxy(e, h->opt.proxy);
 	}
+	set_tls(h, e, req->route);
+	set_proxy(h, e, req->route);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);

@@ -2,7 +2,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdio.h>
 
 /* 2^63: the first double past INT64_MAX ((double)INT64_MAX rounds up to
  * it), and -2^63, INT64_MIN exactly. */
@@ -46,10 +45,41 @@ void num_civil(int64_t days, int *y, int *m, int *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
+size_t num_i64(int64_t v, char buf[NUM_I64_LEN])
+{
+	/* Unsigned, so that INT64_MIN's magnitude fits. */
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char tmp[NUM_I64_LEN];
+	size_t n = 0, len;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[n++] = '-';
+	len = n;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = tmp[--n];
+	buf[len] = '\0';
+	return len;
+}
+
+/* v as exactly width digits, zero-padded (v fits). */
+static char *digits(char *p, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
 int num_time(int64_t epoch_ms, char *buf, size_t len)
 {
 	int64_t days, rest;
-	int y, mo, d, n;
+	int y, mo, d;
+	char *p = buf;
 
 	if (len > 0)
 		buf[0] = '\0';
@@ -60,12 +90,21 @@ int num_time(int64_t epoch_ms, char *buf, size_t len)
 	days = epoch_ms / 86400000;
 	rest = epoch_ms % 86400000;
 	num_civil(days, &y, &mo, &d);
-	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d,
-	             (int)(rest / 3600000), (int)(rest / 60000 % 60),
-	             (int)(rest / 1000 % 60), (int)(rest % 1000));
-	if (n != NUM_TIME_LEN - 1) {
-		buf[0] = '\0';
-		return -ERANGE;
-	}
+	/* The range check keeps the year at four digits. */
+	p = digits(p, y, 4);
+	*p++ = '-';
+	p = digits(p, mo, 2);
+	*p++ = '-';
+	p = digits(p, d, 2);
+	*p++ = 'T';
+	p = digits(p, (int)(rest / 3600000), 2);
+	*p++ = ':';
+	p = digits(p, (int)(rest / 60000 % 60), 2);
+	*p++ = ':';
+	p = digits(p, (int)(rest / 1000 % 60), 2);
+	*p++ = '.';
+	p = digits(p, (int)(rest % 1000), 3);
+	*p++ = 'Z';
+	*p = '\0';
 	return 0;
 }

@@ -29,6 +29,13 @@ int num_json_int(const struct cJSON *v, int64_t min, int64_t max,
  * NUM_TIME_LEN. On error buf (when len > 0) is "". */
 int num_time(int64_t epoch_ms, char *buf, size_t len);
 
+/* Buffer size num_i64 needs: INT64_MIN's 20 characters and a NUL. */
+#define NUM_I64_LEN 21
+
+/* v in decimal into buf (NUL-terminated) -> its length. What printf's
+ * "%lld" gives, without printf: it runs once or more per event. */
+size_t num_i64(int64_t v, char buf[NUM_I64_LEN]);
+
 /* The civil date (proleptic Gregorian) of a day count since 1970-01-01;
  * negative counts are before 1970. |days| below 2^40. */
 void num_civil(int64_t days, int *y, int *m, int *d);

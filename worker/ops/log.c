@@ -1,5 +1,6 @@
 #include "ops/log.h"
 
+#include "lib/num.h"
 #include "lib/utf8.h"
 
 #include <errno.h>
@@ -89,6 +90,24 @@ static void putf(struct line *l, const char *fmt, ...)
 		    (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+/* The run of plain ASCII at p (no '"' or '\\' when quoted), the bulk
+ * of every line, in one piece -> its length. Cut where the line is
+ * full, as byte by byte: ASCII has no sequence to split. */
+static size_t put_plain(struct line *l, const unsigned char *p, size_t n,
+                        int quoted)
+{
+	size_t len = 0, room;
+
+	while (len < n && p[len] >= 0x20 && p[len] < 0x7f &&
+	       (!quoted || (p[len] != '"' && p[len] != '\\')))
+		len++;
+	room = sizeof(l->buf) - (l->closing ? 0 : LINE_TAIL) - l->len;
+	if (len > room && !l->full)
+		put(l, (const char *)p, room);
+	put(l, (const char *)p, len);
+	return len;
+}
+
 /* JSON string body: invalid UTF-8 becomes U+FFFD, so the line stays
  * valid JSON whatever an event key holds. */
 static void put_json(struct line *l, const char *s)
@@ -97,6 +116,11 @@ static void put_json(struct line *l, const char *s)
 	size_t n = strlen(s), len;
 
 	while (n > 0) {
+		if ((len = put_plain(l, p, n, 1))) {
+			p += len;
+			n -= len;
+			continue;
+		}
 		if (*p == '"' || *p == '\\') {
 			char e[2] = {'\\', (char)*p};
 
@@ -133,6 +157,11 @@ static void put_text(struct line *l, const char *s, int quoted)
 	size_t n = strlen(s), len;
 
 	while (n > 0) {
+		if ((len = put_plain(l, p, n, quoted))) {
+			p += len;
+			n -= len;
+			continue;
+		}
 		len = *p < 0x20 || *p == 0x7f ? 0 : utf8_char(p, n);
 		if (quoted && (*p == '"' || *p == '\\')) {
 			char e[2] = {'\\', (char)*p};
@@ -163,6 +192,13 @@ static int needs_quotes(const char *s)
 	return 0;
 }
 
+static void put_num(struct line *l, long long v)
+{
+	char tmp[NUM_I64_LEN];
+
+	put(l, tmp, num_i64(v, tmp));
+}
+
 static void put_field_(struct line *l, const struct log_field *f)
 {
 	if (as_json) {
@@ -170,7 +206,7 @@ static void put_field_(struct line *l, const struct log_field *f)
 		put_json(l, f->key);
 		puts_(l, "\":");
 		if (!f->str) {
-			putf(l, "%lld", f->num);
+			put_num(l, f->num);
 			return;
 		}
 		puts_(l, "\"");
@@ -182,7 +218,7 @@ static void put_field_(struct line *l, const struct log_field *f)
 	puts_(l, f->key);
 	puts_(l, "=");
 	if (!f->str)
-		putf(l, "%lld", f->num);
+		put_num(l, f->num);
 	else if (needs_quotes(f->str)) {
 		puts_(l, "\"");
 		put_text(l, f->str, 1);
@@ -229,36 +265,47 @@ void log_fields(int level, const char *msg, const struct log_field *f,
 {
 	struct line l = {.len = 0};
 	struct timespec ts;
-	struct tm tm;
-	char when[32];
+	char when[NUM_TIME_LEN];
+	char prefix[4] = {'<', '0', '>', 0};
 
 	if (level > max_level)
 		return;
 	level &= 7;
 	if (journal < 0)
 		journal = getenv("JOURNAL_STREAM") != NULL;
-	if (journal)
-		putf(&l, "<%d>", level);
-	else {
+	if (journal) {
+		prefix[1] = (char)('0' + level);
+		put(&l, prefix, 3);
+	} else {
+		/* 2026-11-22T10:00:01.123Z; the text format shows its
+		 * time of day, 10:00:01.123. */
 		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		strftime(when, sizeof(when),
-		         as_json ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
+		if (num_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+		             when, sizeof(when)))
+			memcpy(when, "0000-00-00T00:00:00.000Z", NUM_TIME_LEN);
 	}
 	if (as_json) {
 		puts_(&l, "{");
-		if (!journal)
-			putf(&l, "\"ts\":\"%s.%03ldZ\",", when,
-			     ts.tv_nsec / 1000000);
-		putf(&l, "\"level\":\"%s\",\"msg\":\"", level_names[level]);
+		if (!journal) {
+			puts_(&l, "\"ts\":\"");
+			put(&l, when, NUM_TIME_LEN - 1);
+			puts_(&l, "\",");
+		}
+		puts_(&l, "\"level\":\"");
+		puts_(&l, level_names[level]);
+		puts_(&l, "\",\"msg\":\"");
 		put_json(&l, msg);
 		l.closing = l.full; /* a cut message still ends its string */
 		puts_(&l, "\"");
 		l.closing = 0;
 	} else {
-		if (!journal)
-			putf(&l, "%s.%03ld %-7s ", when, ts.tv_nsec / 1000000,
-			     level_names[level]);
+		if (!journal) {
+			put(&l, when + 11, 12);
+			put(&l, " ", 1);
+			/* The level padded to 7 and a space ("%-7s "). */
+			puts_(&l, level_names[level]);
+			put(&l, "        ", 8 - strlen(level_names[level]));
+		}
 		put_text(&l, msg, 0);
 	}
 	for (size_t i = 0; i < n; i++)

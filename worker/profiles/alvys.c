@@ -226,7 +226,11 @@ static void drop_empty(cJSON *obj, const char *name)
 		cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
 }
 
-static cJSON *alvys_project(const cJSON *body)
+/* The writable members of body. take: body is the caller's to discard
+ * (a parsed answer), and its members are moved instead of copied; else
+ * body is only read. Member names are the static ones of writable[],
+ * not copies. */
+static cJSON *project(cJSON *body, bool take)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -239,8 +243,10 @@ static cJSON *alvys_project(const cJSON *body)
 
 		if (!v || cJSON_IsNull(v))
 			continue;
-		copy = cJSON_Duplicate(v, 1);
-		if (!copy || !cJSON_AddItemToObject(o, writable[i], copy)) {
+		copy = take ? cJSON_DetachItemFromObjectCaseSensitive(
+		                  body, writable[i])
+		            : cJSON_Duplicate(v, 1);
+		if (!copy || !cJSON_AddItemToObjectCS(o, writable[i], copy)) {
 			cJSON_Delete(copy);
 			continue;
 		}
@@ -263,6 +269,11 @@ static cJSON *alvys_project(const cJSON *body)
 		drop_empty(o, writable[i]);
 	}
 	return o;
+}
+
+static cJSON *alvys_project(const cJSON *body)
+{
+	return project((cJSON *)body, false);
 }
 
 static const cJSON *alvys_record_of(const cJSON *body)
@@ -389,7 +400,7 @@ static int alvys_write_result(const struct api_response *r, char **id,
 
 	*id = i ? strdup(i) : NULL;
 	*etag = e ? strdup(e) : NULL;
-	*record = alvys_project(doc);
+	*record = project(doc, true);
 	cJSON_Delete(doc);
 	return profile_written(id, etag, record);
 }
