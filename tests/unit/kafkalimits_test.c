@@ -36,9 +36,12 @@ static const long cases[][2 + KAFKALIMITS_N] = {
 static void test_derive(void **state)
 {
 	static const char *const names[KAFKALIMITS_N] = {
-	    "queued.min.messages",          "queued.max.messages.kbytes",
-	    "fetch.max.bytes",              "max.partition.fetch.bytes",
-	    "queue.buffering.max.messages", "queue.buffering.max.kbytes"};
+	    "queued.min.messages",
+	    "queued.max.messages.kbytes",
+	    "fetch.max.bytes",
+	    "max.partition.fetch.bytes",
+	    "queue.buffering.max.messages",
+	    "queue.buffering.max.kbytes"};
 	struct kafkalimit l[KAFKALIMITS_N];
 
 	(void)state;
@@ -61,12 +64,12 @@ static void make_client(rd_kafka_type_t type, const struct kafkalimit *l,
 	char v[32], err[512];
 	rd_kafka_t *rk;
 
-	assert_int_equal(rd_kafka_conf_set(c, "group.id", "g", err,
-	                                   sizeof(err)),
-	                 RD_KAFKA_CONF_OK);
-	assert_int_equal(rd_kafka_conf_set(c, "log_level", "0", err,
-	                                   sizeof(err)),
-	                 RD_KAFKA_CONF_OK);
+	assert_int_equal(
+	    rd_kafka_conf_set(c, "group.id", "g", err, sizeof(err)),
+	    RD_KAFKA_CONF_OK);
+	assert_int_equal(
+	    rd_kafka_conf_set(c, "log_level", "0", err, sizeof(err)),
+	    RD_KAFKA_CONF_OK);
 	for (size_t i = 0; i < n; i++) {
 		if ((type == RD_KAFKA_PRODUCER) !=
 		    (l[i].client == KAFKALIMITS_PRODUCER))
@@ -107,8 +110,9 @@ static void test_user_set(void **state)
 	(void)state;
 	kafkalimits_derive(64000, 1000000, l);
 	for (size_t i = 0; i < KAFKALIMITS_N; i++) {
-		bool set = strcmp(l[i].name, "max.partition.fetch.bytes") == 0 ||
-		           strcmp(l[i].name, "queued.min.messages") == 0;
+		bool set =
+		    strcmp(l[i].name, "max.partition.fetch.bytes") == 0 ||
+		    strcmp(l[i].name, "queued.min.messages") == 0;
 
 		assert_int_equal(kafkalimits_user_set(&l[i], props, 2), set);
 		assert_false(kafkalimits_user_set(&l[i], props, 0));
