@@ -1398,7 +1398,10 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 				backpressure_repause(&w->bp);
 		}
 		w->reapply_pause = 0;
-		backpressure_release(&w->bp, w->paused != 0);
+		backpressure_release(&w->bp, w->paused != 0,
+		                     pipeline_active(w->pl) +
+		                             pipeline_ready(w->pl) <
+		                         (size_t)in_flight_cap(w));
 		run_timers(w, clock_mono_ms());
 		release_index_waiters(w);
 	}
