@@ -302,6 +302,8 @@ const struct config_row config_rows[] = {
             "custsync sets defaults first (`auto.offset.reset=earliest`, "
             "`auto.commit.interval.ms=1000`, "
             "`message.timeout.ms=0`, `linger.ms=5`), applies these next, "
+            "then the queue sizes these do not set, derived from "
+            "`worker.max_buffered_events`, "
             "and sets last what at-least-once depends on "
             "(`enable.auto.offset.store=false`, "
             "`enable.auto.commit=true`, "
