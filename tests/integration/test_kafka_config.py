@@ -116,5 +116,28 @@ def test_run_with_secret_files_against_broker():
         assert SECRET not in w.log(), "the secret was logged"
 
 
+def test_queue_sizes_derived_unless_set():
+    """librdkafka's queue sizes follow worker.max_buffered_events (1600:
+    100 pre-fetched messages and KiB), except the one kafka.properties
+    sets, here by librdkafka's alias of max.partition.fetch.bytes; the
+    run works with them."""
+    with h.Env(api=dict(no_auth=True)) as env:
+        w = env.worker(properties={"fetch.message.max.bytes": "777777"},
+                       extra_yaml="worker:\n  max_buffered_events: 1600\n"
+                                  "log:\n  level: debug\n")
+        env.produce([native("create", "KQ1", customer("kq1"))])
+        outcomes(env, 1)
+        assert w.stop() == 0, w.tail()
+        derived = dict(re.findall(
+            r"kafka property derived property=(\S+) value=(\S+)",
+            w.log()))
+        assert derived == {
+            "queued.min.messages": "100",
+            "queued.max.messages.kbytes": "100",
+            "fetch.max.bytes": "1000000",
+            "queue.buffering.max.messages": "6600",
+            "queue.buffering.max.kbytes": "26400"}, derived
+
+
 if __name__ == "__main__":
     h.run_tests(globals())

@@ -187,7 +187,7 @@ static void test_all_paused_only_marks(void **state)
 	assert_int_equal(assigned, 2);
 	assert_int_equal(backpressure_paused(&f.bp, 0, &assigned), 1);
 	finish(&f, 0, 5);
-	backpressure_release(&f.bp, 1);
+	backpressure_release(&f.bp, 1, 0);
 	assert_false(held(&f, 0));
 	assert_int_equal(f.n_calls, 0);
 	assert_int_equal(backpressure_paused(&f.bp, 0, &assigned), 0);
@@ -211,11 +211,11 @@ static void test_release_by_partition(void **state)
 	expect_call(&f, 1, 1, 1);
 
 	finish(&f, 0, 3); /* partition 0: 2, total 9 */
-	backpressure_release(&f.bp, 0);
+	backpressure_release(&f.bp, 0, 0);
 	assert_int_equal(f.n_calls, 2);
 	assert_true(held(&f, 0));
 	finish(&f, 0, 1); /* partition 0: 1 */
-	backpressure_release(&f.bp, 0);
+	backpressure_release(&f.bp, 0, 0);
 	assert_int_equal(f.n_calls, 3);
 	expect_call(&f, 2, 0, 0);
 	assert_false(held(&f, 0));
@@ -236,18 +236,47 @@ static void test_release_by_total(void **state)
 	buffer(&f, 0, 5, 0);
 	assert_int_equal(f.n_calls, 1);
 	finish(&f, 1, 3); /* total 5 */
-	backpressure_release(&f.bp, 0);
+	backpressure_release(&f.bp, 0, 0);
 	assert_int_equal(f.n_calls, 1);
 	finish(&f, 0, 1); /* total 4, partition 0: 4 */
-	backpressure_release(&f.bp, 0);
+	backpressure_release(&f.bp, 0, 0);
 	assert_int_equal(f.n_calls, 1);
 	assert_int_equal(backpressure_paused(&f.bp, 0, &assigned), 1);
 	finish(&f, 0, 1); /* total 3, partition 0 still 3 */
-	backpressure_release(&f.bp, 0);
+	backpressure_release(&f.bp, 0, 0);
 	assert_int_equal(f.n_calls, 2);
 	expect_call(&f, 1, 0, 0);
 	assert_false(held(&f, 0));
 	assert_int_equal(backpressure_paused(&f.bp, 0, &assigned), 0);
+	teardown(&f);
+}
+
+/* When what is buffered cannot fill the cap on active events (a hot
+ * key's backlog: every other event done), held partitions resume as
+ * soon as the total is under max_buffered, not only under half of it;
+ * at the total they pause again. */
+static void test_release_when_starving(void **state)
+{
+	struct fixture f;
+
+	(void)state;
+	setup(&f, 8, 2); /* share 4; half the total 4 */
+	buffer(&f, 1, 3, 0);
+	buffer(&f, 0, 5, 0);
+	assert_int_equal(f.n_calls, 1);
+	backpressure_release(&f.bp, 0, 1); /* total 8: not under it */
+	assert_int_equal(f.n_calls, 1);
+	finish(&f, 1, 2); /* total 6 */
+	backpressure_release(&f.bp, 0, 0);
+	assert_int_equal(f.n_calls, 1);
+	assert_true(held(&f, 0));
+	backpressure_release(&f.bp, 0, 1);
+	assert_int_equal(f.n_calls, 2);
+	expect_call(&f, 1, 0, 0);
+	assert_false(held(&f, 0));
+	buffer(&f, 0, 2, 0); /* total 8 again: partition 0 (7) pauses */
+	assert_int_equal(f.n_calls, 3);
+	expect_call(&f, 2, 0, 1);
 	teardown(&f);
 }
 
@@ -273,7 +302,7 @@ static void test_repause_after_assignment(void **state)
 	expect_call(&f, 1, 0, 1);
 	/* Nothing held, nothing paused. */
 	finish(&f, 0, 4);
-	backpressure_release(&f.bp, 0);
+	backpressure_release(&f.bp, 0, 0);
 	assert_int_equal(f.n_calls, 3);
 	expect_call(&f, 2, 0, 0);
 	backpressure_repause(&f.bp);
@@ -289,6 +318,7 @@ int main(void)
 	    cmocka_unit_test(test_all_paused_only_marks),
 	    cmocka_unit_test(test_release_by_partition),
 	    cmocka_unit_test(test_release_by_total),
+	    cmocka_unit_test(test_release_when_starving),
 	    cmocka_unit_test(test_repause_after_assignment),
 	};
 

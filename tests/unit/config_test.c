@@ -253,7 +253,7 @@ static void defaults(void **state)
 	assert_int_equal(c.retry.max_retry_after_s, 3600);
 	assert_int_equal(c.retry.max_attempts, 0);
 	assert_int_equal(c.worker.shutdown_timeout_ms, 10000);
-	assert_int_equal(c.worker.max_buffered_events, 10000);
+	assert_int_equal(c.worker.max_buffered_events, 64000);
 	assert_string_equal(c.log.level, "info");
 	assert_int_equal(c.log.format, LOG_FORMAT_TEXT);
 	config_done(&c);

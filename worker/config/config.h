@@ -198,7 +198,7 @@ struct config {
 	} retry;
 	struct {
 		long shutdown_timeout_ms; /* default 10000 */
-		long max_buffered_events; /* default 10000 */
+		long max_buffered_events; /* default 64000 */
 	} worker;
 	struct {
 		char *level;            /* default "info" */

@@ -302,6 +302,8 @@ const struct config_row config_rows[] = {
             "custsync sets defaults first (`auto.offset.reset=earliest`, "
             "`auto.commit.interval.ms=1000`, "
             "`message.timeout.ms=0`, `linger.ms=5`), applies these next, "
+            "then the queue sizes these do not set, derived from "
+            "`worker.max_buffered_events`, "
             "and sets last what at-least-once depends on "
             "(`enable.auto.offset.store=false`, "
             "`enable.auto.commit=true`, "
@@ -580,12 +582,14 @@ const struct config_row config_rows[] = {
      .type = INT,
      AT(worker.max_buffered_events),
      RANGE(1, 10000000),
-     .def = 10000,
+     .def = 64000,
      .doc = "events held in memory. When reached, the partitions holding "
             "more than their share (this ÷ assigned partitions) pause; the "
             "others go on up to their share. A hot key's backlog then "
             "stops only its own partition, and memory stays below twice "
-            "this"},
+            "this. librdkafka's queues are sized from it too, unless "
+            "`kafka.properties` sets them; see "
+            "[Kafka properties](#kafka-properties)"},
 
     {.path = "log", .type = SECTION},
     {.path = "log.level",

@@ -445,6 +445,11 @@ size_t pipeline_active(const struct pipeline *pl)
 	return pl->active;
 }
 
+size_t pipeline_ready(const struct pipeline *pl)
+{
+	return pl->n_ready;
+}
+
 size_t pipeline_buffered(const struct pipeline *pl)
 {
 	return pl->buffered;

@@ -95,6 +95,8 @@ void pipeline_forget(struct pipeline *pl, struct pl_event *ev);
 
 size_t pipeline_active(const struct pipeline *pl);
 size_t pipeline_buffered(const struct pipeline *pl); /* not yet DONE */
+/* Events that may start now, but for the cap on active events. */
+size_t pipeline_ready(const struct pipeline *pl);
 size_t pl_partition_buffered(const struct pl_partition *p);
 
 /* A flag the caller keeps per partition (the worker: paused for

@@ -43,9 +43,16 @@ void backpressure_check(const struct backpressure *bp, struct pl_partition *p,
 	       LOG_N("buffered", pl_partition_buffered(p)));
 }
 
-void backpressure_release(const struct backpressure *bp, int all_paused)
+void backpressure_release(const struct backpressure *bp, int all_paused,
+                          int starving)
 {
 	struct pl_partition *p = NULL;
+	long total = (long)pipeline_buffered(bp->pl);
+	/* A starving pipeline below the total: the next check pauses at the
+	 * total again, so memory stays bounded as before, while holding on
+	 * would leave the API idle until a hot key drained. */
+	int all = total < bp->max_buffered / 2 ||
+	          (starving && total < bp->max_buffered);
 	size_t s = 0;
 
 	while ((p = pipeline_partition_next(bp->pl, p))) {
@@ -53,8 +60,7 @@ void backpressure_release(const struct backpressure *bp, int all_paused)
 			continue;
 		if (!s)
 			s = share(bp);
-		if (pl_partition_buffered(p) >= s / 2 &&
-		    (long)pipeline_buffered(bp->pl) >= bp->max_buffered / 2)
+		if (!all && pl_partition_buffered(p) >= s / 2)
 			continue;
 		pl_partition_set_held(p, 0);
 		if (!all_paused)

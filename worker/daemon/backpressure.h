@@ -31,8 +31,12 @@ void backpressure_check(const struct backpressure *bp, struct pl_partition *p,
                         int all_paused);
 
 /* Resumes held partitions that drained to half their share, or all of
- * them once half the total is left. */
-void backpressure_release(const struct backpressure *bp, int all_paused);
+ * them once half the total is left. starving: what is buffered cannot
+ * fill the cap on active events (the rest waits behind its keys, as
+ * behind a hot key); held partitions then resume as soon as fewer than
+ * the total are held, since only reading further finds work. */
+void backpressure_release(const struct backpressure *bp, int all_paused,
+                          int starving);
 
 /* Pauses the held partitions again: after every partition was resumed,
  * or after a new assignment (librdkafka forgets pauses). */

@@ -64,35 +64,42 @@ enum job_wait {
 	WAIT_MAX
 };
 
-struct job {
-	struct worker *w;
-	struct pl_event *ev;
-	/* the record, copied: a dead letter carries it byte for byte */
-	char *topic;
-	int32_t partition;
-	int64_t offset;
-	void *kkey;
-	size_t kkey_len;
-	void *value;
-	size_t value_len;
-	rd_kafka_headers_t *headers;
-	struct forward fwd; /* what the record hands on (forward.h) */
-	int64_t received_ms;
-
+/* What an event needs while it runs; made when it starts, from the
+ * record's bytes. */
+struct job_run {
 	struct change change;
 	int parsed;
 	struct event_error perr;
-	char *key; /* ordering and outcome key */
+	struct forward fwd; /* what the record hands on (forward.h) */
 
 	struct sync_job sync;
-	int sync_started;
 	struct http_call *call;
 	unsigned long auth_gen;
 	enum job_wait wait;
 	int64_t due_ms;
 	struct job *prev, *next; /* in the list of its wait */
+};
+
+/* An event waiting behind its key costs its record's bytes and this
+ * header: the record (a dead letter carries it byte for byte) and its
+ * ordering key live in the same allocation, after the struct, and the
+ * parsed change is made again when the event starts (job_start). */
+struct job {
+	struct worker *w;
+	struct pl_event *ev;
+	struct job_run *run; /* NULL until the event starts */
+	const char *topic;
+	const char *key;              /* ordering and outcome key */
+	const void *kkey;             /* NULL: the record has no key */
+	const void *value;            /* NULL: a tombstone */
+	const unsigned char *headers; /* job_headers' form; NULL: none */
+	uint32_t kkey_len, value_len, headers_len;
+	int32_t partition;
+	int64_t offset;
+	int64_t received_ms;
 	int dr_pending;
 	struct worker_record rec; /* from the classify hook */
+	char bytes[];
 };
 
 struct job_list {
@@ -155,11 +162,11 @@ static void list_add(struct worker *w, struct job *j, enum job_wait wait)
 {
 	struct job_list *l = &w->lists[wait];
 
-	j->wait = wait;
-	j->next = NULL;
-	j->prev = l->tail;
+	j->run->wait = wait;
+	j->run->next = NULL;
+	j->run->prev = l->tail;
 	if (l->tail)
-		l->tail->next = j;
+		l->tail->run->next = j;
 	else
 		l->head = j;
 	l->tail = j;
@@ -170,20 +177,20 @@ static void list_remove(struct worker *w, struct job *j)
 {
 	struct job_list *l;
 
-	if (j->wait == WAIT_NONE)
+	if (j->run->wait == WAIT_NONE)
 		return;
-	l = &w->lists[j->wait];
-	if (j->prev)
-		j->prev->next = j->next;
+	l = &w->lists[j->run->wait];
+	if (j->run->prev)
+		j->run->prev->run->next = j->run->next;
 	else
-		l->head = j->next;
-	if (j->next)
-		j->next->prev = j->prev;
+		l->head = j->run->next;
+	if (j->run->next)
+		j->run->next->run->prev = j->run->prev;
 	else
-		l->tail = j->prev;
-	j->prev = j->next = NULL;
+		l->tail = j->run->prev;
+	j->run->prev = j->run->next = NULL;
 	l->n--;
-	j->wait = WAIT_NONE;
+	j->run->wait = WAIT_NONE;
 }
 
 /* ---- pause reasons ---- */
@@ -210,34 +217,101 @@ static void pause_set(struct worker *w, int reason, int on)
 
 /* ---- jobs ---- */
 
+static void job_run_free(struct job_run *r)
+{
+	if (!r)
+		return;
+	sync_done(&r->sync);
+	change_done(&r->change);
+	forward_done(&r->fwd);
+	free(r);
+}
+
 static void job_free(struct job *j)
 {
 	if (!j)
 		return;
-	if (j->sync_started)
-		sync_done(&j->sync);
-	change_done(&j->change);
+	job_run_free(j->run);
 	if (j->rec.user && j->w->hooks.release)
 		j->w->hooks.release(j->w->hooks.arg, j->rec.user);
-	if (j->headers)
-		rd_kafka_headers_destroy(j->headers);
-	forward_done(&j->fwd);
-	free(j->topic);
-	free(j->kkey);
-	free(j->value);
-	free(j->key);
 	free(j);
 }
 
-/* Stops whatever the job waits for; the job is then the caller's. */
+/* Stops whatever the job waits for; the job is then the caller's. A job
+ * that has not started waits for nothing. */
 static void job_detach(struct worker *w, struct job *j)
 {
-	if (j->call) {
-		http_cancel(w->http, j->call);
-		j->call = NULL;
+	if (!j->run)
+		return;
+	if (j->run->call) {
+		http_cancel(w->http, j->run->call);
+		j->run->call = NULL;
 	}
 	hold_forget(&w->hold, j);
 	list_remove(w, j);
+}
+
+/* A record's headers in its job's bytes, each as name length, value
+ * length (HDR_NULL for a header without a value), name, value. */
+#define HDR_NULL UINT32_MAX
+
+static size_t headers_size(const rd_kafka_headers_t *hs)
+{
+	const char *name;
+	const void *value;
+	size_t size, n = 0;
+
+	for (size_t i = 0;
+	     hs && !rd_kafka_header_get_all(hs, i, &name, &value, &size); i++)
+		n += 2 * sizeof(uint32_t) + strlen(name) + (value ? size : 0);
+	return n;
+}
+
+static void headers_write(const rd_kafka_headers_t *hs, unsigned char *out)
+{
+	const char *name;
+	const void *value;
+	size_t size;
+	uint32_t len[2];
+
+	for (size_t i = 0;
+	     hs && !rd_kafka_header_get_all(hs, i, &name, &value, &size);
+	     i++) {
+		len[0] = (uint32_t)strlen(name);
+		len[1] = value ? (uint32_t)size : HDR_NULL;
+		memcpy(out, len, sizeof(len));
+		out += sizeof(len);
+		memcpy(out, name, len[0]);
+		out += len[0];
+		if (value && size)
+			memcpy(out, value, size);
+		out += value ? size : 0;
+	}
+}
+
+/* The record's headers as librdkafka headers, with room for extra more;
+ * NULL when it has none and extra is 0, or when memory ran out. */
+static rd_kafka_headers_t *job_headers(const struct job *j, size_t extra)
+{
+	const unsigned char *p = j->headers, *end = p + j->headers_len;
+	rd_kafka_headers_t *hs;
+	uint32_t len[2];
+
+	if (!p && !extra)
+		return NULL;
+	hs = rd_kafka_headers_new(8 + extra);
+	while (hs && p && p < end) {
+		memcpy(len, p, sizeof(len));
+		p += sizeof(len);
+		if (rd_kafka_header_add(hs, (const char *)p, len[0],
+		                        len[1] == HDR_NULL ? NULL : p + len[0],
+		                        len[1] == HDR_NULL ? 0 : len[1])) {
+			rd_kafka_headers_destroy(hs);
+			return NULL;
+		}
+		p += len[0] + (len[1] == HDR_NULL ? 0 : len[1]);
+	}
+	return hs;
 }
 
 static void release_job(void *user, void *arg)
@@ -258,7 +332,7 @@ static int64_t rate_due(struct worker *w, const struct job *j, int64_t now)
 {
 	int64_t due = ratelimit_due(&w->rate, now), d;
 
-	if (j->sync.req.method != HTTP_GET) {
+	if (j->run->sync.req.method != HTTP_GET) {
 		d = ratelimit_due(&w->write_rate, now);
 		due = d > due ? d : due;
 	}
@@ -283,7 +357,7 @@ static int rate_wait(struct worker *w, struct job *j, int64_t now)
 		return 1;
 	}
 	ratelimit_take(&w->rate, now);
-	if (j->sync.req.method != HTTP_GET)
+	if (j->run->sync.req.method != HTTP_GET)
 		ratelimit_take(&w->write_rate, now);
 	return 0;
 }
@@ -311,7 +385,7 @@ static void run_rate(struct worker *w, int64_t now)
 
 static void submit(struct worker *w, struct job *j)
 {
-	const struct api_request *req = &j->sync.req;
+	const struct api_request *req = &j->run->sync.req;
 	const char *authz;
 	char url[2048];
 	bool ready;
@@ -327,24 +401,24 @@ static void submit(struct worker *w, struct job *j)
 	}
 	if (rate_wait(w, j, clock_mono_ms()))
 		return;
-	j->auth_gen = auth_generation(w->auth);
+	j->run->auth_gen = auth_generation(w->auth);
 	snprintf(url, sizeof(url), "%s%s", w->cfg->target.base_url, req->path);
-	j->call =
-	    http_submit_with(w->http, url, req, authz, j->change.event_id,
-	                     j->fwd.v, j->fwd.n, on_http_done, j);
-	if (!j->call) {
+	j->run->call =
+	    http_submit_with(w->http, url, req, authz, j->run->change.event_id,
+	                     j->run->fwd.v, j->run->fwd.n, on_http_done, j);
+	if (!j->run->call) {
 		/* Out of memory or handles: try again shortly. */
-		j->sync.failures++;
+		j->run->sync.failures++;
 		metrics_retry(w->metrics, SYNC_RETRY_REASON_LOCAL);
 		handle_next(w, j, SYNC_RETRY);
 		return;
 	}
 	list_add(w, j, WAIT_HTTP);
-	j->sync.attempts++;
+	j->run->sync.attempts++;
 	log_kv(LOG_DEBUG, "request sent",
 	       LOG_S("method", http_method_str(req->method)),
 	       LOG_S("path", req->path), LOG_S("key", j->key),
-	       LOG_N("attempt", j->sync.attempts));
+	       LOG_N("attempt", j->run->sync.attempts));
 }
 
 static void start_hold(struct worker *w, long retry_after_s)
@@ -392,12 +466,12 @@ static void complete_quietly(struct worker *w, struct job *j,
  * event (a dry run reads but never writes). */
 static int stop_before_write(const struct worker *w, const struct job *j)
 {
-	enum sync_step st = j->sync.step;
+	enum sync_step st = j->run->sync.step;
 
 	return w->hooks.before_write &&
 	       (st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
 	        st == SYNC_STEP_DELETE) &&
-	       w->hooks.before_write(w->hooks.arg, j->rec.user, &j->sync);
+	       w->hooks.before_write(w->hooks.arg, j->rec.user, &j->run->sync);
 }
 
 static void handle_next(struct worker *w, struct job *j, enum sync_next n)
@@ -407,31 +481,32 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 	switch (n) {
 	case SYNC_SEND:
 		if (stop_before_write(w, j)) {
-			complete_quietly(w, j, &j->sync, 1);
+			complete_quietly(w, j, &j->run->sync, 1);
 			break;
 		}
 		submit(w, j);
 		break;
 	case SYNC_RETRY:
 		d = backoff_delay_ms(
-		    j->sync.failures, w->cfg->retry.initial_backoff_ms,
+		    j->run->sync.failures, w->cfg->retry.initial_backoff_ms,
 		    w->cfg->retry.max_backoff_ms, (uint32_t)rand());
-		log_kv(LOG_WARNING, "transient failure, retrying",
-		       LOG_S("key", j->key),
-		       LOG_S("method", http_method_str(j->sync.req.method)),
-		       LOG_S("path", j->sync.req.path),
-		       LOG_N("http_status", j->sync.http_status),
-		       LOG_N("failures", j->sync.failures),
-		       LOG_N("retry_in_ms", d));
-		j->due_ms = clock_mono_ms() + d;
+		log_kv(
+		    LOG_WARNING, "transient failure, retrying",
+		    LOG_S("key", j->key),
+		    LOG_S("method", http_method_str(j->run->sync.req.method)),
+		    LOG_S("path", j->run->sync.req.path),
+		    LOG_N("http_status", j->run->sync.http_status),
+		    LOG_N("failures", j->run->sync.failures),
+		    LOG_N("retry_in_ms", d));
+		j->run->due_ms = clock_mono_ms() + d;
 		list_add(w, j, WAIT_TIMER);
 		break;
 	case SYNC_HOLD:
-		start_hold(w, j->sync.retry_after_s);
+		start_hold(w, j->run->sync.retry_after_s);
 		list_add(w, j, WAIT_HOLD);
 		break;
 	case SYNC_REAUTH:
-		auth_invalidate(w->auth, j->auth_gen);
+		auth_invalidate(w->auth, j->run->auth_gen);
 		list_add(w, j, WAIT_TOKEN);
 		break;
 	case SYNC_WAIT:
@@ -504,16 +579,17 @@ static void on_http_done(void *arg, const struct api_response *r)
 	struct worker *w = j->w;
 	enum sync_next n;
 
-	j->call = NULL;
+	j->run->call = NULL;
 	adapt(w, r);
 	list_remove(w, j);
 	if (r->status == 0)
-		log_kv(LOG_WARNING, "request failed", LOG_S("key", j->key),
-		       LOG_S("method", http_method_str(j->sync.req.method)),
-		       LOG_S("path", j->sync.req.path),
-		       LOG_S("error", r->error));
-	n = sync_on_response(&j->sync, r);
-	metrics_retry(w->metrics, j->sync.retry_reason);
+		log_kv(
+		    LOG_WARNING, "request failed", LOG_S("key", j->key),
+		    LOG_S("method", http_method_str(j->run->sync.req.method)),
+		    LOG_S("path", j->run->sync.req.path),
+		    LOG_S("error", r->error));
+	n = sync_on_response(&j->run->sync, r);
+	metrics_retry(w->metrics, j->run->sync.retry_reason);
 	/* The probe's answer decides for everyone held. */
 	if (hold_answered(&w->hold, j, quota_hold(w, r) || n == SYNC_HOLD))
 		end_hold(w);
@@ -590,9 +666,9 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 		s->dead_letter_offset = j->offset;
 		s->redeliveries = j->rec.redeliveries;
 	}
-	s->event_id = j->change.event_id;
+	s->event_id = j->run->change.event_id;
 	s->key = j->key;
-	s->op = j->parsed ? change_op_str(j->change.op) : NULL;
+	s->op = j->run->parsed ? change_op_str(j->run->change.op) : NULL;
 	s->finished_at_ms = clock_wall_ms();
 	s->duration_ms = clock_mono_ms() - j->received_ms;
 }
@@ -600,10 +676,10 @@ static void fill_source(const struct job *j, struct outcome_source *s)
 static rd_kafka_headers_t *dlq_headers(const struct job *j,
                                        const struct outcome_source *s)
 {
-	rd_kafka_headers_t *hs = j->headers ? rd_kafka_headers_copy(j->headers)
-	                                    : rd_kafka_headers_new(16);
+	rd_kafka_headers_t *hs = job_headers(j, 16);
 
-	dead_letter_add_headers(hs, &j->sync, s);
+	if (hs)
+		dead_letter_add_headers(hs, &j->run->sync, s);
 	return hs;
 }
 
@@ -617,13 +693,13 @@ static void fatal(struct worker *w, int code, const char *why)
 
 static void log_outcome(const struct job *j)
 {
-	const struct sync_job *s = &j->sync;
+	const struct sync_job *s = &j->run->sync;
 	char msg[32];
 
 	snprintf(msg, sizeof(msg), "event %s", sync_status_str(s->status));
 	if (s->status == SYNC_FAILED)
 		log_kv(LOG_WARNING, "event failed", LOG_S("topic", j->topic),
-		       LOG_S("event_id", j->change.event_id),
+		       LOG_S("event_id", j->run->change.event_id),
 		       LOG_N("partition", j->partition),
 		       LOG_N("offset", j->offset), LOG_S("key", j->key),
 		       LOG_S("code", s->err_code),
@@ -633,7 +709,7 @@ static void log_outcome(const struct job *j)
 	else
 		log_kv(s->status == SYNC_APPLIED ? LOG_INFO : LOG_DEBUG, msg,
 		       LOG_S("topic", j->topic),
-		       LOG_S("event_id", j->change.event_id),
+		       LOG_S("event_id", j->run->change.event_id),
 		       LOG_N("partition", j->partition),
 		       LOG_N("offset", j->offset), LOG_S("key", j->key),
 		       LOG_S("action", sync_action_str(s->action)),
@@ -668,26 +744,26 @@ static void complete(struct worker *w, struct job *j)
 	char *json;
 
 	if (w->hooks.read_only) {
-		complete_quietly(w, j, &j->sync, 0);
+		complete_quietly(w, j, &j->run->sync, 0);
 		return;
 	}
 	pipeline_output(w->pl, j->ev);
 	fill_source(j, &src);
 	log_outcome(j);
-	w->counts[j->sync.status]++;
+	w->counts[j->run->sync.status]++;
 	w->events_done++;
-	metrics_event(w->metrics, j->sync.status, j->sync.action);
-	if (j->sync.status == SYNC_FAILED)
-		metrics_failure(w->metrics, j->sync.err_code);
-	report_done(w, j, &j->sync, 0);
-	json = outcome_json(&j->sync, &src);
+	metrics_event(w->metrics, j->run->sync.status, j->run->sync.action);
+	if (j->run->sync.status == SYNC_FAILED)
+		metrics_failure(w->metrics, j->run->sync.err_code);
+	report_done(w, j, &j->run->sync, 0);
+	json = outcome_json(&j->run->sync, &src);
 	if (!json) {
 		fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
 		return;
 	}
 	j->dr_pending = 1;
-	hs = forward_kafka_headers(&j->fwd);
-	if ((j->fwd.n && !hs) ||
+	hs = forward_kafka_headers(&j->run->fwd);
+	if ((j->run->fwd.n && !hs) ||
 	    kafka_produce(w->kafka, w->cfg->kafka.results_topic, j->key,
 	                  strlen(j->key), json, strlen(json), hs, j)) {
 		if (hs)
@@ -696,14 +772,16 @@ static void complete(struct worker *w, struct job *j)
 		fatal(w, WORKER_EXIT_SOFTWARE, "cannot produce an outcome");
 	}
 	free(json);
-	if (j->sync.status != SYNC_FAILED || !j->dr_pending)
+	if (j->run->sync.status != SYNC_FAILED || !j->dr_pending)
 		return;
 	j->dr_pending++;
 	hs = dlq_headers(j, &src);
-	if (kafka_produce(w->kafka, w->cfg->kafka.dead_letter_topic, j->kkey,
+	if (!hs ||
+	    kafka_produce(w->kafka, w->cfg->kafka.dead_letter_topic, j->kkey,
 	                  j->kkey_len, j->value, j->value_len, hs, j)) {
 		/* Taken over only on success (kafka.h). */
-		rd_kafka_headers_destroy(hs);
+		if (hs)
+			rd_kafka_headers_destroy(hs);
 		j->dr_pending--;
 		fatal(w, WORKER_EXIT_SOFTWARE, "cannot produce a dead letter");
 	} else {
@@ -766,16 +844,6 @@ static void finish_event(struct worker *w, struct job *j)
 
 /* ---- consumer side ---- */
 
-static int copy_headers(struct job *j, rd_kafka_message_t *m)
-{
-	rd_kafka_headers_t *hs = NULL;
-
-	if (rd_kafka_message_headers(m, &hs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-	    hs)
-		j->headers = rd_kafka_headers_copy(hs);
-	return 0;
-}
-
 #define FWD_WARN_EVERY_MS 60000
 
 /* A header not forwarded is the producer's mistake and does not fail
@@ -784,7 +852,7 @@ static int copy_headers(struct job *j, rd_kafka_message_t *m)
  * log. */
 static void report_dropped(struct worker *w, const struct job *j)
 {
-	const struct forward *f = &j->fwd;
+	const struct forward *f = &j->run->fwd;
 	size_t kept = f->n_dropped < FORWARD_DROPS_KEPT ? f->n_dropped
 	                                                : FORWARD_DROPS_KEPT;
 	int64_t now = clock_mono_ms();
@@ -810,72 +878,165 @@ static void report_dropped(struct worker *w, const struct job *j)
 	w->fwd_warned_ms = now;
 }
 
-static void *memdup(const void *p, size_t n)
+/* A record's bytes: the consumed message's, or a job's own copy. */
+struct record {
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	const void *kkey;
+	size_t kkey_len;
+	const void *value; /* NULL: a tombstone */
+	size_t value_len;
+};
+
+/* The one place a record becomes a change: when it arrives, for its
+ * ordering key, and when it starts, again from the same bytes, so that
+ * a waiting event holds no parsed form. Returns 1 when it parsed, 0
+ * when it did not (c then holds only the event_id a readable envelope
+ * names, err why), -ENOMEM. */
+static int record_parse(const struct worker *w, const struct record *r,
+                        const struct worker_record *rec, struct change *c,
+                        struct event_error *err)
 {
-	void *q;
+	const struct event_options opt = w->event_opt;
+	char default_id[512];
+	int rc;
+
+	/* Events without an id (Debezium) are named by their position: a
+	 * replayed one by its own, so it keeps its name. */
+	if (rec->origin_topic)
+		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
+		         rec->origin_topic, (int)rec->origin_partition,
+		         (long long)rec->origin_offset);
+	else
+		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
+		         r->topic, (int)r->partition, (long long)r->offset);
+	rc = event_parse_with(r->value, r->value_len, r->kkey, r->kkey_len,
+	                      default_id, &opt, c, err);
+	if (rc == -ENOMEM)
+		return -ENOMEM;
+	if (rc == 0)
+		return 1;
+	/* A readable event_id still names the event in its outcome. */
+	c->event_id = event_peek_id(r->value, r->value_len);
+	return 0;
+}
+
+/* The ordering and outcome key: the change's, or for a value that
+ * cannot be parsed, the Kafka key's. */
+static char *record_key(const struct worker *w, const struct record *r,
+                        const struct worker_record *rec)
+{
+	const struct event_options opt = w->event_opt;
+	struct event_error err;
+	struct change c;
+	char *key = NULL;
+	int parsed = record_parse(w, r, rec, &c, &err);
+
+	if (parsed == 1)
+		key = strdup(c.key ? c.key : "");
+	else if (parsed == 0)
+		key = event_key_with(r->kkey, r->kkey_len, &opt);
+	if (parsed == 0 && !key)
+		key = strdup("");
+	change_done(&c);
+	return key;
+}
+
+static void job_record(const struct job *j, struct record *r)
+{
+	*r = (struct record){j->topic,    j->partition, j->offset,   j->kkey,
+	                     j->kkey_len, j->value,     j->value_len};
+}
+
+/* The event starts: its change is parsed again from the record's bytes,
+ * and what it forwards is collected. 0, or -ENOMEM. */
+static int job_start(struct worker *w, struct job *j)
+{
+	struct job_run *r = calloc(1, sizeof(*r));
+	rd_kafka_headers_t *hs;
+	struct record rd;
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	j->run = r;
+	hs = job_headers(j, 0);
+	if (j->headers && !hs)
+		return -ENOMEM;
+	rc = forward_collect(&r->fwd, hs, w->cfg->input.forward_headers,
+	                     w->cfg->input.n_forward_headers);
+	if (hs)
+		rd_kafka_headers_destroy(hs);
+	if (rc)
+		return -ENOMEM;
+	report_dropped(w, j);
+	job_record(j, &rd);
+	rc = record_parse(w, &rd, &j->rec, &r->change, &r->perr);
+	if (rc < 0)
+		return rc;
+	r->parsed = rc;
+	return 0;
+}
+
+/* Copies n bytes (none when p is NULL) to *at and moves it on. */
+static const void *put(char **at, const void *p, size_t n)
+{
+	char *q = *at;
 
 	if (!p)
 		return NULL;
-	q = malloc(n ? n : 1);
-	if (q && n)
+	if (n)
 		memcpy(q, p, n);
+	*at += n;
 	return q;
 }
 
-/* Takes over rec (then rec->user is NULL) unless out of memory. */
+/* Takes over rec (then rec->user is NULL) unless out of memory. One
+ * allocation holds the job and the record's topic, key, value and
+ * headers. */
 static struct job *job_from_message(struct worker *w, rd_kafka_message_t *m,
                                     struct worker_record *rec)
 {
-	struct job *j = calloc(1, sizeof(*j));
-	const struct event_options opt = w->event_opt;
-	char default_id[512];
+	const char *topic = rd_kafka_topic_name(m->rkt);
+	struct record rd = {topic,      m->partition, m->offset, m->key,
+	                    m->key_len, m->payload,   m->len};
+	rd_kafka_headers_t *hs = NULL;
+	size_t topic_len = strlen(topic), key_len, hlen;
+	char *key, *at;
+	struct job *j;
 
-	if (!j)
+	if (rd_kafka_message_headers(m, &hs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		hs = NULL;
+	hlen = headers_size(hs);
+	key = record_key(w, &rd, rec);
+	if (!key)
 		return NULL;
-	j->w = w;
-	j->rec = *rec;
+	key_len = strlen(key);
+	j = malloc(sizeof(*j) + topic_len + 1 + key_len + 1 + m->key_len +
+	           m->len + hlen);
+	if (!j) {
+		free(key);
+		return NULL;
+	}
+	*j = (struct job){.w = w,
+	                  .partition = m->partition,
+	                  .offset = m->offset,
+	                  .received_ms = clock_mono_ms(),
+	                  .rec = *rec};
 	rec->user = NULL;
-	j->topic = strdup(rd_kafka_topic_name(m->rkt));
-	j->partition = m->partition;
-	j->offset = m->offset;
-	j->kkey = memdup(m->key, m->key_len);
-	j->kkey_len = m->key_len;
-	j->value = memdup(m->payload, m->len);
-	j->value_len = m->len;
-	j->received_ms = clock_mono_ms();
-	copy_headers(j, m);
-	if (forward_collect(&j->fwd, j->headers, w->cfg->input.forward_headers,
-	                    w->cfg->input.n_forward_headers)) {
-		job_free(j);
-		return NULL;
-	}
-	report_dropped(w, j);
-	/* Events without an id (Debezium) are named by their position: a
-	 * replayed one by its own, so it keeps its name. */
-	if (j->rec.origin_topic)
-		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
-		         j->rec.origin_topic, (int)j->rec.origin_partition,
-		         (long long)j->rec.origin_offset);
-	else
-		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
-		         j->topic, (int)m->partition, (long long)m->offset);
-	if (event_parse_with(m->payload, m->len, m->key, m->key_len,
-	                     default_id, &opt, &j->change, &j->perr) == 0) {
-		j->parsed = 1;
-		j->key = strdup(j->change.key ? j->change.key : "");
-	} else {
-		/* For a value that cannot be parsed the Kafka key is the
-		 * outcome's key. */
-		j->key = event_key_with(m->key, m->key_len, &opt);
-		if (!j->key)
-			j->key = strdup("");
-		/* A readable event_id still names the event in its outcome. */
-		j->change.event_id = event_peek_id(m->payload, m->len);
-	}
-	if (!j->topic || !j->key || (m->key && !j->kkey) ||
-	    (m->payload && !j->value)) {
-		job_free(j);
-		return NULL;
+	at = j->bytes;
+	j->topic = put(&at, topic, topic_len + 1);
+	j->key = put(&at, key, key_len + 1);
+	free(key);
+	j->kkey = put(&at, m->key, m->key_len);
+	j->kkey_len = (uint32_t)m->key_len;
+	j->value = put(&at, m->payload, m->len);
+	j->value_len = (uint32_t)m->len;
+	if (hlen) {
+		headers_write(hs, (unsigned char *)at);
+		j->headers = (const unsigned char *)at;
+		j->headers_len = (uint32_t)hlen;
 	}
 	return j;
 }
@@ -997,21 +1158,30 @@ static void start_ready(struct worker *w)
 			complete_quietly(w, j, NULL, 0);
 			continue;
 		}
-		j->sync_started = 1;
-		sync_init(&j->sync, j->parsed ? &j->change : NULL, w->profile,
+		if (job_start(w, j)) {
+			/* Its offset stays unstored: it comes back after a
+			 * restart. */
+			pipeline_abandon(w->pl, ev);
+			job_free(j);
+			fatal(w, WORKER_EXIT_SOFTWARE, "out of memory");
+			break;
+		}
+		sync_init(&j->run->sync,
+		          j->run->parsed ? &j->run->change : NULL, w->profile,
 		          w->cfg, w->cache, w->index);
 		if (j->rec.take == WORKER_TAKE_SKIP) {
-			sync_skip(&j->sync, j->rec.skip_code,
+			sync_skip(&j->run->sync, j->rec.skip_code,
 			          j->rec.skip_reason);
 			complete(w, j);
 			continue;
 		}
-		if (!j->parsed) {
-			sync_fail(&j->sync, j->perr.code, j->perr.message);
+		if (!j->run->parsed) {
+			sync_fail(&j->run->sync, j->run->perr.code,
+			          j->run->perr.message);
 			complete(w, j);
 			continue;
 		}
-		handle_next(w, j, sync_start(&j->sync));
+		handle_next(w, j, sync_start(&j->run->sync));
 	}
 }
 
@@ -1039,10 +1209,10 @@ static void release_index_waiters(struct worker *w)
 		return;
 	memset(&w->lists[WAIT_INDEX], 0, sizeof(w->lists[WAIT_INDEX]));
 	while ((j = waiting.head)) {
-		waiting.head = j->next;
-		j->prev = j->next = NULL;
-		j->wait = WAIT_NONE;
-		handle_next(w, j, sync_resume(&j->sync));
+		waiting.head = j->run->next;
+		j->run->prev = j->run->next = NULL;
+		j->run->wait = WAIT_NONE;
+		handle_next(w, j, sync_resume(&j->run->sync));
 	}
 }
 
@@ -1051,8 +1221,8 @@ static void run_timers(struct worker *w, int64_t now)
 	struct job *j = w->lists[WAIT_TIMER].head, *next;
 
 	for (; j; j = next) {
-		next = j->next;
-		if (j->due_ms > now)
+		next = j->run->next;
+		if (j->run->due_ms > now)
 			continue;
 		list_remove(w, j);
 		submit(w, j);
@@ -1103,9 +1273,9 @@ static int next_timeout(struct worker *w, int64_t now)
 	if (w->watchdog_usec && w->last_watchdog + watchdog_ms(w) < next)
 		next = w->last_watchdog + watchdog_ms(w);
 
-	for (j = w->lists[WAIT_TIMER].head; j; j = j->next)
-		if (j->due_ms < next)
-			next = j->due_ms;
+	for (j = w->lists[WAIT_TIMER].head; j; j = j->run->next)
+		if (j->run->due_ms < next)
+			next = j->run->due_ms;
 	if (hold_wake_ms(&w->hold) < next)
 		next = hold_wake_ms(&w->hold);
 	if (w->lists[WAIT_TOKEN].n && auth_next_ms(w->auth) < next)
@@ -1175,9 +1345,10 @@ static void abandon_in_flight(struct worker *w)
 	struct job *j;
 
 	while ((j = w->lists[WAIT_HTTP].head)) {
-		log_kv(LOG_WARNING, "abandoning request", LOG_S("key", j->key),
-		       LOG_S("method", http_method_str(j->sync.req.method)),
-		       LOG_S("path", j->sync.req.path));
+		log_kv(
+		    LOG_WARNING, "abandoning request", LOG_S("key", j->key),
+		    LOG_S("method", http_method_str(j->run->sync.req.method)),
+		    LOG_S("path", j->run->sync.req.path));
 		job_detach(w, j);
 		pipeline_abandon(w->pl, j->ev);
 		job_free(j);
@@ -1273,7 +1444,10 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 				backpressure_repause(&w->bp);
 		}
 		w->reapply_pause = 0;
-		backpressure_release(&w->bp, w->paused != 0);
+		backpressure_release(&w->bp, w->paused != 0,
+		                     pipeline_active(w->pl) +
+		                             pipeline_ready(w->pl) <
+		                         (size_t)in_flight_cap(w));
 		run_timers(w, clock_mono_ms());
 		release_index_waiters(w);
 	}

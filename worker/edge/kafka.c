@@ -2,6 +2,7 @@
 #include "edge/kafka.h"
 
 #include "config/config.h"
+#include "edge/kafkalimits.h"
 #include "ops/log.h"
 
 #include <errno.h>
@@ -189,6 +190,35 @@ static int stats_conf(rd_kafka_conf_t *c, const struct config *cfg, char *err,
 	return 0;
 }
 
+/* worker.max_buffered_events bounds librdkafka's queues too, unless
+ * kafka.properties sets them (kafkalimits.h). Applied after the user's
+ * properties, so that their message.max.bytes is known. */
+static int limits_conf(rd_kafka_conf_t *cc, rd_kafka_conf_t *pc,
+                       const struct config *cfg, char *err, size_t errlen)
+{
+	struct kafkalimit l[KAFKALIMITS_N];
+	char v[32];
+	size_t n = sizeof(v);
+	long mmb = 1000000;
+
+	if (rd_kafka_conf_get(cc, "message.max.bytes", v, &n) ==
+	    RD_KAFKA_CONF_OK)
+		mmb = strtol(v, NULL, 10);
+	kafkalimits_derive(cfg->worker.max_buffered_events, mmb, l);
+	for (size_t i = 0; i < KAFKALIMITS_N; i++) {
+		if (kafkalimits_user_set(&l[i], cfg->kafka.properties,
+		                         cfg->kafka.n_properties))
+			continue;
+		snprintf(v, sizeof(v), "%ld", l[i].value);
+		if (set(l[i].client == KAFKALIMITS_PRODUCER ? pc : cc,
+		        l[i].name, v, err, errlen))
+			return -EINVAL;
+		log_kv(LOG_DEBUG, "kafka property derived",
+		       LOG_S("property", l[i].name), LOG_S("value", v));
+	}
+	return 0;
+}
+
 /* User properties first, so security and tuning settings reach both
  * clients; then what at-least-once depends on, which a property must not
  * undo. */
@@ -308,7 +338,7 @@ struct kafka *kafka_new(const struct config *cfg,
 	pc = cc ? kafka_base_conf(cfg, producer_defaults, producer_fixed, err,
 	                          errlen)
 	        : NULL;
-	if (!cc || !pc)
+	if (!cc || !pc || limits_conf(cc, pc, cfg, err, errlen))
 		goto fail;
 	if (set(cc, "group.id", as ? as->group_id : cfg->kafka.group_id, err,
 	        errlen))

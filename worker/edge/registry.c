@@ -332,7 +332,12 @@ const struct avrodec_schema *registry_schema_of(void *arg, uint32_t id,
 	if (s)
 		return s;
 	u = find_unknown(r, id);
-	snprintf(why, size, "%s", u ? u->why : "not fetched");
+	/* The gate let the record in once its id was answered: gone
+	 * now, it was evicted by cache_size other ids since. */
+	snprintf(why, size, "%s",
+	         u ? u->why
+	           : "evicted from the schema cache since the record "
+	             "arrived (raise input.schema_registry.cache_size)");
 	return NULL;
 }
 
