@@ -21,7 +21,7 @@ starts custsync. Scenarios (README "Benchmark" describes the columns):
        per event for both
   idle a worker with nothing to do: its CPU and wake-ups over 30 s
 
-B, A(256), cg and idle run --reps times (3; 1 with --quick) and print
+A (64 and 256), B, cg and idle run --reps times (3; 1 with --quick) and print
 the median with min-max beside it.
 """
 
@@ -904,7 +904,7 @@ def main():
     ap.add_argument("--only", default="A,Aseq,conn,B,C,D,E,cg,idle,Bavro",
                     help="comma-separated scenarios")
     ap.add_argument("--reps", type=int, default=None,
-                    help="runs of B, A(256), cg and idle (3; --quick 1)")
+                    help="runs of A, B, cg and idle (3; --quick 1)")
     ap.add_argument("--keep", default=None,
                     help="directory for callgrind output (default: tmp)")
     args = ap.parse_args()
@@ -928,7 +928,7 @@ def main():
         for mif in (64, 256):
             goal = A_GOAL[mif] * mif / 0.020
             runs = [drain("A", n, k, mif, 20)
-                    for _ in range(reps if mif == 256 else 1)]
+                    for _ in range(reps)]
             r = median_run(runs, "eps_after_first")
             r["eps_runs"] = [x["eps_after_first"] for x in runs]
             add(f"A{mif}", r, f">= {goal:.0f} ev/s (after 1st outcome; "
