@@ -186,7 +186,7 @@ void procstat_read(struct procstat *out)
 	struct procstat_stat st;
 	struct rlimit rl;
 	char buf[PROCSTAT_MAX_STAT];
-	uint64_t btime;
+	uint64_t btime = 0; /* GCC -O2 cannot see boot_time() sets it */
 	ssize_t n;
 
 	memset(out, 0, sizeof(*out));
