@@ -92,6 +92,45 @@ def test_quota_headers_x():
     _quota_headers("x")
 
 
+def _request_times(env, route, method="POST"):
+    """Arrival times (s) of the API requests on route, in order."""
+    return sorted(e["t_ms"] / 1000.0 for e in env.api.requests()["log"]
+                  if e["route"] == route and e["method"] == method)
+
+
+def test_write_rate_limit_meters_writes_only():
+    """One write per 2 s: a dozen look-ups (deletes of keys the partner
+    does not have: a search each, nothing to write) go at once, though
+    alvys searches with a POST; then three creates go 2 s apart."""
+    with h.Env(api=dict(no_auth=True, profile="alvys")) as env:
+        w = env.worker(config=_config(
+            env, "  write_rate_limit: {requests: 1, per_ms: 2000}\n"))
+        reads = [native("delete", f"N{i}") for i in range(12)]
+        env.produce(reads)
+        outs = outcomes(env, len(reads), timeout=60)
+        assert all(o["status"] != "failed" for o in outs), outs
+        searches = _request_times(env, "/customers/search")
+        assert len(searches) >= len(reads), env.api.requests()["counts"]
+        assert counts(env.api, route="/customers") == 0, \
+            env.api.requests()["counts"]
+        # Metered, the twelve would take 22 s.
+        assert searches[-1] - searches[0] < 1.5, searches
+
+        writes = [native("create", f"W{i}", customer(f"w{i}"))
+                  for i in range(3)]
+        env.produce(writes)
+        outs = outcomes(env, len(reads) + len(writes), timeout=60)
+        assert all(o["status"] == "applied" for o in outs[len(reads):]), \
+            outs[len(reads):]
+        creates = _request_times(env, "/customers")
+        assert len(creates) == len(writes), env.api.requests()["counts"]
+        gaps = [b - a for a, b in zip(creates, creates[1:])]
+        # A token every 2 s, less loopback jitter.
+        assert all(g >= 1.9 for g in gaps), gaps
+        assert _all_429(env) == 0
+        assert w.stop() == 0
+
+
 def test_long_wait_keeps_the_group():
     """One token per 30 s: the second request waits ~30 s, far beyond
     session.timeout.ms (6000); poll goes on, so there is no rebalance,

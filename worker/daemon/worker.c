@@ -241,12 +241,23 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n);
 
 static void on_http_done(void *arg, const struct api_response *r);
 
+/* A create, update or delete: what target.write_rate_limit meters and
+ * where the before_write hook may stop an event. By the step, not the
+ * method: a look-up may be a POST (alvys searches with one). */
+static int is_write(const struct job *j)
+{
+	enum sync_step st = j->sync.step;
+
+	return st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
+	       st == SYNC_STEP_DELETE;
+}
+
 /* When j's request may go by the rate limits it is under. */
 static int64_t rate_due(struct worker *w, const struct job *j, int64_t now)
 {
 	int64_t due = ratelimit_due(&w->rate, now), d;
 
-	if (j->sync.req.method != HTTP_GET) {
+	if (is_write(j)) {
 		d = ratelimit_due(&w->write_rate, now);
 		due = d > due ? d : due;
 	}
@@ -271,7 +282,7 @@ static int rate_wait(struct worker *w, struct job *j, int64_t now)
 		return 1;
 	}
 	ratelimit_take(&w->rate, now);
-	if (j->sync.req.method != HTTP_GET)
+	if (is_write(j))
 		ratelimit_take(&w->write_rate, now);
 	return 0;
 }
@@ -376,15 +387,10 @@ static void complete(struct worker *w, struct job *j);
 static void complete_quietly(struct worker *w, struct job *j,
                              const struct sync_job *s, int stopped);
 
-/* A create, update or delete is where the before_write hook may stop an
- * event (a dry run reads but never writes). */
+/* A dry run reads but never writes. */
 static int stop_before_write(const struct worker *w, const struct job *j)
 {
-	enum sync_step st = j->sync.step;
-
-	return w->hooks.before_write &&
-	       (st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
-	        st == SYNC_STEP_DELETE) &&
+	return w->hooks.before_write && is_write(j) &&
 	       w->hooks.before_write(w->hooks.arg, j->rec.user, &j->sync);
 }
 
