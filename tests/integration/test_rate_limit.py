@@ -92,6 +92,28 @@ def test_quota_headers_x():
     _quota_headers("x")
 
 
+def test_quota_left_caps_requests_in_flight():
+    """Up to 8 at once against a quota of 5 per 2 s: once an answer has
+    said how many are left, no more than that are sent while answers
+    are out, so the rest wait for the reset instead of meeting a 429
+    (without it, 8 sent after the first answer get 4)."""
+    with h.Env(api=dict(no_auth=True, profile="alvys")) as env:
+        env.api.latency(100)
+        env.api._control("POST", "quota", {"requests": 5, "window_ms": 2000,
+                                           "headers": "ietf"})
+        w = env.worker(max_in_flight=8)
+        # Before the first answer nothing is known: one event first.
+        env.produce([native("create", "Q0", customer("q0"))])
+        outcomes(env, 1, timeout=60)
+        evs = [native("create", f"Q{i}", customer(f"q{i}"))
+               for i in range(1, 12)]
+        env.produce(evs)
+        outs = outcomes(env, len(evs) + 1, timeout=60)
+        assert all(o["status"] == "applied" for o in outs), outs
+        assert _all_429(env) == 0, env.api.requests()["counts"]
+        assert w.stop() == 0
+
+
 def _request_times(env, route, method="POST"):
     """Arrival times (s) of the API requests on route, in order."""
     return sorted(e["t_ms"] / 1000.0 for e in env.api.requests()["log"]

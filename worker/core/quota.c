@@ -1,5 +1,6 @@
 #include "core/quota.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -96,11 +97,12 @@ static bool other_value(const char **p)
 }
 
 /* The structured-field form: items `NAME;r=R;t=T` separated by commas.
- * Exhausted when an item has r=0: the wait is the largest t of those. */
-static enum quota_result structured(const char *s, long *wait_s)
+ * Exhausted when an item has r=0: the wait is the largest t of those.
+ * What is left is the smallest r: every item's quota must hold. */
+static enum quota_result structured(const char *s, long *wait_s, long *left)
 {
 	bool any_r = false, out = false;
-	int64_t wait = 0;
+	int64_t wait = 0, least = -1;
 
 	for (s = ows(s);;) {
 		int64_t r = -1, t = -1, v;
@@ -138,8 +140,10 @@ static enum quota_result structured(const char *s, long *wait_s)
 				return QUOTA_BAD;
 			}
 		}
-		if (r >= 0)
+		if (r >= 0) {
 			any_r = true;
+			least = least < 0 || r < least ? r : least;
+		}
 		if (t > QUOTA_MAX_RESET_S)
 			return QUOTA_BAD;
 		if (r == 0 && t >= 0) {
@@ -156,6 +160,7 @@ static enum quota_result structured(const char *s, long *wait_s)
 	if (!any_r)
 		return QUOTA_BAD;
 	*wait_s = (long)wait;
+	*left = least > LONG_MAX ? LONG_MAX : (long)least;
 	return out ? QUOTA_EXHAUSTED : QUOTA_LEFT;
 }
 
@@ -164,13 +169,14 @@ static enum quota_result structured(const char *s, long *wait_s)
 static enum quota_result pair(const char *remaining,
                               const char *(*get)(void *arg, const char *name),
                               void *arg, const char *reset_name, bool x,
-                              int64_t now_s, long *wait_s)
+                              int64_t now_s, long *wait_s, long *left_out)
 {
 	const char *reset;
 	int64_t left, at;
 
 	if (!whole_number(remaining, &left))
 		return QUOTA_BAD;
+	*left_out = left > LONG_MAX ? LONG_MAX : (long)left;
 	if (left > 0)
 		return QUOTA_LEFT;
 	/* remaining's value is not used past this look-up. */
@@ -190,20 +196,25 @@ static enum quota_result pair(const char *remaining,
 }
 
 enum quota_result quota_read(const char *(*get)(void *arg, const char *name),
-                             void *arg, int64_t now_s, long *wait_s)
+                             void *arg, int64_t now_s, long *wait_s,
+                             long *left)
 {
 	const char *v;
+	enum quota_result r = QUOTA_NONE;
 
 	*wait_s = 0;
+	*left = -1;
 	if ((v = get(arg, "RateLimit")))
-		return structured(v, wait_s);
-	if ((v = get(arg, "RateLimit-Remaining")))
-		return pair(v, get, arg, "RateLimit-Reset", false, now_s,
-		            wait_s);
-	if ((v = get(arg, "X-RateLimit-Remaining")))
-		return pair(v, get, arg, "X-RateLimit-Reset", true, now_s,
-		            wait_s);
-	return QUOTA_NONE;
+		r = structured(v, wait_s, left);
+	else if ((v = get(arg, "RateLimit-Remaining")))
+		r = pair(v, get, arg, "RateLimit-Reset", false, now_s, wait_s,
+		         left);
+	else if ((v = get(arg, "X-RateLimit-Remaining")))
+		r = pair(v, get, arg, "X-RateLimit-Reset", true, now_s, wait_s,
+		         left);
+	if (r == QUOTA_NONE || r == QUOTA_BAD)
+		*left = -1;
+	return r;
 }
 
 const char *quota_result_str(enum quota_result r)

@@ -54,6 +54,7 @@ enum job_wait {
 	WAIT_TIMER, /* backoff */
 	WAIT_INDEX, /* another job scans the key index */
 	WAIT_RATE,  /* target.rate_limit: no token yet (FIFO) */
+	WAIT_QUOTA, /* the partner's quota has no more left (FIFO) */
 	WAIT_MAX
 };
 
@@ -115,6 +116,8 @@ struct worker {
 	const struct job *rate_next; /* leaving WAIT_RATE: it goes first */
 	int64_t rate_since;          /* since when WAIT_RATE is not empty */
 	int64_t quota_since;         /* a quota reset holds since; 0: none */
+	long quota_left; /* what the last answer said is left; -1: unsaid */
+	const struct job *quota_next; /* leaving WAIT_QUOTA: it goes first */
 	uint64_t quota_bad; /* unreadable quota headers since the warning */
 	int64_t quota_warned_ms;
 	/* max_in_flight: adaptive; the pipeline's cap on active events
@@ -289,6 +292,42 @@ static int rate_wait(struct worker *w, struct job *j, int64_t now)
 
 static void submit(struct worker *w, struct job *j);
 
+/* The partner's quota headers say how many requests it still takes. The
+ * requests in flight were sent after the one whose answer said so, so
+ * the partner counts them before any new one: a request goes only while
+ * fewer than that are in flight, and waits in WAIT_QUOTA (FIFO, as in
+ * WAIT_RATE) for answers otherwise. Without requests in flight one goes
+ * whatever was said, so that a stale count never stops everything (a 0
+ * with a reset holds the endpoint instead, quota_hold). */
+static int quota_allows(const struct worker *w)
+{
+	size_t n = http_in_flight(w->http);
+
+	return n == 0 || w->quota_left < 0 || n < (size_t)w->quota_left;
+}
+
+static int quota_wait(struct worker *w, struct job *j)
+{
+	if ((w->lists[WAIT_QUOTA].n && w->quota_next != j) ||
+	    !quota_allows(w)) {
+		list_add(w, j, WAIT_QUOTA);
+		return 1;
+	}
+	return 0;
+}
+
+static void run_quota(struct worker *w)
+{
+	struct job *j;
+
+	while ((j = w->lists[WAIT_QUOTA].head) && quota_allows(w)) {
+		list_remove(w, j);
+		w->quota_next = j;
+		submit(w, j);
+		w->quota_next = NULL;
+	}
+}
+
 static void run_rate(struct worker *w, int64_t now)
 {
 	struct job *j;
@@ -324,7 +363,7 @@ static void submit(struct worker *w, struct job *j)
 		list_add(w, j, WAIT_TOKEN);
 		return;
 	}
-	if (rate_wait(w, j, clock_mono_ms()))
+	if (quota_wait(w, j) || rate_wait(w, j, clock_mono_ms()))
 		return;
 	j->auth_gen = auth_generation(w->auth);
 	snprintf(url, sizeof(url), "%s%s", w->cfg->target.base_url, req->path);
@@ -500,6 +539,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 
 	j->call = NULL;
 	adapt(w, r);
+	w->quota_left = r->quota == QUOTA_LEFT ? r->quota_left : -1;
 	list_remove(w, j);
 	if (r->status == 0)
 		log_kv(LOG_WARNING, "request failed", LOG_S("key", j->key),
@@ -512,6 +552,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 	if (hold_answered(&w->hold, j, quota_hold(w, r) || n == SYNC_HOLD))
 		end_hold(w);
 	handle_next(w, j, n);
+	run_quota(w);
 }
 
 /* ---- token ---- */
@@ -1305,6 +1346,7 @@ struct worker *worker_new(const struct config *cfg,
 			return worker_free(w);
 		}
 	}
+	w->quota_left = -1;
 	w->adaptive = cfg->target.max_in_flight == CONFIG_ADAPTIVE;
 	if (w->adaptive)
 		concurrency_init(&w->conc, cfg->target.adaptive.min,
@@ -1342,7 +1384,8 @@ struct worker *worker_free(struct worker *w)
 	w->kafka = kafka_free(w->kafka);
 	while (w->lists[WAIT_HTTP].head || w->lists[WAIT_TOKEN].head ||
 	       w->lists[WAIT_HOLD].head || w->lists[WAIT_TIMER].head ||
-	       w->lists[WAIT_INDEX].head || w->lists[WAIT_RATE].head) {
+	       w->lists[WAIT_INDEX].head || w->lists[WAIT_RATE].head ||
+	       w->lists[WAIT_QUOTA].head) {
 		for (int l = WAIT_HTTP; l < WAIT_MAX; l++) {
 			struct job *j = w->lists[l].head;
 
