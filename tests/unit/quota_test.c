@@ -144,6 +144,32 @@ static void test_left(void **state)
 	LEFT(-1, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "x");
 }
 
+/* While some is left, the wait says when what is left resets: the
+ * requests in flight may use it up before an answer says 0. */
+static void test_left_resets(void **state)
+{
+	const char *const sf[] = {
+	    "RateLimit", "\"minute\";r=40;t=30, \"second\";r=2;t=1", NULL};
+	const char *const trio[] = {"RateLimit-Remaining", "4",
+	                            "RateLimit-Reset", "20", NULL};
+	const char *const x[] = {"X-RateLimit-Remaining", "4",
+	                         "X-RateLimit-Reset", "1700000015", NULL};
+	const char *const bad[] = {"X-RateLimit-Remaining", "4",
+	                           "X-RateLimit-Reset", "soon", NULL};
+	long wait = -7;
+
+	(void)state;
+	assert_int_equal(read_h(sf, &wait), QUOTA_LEFT);
+	assert_int_equal(wait, 1);
+	assert_int_equal(read_h(trio, &wait), QUOTA_LEFT);
+	assert_int_equal(wait, 20);
+	assert_int_equal(read_h(x, &wait), QUOTA_LEFT);
+	assert_int_equal(wait, 15);
+	/* A bad reset beside a count still leaves the count. */
+	assert_int_equal(read_h(bad, &wait), QUOTA_LEFT);
+	assert_int_equal(wait, 0);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -159,6 +185,7 @@ int main(void)
 	    cmocka_unit_test(test_ietf_trio),
 	    cmocka_unit_test(test_x_headers),
 	    cmocka_unit_test(test_left),
+	    cmocka_unit_test(test_left_resets),
 	    cmocka_unit_test(test_names),
 	};
 

@@ -98,11 +98,12 @@ static bool other_value(const char **p)
 
 /* The structured-field form: items `NAME;r=R;t=T` separated by commas.
  * Exhausted when an item has r=0: the wait is the largest t of those.
- * What is left is the smallest r: every item's quota must hold. */
+ * What is left is the smallest r (every item's quota must hold), and
+ * otherwise the wait is when that item resets. */
 static enum quota_result structured(const char *s, long *wait_s, long *left)
 {
 	bool any_r = false, out = false;
-	int64_t wait = 0, least = -1;
+	int64_t wait = 0, least = -1, least_t = 0;
 
 	for (s = ows(s);;) {
 		int64_t r = -1, t = -1, v;
@@ -140,12 +141,14 @@ static enum quota_result structured(const char *s, long *wait_s, long *left)
 				return QUOTA_BAD;
 			}
 		}
-		if (r >= 0) {
-			any_r = true;
-			least = least < 0 || r < least ? r : least;
-		}
 		if (t > QUOTA_MAX_RESET_S)
 			return QUOTA_BAD;
+		if (r >= 0) {
+			any_r = true;
+			if (least < 0 || r < least)
+				least_t = t > 0 ? t : 0;
+			least = least < 0 || r < least ? r : least;
+		}
 		if (r == 0 && t >= 0) {
 			out = true;
 			wait = t > wait ? t : wait;
@@ -159,9 +162,21 @@ static enum quota_result structured(const char *s, long *wait_s, long *left)
 	}
 	if (!any_r)
 		return QUOTA_BAD;
-	*wait_s = (long)wait;
+	*wait_s = (long)(out ? wait : least_t);
 	*left = least > LONG_MAX ? LONG_MAX : (long)least;
 	return out ? QUOTA_EXHAUSTED : QUOTA_LEFT;
+}
+
+/* A Reset value as seconds from now; x: it may be a Unix time. */
+static bool reset_in(const char *reset, bool x, int64_t now_s, int64_t *at)
+{
+	if (!whole_number(reset, at))
+		return false;
+	if (x && *at > now_s)
+		*at -= now_s;
+	else if (x && *at >= 1000000000)
+		*at = 0;
+	return *at <= QUOTA_MAX_RESET_S;
 }
 
 /* A Remaining / Reset pair, remaining's value read; x: Reset may be a
@@ -177,19 +192,18 @@ static enum quota_result pair(const char *remaining,
 	if (!whole_number(remaining, &left))
 		return QUOTA_BAD;
 	*left_out = left > LONG_MAX ? LONG_MAX : (long)left;
-	if (left > 0)
-		return QUOTA_LEFT;
 	/* remaining's value is not used past this look-up. */
 	reset = get(arg, reset_name);
+	if (left > 0) {
+		/* Only a hint while some is left: a bad one is not worth
+		 * ignoring the count for. */
+		if (reset && reset_in(reset, x, now_s, &at))
+			*wait_s = (long)at;
+		return QUOTA_LEFT;
+	}
 	if (!reset)
 		return QUOTA_LEFT; /* used up, but no word on when */
-	if (!whole_number(reset, &at))
-		return QUOTA_BAD;
-	if (x && at > now_s)
-		at -= now_s;
-	else if (x && at >= 1000000000)
-		at = 0;
-	if (at > QUOTA_MAX_RESET_S)
+	if (!reset_in(reset, x, now_s, &at))
 		return QUOTA_BAD;
 	*wait_s = (long)at;
 	return QUOTA_EXHAUSTED;

@@ -35,7 +35,8 @@ enum quota_result {
  * NULL when absent; a value need live only until the next call of get
  * (as libcurl's curl_easy_header). now_s: the Unix time, for
  * X-RateLimit-Reset. *left: the requests the quota still allows after
- * this one (with QUOTA_LEFT or QUOTA_EXHAUSTED), -1 when not said. */
+ * this one (with QUOTA_LEFT or QUOTA_EXHAUSTED), -1 when not said; with
+ * QUOTA_LEFT, *wait_s is when that resets (0: not said). */
 enum quota_result quota_read(const char *(*get)(void *arg, const char *name),
                              void *arg, int64_t now_s, long *wait_s,
                              long *left);

@@ -478,11 +478,19 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 
 /* A response that says the quota is used up holds the endpoint until the
  * reset, as a Retry-After does (then one request probes), instead of
- * sending into a 429. Non-zero when it holds. Unreadable quota headers
- * are ignored, with a warning at most once a minute. */
-static int quota_hold(struct worker *w, const struct api_response *r)
+ * sending into a 429. So does one that leaves no more than the requests
+ * in flight will use (quota_allows): waiting for the last of their
+ * answers to say 0 would only start the same wait a round trip later.
+ * A quota answer to a request sent before the hold began tells nothing
+ * new and does not lengthen it; the probe's answer does. Non-zero when
+ * it holds. Unreadable quota headers are ignored, with a warning at
+ * most once a minute. */
+static int quota_hold(struct worker *w, const struct api_response *r,
+                      const struct job *j)
 {
 	int64_t now = clock_mono_ms();
+	size_t n = http_in_flight(w->http);
+	int used_up;
 
 	if (r->quota == QUOTA_BAD) {
 		w->quota_bad++;
@@ -494,8 +502,13 @@ static int quota_hold(struct worker *w, const struct api_response *r)
 		}
 		return 0;
 	}
-	if (r->quota != QUOTA_EXHAUSTED || r->quota_wait_s <= 0)
+	used_up =
+	    r->quota == QUOTA_EXHAUSTED ||
+	    (r->quota == QUOTA_LEFT && n > 0 && r->quota_left <= (long)n);
+	if (!used_up || r->quota_wait_s <= 0)
 		return 0;
+	if (w->quota_since && hold_blocks(&w->hold, j))
+		return 1;
 	if (!w->quota_since)
 		w->quota_since = now;
 	log_kv(LOG_INFO, "quota used up: holding until its reset",
@@ -549,7 +562,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 	n = sync_on_response(&j->sync, r);
 	metrics_retry(w->metrics, j->sync.retry_reason);
 	/* The probe's answer decides for everyone held. */
-	if (hold_answered(&w->hold, j, quota_hold(w, r) || n == SYNC_HOLD))
+	if (hold_answered(&w->hold, j, quota_hold(w, r, j) || n == SYNC_HOLD))
 		end_hold(w);
 	handle_next(w, j, n);
 	run_quota(w);
