@@ -21,6 +21,11 @@ starts custsync. Scenarios (README "Benchmark" describes the columns):
        per event for both
   idle a worker with nothing to do: its CPU and wake-ups over 30 s
 
+  F    a quota of 200 requests/s: rate_limit, quota headers, adaptive,
+       fixed 64 (3 runs each, median and min-max)
+  G    a server of capacity 16 at 20 ms: adaptive beside fixed 64
+  Aad  A with max_in_flight: adaptive beside A(64), alternating runs
+
 A (64 and 256), B, cg and idle run --reps times (3; 1 with --quick) and print
 the median with min-max beside it.
 """
@@ -30,6 +35,7 @@ import base64
 import calendar
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -871,6 +877,266 @@ def curl_scenario(concurrency, seconds):
 
 
 # ---------------------------------------------------------------------------
+# The partner's capacity (issue 14): a quota (F), a server of capacity C
+# (G), adaptive concurrency on the A stream (Aad). Each is repeated and
+# reported as the median run with the min-max of its key figures.
+
+QUOTA = 200                  # F: requests per second of the partner's quota
+CAP_C, CAP_MS, CAP_Q = 16, 20, 32   # G: capacity, base latency, queue bound
+GAUGE_RX = r"^%s (\S+)$"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gauges(port, names):
+    """-> {name: value} of the worker's /metrics (missing ones absent)."""
+    try:
+        status, _, body = h.http("GET", f"http://127.0.0.1:{port}/metrics",
+                                 timeout=2)
+    except OSError:
+        return {}
+    out = {}
+    for name in names if status == 200 else ():
+        m = re.search((GAUGE_RX % name).encode(), body, re.M)
+        if m:
+            out[name] = float(m.group(1))
+    return out
+
+
+def count_status(reqs, status):
+    return sum(v for c, v in reqs["counts"].items()
+               if c.endswith(f" {status}"))
+
+
+def quota_rps(log, window_ms):
+    """Requests the quota let through per second, over whole windows.
+    The reference API's window starts with the first request after the
+    last one ended, so one window's start to the next is a cycle (idle
+    tail included), and the last cycle, which nothing ends, is left out:
+    a quota used up early in each window is not counted as faster than
+    it is."""
+    starts, passed = [], []
+    for e in sorted(log, key=lambda e: e["t_ms"]):
+        if not starts or e["t_ms"] - starts[-1] >= window_ms:
+            starts.append(e["t_ms"])
+            passed.append(0)
+        passed[-1] += e["status"] != 429
+    if len(starts) < 2:
+        return float("nan")
+    return sum(passed[:-1]) / ((starts[-1] - starts[0]) / 1000.0)
+
+
+def capacity_run(name, n, k, mif, setup, target_yaml="", latency_ms=20,
+                 window_ms=None):
+    """Preload n events, run custsync to the end with its metrics on, and
+    sample its concurrency limit and the API's parked answers meanwhile;
+    then the same checks as drain()."""
+    load0 = loadavg()
+    port = free_port()
+    with h.Env(topics=TOPICS, api=dict(no_auth=True)) as env:
+        setup(env.api)
+        preload(env, n, uniform_keys(k))
+        text = env.config(group=GROUP, max_in_flight=mif,
+                          properties=dict(PROPERTIES),
+                          extra_yaml=f'metrics:\n  listen: '
+                                     f'"127.0.0.1:{port}"\n')
+        text = text.replace("target:\n", "target:\n" + target_yaml, 1)
+        w = env.worker(config=text, start=False)
+        t_start = time.time()
+        w.start()
+        smp = Sampler(env, w.pid)
+        trace = []  # (monotonic s, limit, API requests parked, API total)
+
+        def tick():
+            smp.tick()
+            g = gauges(port, ["custsync_concurrency_limit"])
+            r = env.api._control("GET", "requests?log=0")
+            if r["total"]:
+                trace.append((time.monotonic(),
+                              g.get("custsync_concurrency_limit"),
+                              r["in_flight"], r["total"]))
+        if not wait_done(env, n, 900, tick):
+            raise RuntimeError(f"{name}: not all {n} events done:\n"
+                               f"{w.tail()}")
+        cpu = smp.cpu_used()
+        hwm = proc_status_kib(w.pid, "VmHWM")
+        reqs = env.api._control("GET", "requests?log=0" if window_ms is
+                                None else "requests")
+        rc = w.stop()
+        oc = Outcomes()
+        stream_topic(env, RESULTS, n, 120, oc.each_record)
+        ends = committed_by_partition(env)
+    missing = oc.missing(ends)
+    n429, n503 = count_status(reqs, 429), count_status(reqs, 503)
+    accepted = reqs["total"] - n429 - n503
+    # The first and last second are the ramp and the tail: the settled
+    # limit is what the middle of the run shows.
+    t0, t1 = (trace[0][0], trace[-1][0]) if trace else (0, 0)
+    mid = [s for s in trace if t0 + 1.0 <= s[0] <= t1 - 1.0] or trace
+    limits = sorted(s[1] for s in mid if s[1] is not None)
+    parked = sorted(s[2] for s in mid)
+    r = summarize(name, n, k, mif, latency_ms, oc, t_start, cpu, smp,
+                  {"hwm_kib": hwm, "exit": rc, "missing": missing,
+                   "requests": reqs["total"], "n429": n429, "n503": n503,
+                   "share_429": n429 / max(reqs["total"], 1),
+                   "req_per_event": reqs["total"] / max(oc.n, 1),
+                   "server_ms": reqs["latency_ms"],
+                   "limit_p10": pct(limits, 10), "limit_p50": pct(limits, 50),
+                   "limit_p90": pct(limits, 90),
+                   "parked_p50": pct(parked, 50),
+                   "load": f"{load0} -> {loadavg()}"})
+    # Accepted requests per second: over the quota's whole windows, or
+    # else over the span of the events/s column (first to last outcome).
+    if window_ms is not None and len(reqs["log"]) == reqs["total"]:
+        r["accepted_rps"] = quota_rps(reqs["log"], window_ms)
+    else:
+        r["accepted_rps"] = r["eps_after_first"] * accepted / max(oc.n, 1)
+    r["order_ok"] = r["order_ok"] and oc.n == n and missing == 0 and \
+        rc == 0
+    return r
+
+
+def repeated(runs, key, fn):
+    """fn() `runs` times -> the median run by key, carrying the median
+    and min-max of the figures the targets use, and every run's load."""
+    rs = sorted((fn() for _ in range(runs)), key=lambda r: r[key])
+    med = dict(rs[len(rs) // 2])
+    for r in rs:
+        if "server_ms" in r:
+            r["server_p99"] = r["server_ms"].get("p99", 0)
+    for f in ("eps_after_first", "accepted_rps", "share_429", "n429",
+              "n503", "limit_p50", "parked_p50", "server_p99"):
+        vals = [r[f] for r in rs if f in r]
+        if vals:
+            med[f + "_spread"] = (statistics.median(vals), min(vals),
+                             max(vals))
+    med["runs"] = len(rs)
+    med["loads"] = [r["load"] for r in rs]
+    med["order_ok"] = all(r["order_ok"] for r in rs)
+    med["problems"] = [p for r in rs for p in r["problems"]][:5]
+    return med
+
+
+def quota_setup(headers):
+    def setup(api):
+        api.latency(20)
+        api._control("POST", "quota", {"requests": QUOTA,
+                                       "window_ms": 1000,
+                                       "headers": headers})
+    return setup
+
+
+def scenario_f(n, runs):
+    """A quota of QUOTA requests/s (20 ms API), met four ways."""
+    cases = [
+        ("F rate_limit = quota", 64, "none",
+         f"  rate_limit: {{requests: {QUOTA}, per_ms: 1000}}\n",
+         lambda r: r["n429_spread"][0] == 0 and
+         r["accepted_rps_spread"][0] >= 0.95 * QUOTA,
+         "0 x 429, >= 0.95 x quota"),
+        ("F RateLimit headers only", 64, "ietf", "",
+         lambda r: r["share_429_spread"][0] <= 0.005 and
+         r["accepted_rps_spread"][0] >= 0.9 * QUOTA,
+         "<= 0.5 % 429, >= 0.9 x quota"),
+        ("F adaptive, no headers", "adaptive", "none", "",
+         lambda r: r["share_429_spread"][0] <= 0.02 and
+         r["accepted_rps_spread"][0] >= 0.85 * QUOTA,
+         "<= 2 % 429, >= 0.85 x quota"),
+        ("F fixed 64, no headers", 64, "none", "", None, "(comparison)"),
+    ]
+    out = []
+    for name, mif, headers, yaml, goal, desc in cases:
+        r = repeated(runs, "accepted_rps", lambda: capacity_run(
+            name, n, n // 2, mif, quota_setup(headers), yaml,
+            window_ms=1000))
+        out.append((r, desc, goal(r) and r["order_ok"] if goal else None))
+    return out
+
+
+def scenario_g(n, runs):
+    """A server of capacity CAP_C at CAP_MS, queue CAP_Q, then 503."""
+    def setup(api):
+        api._control("POST", "capacity", {"concurrent": CAP_C,
+                                          "latency_ms": CAP_MS,
+                                          "queue": CAP_Q})
+    ceiling = CAP_C / (CAP_MS / 1000.0)
+    out = []
+    for name, mif in (("G adaptive", "adaptive"), ("G fixed 64", 64)):
+        r = repeated(runs, "accepted_rps", lambda: capacity_run(
+            name, n, n // 2, mif, setup))
+        if mif == "adaptive":
+            ok = (0.7 * CAP_C <= r["parked_p50_spread"][0] <= 1.5 * CAP_C and
+                  0.7 * CAP_C <= r["limit_p50_spread"][0] <= 1.5 * CAP_C and
+                  r["accepted_rps_spread"][0] >= 0.85 * ceiling and
+                  r["server_p99_spread"][0] <= 2 * CAP_MS and r["order_ok"])
+            desc = (f"in flight {0.7 * CAP_C:.1f}..{1.5 * CAP_C:.0f}, "
+                    f">= {0.85 * ceiling:.0f} req/s, p99 <= {2 * CAP_MS} ms")
+        else:
+            ok, desc = None, "(comparison)"
+        out.append((r, desc, ok))
+    return out
+
+
+def scenario_aad(n, k, runs):
+    """A(64) and A with max_in_flight: adaptive, alternating, so both see
+    the same machine load."""
+    fixed, adapt = [], []
+    for _ in range(runs):
+        fixed.append(drain("A", n, k, 64, 20))
+        adapt.append(drain("A adaptive", n, k, "adaptive", 20))
+
+    def pick(rs):
+        it = iter(rs)
+        return repeated(len(rs), "eps_after_first", lambda: next(it))
+    f, a = pick(fixed), pick(adapt)
+    ratio = a["eps_after_first_spread"][0] / f["eps_after_first_spread"][0]
+    a["ratio"] = ratio
+    return [(f, "(comparison)", None),
+            (a, f"adaptive / fixed 64 = {ratio:.2f} >= 0.9",
+             ratio >= 0.9 and a["order_ok"] and f["order_ok"])]
+
+
+def spread(r, f, d=1, scale=1):
+    """ "median (min-max)" of a repeated() figure; "-" when absent."""
+    v = r.get(f + "_spread")
+    if v is None:
+        return "-"
+    return " ".join([fmt(v[0] * scale, d), "(" + fmt(v[1] * scale, d) +
+                     "-" + fmt(v[2] * scale, d) + ")"])
+
+
+def capacity_table(rows):
+    """F, G and Aad: medians of their runs, min-max in brackets."""
+    print("| scenario | max_in_flight | runs | events/s after 1st outcome "
+          "| accepted req/s | of quota or C/L | 429 | 429 % | 503 | "
+          "limit p50 (p10-p90 of the median run) | API in flight p50 | "
+          "API p99 ms | key order | target | met |")
+    print("|" + "---|" * 15)
+    ceiling = {"F": QUOTA, "G": CAP_C / (CAP_MS / 1000.0)}
+    for r in rows:
+        c = ceiling.get(r["name"][0]) \
+            if r["name"].startswith(("F ", "G ")) else None
+        rps = r.get("accepted_rps_spread")
+        share = fmt(rps[0] / c, 2) if c and rps else "-"
+        lim = (f"{fmt(r['limit_p10'], 0)}-{fmt(r['limit_p90'], 0)}"
+               if "limit_p10" in r else "")
+        met = "-" if r["target"] == "(comparison)" else \
+            "yes" if r["met"] else "no"
+        print(f"| {r['name']} | {r['mif']} | {r['runs']} | "
+              f"{spread(r, 'eps_after_first')} | {spread(r, 'accepted_rps')} "
+              f"| {share} | {spread(r, 'n429', 0)} | "
+              f"{spread(r, 'share_429', 2, 100)} | {spread(r, 'n503', 0)} | "
+              f"{spread(r, 'limit_p50', 0)} {lim} | "
+              f"{spread(r, 'parked_p50', 0)} | {spread(r, 'server_p99', 0)} "
+              f"| {'ok' if r['order_ok'] else 'BROKEN'} | {r['target']} | "
+              f"{met} |")
+
+
+# ---------------------------------------------------------------------------
 # Report
 
 def fmt(v, d=1):
@@ -901,7 +1167,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true",
                     help="smaller runs (about 5 min instead of 15)")
-    ap.add_argument("--only", default="A,Aseq,conn,B,C,D,E,cg,idle,Bavro",
+    ap.add_argument("--only",
+                    default="A,Aseq,conn,B,C,D,E,cg,idle,Bavro,F,G,Aad",
                     help="comma-separated scenarios")
     ap.add_argument("--reps", type=int, default=None,
                     help="runs of A, B, cg and idle (3; --quick 1)")
@@ -999,6 +1266,16 @@ def main():
             r["recovered_s"] is not None and r["recovered_s"] <= 5)
     if "Bavro" in only:
         bench_avro(args, n, k, add)
+    cap_rows = []
+    runs = 1 if q else 3
+    for key, fn in (("F", lambda: scenario_f(800 if q else 2000, runs)),
+                    ("G", lambda: scenario_g(2000 if q else 4000, runs)),
+                    ("Aad", lambda: scenario_aad(n // 5 if q else n,
+                                                 k // 5 if q else k, runs))):
+        if key in only:
+            for r, desc, met in fn():
+                add(f"{key}:{r['name']}", r, desc, met)
+                cap_rows.append(r)
     cg = None
     if "cg" in only:
         outdir = args.keep or h._Workdir("custsync-cg-").path
@@ -1046,6 +1323,9 @@ def main():
         print("  inclusive profile of the last run:")
         for line in cg["top"]:
             print("   ", line)
+    if cap_rows:
+        print()
+        capacity_table(cap_rows)
     bad = [r["name"] for r in rows if not r["order_ok"]]
     if bad:
         print(f"per-key order / loss check FAILED in: {bad}")

@@ -32,11 +32,14 @@ static const char *get(void *arg, const char *name)
 
 static void check(struct headers *h)
 {
-	long wait = -1;
-	enum quota_result r = quota_read(get, h, 1700000000, &wait);
+	long wait = -1, left = -2;
+	enum quota_result r = quota_read(get, h, 1700000000, &wait, &left);
 
 	if (r >= QUOTA_RESULT_MAX ||
-	    (r == QUOTA_EXHAUSTED && (wait < 0 || wait > QUOTA_MAX_RESET_S)))
+	    (r == QUOTA_EXHAUSTED && (wait < 0 || wait > QUOTA_MAX_RESET_S)) ||
+	    (r == QUOTA_EXHAUSTED && left != 0) ||
+	    ((r == QUOTA_NONE || r == QUOTA_BAD) && left != -1) ||
+	    (r == QUOTA_LEFT && left < -1))
 		abort();
 }
 

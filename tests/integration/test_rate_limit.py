@@ -92,6 +92,67 @@ def test_quota_headers_x():
     _quota_headers("x")
 
 
+def test_quota_left_caps_requests_in_flight():
+    """Up to 8 at once against a quota of 5 per 2 s: once an answer has
+    said how many are left, no more than that are sent while answers
+    are out, so the rest wait for the reset instead of meeting a 429
+    (without it, 8 sent after the first answer get 4)."""
+    with h.Env(api=dict(no_auth=True, profile="alvys")) as env:
+        env.api.latency(100)
+        env.api._control("POST", "quota", {"requests": 5, "window_ms": 2000,
+                                           "headers": "ietf"})
+        w = env.worker(max_in_flight=8)
+        # Before the first answer nothing is known: one event first.
+        env.produce([native("create", "Q0", customer("q0"))])
+        outcomes(env, 1, timeout=60)
+        evs = [native("create", f"Q{i}", customer(f"q{i}"))
+               for i in range(1, 12)]
+        env.produce(evs)
+        outs = outcomes(env, len(evs) + 1, timeout=60)
+        assert all(o["status"] == "applied" for o in outs), outs
+        assert _all_429(env) == 0, env.api.requests()["counts"]
+        assert w.stop() == 0
+
+
+def _request_times(env, route, method="POST"):
+    """Arrival times (s) of the API requests on route, in order."""
+    return sorted(e["t_ms"] / 1000.0 for e in env.api.requests()["log"]
+                  if e["route"] == route and e["method"] == method)
+
+
+def test_write_rate_limit_meters_writes_only():
+    """One write per 2 s: a dozen look-ups (deletes of keys the partner
+    does not have: a search each, nothing to write) go at once, though
+    alvys searches with a POST; then three creates go 2 s apart."""
+    with h.Env(api=dict(no_auth=True, profile="alvys")) as env:
+        w = env.worker(config=_config(
+            env, "  write_rate_limit: {requests: 1, per_ms: 2000}\n"))
+        reads = [native("delete", f"N{i}") for i in range(12)]
+        env.produce(reads)
+        outs = outcomes(env, len(reads), timeout=60)
+        assert all(o["status"] != "failed" for o in outs), outs
+        searches = _request_times(env, "/customers/search")
+        assert len(searches) >= len(reads), env.api.requests()["counts"]
+        assert counts(env.api, route="/customers") == 0, \
+            env.api.requests()["counts"]
+        # Metered, the twelve would take 22 s.
+        assert searches[-1] - searches[0] < 1.5, searches
+
+        writes = [native("create", f"W{i}", customer(f"w{i}"))
+                  for i in range(3)]
+        env.produce(writes)
+        outs = outcomes(env, len(reads) + len(writes), timeout=60)
+        assert all(o["status"] == "applied" for o in outs[len(reads):]), \
+            outs[len(reads):]
+        creates = _request_times(env, "/customers")
+        assert len(creates) == len(writes), env.api.requests()["counts"]
+        gaps = [b - a for a, b in zip(creates, creates[1:])]
+        # A token every 2 s, less loopback jitter.
+        assert all(g >= 1.9 for g in gaps), gaps
+        assert _all_429(env) == 0
+        assert w.stop() == 0
+
+
 def test_long_wait_keeps_the_group():
     """One token per 30 s: the second request waits ~30 s, far beyond
     session.timeout.ms (6000); poll goes on, so there is no rebalance,

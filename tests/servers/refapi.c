@@ -55,7 +55,12 @@
  *   POST /_control/edit {"id","patch"}     an edit made by someone else
  *   POST /_control/seed {"tenant","customer"}   insert without checks
  *   GET  /_control/state                   every record, ETag, Tenant
- *   GET  /_control/requests[?log=0]        counters and the request log
+ *   GET  /_control/requests[?log=0]        counters and the request log;
+ *                                          latency_ms {n,p50,p99,max}:
+ *                                          API answers' time from arrival
+ *                                          to answer (1 ms steps, 2 s and
+ *                                          more count as 2000); in_flight:
+ *                                          answers parked right now
  *   POST /_control/reset                   records, counters, faults
  *   POST /_control/expire_tokens           every issued token expires
  *   POST /_control/token_ttl {"seconds":N} TTL of tokens issued later
@@ -305,6 +310,17 @@ static void record(struct app *a, const struct call *c, int64_t t_ms)
 	snprintf(key, sizeof(key), "%s %s %u", e->method,
 	         a->profile->route_names[c->route], c->r.status);
 	count_add(a, key);
+}
+
+static void latency_add(struct app *a, const struct pending *p)
+{
+	int64_t ms = mono_ms() - p->t_ms;
+
+	if (ms < 0)
+		ms = 0;
+	if (ms >= LATENCY_BUCKETS)
+		ms = LATENCY_BUCKETS - 1;
+	a->latency_hist[ms]++;
 }
 
 /* ---- libmicrohttpd glue ----------------------------------------------- */
@@ -583,6 +599,8 @@ static enum MHD_Result respond(struct app *a, struct pending *p,
 		}
 		p->resp = NULL;
 	}
+	if (api)
+		latency_add(a, p);
 	ret = MHD_queue_response(p->conn, c.r.status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -619,6 +637,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	}
 	if (p->resp) {
 		/* Resumed after the injected latency. */
+		latency_add(a, p);
 		ret = MHD_queue_response(conn, p->status, p->resp);
 		MHD_destroy_response(p->resp);
 		p->resp = NULL;

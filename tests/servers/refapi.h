@@ -31,6 +31,8 @@ struct pending;
 #define TOKEN_SLOTS     65536 /* power of two */
 #define TOKEN_HEX       40
 #define MAX_CUSTOMERS   2000000
+/* Answer times kept in 1 ms steps; the last counts every longer one. */
+#define LATENCY_BUCKETS 2001
 #define MAX_LATENCY_MS  600000
 #define MAX_CAPACITY    1024
 #define MAX_SECONDS     31536000
@@ -216,6 +218,9 @@ struct app {
 	uint64_t if_match_star;
 	struct count counts[MAX_COUNT_KEYS];
 	size_t n_counts;
+	/* API answers by ms from the request's arrival to its answer: the
+	 * latency a client sees, less the network, queue included. */
+	uint64_t latency_hist[LATENCY_BUCKETS];
 	struct pending **heap; /* delayed responses, by deadline */
 	size_t heap_len;
 	size_t heap_cap;

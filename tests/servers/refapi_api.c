@@ -1351,6 +1351,42 @@ static cJSON *log_json(const struct log_entry *e, const char *const *names)
 	return o;
 }
 
+/* The answer time below which a share q of the answers came. */
+static uint64_t latency_quantile(const struct app *a, uint64_t n, double q)
+{
+	uint64_t rank = (uint64_t)((double)n * q), seen = 0;
+
+	if (rank >= n)
+		rank = n - 1;
+	for (size_t i = 0; i < LATENCY_BUCKETS; i++) {
+		seen += a->latency_hist[i];
+		if (seen > rank)
+			return i;
+	}
+	return LATENCY_BUCKETS - 1;
+}
+
+static cJSON *latency_json(const struct app *a)
+{
+	cJSON *o = cJSON_CreateObject();
+	uint64_t n = 0, max = 0;
+
+	for (size_t i = 0; i < LATENCY_BUCKETS; i++) {
+		n += a->latency_hist[i];
+		if (a->latency_hist[i])
+			max = i;
+	}
+	cJSON_AddNumberToObject(o, "n", (double)n);
+	if (n) {
+		cJSON_AddNumberToObject(o, "p50",
+		                        (double)latency_quantile(a, n, 0.50));
+		cJSON_AddNumberToObject(o, "p99",
+		                        (double)latency_quantile(a, n, 0.99));
+		cJSON_AddNumberToObject(o, "max", (double)max);
+	}
+	return o;
+}
+
 static void ctl_requests(struct call *c, const cJSON *in)
 {
 	struct app *a = c->a;
@@ -1368,6 +1404,9 @@ static void ctl_requests(struct call *c, const cJSON *in)
 		                             (double)a->counts[i].n) != NULL;
 	ok = ok && cJSON_AddNumberToObject(counts, "if_match_star",
 	                                   (double)a->if_match_star);
+	ok = ok && cJSON_AddItemToObject(b, "latency_ms", latency_json(a));
+	ok =
+	    ok && cJSON_AddNumberToObject(b, "in_flight", (double)a->heap_len);
 	if (ok && !(q && strcmp(q, "0") == 0)) {
 		size_t first = (a->log_head + MAX_LOG - a->log_len) % MAX_LOG;
 
@@ -1395,6 +1434,7 @@ static void ctl_reset(struct call *c, const cJSON *in)
 	a->log_head = a->log_len = 0;
 	a->total = a->if_match_star = 0;
 	a->n_counts = 0;
+	memset(a->latency_hist, 0, sizeof(a->latency_hist));
 	a->latency_ms = 0;
 	a->cap_concurrent = 0;
 	a->disabled_until = 0;

@@ -63,7 +63,8 @@ static void test_settles_near_capacity(void **state)
 	(void)state;
 	concurrency_init(&c, 1, 64, 0);
 	now = run(&c, 0, 5000, 4, 50);
-	/* From then on it stays between C and 2 x C. */
+	/* From then on it stays between 0.7 C and 1.5 C (benchmark G's
+	 * target): shrunk by a quarter from above 1.5 C, grown to 1.25 C. */
 	for (int i = 0; i < 100; i++) {
 		long l = concurrency_limit(&c);
 
@@ -71,8 +72,8 @@ static void test_settles_near_capacity(void **state)
 		hi = l > hi ? l : hi;
 		now = run(&c, now, 60, 4, 50);
 	}
-	assert_true(lo >= 4);
-	assert_true(hi <= 8);
+	assert_true(lo >= 3);
+	assert_true(hi <= 6);
 	/* Capacity lifted: it grows back, one step per window. */
 	run(&c, now, 3000, 1000, 50);
 	assert_int_equal(concurrency_limit(&c), 64);
@@ -112,7 +113,7 @@ static void test_rtt_rise_shrinks(void **state)
 	assert_int_equal(concurrency_limit(&c), 48);
 	/* Between the thresholds: held. */
 	for (int i = 0; i < 48; i++)
-		concurrency_sample(&c, t + 30, 35000, CONC_ANSWER, 48);
+		concurrency_sample(&c, t + 30, 27000, CONC_ANSWER, 48);
 	assert_false(concurrency_tick(&c, t + 60));
 	assert_int_equal(concurrency_limit(&c), 48);
 }
@@ -164,7 +165,7 @@ static void test_slow_start_ends_at_first_wait(void **state)
 	/* Three fast, one that waited: the mean is fine, doubling ends. */
 	for (int i = 0; i < 3; i++)
 		concurrency_sample(&c, 20, 20000, CONC_ANSWER, 4);
-	concurrency_sample(&c, 25, 45000, CONC_ANSWER, 4);
+	concurrency_sample(&c, 25, 30000, CONC_ANSWER, 4);
 	assert_true(concurrency_tick(&c, 32));
 	assert_int_equal(concurrency_limit(&c), 5);
 	for (int i = 0; i < 5; i++)

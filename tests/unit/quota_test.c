@@ -24,8 +24,24 @@ static const char *get(void *arg, const char *name)
 
 static enum quota_result read_h(const char *const *h, long *wait)
 {
-	return quota_read(get, (void *)h, NOW, wait);
+	long left;
+
+	return quota_read(get, (void *)h, NOW, wait, &left);
 }
+
+static long left_of(const char *const *h)
+{
+	long wait, left = -7;
+
+	quota_read(get, (void *)h, NOW, &wait, &left);
+	return left;
+}
+
+#define LEFT(want, ...)                                                       \
+	do {                                                                  \
+		const char *const h_[] = {__VA_ARGS__, NULL};                 \
+		assert_int_equal(left_of(h_), want);                          \
+	} while (0)
 
 #define EXPECT(want, want_wait, ...)                                          \
 	do {                                                                  \
@@ -113,6 +129,47 @@ static void test_x_headers(void **state)
 	EXPECT(QUOTA_NONE, 0, "Retry-After", "10");
 }
 
+/* What is left paces the requests sent before the quota runs out. */
+static void test_left(void **state)
+{
+	(void)state;
+	LEFT(5, "RateLimit", "\"default\";r=5;t=30");
+	LEFT(0, "RateLimit", "\"default\";r=0;t=30");
+	/* Every item must hold: the smallest counts. */
+	LEFT(2, "RateLimit", "\"minute\";r=40;t=30, \"second\";r=2;t=1");
+	LEFT(4, "RateLimit-Remaining", "4", "RateLimit-Reset", "20");
+	LEFT(10, "X-RateLimit-Remaining", "10");
+	LEFT(-1, "X-RateLimit-Limit", "10");
+	LEFT(-1, "RateLimit", "\"q\";r=-1;t=30");
+	LEFT(-1, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", "x");
+}
+
+/* While some is left, the wait says when what is left resets: the
+ * requests in flight may use it up before an answer says 0. */
+static void test_left_resets(void **state)
+{
+	const char *const sf[] = {
+	    "RateLimit", "\"minute\";r=40;t=30, \"second\";r=2;t=1", NULL};
+	const char *const trio[] = {"RateLimit-Remaining", "4",
+	                            "RateLimit-Reset", "20", NULL};
+	const char *const x[] = {"X-RateLimit-Remaining", "4",
+	                         "X-RateLimit-Reset", "1700000015", NULL};
+	const char *const bad[] = {"X-RateLimit-Remaining", "4",
+	                           "X-RateLimit-Reset", "soon", NULL};
+	long wait = -7;
+
+	(void)state;
+	assert_int_equal(read_h(sf, &wait), QUOTA_LEFT);
+	assert_int_equal(wait, 1);
+	assert_int_equal(read_h(trio, &wait), QUOTA_LEFT);
+	assert_int_equal(wait, 20);
+	assert_int_equal(read_h(x, &wait), QUOTA_LEFT);
+	assert_int_equal(wait, 15);
+	/* A bad reset beside a count still leaves the count. */
+	assert_int_equal(read_h(bad, &wait), QUOTA_LEFT);
+	assert_int_equal(wait, 0);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -127,6 +184,8 @@ int main(void)
 	    cmocka_unit_test(test_structured_bad),
 	    cmocka_unit_test(test_ietf_trio),
 	    cmocka_unit_test(test_x_headers),
+	    cmocka_unit_test(test_left),
+	    cmocka_unit_test(test_left_resets),
 	    cmocka_unit_test(test_names),
 	};
 

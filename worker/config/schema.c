@@ -542,7 +542,8 @@ const struct config_row config_rows[] = {
     CONFIG_RATE_ROWS("target.rate_limit", target.rate_limit,
                      "every API request (not the token request):"),
     CONFIG_RATE_ROWS("target.write_rate_limit", target.write_rate_limit,
-                     "writes (POST, PUT, PATCH, DELETE):"),
+                     "writes (creates, updates, deletes; a look-up is a "
+                     "read whatever its method):"),
 
     {.path = "retry", .type = SECTION},
     {.path = "retry.initial_backoff_ms",

@@ -1,5 +1,6 @@
 #include "core/quota.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
@@ -96,11 +97,13 @@ static bool other_value(const char **p)
 }
 
 /* The structured-field form: items `NAME;r=R;t=T` separated by commas.
- * Exhausted when an item has r=0: the wait is the largest t of those. */
-static enum quota_result structured(const char *s, long *wait_s)
+ * Exhausted when an item has r=0: the wait is the largest t of those.
+ * What is left is the smallest r (every item's quota must hold), and
+ * otherwise the wait is when that item resets. */
+static enum quota_result structured(const char *s, long *wait_s, long *left)
 {
 	bool any_r = false, out = false;
-	int64_t wait = 0;
+	int64_t wait = 0, least = -1, least_t = 0;
 
 	for (s = ows(s);;) {
 		int64_t r = -1, t = -1, v;
@@ -138,10 +141,14 @@ static enum quota_result structured(const char *s, long *wait_s)
 				return QUOTA_BAD;
 			}
 		}
-		if (r >= 0)
-			any_r = true;
 		if (t > QUOTA_MAX_RESET_S)
 			return QUOTA_BAD;
+		if (r >= 0) {
+			any_r = true;
+			if (least < 0 || r < least)
+				least_t = t > 0 ? t : 0;
+			least = least < 0 || r < least ? r : least;
+		}
 		if (r == 0 && t >= 0) {
 			out = true;
 			wait = t > wait ? t : wait;
@@ -155,8 +162,21 @@ static enum quota_result structured(const char *s, long *wait_s)
 	}
 	if (!any_r)
 		return QUOTA_BAD;
-	*wait_s = (long)wait;
+	*wait_s = (long)(out ? wait : least_t);
+	*left = least > LONG_MAX ? LONG_MAX : (long)least;
 	return out ? QUOTA_EXHAUSTED : QUOTA_LEFT;
+}
+
+/* A Reset value as seconds from now; x: it may be a Unix time. */
+static bool reset_in(const char *reset, bool x, int64_t now_s, int64_t *at)
+{
+	if (!whole_number(reset, at))
+		return false;
+	if (x && *at > now_s)
+		*at -= now_s;
+	else if (x && *at >= 1000000000)
+		*at = 0;
+	return *at <= QUOTA_MAX_RESET_S;
 }
 
 /* A Remaining / Reset pair, remaining's value read; x: Reset may be a
@@ -164,46 +184,51 @@ static enum quota_result structured(const char *s, long *wait_s)
 static enum quota_result pair(const char *remaining,
                               const char *(*get)(void *arg, const char *name),
                               void *arg, const char *reset_name, bool x,
-                              int64_t now_s, long *wait_s)
+                              int64_t now_s, long *wait_s, long *left_out)
 {
 	const char *reset;
 	int64_t left, at;
 
 	if (!whole_number(remaining, &left))
 		return QUOTA_BAD;
-	if (left > 0)
-		return QUOTA_LEFT;
+	*left_out = left > LONG_MAX ? LONG_MAX : (long)left;
 	/* remaining's value is not used past this look-up. */
 	reset = get(arg, reset_name);
+	if (left > 0) {
+		/* Only a hint while some is left: a bad one is not worth
+		 * ignoring the count for. */
+		if (reset && reset_in(reset, x, now_s, &at))
+			*wait_s = (long)at;
+		return QUOTA_LEFT;
+	}
 	if (!reset)
 		return QUOTA_LEFT; /* used up, but no word on when */
-	if (!whole_number(reset, &at))
-		return QUOTA_BAD;
-	if (x && at > now_s)
-		at -= now_s;
-	else if (x && at >= 1000000000)
-		at = 0;
-	if (at > QUOTA_MAX_RESET_S)
+	if (!reset_in(reset, x, now_s, &at))
 		return QUOTA_BAD;
 	*wait_s = (long)at;
 	return QUOTA_EXHAUSTED;
 }
 
 enum quota_result quota_read(const char *(*get)(void *arg, const char *name),
-                             void *arg, int64_t now_s, long *wait_s)
+                             void *arg, int64_t now_s, long *wait_s,
+                             long *left)
 {
 	const char *v;
+	enum quota_result r = QUOTA_NONE;
 
 	*wait_s = 0;
+	*left = -1;
 	if ((v = get(arg, "RateLimit")))
-		return structured(v, wait_s);
-	if ((v = get(arg, "RateLimit-Remaining")))
-		return pair(v, get, arg, "RateLimit-Reset", false, now_s,
-		            wait_s);
-	if ((v = get(arg, "X-RateLimit-Remaining")))
-		return pair(v, get, arg, "X-RateLimit-Reset", true, now_s,
-		            wait_s);
-	return QUOTA_NONE;
+		r = structured(v, wait_s, left);
+	else if ((v = get(arg, "RateLimit-Remaining")))
+		r = pair(v, get, arg, "RateLimit-Reset", false, now_s, wait_s,
+		         left);
+	else if ((v = get(arg, "X-RateLimit-Remaining")))
+		r = pair(v, get, arg, "X-RateLimit-Reset", true, now_s, wait_s,
+		         left);
+	if (r == QUOTA_NONE || r == QUOTA_BAD)
+		*left = -1;
+	return r;
 }
 
 const char *quota_result_str(enum quota_result r)

@@ -34,9 +34,12 @@ enum quota_result {
 /* get returns the value of the response's header name (any case), or
  * NULL when absent; a value need live only until the next call of get
  * (as libcurl's curl_easy_header). now_s: the Unix time, for
- * X-RateLimit-Reset. */
+ * X-RateLimit-Reset. *left: the requests the quota still allows after
+ * this one (with QUOTA_LEFT or QUOTA_EXHAUSTED), -1 when not said; with
+ * QUOTA_LEFT, *wait_s is when that resets (0: not said). */
 enum quota_result quota_read(const char *(*get)(void *arg, const char *name),
-                             void *arg, int64_t now_s, long *wait_s);
+                             void *arg, int64_t now_s, long *wait_s,
+                             long *left);
 
 const char *quota_result_str(enum quota_result r);
 

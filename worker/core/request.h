@@ -54,10 +54,12 @@ struct api_response {
 	int truncated;
 	const char *etag;   /* ETag header or NULL */
 	long retry_after_s; /* Retry-After in seconds, -1 when absent */
-	/* The quota headers (core/quota.h): enum quota_result, and when
-	 * it is QUOTA_EXHAUSTED the seconds until the quota resets. */
+	/* The quota headers (core/quota.h): enum quota_result, when it
+	 * is QUOTA_EXHAUSTED the seconds until the quota resets, and the
+	 * requests it still allows (-1: not said). */
 	int quota;
 	long quota_wait_s;
+	long quota_left;
 	const char *error; /* transport error text when status is 0 */
 	int timed_out;     /* status 0 because the time ran out */
 	/* From sending to the end of the answer; -1 when the request was

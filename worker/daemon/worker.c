@@ -61,6 +61,7 @@ enum job_wait {
 	WAIT_TIMER, /* backoff */
 	WAIT_INDEX, /* another job scans the key index */
 	WAIT_RATE,  /* target.rate_limit: no token yet (FIFO) */
+	WAIT_QUOTA, /* the partner's quota has no more left (FIFO) */
 	WAIT_MAX
 };
 
@@ -132,6 +133,8 @@ struct worker {
 	const struct job *rate_next; /* leaving WAIT_RATE: it goes first */
 	int64_t rate_since;          /* since when WAIT_RATE is not empty */
 	int64_t quota_since;         /* a quota reset holds since; 0: none */
+	long quota_left; /* what the last answer said is left; -1: unsaid */
+	const struct job *quota_next; /* leaving WAIT_QUOTA: it goes first */
 	uint64_t quota_bad; /* unreadable quota headers since the warning */
 	int64_t quota_warned_ms;
 	/* max_in_flight: adaptive; the pipeline's cap on active events
@@ -327,12 +330,23 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n);
 
 static void on_http_done(void *arg, const struct api_response *r);
 
+/* A create, update or delete: what target.write_rate_limit meters and
+ * where the before_write hook may stop an event. By the step, not the
+ * method: a look-up may be a POST (alvys searches with one). */
+static int is_write(const struct job *j)
+{
+	enum sync_step st = j->run->sync.step;
+
+	return st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
+	       st == SYNC_STEP_DELETE;
+}
+
 /* When j's request may go by the rate limits it is under. */
 static int64_t rate_due(struct worker *w, const struct job *j, int64_t now)
 {
 	int64_t due = ratelimit_due(&w->rate, now), d;
 
-	if (j->run->sync.req.method != HTTP_GET) {
+	if (is_write(j)) {
 		d = ratelimit_due(&w->write_rate, now);
 		due = d > due ? d : due;
 	}
@@ -357,12 +371,48 @@ static int rate_wait(struct worker *w, struct job *j, int64_t now)
 		return 1;
 	}
 	ratelimit_take(&w->rate, now);
-	if (j->run->sync.req.method != HTTP_GET)
+	if (is_write(j))
 		ratelimit_take(&w->write_rate, now);
 	return 0;
 }
 
 static void submit(struct worker *w, struct job *j);
+
+/* The partner's quota headers say how many requests it still takes. The
+ * requests in flight were sent after the one whose answer said so, so
+ * the partner counts them before any new one: a request goes only while
+ * fewer than that are in flight, and waits in WAIT_QUOTA (FIFO, as in
+ * WAIT_RATE) for answers otherwise. Without requests in flight one goes
+ * whatever was said, so that a stale count never stops everything (a 0
+ * with a reset holds the endpoint instead, quota_hold). */
+static int quota_allows(const struct worker *w)
+{
+	size_t n = http_in_flight(w->http);
+
+	return n == 0 || w->quota_left < 0 || n < (size_t)w->quota_left;
+}
+
+static int quota_wait(struct worker *w, struct job *j)
+{
+	if ((w->lists[WAIT_QUOTA].n && w->quota_next != j) ||
+	    !quota_allows(w)) {
+		list_add(w, j, WAIT_QUOTA);
+		return 1;
+	}
+	return 0;
+}
+
+static void run_quota(struct worker *w)
+{
+	struct job *j;
+
+	while ((j = w->lists[WAIT_QUOTA].head) && quota_allows(w)) {
+		list_remove(w, j);
+		w->quota_next = j;
+		submit(w, j);
+		w->quota_next = NULL;
+	}
+}
 
 static void run_rate(struct worker *w, int64_t now)
 {
@@ -399,7 +449,7 @@ static void submit(struct worker *w, struct job *j)
 		list_add(w, j, WAIT_TOKEN);
 		return;
 	}
-	if (rate_wait(w, j, clock_mono_ms()))
+	if (quota_wait(w, j) || rate_wait(w, j, clock_mono_ms()))
 		return;
 	j->run->auth_gen = auth_generation(w->auth);
 	snprintf(url, sizeof(url), "%s%s", w->cfg->target.base_url, req->path);
@@ -462,15 +512,10 @@ static void complete(struct worker *w, struct job *j);
 static void complete_quietly(struct worker *w, struct job *j,
                              const struct sync_job *s, int stopped);
 
-/* A create, update or delete is where the before_write hook may stop an
- * event (a dry run reads but never writes). */
+/* A dry run reads but never writes. */
 static int stop_before_write(const struct worker *w, const struct job *j)
 {
-	enum sync_step st = j->run->sync.step;
-
-	return w->hooks.before_write &&
-	       (st == SYNC_STEP_CREATE || st == SYNC_STEP_UPDATE ||
-	        st == SYNC_STEP_DELETE) &&
+	return w->hooks.before_write && is_write(j) &&
 	       w->hooks.before_write(w->hooks.arg, j->rec.user, &j->run->sync);
 }
 
@@ -520,11 +565,19 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 
 /* A response that says the quota is used up holds the endpoint until the
  * reset, as a Retry-After does (then one request probes), instead of
- * sending into a 429. Non-zero when it holds. Unreadable quota headers
- * are ignored, with a warning at most once a minute. */
-static int quota_hold(struct worker *w, const struct api_response *r)
+ * sending into a 429. So does one that leaves no more than the requests
+ * in flight will use (quota_allows): waiting for the last of their
+ * answers to say 0 would only start the same wait a round trip later.
+ * A quota answer to a request sent before the hold began tells nothing
+ * new and does not lengthen it; the probe's answer does. Non-zero when
+ * it holds. Unreadable quota headers are ignored, with a warning at
+ * most once a minute. */
+static int quota_hold(struct worker *w, const struct api_response *r,
+                      const struct job *j)
 {
 	int64_t now = clock_mono_ms();
+	size_t n = http_in_flight(w->http);
+	int used_up;
 
 	if (r->quota == QUOTA_BAD) {
 		w->quota_bad++;
@@ -536,8 +589,13 @@ static int quota_hold(struct worker *w, const struct api_response *r)
 		}
 		return 0;
 	}
-	if (r->quota != QUOTA_EXHAUSTED || r->quota_wait_s <= 0)
+	used_up =
+	    r->quota == QUOTA_EXHAUSTED ||
+	    (r->quota == QUOTA_LEFT && n > 0 && r->quota_left <= (long)n);
+	if (!used_up || r->quota_wait_s <= 0)
 		return 0;
+	if (w->quota_since && hold_blocks(&w->hold, j))
+		return 1;
 	if (!w->quota_since)
 		w->quota_since = now;
 	log_kv(LOG_INFO, "quota used up: holding until its reset",
@@ -581,6 +639,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 
 	j->run->call = NULL;
 	adapt(w, r);
+	w->quota_left = r->quota == QUOTA_LEFT ? r->quota_left : -1;
 	list_remove(w, j);
 	if (r->status == 0)
 		log_kv(
@@ -591,9 +650,10 @@ static void on_http_done(void *arg, const struct api_response *r)
 	n = sync_on_response(&j->run->sync, r);
 	metrics_retry(w->metrics, j->run->sync.retry_reason);
 	/* The probe's answer decides for everyone held. */
-	if (hold_answered(&w->hold, j, quota_hold(w, r) || n == SYNC_HOLD))
+	if (hold_answered(&w->hold, j, quota_hold(w, r, j) || n == SYNC_HOLD))
 		end_hold(w);
 	handle_next(w, j, n);
+	run_quota(w);
 }
 
 /* ---- token ---- */
@@ -1521,6 +1581,7 @@ struct worker *worker_new(const struct config *cfg,
 			return worker_free(w);
 		}
 	}
+	w->quota_left = -1;
 	w->adaptive = cfg->target.max_in_flight == CONFIG_ADAPTIVE;
 	if (w->adaptive)
 		concurrency_init(&w->conc, cfg->target.adaptive.min,
@@ -1565,7 +1626,8 @@ struct worker *worker_free(struct worker *w)
 	w->kafka = kafka_free(w->kafka);
 	while (w->lists[WAIT_HTTP].head || w->lists[WAIT_TOKEN].head ||
 	       w->lists[WAIT_HOLD].head || w->lists[WAIT_TIMER].head ||
-	       w->lists[WAIT_INDEX].head || w->lists[WAIT_RATE].head) {
+	       w->lists[WAIT_INDEX].head || w->lists[WAIT_RATE].head ||
+	       w->lists[WAIT_QUOTA].head) {
 		for (int l = WAIT_HTTP; l < WAIT_MAX; l++) {
 			struct job *j = w->lists[l].head;
 

@@ -874,7 +874,7 @@ static void finish(struct http *h, struct http_call *c, CURLcode res)
 			r.retry_after_s = ra > 0 ? (long)ra : 0;
 		}
 		r.quota = (int)quota_read(curl_header, c->easy, time(NULL),
-		                          &r.quota_wait_s);
+		                          &r.quota_wait_s, &r.quota_left);
 	} else {
 		/* A proxy that refused the CONNECT for want of credentials
 		 * answered: 407, as it does to a plain http:// request, so
