@@ -14,6 +14,9 @@ C = 4
 LATENCY_MS = 50
 QUEUE = 8
 LIMIT_RX = re.compile(rb"^custsync_concurrency_limit (\d+)$", re.M)
+PACE_RX = re.compile(
+    rb"^custsync_quota_pace_requests_per_second (\S+)$", re.M)
+QUOTA = 50  # requests per second, stated nowhere but in its 429s
 
 
 def free_port():
@@ -27,13 +30,18 @@ def capacity(api, **model):
     return api._control("POST", "capacity", model)
 
 
-def limit(port):
+def gauge(port, rx):
+    """The value rx finds in the worker's /metrics, as a float."""
     status, _, body = h.http("GET", f"http://127.0.0.1:{port}/metrics",
                              timeout=5)
     assert status == 200, (status, body[:300])
-    m = LIMIT_RX.search(body)
+    m = rx.search(body)
     assert m, body[:600]
-    return int(m.group(1))
+    return float(m.group(1))
+
+
+def limit(port):
+    return int(gauge(port, LIMIT_RX))
 
 
 def limit_if_up(port):
@@ -106,6 +114,40 @@ def test_shrinks_under_capacity_and_grows_back():
         bad = [o for o in outs if o["status"] != "applied"]
         assert not bad, bad[:5]
         assert_key_order(outs)
+
+
+def test_learns_a_quota_from_its_429s():
+    """A quota of QUOTA per second without quota headers: the first
+    window ends in 429s for what was in flight, its hold teaches a pace,
+    and from then on the windows no longer run out. Without the pace
+    every window would end in a 429 for each request then in flight."""
+    port = free_port()
+    with h.Env(api=dict(no_auth=True)) as env:
+        env.api.latency(10)
+        env.api._control("POST", "quota", {"requests": QUOTA,
+                                           "window_ms": 1000,
+                                           "headers": "none"})
+        w = env.worker(max_in_flight="adaptive",
+                       extra_yaml=f'metrics:\n  listen: '
+                                  f'"127.0.0.1:{port}"\n')
+        recs = events("q", 300)
+        env.produce(recs)
+        outs = outcomes(env, len(recs), timeout=90)
+        bad = [o for o in outs if o["status"] != "applied"]
+        assert not bad, bad[:5]
+        assert_key_order(outs)
+        log = sorted(env.api.requests()["log"], key=lambda e: e["t_ms"])
+        t429 = [e["t_ms"] for e in log if e["status"] == 429]
+        assert t429, "the quota was never reached"
+        # The first hold lasts up to two seconds (Retry-After in whole
+        # seconds); past that, paced below the quota.
+        late = [t for t in t429 if t > t429[0] + 2500]
+        assert len(late) <= 2, (len(t429), late, w.tail())
+        assert log[-1]["t_ms"] - t429[0] > 4000, "too short to tell"
+        p = gauge(port, PACE_RX)
+        assert 0.7 * QUOTA <= p <= 1.1 * QUOTA, p
+        assert "pacing requests to the quota learnt from 429s" in w.log()
+        assert w.stop() == 0
 
 
 if __name__ == "__main__":

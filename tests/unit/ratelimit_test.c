@@ -66,6 +66,39 @@ static void test_no_drift(void **state)
 	assert_int_equal(taken, 1 + end * 3 / 1000);
 }
 
+/* A pace changed every few tokens keeps what was earned: changing the
+ * rate every 100 ms to the same value loses nothing over a minute, and a
+ * new burst caps the level. */
+static void test_set_keeps_the_level(void **state)
+{
+	struct ratelimit r;
+	int64_t now = 0, taken = 0;
+
+	(void)state;
+	ratelimit_init(&r, 0, 60000, 1, 0);
+	ratelimit_set(&r, 11700, 3, 0); /* 195 a second */
+	assert_true(ratelimit_on(&r));
+	while (now < 60000) {
+		int64_t next = ratelimit_due(&r, now);
+
+		if (next / 100 != now / 100)
+			ratelimit_set(&r, 11700, 3, (now / 100 + 1) * 100);
+		now = next;
+		if (now >= 60000)
+			break;
+		if (ratelimit_take(&r, now))
+			taken++;
+	}
+	/* 3 at once, then 195 a second. */
+	assert_true(taken >= 3 + 11700 - 2 && taken <= 3 + 11700);
+	/* A quiet spell fills it; a smaller burst then caps it. */
+	assert_int_equal(ratelimit_tokens(&r, 200000), 3);
+	ratelimit_set(&r, 11700, 1, 200000);
+	assert_int_equal(ratelimit_tokens(&r, 200000), 1);
+	ratelimit_set(&r, 0, 1, 200000);
+	assert_false(ratelimit_on(&r));
+}
+
 /* Any window of per_ms holds at most burst - 1 + requests takes, the
  * property that keeps a matching fixed-window quota from answering 429
  * when burst is 1. */
@@ -117,6 +150,7 @@ int main(void)
 	    cmocka_unit_test(test_burst_then_rate),
 	    cmocka_unit_test(test_no_drift),
 	    cmocka_unit_test(test_window_bound),
+	    cmocka_unit_test(test_set_keeps_the_level),
 	    cmocka_unit_test(test_clock_back_and_extremes),
 	};
 

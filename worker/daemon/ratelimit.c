@@ -67,3 +67,19 @@ int64_t ratelimit_tokens(struct ratelimit *r, int64_t now)
 	refill(r, now);
 	return r->level >= r->cap ? r->cap / r->per_ms : r->level / r->per_ms;
 }
+
+void ratelimit_set(struct ratelimit *r, long requests, long burst, int64_t now)
+{
+	if (!ratelimit_on(r)) {
+		ratelimit_init(r, requests, r->per_ms, burst, now);
+		return;
+	}
+	/* The tokens of the old rate up to now are earned; the level keeps
+	 * its fraction of a token, which a change every few tokens would
+	 * otherwise lose each time. */
+	refill(r, now);
+	r->requests = requests > 0 ? requests : 0;
+	r->cap = (burst > 0 ? burst : 1) * r->per_ms;
+	if (r->level > r->cap)
+		r->level = r->cap;
+}

@@ -31,6 +31,12 @@ struct ratelimit {
 void ratelimit_init(struct ratelimit *r, long requests, long per_ms,
                     long burst, int64_t now);
 
+/* A new rate and burst from now on, per_ms kept: what is in the bucket
+ * stays, up to the new burst. Turned off (requests 0), the next one
+ * starts full. */
+void ratelimit_set(struct ratelimit *r, long requests, long burst,
+                   int64_t now);
+
 /* Non-zero when the limit is on. */
 int ratelimit_on(const struct ratelimit *r);
 

@@ -6,6 +6,7 @@
 #include "daemon/backpressure.h"
 #include "daemon/concurrency.h"
 #include "daemon/hold.h"
+#include "daemon/quotarate.h"
 #include "daemon/ratelimit.h"
 #include "core/quota.h"
 #include "core/cache.h"
@@ -27,6 +28,7 @@
 
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +143,8 @@ struct worker {
 	 * follows it. */
 	int adaptive;
 	struct concurrency conc;
+	/* With adaptive: the pace learnt from a quota's 429s. */
+	struct quotarate qrate;
 
 	int paused; /* enum pause_reason bits: all partitions */
 	int reapply_pause;
@@ -341,11 +345,14 @@ static int is_write(const struct job *j)
 	       st == SYNC_STEP_DELETE;
 }
 
-/* When j's request may go by the rate limits it is under. */
+/* When j's request may go by the rate limits it is under: the
+ * configured ones and the pace learnt from a quota. */
 static int64_t rate_due(struct worker *w, const struct job *j, int64_t now)
 {
 	int64_t due = ratelimit_due(&w->rate, now), d;
 
+	d = ratelimit_due(quotarate_bucket(&w->qrate), now);
+	due = d > due ? d : due;
 	if (is_write(j)) {
 		d = ratelimit_due(&w->write_rate, now);
 		due = d > due ? d : due;
@@ -362,6 +369,8 @@ static int rate_wait(struct worker *w, struct job *j, int64_t now)
 {
 	if ((w->lists[WAIT_RATE].n && w->rate_next != j) ||
 	    rate_due(w, j, now) > now) {
+		if (ratelimit_due(quotarate_bucket(&w->qrate), now) > now)
+			quotarate_waited(&w->qrate);
 		if (!w->lists[WAIT_RATE].n)
 			w->rate_since = now;
 		list_add(w, j, WAIT_RATE);
@@ -371,6 +380,7 @@ static int rate_wait(struct worker *w, struct job *j, int64_t now)
 		return 1;
 	}
 	ratelimit_take(&w->rate, now);
+	ratelimit_take(quotarate_bucket(&w->qrate), now);
 	if (is_write(j))
 		ratelimit_take(&w->write_rate, now);
 	return 0;
@@ -464,11 +474,25 @@ static void submit(struct worker *w, struct job *j)
 		return;
 	}
 	list_add(w, j, WAIT_HTTP);
+	quotarate_sent(&w->qrate, clock_mono_ms());
 	j->run->sync.attempts++;
 	log_kv(LOG_DEBUG, "request sent",
 	       LOG_S("method", http_method_str(req->method)),
 	       LOG_S("path", req->path), LOG_S("key", j->key),
 	       LOG_N("attempt", j->run->sync.attempts));
+}
+
+static void log_quotarate(struct worker *w)
+{
+	if (!quotarate_should_log(&w->qrate))
+		return;
+	if (quotarate_rate(&w->qrate) > 0)
+		log_kv(LOG_INFO,
+		       "pacing requests to the quota learnt from 429s",
+		       LOG_N("per_minute",
+		             lround(quotarate_rate(&w->qrate) * 60.0)));
+	else
+		log_info("quota no longer seen: pacing ended");
 }
 
 static void start_hold(struct worker *w, long retry_after_s)
@@ -501,6 +525,8 @@ static void end_hold(struct worker *w)
 	w->quota_since = 0;
 	log_kv(LOG_NOTICE, "endpoint available again: resuming",
 	       LOG_N("held", w->lists[WAIT_HOLD].n));
+	if (quotarate_hold_ended(&w->qrate, clock_mono_ms()))
+		log_quotarate(w);
 	while ((j = w->lists[WAIT_HOLD].head)) {
 		list_remove(w, j);
 		submit(w, j);
@@ -547,6 +573,11 @@ static void handle_next(struct worker *w, struct job *j, enum sync_next n)
 		list_add(w, j, WAIT_TIMER);
 		break;
 	case SYNC_HOLD:
+		/* A 429's Retry-After is a quota's reset (a 503's is not):
+		 * what was accepted until then teaches a pace. */
+		if (j->run->sync.http_status == 429)
+			quotarate_held(&w->qrate, clock_mono_ms(),
+			               j->run->sync.retry_after_s);
 		start_hold(w, j->run->sync.retry_after_s);
 		list_add(w, j, WAIT_HOLD);
 		break;
@@ -639,6 +670,7 @@ static void on_http_done(void *arg, const struct api_response *r)
 
 	j->run->call = NULL;
 	adapt(w, r);
+	quotarate_answered(&w->qrate, clock_mono_ms(), r->status);
 	w->quota_left = r->quota == QUOTA_LEFT ? r->quota_left : -1;
 	list_remove(w, j);
 	if (r->status == 0)
@@ -1303,6 +1335,8 @@ static void run_timers(struct worker *w, int64_t now)
 	default:
 		break;
 	}
+	if (quotarate_tick(&w->qrate, now))
+		log_quotarate(w);
 	run_rate(w, now);
 	if (w->avro) {
 		avroinput_run(w->avro, now);
@@ -1353,6 +1387,7 @@ static void notify_status(struct worker *w, int64_t now)
 {
 	size_t assigned, paused;
 	double secs;
+	char pace[64];
 
 	if (w->watchdog_usec && now - w->last_watchdog >= watchdog_ms(w)) {
 		sd_notify(0, "WATCHDOG=1");
@@ -1362,12 +1397,16 @@ static void notify_status(struct worker *w, int64_t now)
 		return;
 	secs = (double)(now - w->last_status) / 1000.0;
 	paused = backpressure_paused(&w->bp, w->paused != 0, &assigned);
+	/* The learnt pace only while there is one: it is rare. */
+	snprintf(pace, sizeof(pace), ", paced to %.1f requests/s",
+	         quotarate_rate(&w->qrate));
 	sd_notifyf(0,
 	           "STATUS=%.1f events/s, %zu in flight, %zu buffered, "
-	           "%zu/%zu partitions paused, concurrency limit %ld",
+	           "%zu/%zu partitions paused, concurrency limit %ld%s",
 	           (double)(w->events_done - w->events_at_status) / secs,
 	           http_in_flight(w->http), pipeline_buffered(w->pl), paused,
-	           assigned, in_flight_cap(w));
+	           assigned, in_flight_cap(w),
+	           quotarate_rate(&w->qrate) > 0 ? pace : "");
 	w->events_at_status = w->events_done;
 	w->last_status = now;
 }
@@ -1459,6 +1498,7 @@ static void update_metrics(struct worker *w, int64_t now)
 	        : -1);
 	metrics_concurrency(w->metrics, in_flight_cap(w),
 	                    pipeline_active(w->pl));
+	metrics_quota_pace(w->metrics, quotarate_rate(&w->qrate));
 }
 
 /* A run with an end of its own (replay) has reached it. */
@@ -1586,6 +1626,7 @@ struct worker *worker_new(const struct config *cfg,
 	if (w->adaptive)
 		concurrency_init(&w->conc, cfg->target.adaptive.min,
 		                 cfg->target.adaptive.max, clock_mono_ms());
+	quotarate_init(&w->qrate, w->adaptive, clock_mono_ms());
 	w->pl = pipeline_new((size_t)in_flight_cap(w));
 	if (w->pl)
 		pipeline_set_partition_cap(

@@ -76,6 +76,7 @@ struct metrics {
 	_Atomic uint64_t token[2]; /* [0] failure, [1] success */
 	_Atomic uint64_t in_flight;
 	_Atomic uint64_t concurrency_limit, events_active;
+	_Atomic uint64_t quota_pace_milli; /* requests/s x 1000 */
 	_Atomic uint64_t paused;
 	_Atomic int64_t retry_after_ms;
 	_Atomic int64_t heartbeat_ms;
@@ -315,6 +316,10 @@ static void render_loop(struct metrics *m, struct text *t, int64_t now)
 	           "Events that may be active at once: max_in_flight, or the "
 	           "adaptive limit.",
 	           (double)get(&m->concurrency_limit));
+	put_number(t, "custsync_quota_pace_requests_per_second", "gauge",
+	           "The pace learnt from the partner's 429s (max_in_flight: "
+	           "adaptive); 0 when requests are not paced.",
+	           (double)get(&m->quota_pace_milli) / 1000.0);
 	put_number(t, "custsync_events_active", "gauge",
 	           "Events admitted and not yet answered (under the limit).",
 	           (double)get(&m->events_active));
@@ -554,6 +559,15 @@ void metrics_concurrency(struct metrics *m, long limit, size_t active)
 	                      limit > 0 ? (uint64_t)limit : 0,
 	                      memory_order_relaxed);
 	atomic_store_explicit(&m->events_active, active, memory_order_relaxed);
+}
+
+void metrics_quota_pace(struct metrics *m, double per_s)
+{
+	if (!m)
+		return;
+	atomic_store_explicit(&m->quota_pace_milli,
+	                      per_s > 0 ? (uint64_t)(per_s * 1000.0) : 0,
+	                      memory_order_relaxed);
 }
 
 /* ---- librdkafka statistics -------------------------------------------- */

@@ -62,6 +62,8 @@ void metrics_loop(struct metrics *m, int64_t now_ms, size_t in_flight,
 
 /* The admission limit (fixed or adaptive) and the events under it. */
 void metrics_concurrency(struct metrics *m, long limit, size_t active);
+/* Requests per second paced at, learnt from a quota's 429s; 0: none. */
+void metrics_quota_pace(struct metrics *m, double per_s);
 
 /* One librdkafka statistics report (the consumer's JSON). Returns 0, or
  * -EINVAL when it is not a statistics object (nothing changes). */
