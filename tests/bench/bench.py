@@ -535,7 +535,8 @@ def drain(name, n, k, mif, latency_ms, target=None, props=None,
         api = env.api._control("GET", "requests?log=0")
         reqs = api["total"]
         rtt = gauges(port, ["custsync_http_request_duration_seconds_sum",
-                            "custsync_http_request_duration_seconds_count"]
+                            "custsync_http_request_duration_seconds_count",
+                            "custsync_concurrency_cpu_stalled_windows_total"]
                      ) if trace else {}
         rc = w.stop()
         ts = input_timestamps(env, n)
@@ -559,6 +560,8 @@ def drain(name, n, k, mif, latency_ms, target=None, props=None,
         if cnt:
             r["rtt_mean_ms"] = 1000.0 * rtt[
                 "custsync_http_request_duration_seconds_sum"] / cnt
+        r["stalled_windows"] = rtt.get(
+            "custsync_concurrency_cpu_stalled_windows_total")
     return r
 
 
@@ -1122,7 +1125,9 @@ def scenario_aad(n, k, runs):
               f"{fmt(r.get('limit_p10'), 0)}-{fmt(r.get('limit_p50'), 0)}-"
               f"{fmt(r.get('limit_p90'), 0)}; custsync's mean RTT "
               f"{fmt(r.get('rtt_mean_ms'))} ms, the API's p50 "
-              f"{r.get('server_ms', {}).get('p50')} ms; load {r['load']}",
+              f"{r.get('server_ms', {}).get('p50')} ms; windows not "
+              f"judged for custsync's CPU wait "
+              f"{fmt(r.get('stalled_windows'), 0)}; load {r['load']}",
               flush=True)
 
     def pick(rs):

@@ -2,7 +2,7 @@
  * write: /proc/PID/stat is read without a NUL at its end, a /proc/stat
  * line as the NUL-terminated piece fgets gives.
  *
- * Input: the text, given to both parsers. A parsed stat must have come
+ * Input: the text, given to all three parsers. A parsed stat must have come
  * from the last ')' of the input: checked by parsing again from there. */
 #include "fuzz.h"
 
@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data;
 	struct procstat_stat st, again;
 	const char *close = NULL;
-	uint64_t btime;
+	uint64_t btime, wait_ns;
 	char *line;
 
 	if (procstat_parse_stat(text, size, &st) == 0) {
@@ -29,6 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(&st, &again, sizeof(st)) != 0)
 			abort();
 	}
+	/* schedstat: a wait is only ever read from the text's own digits. */
+	if (procstat_parse_schedstat(text, size, &wait_ns) == 0 &&
+	    (size < 3 || text[0] < '0' || text[0] > '9'))
+		abort();
 	line = malloc(size + 1);
 	if (!line)
 		return 0;

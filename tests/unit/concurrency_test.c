@@ -118,6 +118,39 @@ static void test_rtt_rise_shrinks(void **state)
 	assert_int_equal(concurrency_limit(&c), 48);
 }
 
+/* A window in which custsync's own loop waited for a CPU for a quarter
+ * of the baseline or more is not judged by its RTT; one with less is. */
+static void test_own_cpu_wait_is_not_a_queue(void **state)
+{
+	struct concurrency c;
+	int64_t t = 2025;
+
+	(void)state;
+	warm(&c);
+	concurrency_cpu_wait(&c, 1000000);
+	/* The first total is taken as the window's start. */
+	assert_true(concurrency_window_due(&c, t));
+	concurrency_tick(&c, t);
+	assert_false(concurrency_window_due(&c, t + 5));
+	concurrency_cpu_wait(&c, 1000000 + 6000); /* 6 ms of 20 */
+	for (int i = 0; i < 64; i++)
+		concurrency_sample(&c, t + 10, 60000, CONC_ANSWER, 64);
+	assert_false(concurrency_tick(&c, t + 25));
+	assert_int_equal(concurrency_limit(&c), 64);
+	assert_int_equal(c.stalled_windows, 1);
+	/* A refusal counts whatever the stall. */
+	concurrency_cpu_wait(&c, 1000000 + 20000);
+	concurrency_sample(&c, t + 30, 20000, CONC_OVERLOAD, 64);
+	assert_true(concurrency_tick(&c, t + 50));
+	assert_int_equal(concurrency_limit(&c), 32);
+	/* 4 ms of 20 is not enough to excuse an RTT of 3 x. */
+	concurrency_cpu_wait(&c, 1000000 + 24000);
+	for (int i = 0; i < 32; i++)
+		concurrency_sample(&c, t + 60, 60000, CONC_ANSWER, 32);
+	assert_true(concurrency_tick(&c, t + 75));
+	assert_int_equal(concurrency_limit(&c), 24);
+}
+
 static void test_unused_limit_does_not_grow(void **state)
 {
 	struct concurrency c;
@@ -221,6 +254,7 @@ int main(void)
 	    cmocka_unit_test(test_settles_near_capacity),
 	    cmocka_unit_test(test_overload_halves_once_per_window),
 	    cmocka_unit_test(test_rtt_rise_shrinks),
+	    cmocka_unit_test(test_own_cpu_wait_is_not_a_queue),
 	    cmocka_unit_test(test_unused_limit_does_not_grow),
 	    cmocka_unit_test(test_learns_a_slower_partner),
 	    cmocka_unit_test(test_slow_start_ends_at_first_wait),

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -126,6 +127,38 @@ static void test_btime(void **state)
 	assert_true(b == 1764748800u);
 }
 
+static void test_schedstat(void **state)
+{
+	uint64_t w = 7;
+	int64_t us = -1;
+	int fd;
+
+	(void)state;
+	assert_int_equal(procstat_parse_schedstat("12 345678 9\n", 12, &w), 0);
+	assert_true(w == 345678u);
+	/* Without the NUL or the rest: only the first two count. */
+	assert_int_equal(procstat_parse_schedstat("12 34", 5, &w), 0);
+	assert_true(w == 34u);
+	assert_int_equal(procstat_parse_schedstat("12 34", 4, &w), 0);
+	assert_true(w == 3u);
+	assert_int_equal(procstat_parse_schedstat("12", 2, &w), -EINVAL);
+	assert_int_equal(procstat_parse_schedstat("12 ", 3, &w), -EINVAL);
+	assert_int_equal(procstat_parse_schedstat("x 1 2\n", 6, &w), -EINVAL);
+	assert_int_equal(procstat_parse_schedstat("1 -2 3\n", 7, &w), -EINVAL);
+	assert_int_equal(
+	    procstat_parse_schedstat("1 99999999999999999999 3\n", 25, &w),
+	    -EINVAL);
+	assert_true(w == 3u);
+	assert_true(procstat_cpu_wait_us(-1, &us) < 0);
+	/* This thread's, for real, where the kernel keeps it. */
+	fd = procstat_open_schedstat();
+	if (fd >= 0) {
+		assert_int_equal(procstat_cpu_wait_us(fd, &us), 0);
+		assert_true(us >= 0);
+		close(fd);
+	}
+}
+
 /* This process, read for real: every part is there on Linux. */
 static void test_read_self(void **state)
 {
@@ -157,6 +190,7 @@ int main(void)
 	    cmocka_unit_test(test_stat_odd_names),
 	    cmocka_unit_test(test_stat_refused),
 	    cmocka_unit_test(test_btime),
+	    cmocka_unit_test(test_schedstat),
 	    cmocka_unit_test(test_read_self),
 	};
 

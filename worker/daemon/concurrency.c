@@ -28,6 +28,12 @@
  * learnt in a few seconds, and a queue we keep in the partner is never
  * taken for its speed (the drift that makes plain Vegas creep up). */
 #define BASELINE_FOLLOW 16
+/* A window in which custsync's own loop waited for a CPU for more than
+ * this share of the baseline RTT is not judged by its RTT: every answer
+ * that came during the wait was read late, which looks like a queue in
+ * the partner but is one in our own machine (benchmark Aad with busy
+ * loops beside it). Refusals and timeouts still count. */
+#define STALL_SHARE 0.25
 
 enum conc_signal concurrency_signal(long status, long retry_after_s,
                                     int64_t rtt_us)
@@ -98,6 +104,12 @@ static int64_t threshold_us(int64_t base, double factor)
 	return t > base + RTT_SLACK_US ? t : base + RTT_SLACK_US;
 }
 
+static int stalled(const struct concurrency *c)
+{
+	return c->base_us && (double)(c->cpu_wait_us - c->win_cpu_wait_us) >
+	                         STALL_SHARE * (double)c->base_us;
+}
+
 /* The decision at the end of a window: one step at most. */
 static void decide(struct concurrency *c)
 {
@@ -111,6 +123,10 @@ static void decide(struct concurrency *c)
 	}
 	if (!c->win_samples)
 		return;
+	if (stalled(c)) {
+		c->stalled_windows++;
+		return;
+	}
 	/* Doubling stops at the first answer that waited (HyStart's
 	 * delay test): the window's mean lags a queue that is building. */
 	if (c->win_rtt_max_us > threshold_us(c->base_us, GROW_RTT))
@@ -141,18 +157,34 @@ static void new_window(struct concurrency *c, int64_t now)
 	c->win_rtt_max_us = 0;
 	c->win_peak = 0;
 	c->win_overload = 0;
+	c->win_cpu_wait_us = c->cpu_wait_us;
 }
 
 int concurrency_tick(struct concurrency *c, int64_t now)
 {
 	long before = concurrency_limit(c);
 
-	if ((now - c->win_start) * 1000 < window_us(c))
+	if (!concurrency_window_due(c, now))
 		return 0;
-	follow_baseline(c);
+	if (!stalled(c))
+		follow_baseline(c);
 	decide(c);
 	new_window(c, now);
 	return concurrency_limit(c) != before;
+}
+
+int concurrency_window_due(const struct concurrency *c, int64_t now)
+{
+	return (now - c->win_start) * 1000 >= window_us(c);
+}
+
+void concurrency_cpu_wait(struct concurrency *c, int64_t total_us)
+{
+	if (total_us > c->cpu_wait_us) {
+		if (!c->cpu_wait_us)
+			c->win_cpu_wait_us = total_us;
+		c->cpu_wait_us = total_us;
+	}
 }
 
 int concurrency_sample(struct concurrency *c, int64_t now, int64_t rtt_us,

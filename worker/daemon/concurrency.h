@@ -37,6 +37,11 @@ struct concurrency {
 	size_t win_peak; /* most events in flight seen in it */
 	int win_overload;
 
+	/* The time the loop waited for a CPU (the caller's running total,
+	 * 0 when unknown) now and when the window began. */
+	int64_t cpu_wait_us, win_cpu_wait_us;
+	uint64_t stalled_windows; /* windows not judged for a stall */
+
 	long logged; /* the limit the last log line showed */
 };
 
@@ -53,6 +58,15 @@ void concurrency_init(struct concurrency *c, long min, long max, int64_t now);
  * when it came. Returns non-zero when the limit changed. */
 int concurrency_sample(struct concurrency *c, int64_t now, int64_t rtt_us,
                        enum conc_signal s, size_t in_flight);
+
+/* Non-zero when the current window's time is up: the caller then feeds
+ * concurrency_cpu_wait before the sample that ends it. */
+int concurrency_window_due(const struct concurrency *c, int64_t now);
+
+/* The caller's loop has waited total_us for a CPU in all (a running
+ * total, as /proc/thread-self/schedstat's second field): a window with
+ * much of it is not judged by its RTT (STALL_SHARE in concurrency.c). */
+void concurrency_cpu_wait(struct concurrency *c, int64_t total_us);
 
 /* Ends the current window if its time is up, even without answers (a
  * timeout may be all there was). Returns non-zero when the limit

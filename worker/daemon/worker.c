@@ -20,6 +20,7 @@
 #include "core/keyindex.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
+#include "ops/procstat.h"
 #include "core/outcome.h"
 #include "core/pipeline.h"
 #include "profiles/profile.h"
@@ -145,6 +146,9 @@ struct worker {
 	struct concurrency conc;
 	/* With adaptive: the pace learnt from a quota's 429s. */
 	struct quotarate qrate;
+	/* The loop thread's schedstat: time it waited for a CPU, which the
+	 * adaptive limit must not take for the partner's; -1: none. */
+	int schedstat_fd;
 
 	int paused; /* enum pause_reason bits: all partitions */
 	int reapply_pause;
@@ -648,9 +652,15 @@ static void adapt(struct worker *w, const struct api_response *r)
 {
 	enum conc_signal s =
 	    concurrency_signal(r->status, r->retry_after_s, r->rtt_us);
+	int64_t now = clock_mono_ms(), waited;
 
-	if (!w->adaptive ||
-	    !concurrency_sample(&w->conc, clock_mono_ms(), r->rtt_us, s,
+	if (!w->adaptive)
+		return;
+	/* Once per window, not per answer: a pread of a small file. */
+	if (concurrency_window_due(&w->conc, now) &&
+	    procstat_cpu_wait_us(w->schedstat_fd, &waited) == 0)
+		concurrency_cpu_wait(&w->conc, waited);
+	if (!concurrency_sample(&w->conc, now, r->rtt_us, s,
 	                        pipeline_active(w->pl)))
 		return;
 	pipeline_set_max_active(w->pl, (size_t)in_flight_cap(w));
@@ -1499,6 +1509,7 @@ static void update_metrics(struct worker *w, int64_t now)
 	metrics_concurrency(w->metrics, in_flight_cap(w),
 	                    pipeline_active(w->pl));
 	metrics_quota_pace(w->metrics, quotarate_rate(&w->qrate));
+	metrics_concurrency_stalled(w->metrics, w->conc.stalled_windows);
 }
 
 /* A run with an end of its own (replay) has reached it. */
@@ -1513,6 +1524,8 @@ int worker_run(struct worker *w, const volatile sig_atomic_t *stop)
 	int64_t deadline = 0, now;
 
 	w->last_status = clock_mono_ms();
+	if (w->adaptive && w->schedstat_fd < 0)
+		w->schedstat_fd = procstat_open_schedstat();
 	sd_notify(0, "READY=1\nSTATUS=consuming");
 	log_kv(LOG_NOTICE, "custsync running",
 	       LOG_S("profile", w->profile->name),
@@ -1587,6 +1600,7 @@ struct worker *worker_new(const struct config *cfg,
 	if (!w)
 		return NULL;
 	w->cfg = cfg;
+	w->schedstat_fd = -1;
 	w->max_wait_ms = LOOP_MAX_WAIT_MS;
 	ratelimit_init(&w->rate, cfg->target.rate_limit.requests,
 	               cfg->target.rate_limit.per_ms,
@@ -1662,6 +1676,8 @@ struct worker *worker_free(struct worker *w)
 {
 	if (!w)
 		return NULL;
+	if (w->schedstat_fd >= 0)
+		close(w->schedstat_fd);
 	/* The consumer goes first: its last revoke still needs the
 	 * pipeline. */
 	w->kafka = kafka_free(w->kafka);

@@ -77,6 +77,7 @@ struct metrics {
 	_Atomic uint64_t in_flight;
 	_Atomic uint64_t concurrency_limit, events_active;
 	_Atomic uint64_t quota_pace_milli; /* requests/s x 1000 */
+	_Atomic uint64_t stalled_windows;
 	_Atomic uint64_t paused;
 	_Atomic int64_t retry_after_ms;
 	_Atomic int64_t heartbeat_ms;
@@ -316,6 +317,11 @@ static void render_loop(struct metrics *m, struct text *t, int64_t now)
 	           "Events that may be active at once: max_in_flight, or the "
 	           "adaptive limit.",
 	           (double)get(&m->concurrency_limit));
+	put_number(t, "custsync_concurrency_cpu_stalled_windows_total",
+	           "counter",
+	           "Adaptive-limit windows not judged by their RTT because "
+	           "custsync waited for a CPU: the host is overloaded.",
+	           (double)get(&m->stalled_windows));
 	put_number(t, "custsync_quota_pace_requests_per_second", "gauge",
 	           "The pace learnt from the partner's 429s (max_in_flight: "
 	           "adaptive); 0 when requests are not paced.",
@@ -559,6 +565,13 @@ void metrics_concurrency(struct metrics *m, long limit, size_t active)
 	                      limit > 0 ? (uint64_t)limit : 0,
 	                      memory_order_relaxed);
 	atomic_store_explicit(&m->events_active, active, memory_order_relaxed);
+}
+
+void metrics_concurrency_stalled(struct metrics *m, uint64_t windows)
+{
+	if (m)
+		atomic_store_explicit(&m->stalled_windows, windows,
+		                      memory_order_relaxed);
 }
 
 void metrics_quota_pace(struct metrics *m, double per_s)

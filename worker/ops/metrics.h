@@ -62,6 +62,9 @@ void metrics_loop(struct metrics *m, int64_t now_ms, size_t in_flight,
 
 /* The admission limit (fixed or adaptive) and the events under it. */
 void metrics_concurrency(struct metrics *m, long limit, size_t active);
+/* Windows of the adaptive limit not judged because custsync's loop
+ * waited for a CPU (a running total). */
+void metrics_concurrency_stalled(struct metrics *m, uint64_t windows);
 /* Requests per second paced at, learnt from a quota's 429s; 0: none. */
 void metrics_quota_pace(struct metrics *m, double per_s);
 

@@ -110,6 +110,42 @@ int procstat_parse_btime(const char *line, uint64_t *btime)
 	return 0;
 }
 
+int procstat_parse_schedstat(const char *text, size_t len, uint64_t *wait_ns)
+{
+	const char *p = text, *end = text + len;
+	uint64_t run, wait;
+
+	if (number(&p, end, true, &run) || p == end || *p != ' ')
+		return -EINVAL;
+	p++;
+	if (number(&p, end, true, &wait))
+		return -EINVAL;
+	*wait_ns = wait;
+	return 0;
+}
+
+int procstat_open_schedstat(void)
+{
+	return open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+}
+
+int procstat_cpu_wait_us(int fd, int64_t *wait_us)
+{
+	char buf[128];
+	ssize_t r;
+	uint64_t ns;
+
+	if (fd < 0)
+		return -EBADF;
+	r = pread(fd, buf, sizeof(buf), 0);
+	if (r <= 0)
+		return r < 0 ? -errno : -EINVAL;
+	if (procstat_parse_schedstat(buf, (size_t)r, &ns))
+		return -EINVAL;
+	*wait_us = (int64_t)(ns / 1000 > INT64_MAX ? INT64_MAX : ns / 1000);
+	return 0;
+}
+
 /* The whole file, or -EFBIG when it does not fit in cap - 1 bytes. */
 static ssize_t read_small(const char *path, char *buf, size_t cap)
 {

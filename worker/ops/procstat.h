@@ -40,6 +40,20 @@ int procstat_parse_stat(const char *text, size_t len,
  * "btime N", -ENOENT for another line, -EINVAL for a bad btime. */
 int procstat_parse_btime(const char *line, uint64_t *btime);
 
+/* /proc/thread-self/schedstat's text (len bytes, no NUL needed): time on
+ * a CPU, time waiting for one (ns), timeslices. 0 with *wait_ns, or
+ * -EINVAL. */
+int procstat_parse_schedstat(const char *text, size_t len, uint64_t *wait_ns);
+
+/* The calling thread's schedstat, kept open (pread from 0 rereads it):
+ * a file descriptor, or -1 when the kernel has none (no
+ * CONFIG_SCHED_INFO). */
+int procstat_open_schedstat(void);
+
+/* The time the thread of fd has waited for a CPU since it started. 0,
+ * or a negative errno (fd < 0 included). */
+int procstat_cpu_wait_us(int fd, int64_t *wait_us);
+
 /* Fills every part it can read; the rest stays have_* false. */
 void procstat_read(struct procstat *out);
 
