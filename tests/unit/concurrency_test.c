@@ -137,7 +137,7 @@ static void test_own_cpu_wait_is_not_a_queue(void **state)
 		concurrency_sample(&c, t + 10, 60000, CONC_ANSWER, 64);
 	assert_false(concurrency_tick(&c, t + 25));
 	assert_int_equal(concurrency_limit(&c), 64);
-	assert_int_equal(c.stalled_windows, 1);
+	assert_int_equal(concurrency_stalled_windows(&c), 1);
 	/* A refusal counts whatever the stall. */
 	concurrency_cpu_wait(&c, 1000000 + 20000);
 	concurrency_sample(&c, t + 30, 20000, CONC_OVERLOAD, 64);

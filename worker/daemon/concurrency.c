@@ -66,6 +66,11 @@ long concurrency_limit(const struct concurrency *c)
 	return l > c->max ? c->max : l;
 }
 
+uint64_t concurrency_stalled_windows(const struct concurrency *c)
+{
+	return c->stalled_windows;
+}
+
 int64_t concurrency_baseline_us(const struct concurrency *c)
 {
 	return c->base_us;

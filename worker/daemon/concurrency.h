@@ -74,6 +74,8 @@ void concurrency_cpu_wait(struct concurrency *c, int64_t total_us);
 int concurrency_tick(struct concurrency *c, int64_t now);
 
 long concurrency_limit(const struct concurrency *c);
+/* Windows not judged for the caller's CPU wait, since init. */
+uint64_t concurrency_stalled_windows(const struct concurrency *c);
 int64_t concurrency_baseline_us(const struct concurrency *c);
 
 /* Non-zero once the limit is more than half away from the one last

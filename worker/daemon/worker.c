@@ -264,7 +264,8 @@ static void update_metrics(struct worker *w, int64_t now)
 	metrics_concurrency(w->metrics, wk_in_flight_cap(w),
 	                    pipeline_active(w->pl));
 	metrics_quota_pace(w->metrics, quotarate_rate(&w->qrate));
-	metrics_concurrency_stalled(w->metrics, w->conc.stalled_windows);
+	metrics_concurrency_stalled(w->metrics,
+	                            concurrency_stalled_windows(&w->conc));
 }
 
 /* A run with an end of its own (replay) has reached it. */
