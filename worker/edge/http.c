@@ -4,6 +4,7 @@
 #include "core/request.h"
 #include "core/quota.h"
 #include "config/config.h"
+#include "lib/clock.h"
 #include "lib/strbuf.h"
 
 #include <curl/curl.h>
@@ -12,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Responses larger than target.max_response_bytes (this by default) are
  * cut: the APIs answer records, not files, and a runaway body must not
@@ -27,6 +30,12 @@
 #define EXPECT_FROM 1024
 /* A pooled call keeps its response buffer up to this size. */
 #define RESP_KEEP (64 * 1024)
+/* Ready sockets taken from one epoll_wait; more wait for the next. */
+#define READY_MAX 64
+/* The fds of http_wait's caller (the Kafka queue's pipe). */
+#define EXTRA_MAX 4
+/* epoll data of a caller's fd, told apart from libcurl's sockets. */
+#define EXTRA_TAG (1ULL << 32)
 
 /* A call and its easy handle are pooled together: the handle keeps
  * libcurl's per-handle caches, the call its buffers, so a request
@@ -68,6 +77,17 @@ struct http {
 	 * set_tls and set_proxy). */
 	const char *ca_file, *ca_path, *proxy_ca_file, *proxy_ca_path;
 	bool env_proxy; /* a proxy variable libcurl would use is set */
+	/* libcurl's multi-socket interface over epoll: curl_multi_perform
+	 * visits every transfer on every turn, and in 7.88 polls each one's
+	 * socket again with a system call of its own, which at 256 in flight
+	 * was a quarter of the loop's CPU. Here only the sockets epoll
+	 * reports are driven, with libcurl's one timer beside them. */
+	int epfd;
+	int64_t timer_at; /* CLOCK_MONOTONIC ms libcurl wants a call, or -1 */
+	struct epoll_event ready[READY_MAX];
+	int n_ready;
+	int extra[EXTRA_MAX]; /* the caller's fds registered with epfd */
+	int n_extra;
 };
 
 /* A set value, else the first set and non-empty environment variable.
@@ -102,6 +122,36 @@ static bool env_proxy(void)
 	return false;
 }
 
+/* libcurl says which events a socket waits for; epoll is told. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
+                     void *socketp)
+{
+	struct http *h = arg;
+	struct epoll_event ev = {.data.u64 = (uint64_t)(unsigned)s};
+
+	(void)e;
+	(void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		/* libcurl may already have closed it: nothing to undo then. */
+		epoll_ctl(h->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	            (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
+		epoll_ctl(h->epfd, EPOLL_CTL_ADD, s, &ev);
+	return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *arg)
+{
+	struct http *h = arg;
+
+	(void)m;
+	h->timer_at = timeout_ms < 0 ? -1 : clock_mono_ms() + timeout_ms;
+	return 0;
+}
+
 struct http *http_new(const struct http_options *o)
 {
 	struct http *h = calloc(1, sizeof(*h));
@@ -109,6 +159,12 @@ struct http *http_new(const struct http_options *o)
 	if (!h)
 		return NULL;
 	h->opt = *o;
+	h->timer_at = -1;
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (h->epfd < 0) {
+		free(h);
+		return NULL;
+	}
 	/* The CA environment variables are read as curl's command line
 	 * reads them (CURL_CA_BUNDLE, then SSL_CERT_FILE; SSL_CERT_DIR), so
 	 * an API behind a private CA works as it does with curl; a
@@ -128,9 +184,14 @@ struct http *http_new(const struct http_options *o)
 		h->opt.max_response_bytes = HTTP_BODY_DEFAULT;
 	h->multi = curl_multi_init();
 	if (!h->multi) {
+		close(h->epfd);
 		free(h);
 		return NULL;
 	}
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
 	if (o->max_connections > 0) {
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -239,6 +300,7 @@ struct http *http_free(struct http *h)
 	for (size_t i = 0; i < h->n_pool; i++)
 		call_destroy(h->pool[i]);
 	curl_multi_cleanup(h->multi);
+	close(h->epfd);
 	free(h);
 	return NULL;
 }
@@ -811,23 +873,51 @@ void http_cancel(struct http *h, struct http_call *c)
 	call_free(c);
 }
 
+/* The caller's fds are registered once and kept while they stay the
+ * same; a different set replaces them. */
+static void register_extra(struct http *h, const int *fds, int n)
+{
+	bool same = n == h->n_extra;
+
+	for (int i = 0; same && i < n; i++)
+		same = fds[i] == h->extra[i];
+	if (same)
+		return;
+	for (int i = 0; i < h->n_extra; i++)
+		epoll_ctl(h->epfd, EPOLL_CTL_DEL, h->extra[i], NULL);
+	for (int i = 0; i < n; i++) {
+		struct epoll_event ev = {
+		    .events = EPOLLIN,
+		    .data.u64 = EXTRA_TAG | (uint64_t)(unsigned)fds[i],
+		};
+
+		h->extra[i] = fds[i];
+		epoll_ctl(h->epfd, EPOLL_CTL_ADD, fds[i], &ev);
+	}
+	h->n_extra = n;
+}
+
 int http_wait(struct http *h, const int *fds, int n_fds, int timeout_ms)
 {
-	struct curl_waitfd w[4];
-	int n = n_fds < 4 ? n_fds : 4;
+	int n = n_fds < EXTRA_MAX ? n_fds : EXTRA_MAX;
 
+	register_extra(h, fds, n);
 	/* A refused call is done already: no reason to sleep. */
 	if (!LIST_EMPTY(&h->refused))
 		timeout_ms = 0;
-	for (int i = 0; i < n; i++) {
-		w[i].fd = fds[i];
-		w[i].events = CURL_WAIT_POLLIN;
-		w[i].revents = 0;
+	if (h->timer_at >= 0) {
+		int64_t left = h->timer_at - clock_mono_ms();
+
+		if (left < 0)
+			left = 0;
+		if (timeout_ms < 0 || left < timeout_ms)
+			timeout_ms = (int)left;
 	}
-	return curl_multi_poll(h->multi, w, (unsigned)n, timeout_ms, NULL) ==
-	               CURLM_OK
-	           ? 0
-	           : -1;
+	h->n_ready = epoll_wait(h->epfd, h->ready, READY_MAX, timeout_ms);
+	if (h->n_ready >= 0)
+		return 0;
+	h->n_ready = 0;
+	return errno == EINTR ? 0 : -1;
 }
 
 static const char *header_value(CURL *e, const char *name)
@@ -905,7 +995,31 @@ void http_dispatch(struct http *h)
 	/* Only those refused before this call: done may submit again. */
 	for (size_t n = h->n_refused; n > 0 && !LIST_EMPTY(&h->refused); n--)
 		finish(h, LIST_FIRST(&h->refused), CURLE_OK);
-	curl_multi_perform(h->multi, &running);
+	/* A socket closed and reused by an earlier action of this turn gets
+	 * an event meant for the old one: libcurl then finds nothing to
+	 * read, or ignores a socket it does not know. An error or hang-up
+	 * is handed on as readable and writable, so that libcurl's own
+	 * read or write meets it. */
+	for (int i = 0; i < h->n_ready; i++) {
+		uint64_t d = h->ready[i].data.u64;
+		uint32_t ev = h->ready[i].events;
+		int mask = 0;
+
+		if (d & EXTRA_TAG)
+			continue;
+		if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			mask |= CURL_CSELECT_IN;
+		if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			mask |= CURL_CSELECT_OUT;
+		curl_multi_socket_action(h->multi, (curl_socket_t)d, mask,
+		                         &running);
+	}
+	h->n_ready = 0;
+	if (h->timer_at >= 0 && clock_mono_ms() >= h->timer_at) {
+		h->timer_at = -1;
+		curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0,
+		                         &running);
+	}
 	while ((m = curl_multi_info_read(h->multi, &left))) {
 		struct http_call *c = NULL;
 

@@ -109,8 +109,11 @@ http_submit_with(struct http *h, const char *url,
 /* Abandons a call: done is never called. */
 void http_cancel(struct http *h, struct http_call *c);
 
-/* Waits up to timeout_ms for sockets or one of fds (readable) to be
- * ready, like curl_multi_poll. */
+/* Waits up to timeout_ms (-1: no limit) for a transfer's socket, its
+ * timer, or one of fds (readable) to be ready, like curl_multi_poll.
+ * fds stay registered with the http's epoll set while the same ones are
+ * passed, so they must stay open until another set (or none) is passed
+ * or the http is freed. */
 int http_wait(struct http *h, const int *fds, int n_fds, int timeout_ms);
 
 /* Drives transfers and calls done for each finished one. */
