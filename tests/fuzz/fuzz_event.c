@@ -130,8 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct event_options opt = {0};
 	struct event_error err;
 	struct change ch;
-	char *s;
-	int rc;
+	char *s, *okey = NULL;
+	int rc, o;
 
 	if (flags & FLAG_KEY)
 		key = fuzz_bytes(&in, fuzz_byte(&in), &key_len);
@@ -168,6 +168,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	           memchr(err.message, '\0', sizeof(err.message)) == NULL) {
 		abort();
 	}
+	/* The quick look at the ordering key agrees with the whole parse:
+	 * the change's key when it parsed; when it did not, only a Kafka
+	 * key or, from the envelope, a value that was at least JSON. */
+	o = event_order_key(value, value_len, key, key_len, &opt, &okey);
+	if (o == 1) {
+		char *fallback = event_key_with(key, key_len, &opt);
+		const char *fb = fallback ? fallback : "";
+
+		if (!okey)
+			abort();
+		if (rc == 0 && strcmp(okey, ch.key) != 0)
+			abort();
+		if (rc != 0 && strcmp(okey, fb) != 0 &&
+		    strcmp(err.code, EVENT_ERR_INVALID_JSON) == 0)
+			abort();
+		free(fallback);
+	} else if (o != 0 || okey) {
+		abort();
+	}
+	free(okey);
 	change_done(&ch);
 	s = event_key_from_kafka(key, key_len);
 	free(s);

@@ -19,9 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An event_id travels into outcomes, dead-letter headers and logs; one
- * longer than this is a producer bug, not an identifier. */
-#define EVENT_ID_MAX 256
 /* Fits the deepest path we name,
  * payload.after.delivery_addresses[2147483647].country_code */
 #define PATH_LEN 96
@@ -71,11 +68,16 @@ static int dup_str(const char *s, char **out)
  * fit; were one cut short, only a message would suffer. */
 static const char *join(char *buf, const char *path, const char *name)
 {
-	int n =
-	    snprintf(buf, PATH_LEN, "%s%s%s", path, path[0] ? "." : "", name);
+	/* Without printf: a path is joined on every event, error or not. */
+	size_t n = 0;
 
-	if (n < 0)
-		buf[0] = '\0';
+	for (const char *q = path; *q && n + 1 < PATH_LEN; q++)
+		buf[n++] = *q;
+	if (path[0] && n + 1 < PATH_LEN)
+		buf[n++] = '.';
+	for (const char *q = name; *q && n + 1 < PATH_LEN; q++)
+		buf[n++] = *q;
+	buf[n] = '\0';
 	return buf;
 }
 
@@ -262,7 +264,10 @@ static int member(const cJSON *obj, const char *path, const char *name,
 	*out = NULL;
 	cJSON_ArrayForEach(m, obj)
 	{
-		if (!m->string || strcmp(m->string, name) != 0)
+		/* Every member is compared (for duplicates): the first byte
+		 * settles most without a call. */
+		if (!m->string || m->string[0] != name[0] ||
+		    strcmp(m->string, name) != 0)
 			continue;
 		if (*out) {
 			*out = NULL;
@@ -431,7 +436,7 @@ static int check_nested(cJSON *cust, const char *path, enum field_group g,
 static int check_deliveries(cJSON *cust, const char *path,
                             struct event_error *err)
 {
-	char p[PATH_LEN], ip[PATH_LEN];
+	char p[PATH_LEN], ip[PATH_LEN + 16]; /* p and "[i]" */
 	cJSON *v, *e;
 	int i = 0;
 	int rc = member(cust, path, "delivery_addresses", &v, err);

@@ -61,6 +61,9 @@ struct change {
 
 /* Longest customer key, in bytes; a longer one is invalid_event. */
 #define EVENT_KEY_MAX 1024
+/* An event_id travels into outcomes, dead-letter headers and logs; one
+ * longer than this is a producer bug, not an identifier. */
+#define EVENT_ID_MAX 256
 
 struct event_error {
 	const char *code; /* one of EVENT_ERR_* */
@@ -124,6 +127,15 @@ char *event_key_from_kafka(const void *kafka_key, size_t len);
  * would have. */
 char *event_key_with(const void *kafka_key, size_t len,
                      const struct event_options *opt);
+
+/* The ordering key of a record as event_parse_with would give it (its
+ * change's key, else event_key_with's), found without parsing the
+ * record whole where a quick look settles it (core/event_key.c).
+ * Returns 1 with *out (caller frees), 0 when only a whole parse can
+ * tell, -ENOMEM. */
+int event_order_key(const void *value, size_t value_len, const void *kafka_key,
+                    size_t kafka_key_len, const struct event_options *opt,
+                    char **out);
 
 /* The envelope's own event_id, for the outcome of a value event_parse
  * rejected (e.g. unknown_op): a JSON object with a usable string

@@ -2,6 +2,10 @@
  * pipeline; assignment and revocation. */
 #include "daemon/worker_int.h"
 
+#include "lib/num.h"
+
+#include <string.h>
+
 /* ---- consumer side ---- */
 
 #define FWD_WARN_EVERY_MS 60000
@@ -49,9 +53,26 @@ struct record {
 	size_t value_len;
 };
 
-/* The one place a record becomes a change: when it arrives, for its
- * ordering key, and when it starts, again from the same bytes, so that
- * a waiting event holds no parsed form. Returns 1 when it parsed, 0
+/* "<topic>-<partition>-<offset>" into buf (POSITION_ID_LEN), written
+ * without printf since every event is named so twice. A topic name
+ * (at most 249 characters in Kafka) always fits. */
+#define POSITION_ID_LEN 512
+static void position_id(char buf[POSITION_ID_LEN], const char *topic,
+                        int32_t partition, int64_t offset)
+{
+	size_t n = strnlen(topic, POSITION_ID_LEN - 2 * NUM_I64_LEN - 3);
+
+	memcpy(buf, topic, n);
+	buf[n++] = '-';
+	n += num_i64(partition, buf + n);
+	buf[n++] = '-';
+	n += num_i64(offset, buf + n);
+	buf[n] = '\0';
+}
+
+/* The one place a record becomes a change: when it starts, and when it
+ * arrives if a quick look (event_order_key) cannot settle its ordering
+ * key; a waiting event holds no parsed form. Returns 1 when it parsed, 0
  * when it did not (c then holds only the event_id a readable envelope
  * names, err why), -ENOMEM. */
 static int record_parse(const struct worker *w, const struct record *r,
@@ -59,18 +80,16 @@ static int record_parse(const struct worker *w, const struct record *r,
                         struct event_error *err)
 {
 	const struct event_options opt = w->event_opt;
-	char default_id[512];
+	char default_id[POSITION_ID_LEN];
 	int rc;
 
 	/* Events without an id (Debezium) are named by their position: a
 	 * replayed one by its own, so it keeps its name. */
 	if (rec->origin_topic)
-		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
-		         rec->origin_topic, (int)rec->origin_partition,
-		         (long long)rec->origin_offset);
+		position_id(default_id, rec->origin_topic,
+		            rec->origin_partition, rec->origin_offset);
 	else
-		snprintf(default_id, sizeof(default_id), "%s-%d-%lld",
-		         r->topic, (int)r->partition, (long long)r->offset);
+		position_id(default_id, r->topic, r->partition, r->offset);
 	rc = event_parse_with(r->value, r->value_len, r->kkey, r->kkey_len,
 	                      default_id, &opt, c, err);
 	if (rc == -ENOMEM)
@@ -91,8 +110,12 @@ static char *record_key(const struct worker *w, const struct record *r,
 	struct event_error err;
 	struct change c;
 	char *key = NULL;
-	int parsed = record_parse(w, r, rec, &c, &err);
+	int parsed = event_order_key(r->value, r->value_len, r->kkey,
+	                             r->kkey_len, &opt, &key);
 
+	if (parsed)
+		return parsed < 0 ? NULL : key;
+	parsed = record_parse(w, r, rec, &c, &err);
 	if (parsed == 1)
 		key = strdup(c.key ? c.key : "");
 	else if (parsed == 0)

@@ -102,14 +102,20 @@ char *profile_path_escape(const char *s)
 char *profile_id_path(const char *prefix, const char *id)
 {
 	char *esc = profile_path_escape(id), *p;
-	size_t n;
+	size_t n, k;
 
 	if (!esc)
 		return NULL;
-	n = strlen(prefix) + strlen(esc) + 2;
-	p = malloc(n);
-	if (p)
-		snprintf(p, n, "%s/%s", prefix, esc);
+	/* Joined by hand: a path is made for most events, and printf costs
+	 * more than the rest of the escape. */
+	n = strlen(prefix);
+	k = strlen(esc);
+	p = malloc(n + k + 2);
+	if (p) {
+		memcpy(p, prefix, n);
+		p[n] = '/';
+		memcpy(p + n + 1, esc, k + 1);
+	}
 	free(esc);
 	return p;
 }
