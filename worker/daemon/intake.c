@@ -136,7 +136,7 @@ static void job_record(const struct job *j, struct record *r)
  * and what it forwards is collected. 0, or -ENOMEM. */
 int wk_job_start(struct worker *w, struct job *j)
 {
-	struct job_run *r = calloc(1, sizeof(*r));
+	struct job_run *r = wk_run_new(w);
 	rd_kafka_headers_t *hs;
 	struct record rd;
 	int rc;

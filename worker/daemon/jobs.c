@@ -63,21 +63,39 @@ void wk_pause_set(struct worker *w, int reason, int on)
 
 /* ---- jobs ---- */
 
-static void job_run_free(struct job_run *r)
+struct job_run *wk_run_new(struct worker *w)
+{
+	if (w->n_spare_runs)
+		return w->spare_runs[--w->n_spare_runs];
+	return calloc(1, sizeof(struct job_run));
+}
+
+static void job_run_free(struct worker *w, struct job_run *r)
 {
 	if (!r)
 		return;
 	sync_done(&r->sync);
 	change_done(&r->change);
 	forward_done(&r->fwd);
+	if (w->n_spare_runs < RUN_SPARE_MAX) {
+		memset(r, 0, sizeof(*r));
+		w->spare_runs[w->n_spare_runs++] = r;
+		return;
+	}
 	free(r);
+}
+
+void wk_runs_free(struct worker *w)
+{
+	while (w->n_spare_runs)
+		free(w->spare_runs[--w->n_spare_runs]);
 }
 
 void wk_job_free(struct job *j)
 {
 	if (!j)
 		return;
-	job_run_free(j->run);
+	job_run_free(j->w, j->run);
 	if (j->rec.user && j->w->hooks.release)
 		j->w->hooks.release(j->w->hooks.arg, j->rec.user);
 	free(j);

@@ -462,6 +462,7 @@ struct worker *worker_free(struct worker *w)
 	w->index = keyindex_free(w->index);
 	/* Last: the consumer's close still reports statistics. */
 	w->metrics = metrics_free(w->metrics);
+	wk_runs_free(w);
 	free(w);
 	return NULL;
 }
