@@ -286,6 +286,47 @@ def test_counters_match_what_was_seen():
         assert w.stop() == 0, w.tail()
 
 
+def test_cache_bounded_by_cache_mb():
+    """The response cache holds what worker.cache_mb allows: with 1 MiB,
+    2000 customers do not all stay, the estimate stays under the bound,
+    and the keys that left cost a GET when they change again, not a
+    wrong write."""
+    n = 2000
+    with h.Env(api=dict(clients=[CLIENT])) as env:
+        port = free_port()
+        w = env.worker(auth=OAUTH, max_in_flight=16,
+                       extra_yaml=metrics_yaml(port) +
+                       "worker:\n  cache_mb: 1\n")
+        h.wait_until(lambda: scrape_if_up(port), timeout=15,
+                     what="the metrics server")
+        env.produce([native("create", f"C{i}",
+                            customer(f"Cust {i} " + "x" * 150, f"N-{i}"))
+                     for i in range(n)])
+        outs = outcomes(env, n, timeout=120)
+        assert all(o["status"] == "applied" for o in outs), \
+            [o for o in outs if o["status"] != "applied"][:3]
+        s = h.wait_until(
+            lambda: (lambda x: x if events_done(x) >= n else None)(
+                scrape(port)), timeout=15, what="the events in /metrics")
+        entries = one(s, "custsync_cache_entries")
+        size = one(s, "custsync_cache_bytes")
+        assert 0 < size <= 1 << 20, size
+        # The first hundred fit; all two thousand do not.
+        assert 100 < entries < n, entries
+        # An update of a key that left the cache reads it first (a GET)
+        # and applies; one still cached needs no GET.
+        before = env.api.requests()["counts"]
+        env.produce([native("update", "C0", {"fax": "555-0100"},
+                            event_id="upd-C0")])
+        outs = outcomes(env, n + 1)
+        assert outs[-1]["status"] == "applied", outs[-1]
+        after = env.api.requests()["counts"]
+        gets = sum(v - before.get(k, 0) for k, v in after.items()
+                   if k.startswith("GET "))
+        assert gets >= 1, (before, after)
+        assert w.stop() == 0, w.tail()
+
+
 def test_healthz_503_when_the_broker_is_lost():
     port = free_port()
     with h.Broker() as broker, h.RefApi(no_auth=True) as api:

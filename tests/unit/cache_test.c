@@ -251,9 +251,81 @@ static void test_many_keys(void **state)
 	cache_free(c);
 }
 
+/* A record of n string fields of 100 bytes each. */
+static cJSON *big_record(int n)
+{
+	cJSON *r = cJSON_CreateObject();
+	char name[16], value[101];
+
+	assert_non_null(r);
+	memset(value, 'v', 100);
+	value[100] = '\0';
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "F%d", i);
+		assert_non_null(cJSON_AddStringToObject(r, name, value));
+	}
+	return r;
+}
+
+/* With a byte bound, the least recently used entries go until the
+ * records fit, whatever the count allows; the total follows puts,
+ * replacements and drops back to zero. */
+static void test_bounded_in_bytes(void **state)
+{
+	struct cache *c = cache_new(100000);
+	char key[32];
+	size_t one;
+
+	(void)state;
+	assert_int_equal(cache_put(c, "k-0", "id", "\"e\"", big_record(10)),
+	                 0);
+	one = cache_bytes(c);
+	/* ten 100-byte strings and their nodes, names and overhead */
+	assert_true(one > 10 * (100 + sizeof(cJSON)));
+	assert_true(one < 10 * (100 + sizeof(cJSON) + 100) + 400);
+	/* twenty entries; their keys are a byte longer than k-0's */
+	cache_set_max_bytes(c, 20 * one + 100);
+	for (int i = 1; i < 100; i++) {
+		snprintf(key, sizeof(key), "k-%d", i);
+		assert_int_equal(
+		    cache_put(c, key, "id", "\"e\"", big_record(10)), 0);
+		assert_true(cache_bytes(c) <= 20 * one + 100);
+	}
+	assert_int_equal(cache_size(c), 20);
+	assert_false(cached(c, "k-79"));
+	assert_true(cached(c, "k-80"));
+	assert_true(cached(c, "k-99"));
+	/* a smaller record in place of a big one frees its share */
+	assert_int_equal(cache_put(c, "k-99", "id", NULL, record_of("x")), 0);
+	assert_true(cache_bytes(c) < 20 * one - one / 2);
+	for (int i = 80; i < 100; i++) {
+		snprintf(key, sizeof(key), "k-%d", i);
+		cache_drop(c, key);
+	}
+	assert_int_equal(cache_size(c), 0);
+	assert_int_equal(cache_bytes(c), 0);
+	cache_free(c);
+}
+
+/* An entry larger than the whole bound is still kept, alone. */
+static void test_newest_stays_over_the_bound(void **state)
+{
+	struct cache *c = cache_new(100);
+
+	(void)state;
+	cache_set_max_bytes(c, 64);
+	assert_int_equal(cache_put(c, "a", "1", NULL, big_record(3)), 0);
+	assert_int_equal(cache_put(c, "b", "2", NULL, big_record(3)), 0);
+	assert_int_equal(cache_size(c), 1);
+	expect_entry(c, "b", "2", NULL);
+	cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_bounded_in_bytes),
+	    cmocka_unit_test(test_newest_stays_over_the_bound),
 	    cmocka_unit_test(test_put_get_drop),
 	    cmocka_unit_test(test_put_replaces),
 	    cmocka_unit_test(test_copies_id_and_etag),

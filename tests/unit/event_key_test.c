@@ -60,8 +60,8 @@ static void check(const char *value, const char *kkey,
 static void native_key_read_at_a_glance(void **state)
 {
 	(void)state;
-	check("{\"op\":\"upsert\",\"key\":\"K-1\"," CUST "}", NULL,
-	      INPUT_AUTO, 1);
+	check("{\"op\":\"upsert\",\"key\":\"K-1\"," CUST "}", NULL, INPUT_AUTO,
+	      1);
 	check("{\"event_id\":\"e1\",\"op\":\"create\",\"key\":\"K-é\"," CUST
 	      ",\"occurred_at\":null}",
 	      "{\"id\":\"other\"}", INPUT_NATIVE, 1);
@@ -101,9 +101,10 @@ static void left_to_the_whole_parse(void **state)
 	check("{\"op\":\"ups\\u0065rt\",\"key\":\"K\"," CUST "}", NULL,
 	      INPUT_AUTO, 0);
 	/* the schema wrapper: the op is inside */
-	check("{\"schema\":{},\"payload\":{\"op\":\"upsert\",\"key\":\"K\","
-	      CUST "}}",
-	      NULL, INPUT_AUTO, 0);
+	check(
+	    "{\"schema\":{},\"payload\":{\"op\":\"upsert\",\"key\":\"K\"," CUST
+	    "}}",
+	    NULL, INPUT_AUTO, 0);
 	/* not JSON, or more than one value */
 	check("{\"op\":\"upsert\",\"key\":\"K\"," CUST, "\"F\"", INPUT_AUTO,
 	      0);
@@ -113,10 +114,11 @@ static void left_to_the_whole_parse(void **state)
 	      INPUT_AUTO, 0);
 	check("{\"op\":\"upsert\",\"key\":\"K\",\"n\":1.}", "\"F\"",
 	      INPUT_AUTO, 0);
-	check("{\"op\":\"upsert\",\"key\":\"K\",\"n\":"
-	      "1234567890123456789012345678901234567890123456789012345678901234"
-	      "}",
-	      "\"F\"", INPUT_AUTO, 0);
+	check(
+	    "{\"op\":\"upsert\",\"key\":\"K\",\"n\":"
+	    "1234567890123456789012345678901234567890123456789012345678901234"
+	    "}",
+	    "\"F\"", INPUT_AUTO, 0);
 	check("{\"op\":\"upsert\",\"key\":\"K\",\"s\":\"a\tb\"}", "\"F\"",
 	      INPUT_AUTO, 0);
 	check("{\"op\":\"upsert\",\"key\":\"K\xff\"}", "\"F\"", INPUT_AUTO, 0);
@@ -129,8 +131,8 @@ static void left_to_the_whole_parse(void **state)
 	      0);
 	check("{\"op\":\"upsert\",\"key\":\"K\",\"event_id\":[]," CUST "}",
 	      "\"F\"", INPUT_AUTO, 0);
-	check("{\"op\":\"merge\",\"key\":\"K\"," CUST "}", "\"F\"",
-	      INPUT_AUTO, 0);
+	check("{\"op\":\"merge\",\"key\":\"K\"," CUST "}", "\"F\"", INPUT_AUTO,
+	      0);
 	check("{\"op\":5,\"key\":\"K\"," CUST "}", "\"F\"", INPUT_AUTO, 0);
 	check("{\"op\":\"c\",\"key\":\"K\"}", "\"F\"", INPUT_NATIVE, 0);
 }

@@ -199,6 +199,7 @@ struct config {
 	struct {
 		long shutdown_timeout_ms; /* default 10000 */
 		long max_buffered_events; /* default 64000 */
+		long cache_mb;            /* default 16 */
 	} worker;
 	struct {
 		char *level;            /* default "info" */

@@ -591,6 +591,15 @@ const struct config_row config_rows[] = {
             "this. librdkafka's queues are sized from it too, unless "
             "`kafka.properties` sets them; see "
             "[Kafka properties](#kafka-properties)"},
+    {.path = "worker.cache_mb",
+     .type = INT,
+     AT(worker.cache_mb),
+     RANGE(1, 1048576),
+     .def = 16,
+     .doc = "MiB for the records last read from the API (the response "
+            "cache, at most 200000 keys), so that an update needs no GET "
+            "first. The least recently used go first; a key not cached "
+            "costs one GET, never a wrong write"},
 
     {.path = "log", .type = SECTION},
     {.path = "log.level",

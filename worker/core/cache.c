@@ -12,6 +12,7 @@ struct centry {
 	char *id;
 	char *etag;
 	cJSON *record;
+	size_t bytes; /* entry_bytes, counted into the cache's total */
 	TAILQ_ENTRY(centry) lru; /* most recent first */
 };
 
@@ -21,7 +22,39 @@ struct cache {
 	struct strmap *by_key; /* key -> struct centry */
 	struct centry_list lru;
 	size_t max;
+	size_t max_bytes; /* 0: by entries only */
+	size_t bytes;
 };
+
+/* What malloc keeps for a block besides its bytes, and the hash
+ * table's node for a key: estimates, so the bound holds to within a
+ * few percent of the process's own count. */
+#define BLOCK_OVERHEAD 16
+#define MAP_NODE_BYTES 48
+
+static size_t str_bytes(const char *s)
+{
+	return s ? strlen(s) + 1 + BLOCK_OVERHEAD : 0;
+}
+
+/* A record's nodes and strings, as allocated. Records are the
+ * profiles' projections of an answer: a few dozen nodes. */
+static size_t record_bytes(const cJSON *v)
+{
+	size_t n = 0;
+
+	for (; v; v = v->next)
+		n += sizeof(*v) + BLOCK_OVERHEAD + str_bytes(v->string) +
+		     str_bytes(v->valuestring) + record_bytes(v->child);
+	return n;
+}
+
+static size_t entry_bytes(const struct centry *e)
+{
+	return sizeof(*e) + BLOCK_OVERHEAD + MAP_NODE_BYTES +
+	       str_bytes(e->key) + str_bytes(e->id) + str_bytes(e->etag) +
+	       record_bytes(e->record);
+}
 
 struct cache *cache_new(size_t max_entries)
 {
@@ -65,6 +98,7 @@ struct cache *cache_free(struct cache *c)
 
 static void remove_entry(struct cache *c, struct centry *e)
 {
+	c->bytes -= e->bytes;
 	strmap_remove(c->by_key, e->key);
 	TAILQ_REMOVE(&c->lru, e, lru);
 	entry_free(e);
@@ -106,6 +140,7 @@ int cache_put(struct cache *c, const char *key, const char *id,
 		free(e->etag);
 		cJSON_Delete(e->record);
 		TAILQ_REMOVE(&c->lru, e, lru);
+		c->bytes -= e->bytes;
 	} else {
 		e = calloc(1, sizeof(*e));
 		if (!e || !(e->key = strdup(key)) ||
@@ -122,10 +157,28 @@ int cache_put(struct cache *c, const char *key, const char *id,
 	e->id = nid;
 	e->etag = netag;
 	e->record = record;
+	e->bytes = entry_bytes(e);
+	c->bytes += e->bytes;
 	TAILQ_INSERT_HEAD(&c->lru, e, lru);
-	while (strmap_size(c->by_key) > c->max)
+	/* The newest entry stays, even one larger than the whole bound. */
+	while (strmap_size(c->by_key) > 1 &&
+	       (strmap_size(c->by_key) > c->max ||
+	        (c->max_bytes && c->bytes > c->max_bytes)))
 		remove_entry(c, TAILQ_LAST(&c->lru, centry_list));
 	return 0;
+}
+
+void cache_set_max_bytes(struct cache *c, size_t max_bytes)
+{
+	c->max_bytes = max_bytes;
+	while (strmap_size(c->by_key) > 1 && c->max_bytes &&
+	       c->bytes > c->max_bytes)
+		remove_entry(c, TAILQ_LAST(&c->lru, centry_list));
+}
+
+size_t cache_bytes(const struct cache *c)
+{
+	return c->bytes;
 }
 
 void cache_drop(struct cache *c, const char *key)

@@ -29,4 +29,10 @@ int cache_put(struct cache *c, const char *key, const char *id,
 void cache_drop(struct cache *c, const char *key);
 size_t cache_size(const struct cache *c);
 
+/* Bounds the entries' memory too (0: by count only): the least recently
+ * used go until the estimate (keys, ids, ETags, the records' nodes and
+ * strings, malloc's overhead) fits. The newest entry always stays. */
+void cache_set_max_bytes(struct cache *c, size_t max_bytes);
+size_t cache_bytes(const struct cache *c);
+
 #endif

@@ -223,8 +223,7 @@ struct top {
 	struct member op, key, id;
 };
 
-static struct member *wanted(struct top *t, const unsigned char *s,
-                             size_t n)
+static struct member *wanted(struct top *t, const unsigned char *s, size_t n)
 {
 	if (n == 2 && memcmp(s, "op", 2) == 0)
 		return &t->op;
@@ -304,7 +303,8 @@ static bool is_native_op(const struct member *op)
 	                                  "delete"};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (op->n == strlen(ops[i]) && memcmp(op->s, ops[i], op->n) == 0)
+		if (op->n == strlen(ops[i]) &&
+		    memcmp(op->s, ops[i], op->n) == 0)
 			return true;
 	return false;
 }
@@ -319,9 +319,9 @@ static int kafka_only(const void *kkey, size_t klen,
 	return *out ? 1 : -ENOMEM;
 }
 
-int event_order_key(const void *value, size_t value_len,
-                    const void *kafka_key, size_t kafka_key_len,
-                    const struct event_options *opt, char **out)
+int event_order_key(const void *value, size_t value_len, const void *kafka_key,
+                    size_t kafka_key_len, const struct event_options *opt,
+                    char **out)
 {
 	struct top t;
 

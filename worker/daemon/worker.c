@@ -264,6 +264,7 @@ static void update_metrics(struct worker *w, int64_t now)
 	metrics_concurrency(w->metrics, wk_in_flight_cap(w),
 	                    pipeline_active(w->pl));
 	metrics_quota_pace(w->metrics, quotarate_rate(&w->qrate));
+	metrics_cache(w->metrics, cache_size(w->cache), cache_bytes(w->cache));
 	metrics_concurrency_stalled(w->metrics,
 	                            concurrency_stalled_windows(&w->conc));
 }
@@ -384,6 +385,9 @@ struct worker *worker_new(const struct config *cfg,
 		w->max_wait_ms = LOOP_MAX_WAIT_STATS_MS;
 	}
 	w->cache = cache_new(CACHE_MAX_ENTRIES);
+	if (w->cache)
+		cache_set_max_bytes(w->cache,
+		                    (size_t)cfg->worker.cache_mb << 20);
 	if (w->profile->flags & PROFILE_INDEXED) {
 		w->index = keyindex_new();
 		if (!w->index) {

@@ -77,6 +77,7 @@ struct metrics {
 	_Atomic uint64_t in_flight;
 	_Atomic uint64_t concurrency_limit, events_active;
 	_Atomic uint64_t quota_pace_milli; /* requests/s x 1000 */
+	_Atomic uint64_t cache_entries, cache_bytes;
 	_Atomic uint64_t stalled_windows;
 	_Atomic uint64_t paused;
 	_Atomic int64_t retry_after_ms;
@@ -326,6 +327,13 @@ static void render_loop(struct metrics *m, struct text *t, int64_t now)
 	           "The pace learnt from the partner's 429s (max_in_flight: "
 	           "adaptive); 0 when requests are not paced.",
 	           (double)get(&m->quota_pace_milli) / 1000.0);
+	put_number(t, "custsync_cache_entries", "gauge",
+	           "Keys whose record last read from the API is cached.",
+	           (double)get(&m->cache_entries));
+	put_number(t, "custsync_cache_bytes", "gauge",
+	           "Memory those cached records take (estimated), bounded by "
+	           "worker.cache_mb.",
+	           (double)get(&m->cache_bytes));
 	put_number(t, "custsync_events_active", "gauge",
 	           "Events admitted and not yet answered (under the limit).",
 	           (double)get(&m->events_active));
@@ -581,6 +589,15 @@ void metrics_quota_pace(struct metrics *m, double per_s)
 	atomic_store_explicit(&m->quota_pace_milli,
 	                      per_s > 0 ? (uint64_t)(per_s * 1000.0) : 0,
 	                      memory_order_relaxed);
+}
+
+void metrics_cache(struct metrics *m, size_t entries, size_t bytes)
+{
+	if (!m)
+		return;
+	atomic_store_explicit(&m->cache_entries, entries,
+	                      memory_order_relaxed);
+	atomic_store_explicit(&m->cache_bytes, bytes, memory_order_relaxed);
 }
 
 /* ---- librdkafka statistics -------------------------------------------- */

@@ -67,6 +67,8 @@ void metrics_concurrency(struct metrics *m, long limit, size_t active);
 void metrics_concurrency_stalled(struct metrics *m, uint64_t windows);
 /* Requests per second paced at, learnt from a quota's 429s; 0: none. */
 void metrics_quota_pace(struct metrics *m, double per_s);
+/* The response cache: keys held and their estimated memory. */
+void metrics_cache(struct metrics *m, size_t entries, size_t bytes);
 
 /* One librdkafka statistics report (the consumer's JSON). Returns 0, or
  * -EINVAL when it is not a statistics object (nothing changes). */
