@@ -1027,7 +1027,7 @@ def capacity_run(name, n, k, mif, setup, target_yaml="", latency_ms=20,
     return r
 
 
-def repeated(runs, key, fn):
+def repeated_by(runs, key, fn):
     """fn() `runs` times -> the median run by key, carrying the median
     and min-max of the figures the targets use, and every run's load."""
     rs = sorted((fn() for _ in range(runs)), key=lambda r: r[key])
@@ -1077,7 +1077,7 @@ def scenario_f(n, runs):
     ]
     out = []
     for name, mif, headers, yaml, goal, desc in cases:
-        r = repeated(runs, "accepted_rps", lambda: capacity_run(
+        r = repeated_by(runs, "accepted_rps", lambda: capacity_run(
             name, n, n // 2, mif, quota_setup(headers), yaml,
             window_ms=1000))
         out.append((r, desc, goal(r) and r["order_ok"] if goal else None))
@@ -1093,7 +1093,7 @@ def scenario_g(n, runs):
     ceiling = CAP_C / (CAP_MS / 1000.0)
     out = []
     for name, mif in (("G adaptive", "adaptive"), ("G fixed 64", 64)):
-        r = repeated(runs, "accepted_rps", lambda: capacity_run(
+        r = repeated_by(runs, "accepted_rps", lambda: capacity_run(
             name, n, n // 2, mif, setup))
         if mif == "adaptive":
             ok = (0.7 * CAP_C <= r["parked_p50_spread"][0] <= 1.5 * CAP_C and
@@ -1132,7 +1132,7 @@ def scenario_aad(n, k, runs):
 
     def pick(rs):
         it = iter(rs)
-        return repeated(len(rs), "eps_after_first", lambda: next(it))
+        return repeated_by(len(rs), "eps_after_first", lambda: next(it))
     f, a = pick(fixed), pick(adapt)
     ratio = a["eps_after_first_spread"][0] / f["eps_after_first_spread"][0]
     a["ratio"] = ratio
@@ -1142,7 +1142,7 @@ def scenario_aad(n, k, runs):
 
 
 def spread_rep(r, f, d=1, scale=1):
-    """ "median (min-max)" of a repeated() figure; "-" when absent."""
+    """ "median (min-max)" of a repeated_by() figure; "-" when absent."""
     v = r.get(f + "_spread")
     if v is None:
         return "-"

@@ -367,6 +367,25 @@ def _child_broker_pid(sig):
     return int(line)
 
 
+def test_scripts_define_each_name_once():
+    """A second top-level def of a name replaces the first without a
+    word: the benchmark lost its C table that way once, its F/G table
+    another time. Python reports neither, so this does."""
+    import ast
+    import collections
+    root = Path(__file__).resolve().parents[1]
+    scripts = sorted(root.glob("bench/*.py")) + \
+        sorted(root.glob("integration/*.py"))
+    assert len(scripts) > 5, scripts
+    for path in scripts:
+        tree = ast.parse(path.read_text(), str(path))
+        names = collections.Counter(
+            n.name for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
+        twice = sorted(k for k, v in names.items() if v > 1)
+        assert not twice, f"{path.name} defines {twice} more than once"
+
+
 def test_no_processes_left_behind():
     # SIGTERM: the harness's handler stops its children.
     pid = _child_broker_pid(signal.SIGTERM)
