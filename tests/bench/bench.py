@@ -868,6 +868,12 @@ def scenario_idle(n_warm, seconds, strace_s):
         t1, m1, busy1 = time.monotonic(), threads(w.pid), machine_busy_s()
         sc = strace_counts(w.pid, strace_s) if strace_s else None
         rc = w.stop()
+        # The warm-up's events are checked like every scenario's.
+        oc = Outcomes()
+        stream_topic(env, RESULTS, n_warm, 120, oc.each_record)
+    if oc.n != n_warm or not oc.ok():
+        raise RuntimeError(f"idle: outcomes={oc.n} of {n_warm} "
+                           f"problems={oc.problems[:3]}")
     wall = t1 - t0
     per = {}
     for tid, (name, cpu, vol) in m1.items():
@@ -889,7 +895,8 @@ def scenario_idle(n_warm, seconds, strace_s):
             if sc else None,
             "machine_busy_pct": round((busy1[0] - busy0[0]) /
                                       (busy1[1] - busy0[1]) * 100, 1),
-            "exit": rc, "load": f"{load0} -> {loadavg()}"}
+            "exit": rc, "order_ok": True,
+            "load": f"{load0} -> {loadavg()}"}
 
 
 def curl_scenario(concurrency, seconds):
